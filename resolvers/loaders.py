@@ -1,0 +1,67 @@
+"""DataLoaders, created per request in the GraphQL context. Each batch function opens its
+own database session (loaders sharing one AsyncSession fail with concurrent operations).
+Loaders of scoped rows apply ``auth.scope`` with the request's viewer."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from auth.scope import scope
+from auth.viewer import Viewer
+from models import Account, Region
+
+K = TypeVar("K")
+
+
+def _loader(batch: Callable[[list[K]], Awaitable[list[Any]]]) -> DataLoader:
+    return DataLoader(batch_load_fn=batch)
+
+
+@dataclass
+class Loaders:
+    region: DataLoader  # code -> Region | None
+    region_children: DataLoader  # code -> list[Region], ordered by code
+    account: DataLoader  # id -> Account | None (in the viewer's scope)
+
+
+def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> Loaders:
+    async def rows(stmt: sa.Select) -> Sequence[Any]:
+        async with sessionmaker() as db:
+            return (await db.execute(stmt)).scalars().all()
+
+    async def load_regions(codes: list[str]) -> list[Region | None]:
+        found = {r.code: r for r in await rows(sa.select(Region).where(Region.code.in_(codes), scope(viewer, Region)))}
+        return [found.get(c) for c in codes]
+
+    async def load_region_children(codes: list[str]) -> list[list[Region]]:
+        children: dict[str, list[Region]] = defaultdict(list)
+        for r in await rows(
+            sa.select(Region)
+            .where(Region.parent_code.in_(codes), scope(viewer, Region))
+            .order_by(Region.code)
+        ):
+            children[r.parent_code].append(r)
+        return [children[c] for c in codes]
+
+    async def load_accounts(ids: list[uuid.UUID]) -> list[Account | None]:
+        found = {
+            a.id: a
+            for a in await rows(
+                sa.select(Account).where(Account.id.in_(ids), scope(viewer, Account))
+            )
+        }
+        return [found.get(i) for i in ids]
+
+    return Loaders(
+        region=_loader(load_regions),
+        region_children=_loader(load_region_children),
+        account=_loader(load_accounts),
+    )

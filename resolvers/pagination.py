@@ -1,0 +1,77 @@
+"""Relay-style pagination by keyset: the cursor holds the sort key of the last row."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schema.errors import BadUserInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    cursors: list[str]
+    has_next_page: bool
+    total_count: int
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([str(v) for v in values]).encode()).decode()
+
+
+def decode_cursor(cursor: str, width: int) -> list[str]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as e:
+        raise BadUserInput("分页游标无效 (invalid cursor)") from e
+    if not isinstance(values, list) or len(values) != width or not all(isinstance(v, str) for v in values):
+        raise BadUserInput("分页游标无效 (invalid cursor)")
+    return values
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 0 <= first <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"first 必须在 0 到 {MAX_PAGE_SIZE} 之间", field="first", max=MAX_PAGE_SIZE)
+    return first
+
+
+async def paginate(
+    db: AsyncSession,
+    entity: Any,
+    where: sa.ColumnElement[bool],
+    order_by: Sequence[sa.ColumnElement[Any]],
+    *,
+    first: int | None,
+    after: str | None,
+) -> Page:
+    """One page of ``entity`` rows matching ``where``, ascending by ``order_by`` (whose last
+    column must be unique), and the total count: two statements."""
+    size = page_size(first)
+    stmt = sa.select(entity).where(where).order_by(*order_by)
+    if after:
+        values = decode_cursor(after, len(order_by))
+        typed = [sa.cast(v, col.type) for v, col in zip(values, order_by, strict=True)]
+        stmt = stmt.where(sa.tuple_(*order_by) > sa.tuple_(*typed))
+    rows = list((await db.execute(stmt.limit(size + 1))).scalars())
+    total = (await db.execute(sa.select(sa.func.count()).select_from(entity).where(where))).scalar_one()
+    has_next = len(rows) > size
+    rows = rows[:size]
+    keys = [col.key for col in order_by]
+    return Page(
+        rows=rows,
+        cursors=[encode_cursor([getattr(r, k) for k in keys]) for r in rows],
+        has_next_page=has_next,
+        total_count=total,
+    )

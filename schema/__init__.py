@@ -1,0 +1,37 @@
+"""The one GraphQL schema: an Apollo Federation 2 subgraph."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+
+from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
+from schema.errors import is_expected
+from schema.regions import RegionQuery
+
+
+@strawberry.type
+class Query(RegionQuery, AccountQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AccountMutation):
+    pass
+
+
+schema = strawberry.federation.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[RegulatorAccount, InstitutionAccount],
+    extensions=[
+        ParserCache,
+        ValidationCache,
+        MaskErrors(should_mask_error=lambda error: not is_expected(error)),
+    ],
+)
+
+
+def sdl() -> str:
+    """The printed subgraph SDL, as committed in ``schema.graphql``."""
+    return schema.as_str() + "\n"

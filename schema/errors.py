@@ -1,0 +1,69 @@
+"""Errors, in two kinds (Strawberry's errors guide, Saleor's payloads):
+
+- ``ApiError`` and its subclasses are GraphQL errors: authentication and permission
+  failures, with ``extensions.code`` (``UNAUTHENTICATED``, ``FORBIDDEN``,
+  ``PASSWORD_CHANGE_REQUIRED``, ``INVALID_CREDENTIALS``, ``ACCOUNT_LOCKED``,
+  ``LOGIN_THROTTLED``, ``ACCOUNT_DISABLED``, ``BAD_USER_INPUT``).
+- ``UserError`` is data: a validation problem on a mutation's payload, next to its field,
+  so a form can show it. Its ``code`` is an ``ErrorCode``.
+
+Every other exception is masked to "Unexpected error." before it reaches the client.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+
+
+class ApiError(GraphQLError):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, code: str | None = None, **extensions: object) -> None:
+        super().__init__(message, extensions={"code": code or self.code, **extensions})
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+
+class PasswordChangeRequired(ApiError):
+    code = "PASSWORD_CHANGE_REQUIRED"
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Errors shown to the client as they are: ours, and GraphQL's own (syntax,
+    validation) which carry no original exception."""
+    return error.original_error is None or isinstance(error.original_error, ApiError)
+
+
+@strawberry.enum(description="Codes of validation problems on mutation payloads.")
+class ErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    DUPLICATE = "DUPLICATE"
+    NOT_FOUND = "NOT_FOUND"
+    OUT_OF_SCOPE = "OUT_OF_SCOPE"
+    NOT_ALLOWED = "NOT_ALLOWED"
+    HAS_DEPENDENTS = "HAS_DEPENDENTS"
+    WRONG_PASSWORD = "WRONG_PASSWORD"
+    SAME_AS_CURRENT = "SAME_AS_CURRENT"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+
+
+@strawberry.type(description="A validation problem of a mutation (字段校验错误), shown beside its field.")
+class UserError:
+    field: str | None = strawberry.field(description="The input field, or null for the whole input.")
+    code: ErrorCode
+    message: str = strawberry.field(description="中文提示")

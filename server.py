@@ -1,0 +1,167 @@
+"""The server: ``create_app()`` (Starlette + Strawberry) and the command line.
+
+    python server.py serve [--demo] [--host H] [--port P]   migrate, seed (with --demo) and serve
+    python server.py migrate                                 apply the Alembic migrations
+    python server.py seed-demo                               the demo accounts and data
+    python server.py export-schema [--output schema.graphql] the subgraph SDL
+
+With no ``DATABASE_URL`` the commands start the embedded PostgreSQL (data in ``.data/pg``);
+it stops when the command exits, and the next start reuses its data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from auth.sessions import COOKIE_NAME, viewer_for_token
+from config import Settings
+from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
+from resolvers.loaders import create_loaders
+from schema import schema
+from schema.context import Context
+
+log = logging.getLogger("xwpx")
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE_NAME) or None
+
+
+class GraphQLApp(GraphQL):
+    """Strawberry's ASGI app with our per-request context."""
+
+    async def get_context(self, request: Request, response: Response) -> Context:
+        state = request.app.state
+        settings: Settings = state.settings
+        now = settings.clock()
+        viewer, expired = None, False
+        token = _token(request)
+        if token:
+            async with state.sessionmaker() as db:
+                viewer = await viewer_for_token(db, token, now, settings.session_idle_timeout)
+            expired = viewer is None
+        return Context(
+            request=request,
+            response=response,
+            settings=settings,
+            sessionmaker=state.sessionmaker,
+            viewer=viewer,
+            loaders=create_loaders(state.sessionmaker, viewer),
+            session_expired=expired,
+            client_address=request.client.host if request.client else None,
+            now=now,
+        )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
+    """The ASGI app. ``database_url`` (asyncpg) defaults to ``settings.database_url``; the
+    embedded server, when wanted, is started by the caller (``serve``) before this."""
+    settings = settings or Settings()
+    url = database_url or settings.database_url
+    if not url:
+        raise ValueError("create_app needs a database URL (see models.database.resolve_database_url)")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )
+
+
+# --- command line ---------------------------------------------------------------------
+
+
+def _prepare(settings: Settings) -> str:
+    """Resolve the database (starting the embedded one if needed) and migrate it."""
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    log.info("applying migrations")
+    run_migrations(url)
+    return url
+
+
+def _seed(url: str) -> None:
+    from resolvers.demo import seed_demo
+
+    async def run() -> None:
+        engine = create_engine(url)
+        try:
+            summary = await seed_demo(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+        log.info("demo data: %s", summary)
+
+    asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python server.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="migrate and serve GraphQL at /graphql")
+    serve.add_argument("--demo", action="store_true", help="seed the demo accounts and data first")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    commands.add_parser("migrate", help="apply the migrations")
+    commands.add_parser("seed-demo", help="migrate and seed the demo data (idempotent)")
+    export = commands.add_parser("export-schema", help="print the subgraph SDL")
+    export.add_argument("--output", help="write it to this file instead of standard output")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+
+    if args.command == "export-schema":
+        from schema import sdl
+
+        if args.output:
+            Path(args.output).write_text(sdl(), encoding="utf-8")
+        else:
+            sys.stdout.write(sdl())
+        return 0
+
+    url = _prepare(settings)
+    if args.command in ("seed-demo",) or getattr(args, "demo", False):
+        _seed(url)
+    if args.command == "serve":
+        import uvicorn
+
+        log.info("GraphQL (GraphiQL in a browser) at http://%s:%s/graphql", args.host, args.port)
+        uvicorn.run(create_app(settings, database_url=url), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
