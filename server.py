@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -105,12 +106,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 # --- command line ---------------------------------------------------------------------
 
 
-def _prepare(settings: Settings) -> str:
-    """Resolve the database (starting the embedded one if needed) and migrate it."""
-    url = resolve_database_url(settings.database_url, settings.data_dir)
-    log.info("applying migrations")
-    run_migrations(url)
-    return url
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a process manager's stop) unwinds like Ctrl-C, so the embedded database
+    is stopped cleanly. uvicorn restores this handler and re-raises the signal to it."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _seed(url: str) -> None:
@@ -152,14 +155,24 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(sdl())
         return 0
 
-    url = _prepare(settings)
-    if args.command in ("seed-demo",) or getattr(args, "demo", False):
-        _seed(url)
-    if args.command == "serve":
-        import uvicorn
+    _stop_on_sigterm()
+    url, embedded = resolve_database_url(settings.database_url, settings.data_dir)
+    try:
+        log.info("applying migrations")
+        run_migrations(url)
+        if args.command == "seed-demo" or getattr(args, "demo", False):
+            _seed(url)
+        if args.command == "serve":
+            import uvicorn
 
-        log.info("GraphQL (GraphiQL in a browser) at http://%s:%s/graphql", args.host, args.port)
-        uvicorn.run(create_app(settings, database_url=url), host=args.host, port=args.port, log_level="info")
+            log.info("GraphQL (GraphiQL in a browser) at http://%s:%s/graphql", args.host, args.port)
+            uvicorn.run(create_app(settings, database_url=url), host=args.host, port=args.port, log_level="info")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if embedded is not None:
+            log.info("stopping the embedded PostgreSQL")
+            embedded.cleanup()
     return 0
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from config import ROOT
 
@@ -90,13 +89,14 @@ async def ensure_database(server_admin_url: str, database: str) -> None:
         await conn.close()
 
 
-def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
-    """The asyncpg URL to use: ``database_url`` when given, else the embedded server's."""
+def resolve_database_url(database_url: str | None, data_dir: Path):
+    """The asyncpg URL to use and the embedded server behind it (None when
+    ``database_url`` is given). The caller stops the server with ``server.cleanup()``."""
     if database_url:
-        return async_url(database_url)
+        return async_url(database_url), None
     server = start_embedded(data_dir / "pg")
     asyncio.run(ensure_database(server_url(server), EMBEDDED_DATABASE))
-    return server_url(server, EMBEDDED_DATABASE)
+    return server_url(server, EMBEDDED_DATABASE), server
 
 
 def run_migrations(url: str, revision: str = "head") -> None:

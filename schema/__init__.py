@@ -27,7 +27,7 @@ schema = strawberry.federation.Schema(
     extensions=[
         ParserCache,
         ValidationCache,
-        MaskErrors(should_mask_error=lambda error: not is_expected(error)),
+        lambda: MaskErrors(should_mask_error=lambda error: not is_expected(error)),
     ],
 )
 

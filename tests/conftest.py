@@ -1,0 +1,152 @@
+"""Fixtures: a real PostgreSQL (embedded, or ``TEST_DATABASE_URL``), a freshly migrated
+database per test (a copy of a migrated template), the app with a clock the tests control,
+and a GraphQL client.
+
+``TEST_DATABASE_URL`` names a database on a server where the user may create databases;
+the suite creates and drops its own databases beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# Cheap argon2id parameters for the suite (set before auth.passwords is imported).
+os.environ.setdefault("XWPX_ARGON2_PROFILE", "test")
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from config import Settings
+from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
+from resolvers.demo import DEMO_PASSWORD, seed_demo
+from server import create_app
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """asyncpg URL of an administrative database on the test server."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield async_url(url)
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="xwpx-test-"))
+    server = start_embedded(data_dir / "pg", cleanup_mode="delete")
+    yield server_url(server)
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server_url):
+    """A database migrated once; every test gets a copy of it."""
+    name = f"xwpx_template_{os.getpid()}"
+    asyncio.run(execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'))
+    run_migrations(with_database(pg_server_url, name))
+    yield name
+    asyncio.run(execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def database_url(pg_server_url, template_database):
+    name = f"xwpx_test_{uuid.uuid4().hex[:16]}"
+    await execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield with_database(pg_server_url, name)
+    await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Clock:
+    """The app's clock, moved by the tests instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def app(database_url, clock):
+    application = create_app(Settings(database_url=database_url, clock=clock))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def sessionmaker(app):
+    return app.state.sessionmaker
+
+
+@dataclass
+class SqlCounter:
+    """Counts the SQL statements the app sends."""
+
+    statements: list[str] = field(default_factory=list)
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def sql(app):
+    counter = SqlCounter()
+    engine = app.state.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    sa.event.remove(engine, "before_cursor_execute", counter)
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def __call__(self, query: str, variables: dict | None = None, *, token: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def login(self, username: str, password: str = DEMO_PASSWORD) -> str:
+        result = await self(
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            {"u": username, "p": password},
+        )
+        assert "errors" not in result, result
+        self.http.cookies.clear()  # tests send the token explicitly unless they test the cookie
+        return result["data"]["login"]["token"]
+
+
+@pytest.fixture
+async def http(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+@pytest.fixture
+async def demo(sessionmaker):
+    """The demo accounts (resolvers.demo), password ``Demo#2026``."""
+    return await seed_demo(sessionmaker)
