@@ -3,6 +3,7 @@
     python server.py serve [--demo] [--host H] [--port P]   migrate, seed (with --demo) and serve
     python server.py migrate                                 apply the Alembic migrations
     python server.py seed-demo                               the demo accounts and data
+    python server.py create-admin --username U               the ministry's first account
     python server.py export-schema [--output schema.graphql] the subgraph SDL
 
 With no ``DATABASE_URL`` the commands start the embedded PostgreSQL (data in ``.data/pg``);
@@ -130,6 +131,34 @@ def _seed(url: str) -> None:
     asyncio.run(run())
 
 
+def _create_admin(url: str, username: str, name: str) -> int:
+    """The password comes from ``XWPX_ADMIN_PASSWORD`` or a prompt, never from arguments
+    (which other users of the machine can read)."""
+    import getpass
+    import os
+
+    from auth.passwords import STRENGTH_RULE, password_problem
+    from resolvers.accounts import create_root_account
+
+    password = os.environ.get("XWPX_ADMIN_PASSWORD") or getpass.getpass(f"Password for {username}: ")
+    if password_problem(password, username=username):
+        print(f"The password does not meet the rule: {STRENGTH_RULE}", file=sys.stderr)
+        return 2
+
+    async def run() -> str | None:
+        engine = create_engine(url)
+        try:
+            return await create_root_account(create_sessionmaker(engine), username, name, password)
+        finally:
+            await engine.dispose()
+
+    if error := asyncio.run(run()):
+        print(error, file=sys.stderr)
+        return 1
+    log.info("created %s (MINISTRY, EDUCATION); log in with it to create the accounts below", username)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python server.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply the migrations")
     commands.add_parser("seed-demo", help="migrate and seed the demo data (idempotent)")
+    admin = commands.add_parser(
+        "create-admin",
+        help="create the ministry's education account (部级), the root of account management",
+    )
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--name", default="教育部")
     export = commands.add_parser("export-schema", help="print the subgraph SDL")
     export.add_argument("--output", help="write it to this file instead of standard output")
     args = parser.parse_args(argv)
@@ -160,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log.info("applying migrations")
         run_migrations(url)
+        if args.command == "create-admin":
+            return _create_admin(url, args.username, args.name)
         if args.command == "seed-demo" or getattr(args, "demo", False):
             _seed(url)
         if args.command == "serve":

@@ -57,7 +57,18 @@ class Account(SQLModel, table=True):
     institution (``institution_id``)."""
 
     __tablename__ = "account"
-    __table_args__ = (sa.Index("ix_account_username_lower", sa.func.lower(sa.column("username")), unique=True),)
+    __table_args__ = (
+        sa.Index("ix_account_username_lower", sa.func.lower(sa.column("username")), unique=True),
+        # One account per (region node, department) at each level; sub-units are many.
+        sa.Index(
+            "uq_account_unit",
+            "region_code",
+            "department",
+            "level",
+            unique=True,
+            postgresql_where=sa.text("kind = 'REGULATOR' AND level <> 'SUB_UNIT'"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     username: str = Field(max_length=64)

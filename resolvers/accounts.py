@@ -26,7 +26,7 @@ from auth.passwords import (
 )
 from auth.scope import manages, scope, subtree_of
 from auth.sessions import COOKIE_NAME, create_session, end_sessions
-from models import Account, AccountKind, AuthSession, Department, Level, LoginThrottle, Region
+from models import ROOT_CODE, Account, AccountKind, AuthSession, Department, Level, LoginThrottle, Region
 from resolvers.pagination import Page, paginate
 from schema.errors import ApiError, ErrorCode, UserError
 
@@ -366,6 +366,11 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
                 ).scalar()
                 if taken:
                     errors.append(UserError(field="regionCode", code=ErrorCode.DUPLICATE, message="该区划的该部门已有此级别账号"))
+        username_taken = (
+            await db.execute(sa.select(sa.exists().where(sa.func.lower(Account.username) == username.lower())))
+        ).scalar()
+        if username_taken:
+            errors.insert(0, UserError(field="username", code=ErrorCode.DUPLICATE, message="登录名已被使用"))
         if errors:
             return None, errors
         account = Account(
@@ -387,7 +392,10 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
         db.add(account)
         try:
             await db.commit()
-        except IntegrityError:
+        except IntegrityError as e:
+            # A concurrent create won the race past the checks above.
+            if "uq_account_unit" in str(e.orig):
+                return None, [UserError(field="regionCode", code=ErrorCode.DUPLICATE, message="该区划的该部门已有此级别账号")]
             return None, [UserError(field="username", code=ErrorCode.DUPLICATE, message="登录名已被使用")]
     return account, []
 
@@ -462,3 +470,28 @@ async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[
         await db.delete(account)
         await db.commit()
     return account.id, []
+
+
+async def create_root_account(sessionmaker, username: str, name: str, password: str) -> str | None:
+    """The ministry's education account, from the command line (``create-admin``); returns
+    why it was not created, or None."""
+    if not USERNAME.match(username):
+        return "The username must be 3–64 letters, digits or _ . @ -, starting with a letter or digit."
+    async with sessionmaker() as db:
+        db.add(
+            Account(
+                username=username,
+                name=name,
+                kind=AccountKind.REGULATOR,
+                level=Level.MINISTRY,
+                region_code=ROOT_CODE,
+                department=Department.EDUCATION,
+                password_hash=await hash_password_async(password),
+                must_change_password=False,
+            )
+        )
+        try:
+            await db.commit()
+        except IntegrityError:
+            return f"An account named {username!r} or a ministry education account exists already."
+    return None

@@ -211,3 +211,9 @@ async def test_list_costs_the_same_statements_whatever_the_page_size(gql, demo, 
         assert len(result["data"]["regulatorAccounts"]["edges"]) == n
         counts[n] = sql.count
     assert counts[10] == counts[39] == 5  # session, page, count, one batch of regions, one of parent accounts (region parents are in the same batch's cache)
+
+
+async def test_a_taken_username_is_refused_for_sub_units_too(gql, demo):
+    county = await gql.login("edu-440106")
+    result = await gql(CREATE, {"input": {"username": "EDU-440104", "name": "x", "level": "SUB_UNIT"}}, token=county)
+    assert result["data"]["createRegulatorAccount"] == {"account": None, "errors": [{"field": "username", "code": "DUPLICATE", "message": "登录名已被使用"}]}

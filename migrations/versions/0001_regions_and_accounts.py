@@ -101,6 +101,10 @@ def upgrade() -> None:
     op.create_index(op.f('ix_account_parent_id'), 'account', ['parent_id'], unique=False)
     op.create_index(op.f('ix_account_region_code'), 'account', ['region_code'], unique=False)
     op.create_index('ix_account_username_lower', 'account', [sa.literal_column('lower(username)')], unique=True)
+    op.create_index(
+        'uq_account_unit', 'account', ['region_code', 'department', 'level'], unique=True,
+        postgresql_where=sa.text("kind = 'REGULATOR' AND level <> 'SUB_UNIT'"),
+    )
     op.create_table('auth_session',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -119,6 +123,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_auth_session_account_id'), table_name='auth_session')
     op.drop_table('auth_session')
+    op.drop_index('uq_account_unit', table_name='account')
     op.drop_index('ix_account_username_lower', table_name='account')
     op.drop_index(op.f('ix_account_region_code'), table_name='account')
     op.drop_index(op.f('ix_account_parent_id'), table_name='account')
