@@ -54,13 +54,14 @@ def _invalid_credentials() -> ApiError:
     return ApiError("用户名或密码错误 (wrong username or password)", "INVALID_CREDENTIALS")
 
 
-def _locked(until: datetime, now: datetime) -> ApiError:
+def _wait(code: str, message: str, until: datetime, now: datetime) -> ApiError:
+    """A login refused until ``until``; ``message`` has a ``{seconds}`` slot."""
     seconds = _retry_after(until, now)
-    return ApiError(
-        f"登录失败次数过多，请 {seconds} 秒后再试 (too many failed logins for this username)",
-        "ACCOUNT_LOCKED",
-        retryAfterSeconds=seconds,
-    )
+    return ApiError(message.format(seconds=seconds), code, retryAfterSeconds=seconds)
+
+
+def _locked(until: datetime, now: datetime) -> ApiError:
+    return _wait("ACCOUNT_LOCKED", "登录失败次数过多，请 {seconds} 秒后再试 (too many failed logins for this username)", until, now)
 
 
 async def _check_throttle(db: AsyncSession, key: str, now: datetime) -> None:
@@ -72,12 +73,7 @@ async def _check_throttle(db: AsyncSession, key: str, now: datetime) -> None:
     if throttle.failures >= SLOW_AFTER and throttle.last_failure_at:
         wait_until = throttle.last_failure_at + _delay(throttle.failures)
         if now < wait_until:
-            seconds = _retry_after(wait_until, now)
-            raise ApiError(
-                f"请 {seconds} 秒后再试 (repeated failed logins: wait before the next attempt)",
-                "LOGIN_THROTTLED",
-                retryAfterSeconds=seconds,
-            )
+            raise _wait("LOGIN_THROTTLED", "请 {seconds} 秒后再试 (repeated failed logins: wait before the next attempt)", wait_until, now)
 
 
 async def _record_failure(db: AsyncSession, key: str, now: datetime) -> LoginThrottle:

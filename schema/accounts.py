@@ -41,6 +41,16 @@ class AccountInterface:
     )
 
 
+def _account_fields(row: AccountRow) -> dict:
+    """The ``Account`` interface's fields of a row."""
+    return {
+        "id": strawberry.ID(str(row.id)),
+        "username": row.username,
+        "name": row.name,
+        "must_change_password": row.must_change_password,
+    }
+
+
 @strawberry.federation.type(keys=["id"], description="管理用户: one per region node and department, or a county's sub-unit (下属单位).")
 class RegulatorAccount(AccountInterface):
     level: RegulatorLevel = strawberry.field(description="级别")
@@ -56,10 +66,7 @@ class RegulatorAccount(AccountInterface):
     @classmethod
     def from_row(cls, row: AccountRow) -> RegulatorAccount:
         return cls(
-            id=strawberry.ID(str(row.id)),
-            username=row.username,
-            name=row.name,
-            must_change_password=row.must_change_password,
+            **_account_fields(row),
             level=row.level,
             department=row.department,
             enabled=row.enabled,
@@ -96,10 +103,7 @@ class InstitutionAccount(AccountInterface):
     @classmethod
     def from_row(cls, row: AccountRow) -> InstitutionAccount:
         return cls(
-            id=strawberry.ID(str(row.id)),
-            username=row.username,
-            name=row.name,
-            must_change_password=row.must_change_password,
+            **_account_fields(row),
             mobile=row.mobile,
             email=row.email,
         )
