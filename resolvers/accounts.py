@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from auth.passwords import (
 from auth.scope import manages, scope, subtree_of
 from auth.sessions import COOKIE_NAME, create_session, end_sessions
 from models import ROOT_CODE, Account, AccountKind, AuthSession, Department, Level, LoginThrottle, Region
+from resolvers import validation
 from resolvers.pagination import Page, paginate
 from schema.errors import ApiError, ErrorCode, UserError
 
@@ -249,17 +249,8 @@ async def _managed(db: AsyncSession, viewer, account_id: str) -> Account | None:
 
 def _contact_errors(mobile: str | None, email: str | None) -> list[UserError]:
     errors = []
-    if mobile:
-        try:
-            number = phonenumbers.parse(mobile, "CN")
-            valid = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
-                phonenumbers.PhoneNumberType.MOBILE,
-                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-            )
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            errors.append(UserError(field="mobile", code=ErrorCode.INVALID, message="手机号码格式不正确"))
+    if mobile and (problem := validation.mobile(mobile)):
+        errors.append(UserError(field="mobile", code=problem[0], message=problem[1]))
     if email and (len(email) > 254 or not EMAIL.match(email)):
         errors.append(UserError(field="email", code=ErrorCode.INVALID, message="电子邮箱格式不正确"))
     return errors

@@ -1,0 +1,75 @@
+"""Checks of real-world identifiers, each returning ``None`` or ``(ErrorCode, 中文提示)``.
+
+- Unified social credit code (统一社会信用代码, GB 32100-2015): 18 characters from the
+  standard's alphabet, the MOD 31-3 check character (``stdnum.cn.uscc.calc_check_digit``,
+  which, unlike ``uscc.validate``, accepts codes that begin with A, N or Y), a six-digit
+  division code, and that division within the expected province. The division digits are
+  compared by province only: codes are retired and reused, so they are never looked up in
+  today's region table.
+- Resident ID number (公民身份号码, GB 11643): 17 digits and a MOD 11-2 check character
+  (``stdnum.cn.ric.calc_check_digit``), a real date of birth not in the future. The place
+  of birth is not checked: ``stdnum``'s table rejects real numbers with older place codes.
+- Mobile numbers (``phonenumbers``, region CN, type mobile) and postal codes (six digits).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+from stdnum.cn import ric, uscc
+
+from schema.errors import ErrorCode
+
+Problem = tuple[ErrorCode, str] | None
+
+_USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_RIC = re.compile(r"^[0-9]{17}[0-9X]$")
+_POSTAL = re.compile(r"^[0-9]{6}$")
+
+
+def credit_code(value: str, *, province_code: str | None = None) -> Problem:
+    code = value.strip().upper()
+    if len(code) != 18 or not _USCC.match(code):
+        return ErrorCode.INVALID, "统一社会信用代码应为 18 位数字或大写字母（不含 I、O、Z、S、V）"
+    if uscc.calc_check_digit(code[:17]) != code[17]:
+        return ErrorCode.INVALID, "统一社会信用代码校验位不正确"
+    if province_code and code[2:4] != province_code[:2]:
+        return ErrorCode.INVALID, "统一社会信用代码中的登记管理机关行政区划码不在机构所在省份"
+    return None
+
+
+def resident_id(value: str, *, today: date) -> Problem:
+    number = value.strip().upper()
+    if not _RIC.match(number):
+        return ErrorCode.INVALID, "公民身份号码应为 18 位，前 17 位为数字，末位为数字或 X"
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return ErrorCode.INVALID, "公民身份号码中的出生日期不存在"
+    if born > today or born.year < 1900:
+        return ErrorCode.INVALID, "公民身份号码中的出生日期不合理"
+    # stdnum wants the whole number, check character included (it ignores the last one).
+    if ric.calc_check_digit(number) != number[17]:
+        return ErrorCode.INVALID, "公民身份号码校验码不正确"
+    return None
+
+
+def mobile(value: str) -> Problem:
+    try:
+        number = phonenumbers.parse(value, "CN")
+        ok = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+    except phonenumbers.NumberParseException:
+        ok = False
+    return None if ok else (ErrorCode.INVALID, "手机号码格式不正确")
+
+
+def postal_code(value: str) -> Problem:
+    code = value.strip()
+    if not _POSTAL.match(code) or code == "000000":
+        return ErrorCode.INVALID, "邮政编码应为 6 位数字"
+    return None
