@@ -12,6 +12,7 @@ Rules (DOMAIN.md):
   its subtree; an education (教育) account sees every department's accounts there, another
   department only its own department's. Sub-units (区县下属单位) are below their county.
   An institution account sees itself alone; anonymous callers see no account.
+- An account still on its initial password sees itself alone until it changes it.
 - Regions are public reference data.
 """
 
@@ -63,5 +64,9 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
     if model is Account:
         if viewer is None:
             return sa.false()
+        if viewer.must_change_password:
+            # Until the initial password is changed, only the account itself is readable,
+            # on every path (federation _entities has no field permissions).
+            return Account.id == viewer.account_id
         return sa.or_(Account.id == viewer.account_id, manages(viewer))
     raise TypeError(f"no scope rule for {model.__name__}")

@@ -37,6 +37,7 @@ MAX_DELAY = timedelta(seconds=30)
 LOCK_AFTER = 10
 LOCK_FOR = timedelta(minutes=15)
 MAX_PASSWORD_LENGTH = 1024
+MAX_USERNAME_LENGTH = 64
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -64,10 +65,19 @@ def _locked(until: datetime, now: datetime) -> ApiError:
     return _wait("ACCOUNT_LOCKED", "登录失败次数过多，请 {seconds} 秒后再试 (too many failed logins for this username)", until, now)
 
 
-async def _check_throttle(db: AsyncSession, key: str, now: datetime) -> None:
-    throttle = await db.get(LoginThrottle, key)
-    if throttle is None:
-        return
+async def _locked_throttle(db: AsyncSession, key: str) -> LoginThrottle:
+    """The username's throttle row, created if missing and locked until the transaction
+    ends: concurrent attempts on one username are checked one after another, so a burst
+    of guesses cannot all pass the throttle before the first failure is counted."""
+    await db.execute(
+        pg_insert(LoginThrottle).values(username=key, failures=0).on_conflict_do_nothing(index_elements=["username"])
+    )
+    return (
+        await db.execute(sa.select(LoginThrottle).where(LoginThrottle.username == key).with_for_update())
+    ).scalar_one()
+
+
+def _check_throttle(throttle: LoginThrottle, now: datetime) -> None:
     if throttle.locked_until and throttle.locked_until > now:
         raise _locked(throttle.locked_until, now)
     if throttle.failures >= SLOW_AFTER and throttle.last_failure_at:
@@ -76,23 +86,13 @@ async def _check_throttle(db: AsyncSession, key: str, now: datetime) -> None:
             raise _wait("LOGIN_THROTTLED", "请 {seconds} 秒后再试 (repeated failed logins: wait before the next attempt)", wait_until, now)
 
 
-async def _record_failure(db: AsyncSession, key: str, now: datetime) -> LoginThrottle:
-    """Count one failure atomically (the row is locked while it is updated)."""
-    await db.execute(
-        pg_insert(LoginThrottle)
-        .values(username=key, failures=0)
-        .on_conflict_do_nothing(index_elements=["username"])
-    )
-    throttle = (
-        await db.execute(sa.select(LoginThrottle).where(LoginThrottle.username == key).with_for_update())
-    ).scalar_one()
+def _record_failure(throttle: LoginThrottle, now: datetime) -> None:
     if throttle.locked_until and throttle.locked_until <= now:
         throttle.failures, throttle.locked_until = 0, None
     throttle.failures += 1
     throttle.last_failure_at = now
     if throttle.failures >= LOCK_AFTER:
         throttle.locked_until = now + LOCK_FOR
-    return throttle
 
 
 async def login(info, username: str, password: str) -> tuple[str, Account]:
@@ -100,22 +100,24 @@ async def login(info, username: str, password: str) -> tuple[str, Account]:
     HttpOnly cookie. Unknown usernames cost the same argon2 verification as known ones."""
     ctx = info.context
     now = ctx.now
-    key = username.strip().lower()[:64]
+    key = username.strip().lower()
+    if len(key) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        await verify_password_async(None, "")  # the same cost as any other refusal
+        raise _invalid_credentials()
     async with ctx.sessionmaker() as db:
-        await _check_throttle(db, key, now)
+        throttle = await _locked_throttle(db, key)
+        _check_throttle(throttle, now)  # a refusal rolls back, which releases the lock
         account = (
             await db.execute(sa.select(Account).where(sa.func.lower(Account.username) == key))
         ).scalar_one_or_none()
-        ok = len(password) <= MAX_PASSWORD_LENGTH and await verify_password_async(
-            account.password_hash if account else None, password
-        )
+        ok = await verify_password_async(account.password_hash if account else None, password)
         if not ok:
-            throttle = await _record_failure(db, key, now)
+            _record_failure(throttle, now)
             await db.commit()
             if throttle.locked_until:
                 raise _locked(throttle.locked_until, now)
             raise _invalid_credentials()
-        await db.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == key))
+        await db.delete(throttle)
         if not account.enabled:
             await db.commit()
             # Only someone who knows the password learns this, so it reveals nothing to a
@@ -251,7 +253,7 @@ def _contact_errors(mobile: str | None, email: str | None) -> list[UserError]:
     errors = []
     if mobile and (problem := validation.mobile(mobile)):
         errors.append(UserError(field="mobile", code=problem[0], message=problem[1]))
-    if email and (len(email) > 254 or not EMAIL.match(email)):
+    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
         errors.append(UserError(field="email", code=ErrorCode.INVALID, message="电子邮箱格式不正确"))
     return errors
 
@@ -368,7 +370,7 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
             region_code=region_code,
             department=department,
             parent_id=parent_id,
-            mobile=new.mobile or None,
+            mobile=validation.normalized_mobile(new.mobile) if new.mobile else None,
             email=new.email or None,
             password_hash=await hash_password_async(INITIAL_PASSWORD),
             must_change_password=True,
@@ -402,7 +404,7 @@ async def update_account(
         if name is not None and name.strip():
             account.name = name.strip()
         if mobile is not None:
-            account.mobile = mobile or None
+            account.mobile = validation.normalized_mobile(mobile) if mobile else None
         if email is not None:
             account.email = email or None
         account.updated_at = ctx.now

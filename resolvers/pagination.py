@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,14 +31,37 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps([str(v) for v in values]).encode()).decode()
 
 
-def decode_cursor(cursor: str, width: int) -> list[str]:
+def _invalid_cursor() -> BadUserInput:
+    return BadUserInput("分页游标无效 (invalid cursor)", field="after")
+
+
+def decode_cursor(cursor: str, columns: Sequence[sa.ColumnElement[Any]]) -> list[Any]:
+    """The cursor's values, converted to the Python types of ``columns``."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as e:
-        raise BadUserInput("分页游标无效 (invalid cursor)") from e
-    if not isinstance(values, list) or len(values) != width or not all(isinstance(v, str) for v in values):
-        raise BadUserInput("分页游标无效 (invalid cursor)")
-    return values
+    except (ValueError, TypeError, RecursionError) as e:
+        raise _invalid_cursor() from e
+    if not isinstance(values, list) or len(values) != len(columns) or not all(isinstance(v, str) for v in values):
+        raise _invalid_cursor()
+    typed = []
+    for value, column in zip(values, columns, strict=True):
+        kind = column.type
+        if isinstance(kind, sa.types.TypeDecorator):  # e.g. SQLModel's AutoString
+            kind = kind.impl_instance
+        try:
+            if isinstance(kind, sa.Uuid):
+                typed.append(uuid.UUID(value))
+            elif isinstance(kind, sa.DateTime):
+                typed.append(datetime.fromisoformat(value))
+            elif isinstance(kind, sa.Integer):
+                typed.append(int(value))
+            elif isinstance(kind, sa.String):
+                typed.append(value)
+            else:
+                raise TypeError(f"no cursor conversion for {kind!r}")
+        except ValueError as e:
+            raise _invalid_cursor() from e
+    return typed
 
 
 def page_size(first: int | None) -> int:
@@ -61,9 +86,8 @@ async def paginate(
     size = page_size(first)
     stmt = sa.select(entity).where(where).order_by(*order_by)
     if after:
-        values = decode_cursor(after, len(order_by))
-        typed = [sa.cast(v, col.type) for v, col in zip(values, order_by, strict=True)]
-        stmt = stmt.where(sa.tuple_(*order_by) > sa.tuple_(*typed))
+        values = decode_cursor(after, order_by)
+        stmt = stmt.where(sa.tuple_(*order_by) > sa.tuple_(*values))
     rows = list((await db.execute(stmt.limit(size + 1))).scalars())
     total = (await db.execute(sa.select(sa.func.count()).select_from(entity).where(where))).scalar_one()
     has_next = len(rows) > size

@@ -68,6 +68,12 @@ def mobile(value: str) -> Problem:
     return None if ok else (ErrorCode.INVALID, "手机号码格式不正确")
 
 
+def normalized_mobile(value: str) -> str:
+    """A valid mobile number as its 11 national digits (``+86 138-0013-8000`` →
+    ``13800138000``)."""
+    return str(phonenumbers.parse(value, "CN").national_number)
+
+
 def postal_code(value: str) -> Problem:
     code = value.strip()
     if not _POSTAL.match(code) or code == "000000":

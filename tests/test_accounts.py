@@ -217,3 +217,23 @@ async def test_a_taken_username_is_refused_for_sub_units_too(gql, demo):
     county = await gql.login("edu-440106")
     result = await gql(CREATE, {"input": {"username": "EDU-440104", "name": "x", "level": "SUB_UNIT"}}, token=county)
     assert result["data"]["createRegulatorAccount"] == {"account": None, "errors": [{"field": "username", "code": "DUPLICATE", "message": "登录名已被使用"}]}
+
+
+async def test_cursors_with_wrong_values_are_bad_input(gql, demo):
+    import base64
+    import json
+
+    province = await gql.login("edu-440000")
+    for payload in (["a", "not-a-uuid"], ["a"], "[" * 5000 + "]" * 5000):
+        raw = payload if isinstance(payload, str) else json.dumps(payload)
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+        assert error_codes(await gql(LIST, {"after": cursor}, token=province)) == ["BAD_USER_INPUT"], payload
+
+
+async def test_contacts_are_checked_and_normalised(gql, demo, sessionmaker):
+    token = await gql.login("edu-440106")
+    sub = await account_id(sessionmaker, "edu-440106-01")
+    bad = await gql(UPDATE, {"id": sub, "input": {"email": "a@b.cn\n"}}, token=token)
+    assert bad["data"]["updateRegulatorAccount"]["errors"] == [{"field": "email", "code": "INVALID"}]
+    ok = await gql(UPDATE, {"id": sub, "input": {"mobile": "+86 138-0013-8000"}}, token=token)
+    assert ok["data"]["updateRegulatorAccount"]["account"]["mobile"] == "13800138000"

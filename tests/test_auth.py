@@ -185,3 +185,43 @@ async def test_institution_account_logs_in(gql, sessionmaker):
     assert await gql("{ me { __typename username } }", token=token) == {"data": {"me": {"__typename": "InstitutionAccount", "username": "org-1"}}}
     # regulator fields are closed to it
     assert error_codes(await gql(PROTECTED, token=token)) == ["FORBIDDEN"]
+
+
+async def test_concurrent_guesses_are_counted_one_by_one(gql, demo):
+    import asyncio
+
+    # a burst of simultaneous wrong guesses: each one waits for the previous one's count,
+    # so only the first three are checked against the password; the rest are throttled
+    results = await asyncio.gather(*(gql(LOGIN, {"u": "edu-440106", "p": f"guess-{i}"}) for i in range(12)))
+    codes = sorted(c for r in results for c in error_codes(r))
+    assert codes == sorted(["INVALID_CREDENTIALS"] * 3 + ["LOGIN_THROTTLED"] * 9)
+
+
+async def test_an_overlong_username_is_not_truncated_into_another(gql, sessionmaker):
+    from auth.passwords import hash_password
+
+    async with sessionmaker() as db:
+        db.add(Account(username="e" * 64, name="x", kind=AccountKind.INSTITUTION, password_hash=hash_password("Org#2026x"), must_change_password=False))
+        await db.commit()
+    assert error_codes(await gql(LOGIN, {"u": "e" * 64 + "junk", "p": "Org#2026x"})) == ["INVALID_CREDENTIALS"]
+    assert "errors" not in await gql(LOGIN, {"u": "e" * 64, "p": "Org#2026x"})
+
+
+async def test_the_initial_password_closes_federation_lookups_too(gql, demo, sessionmaker):
+    async with sessionmaker() as db:
+        await db.execute(sa.update(Account).where(Account.username == "edu-440100").values(must_change_password=True))
+        await db.commit()
+        ids = (await db.execute(sa.select(Account.id).where(Account.username.in_(["edu-440100", "edu-440106"])).order_by(Account.username))).scalars().all()
+    token = await gql.login("edu-440100")
+    reps = [{"__typename": "RegulatorAccount", "id": str(i)} for i in ids]
+    result = await gql("query($r: [_Any!]!) { _entities(representations: $r) { ... on RegulatorAccount { username } } }", {"r": reps}, token=token)
+    assert result == {"data": {"_entities": [{"username": "edu-440100"}, None]}}
+
+
+async def test_a_request_at_any_moment_moves_the_idle_deadline(gql, demo, clock):
+    token = await gql.login("edu-440106")
+    clock.advance(seconds=30)
+    assert "errors" not in await gql(PROTECTED, token=token)
+    # two hours after the login, but less than two hours after the last request
+    clock.advance(hours=1, minutes=59, seconds=45)
+    assert "errors" not in await gql(PROTECTED, token=token)

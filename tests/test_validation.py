@@ -73,3 +73,8 @@ def test_postal_codes():
     assert validation.postal_code("010000") is None  # 呼和浩特
     for bad in ("51063", "5106300", "51063A", "000000"):
         assert validation.postal_code(bad) == (ErrorCode.INVALID, "邮政编码应为 6 位数字"), bad
+
+
+def test_mobile_numbers_are_stored_as_eleven_digits():
+    assert validation.normalized_mobile("+86 138-0013-8000") == "13800138000"
+    assert validation.normalized_mobile("1 3 8 0 0 1 3 8 0 0 0") == "13800138000"
