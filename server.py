@@ -117,18 +117,23 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _with_database(url: str, work):
+    """Run ``await work(sessionmaker)`` on a short-lived engine, outside the server."""
+
+    async def run():
+        engine = create_engine(url)
+        try:
+            return await work(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def _seed(url: str) -> None:
     from resolvers.demo import seed_demo
 
-    async def run() -> None:
-        engine = create_engine(url)
-        try:
-            summary = await seed_demo(create_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-        log.info("demo data: %s", summary)
-
-    asyncio.run(run())
+    log.info("demo data: %s", _with_database(url, seed_demo))
 
 
 def _create_admin(url: str, username: str, name: str) -> int:
@@ -145,14 +150,7 @@ def _create_admin(url: str, username: str, name: str) -> int:
         print(f"The password does not meet the rule: {STRENGTH_RULE}", file=sys.stderr)
         return 2
 
-    async def run() -> str | None:
-        engine = create_engine(url)
-        try:
-            return await create_root_account(create_sessionmaker(engine), username, name, password)
-        finally:
-            await engine.dispose()
-
-    if error := asyncio.run(run()):
+    if error := _with_database(url, lambda sessionmaker: create_root_account(sessionmaker, username, name, password)):
         print(error, file=sys.stderr)
         return 1
     log.info("created %s (MINISTRY, EDUCATION); log in with it to create the accounts below", username)
