@@ -39,8 +39,9 @@ LOCK_FOR = timedelta(minutes=15)
 MAX_PASSWORD_LENGTH = 1024
 MAX_USERNAME_LENGTH = 64
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# Used with fullmatch: "$" alone would also accept a trailing newline.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
 def _retry_after(until: datetime, now: datetime) -> int:
@@ -266,6 +267,14 @@ def _name_errors(name: str | None, *, required: bool) -> list[UserError]:
     return []
 
 
+def _username_taken() -> UserError:
+    return UserError(field="username", code=ErrorCode.DUPLICATE, message="登录名已被使用")
+
+
+def _unit_taken() -> UserError:
+    return UserError(field="regionCode", code=ErrorCode.DUPLICATE, message="该区划的该部门已有此级别账号")
+
+
 def _region_fits(level: Level, region: Region, has_children: bool) -> bool:
     if level is Level.PROVINCE:
         return region.level == 1
@@ -297,7 +306,7 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
     viewer = ctx.viewer
     errors: list[UserError] = []
     username = new.username.strip()
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         errors.append(UserError(field="username", code=ErrorCode.INVALID, message="登录名为 3–64 位字母、数字或 _ . @ -，以字母或数字开头"))
     errors += _name_errors(new.name, required=True)
     errors += _contact_errors(new.mobile, new.email)
@@ -354,12 +363,12 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
                     )
                 ).scalar()
                 if taken:
-                    errors.append(UserError(field="regionCode", code=ErrorCode.DUPLICATE, message="该区划的该部门已有此级别账号"))
+                    errors.append(_unit_taken())
         username_taken = (
             await db.execute(sa.select(sa.exists().where(sa.func.lower(Account.username) == username.lower())))
         ).scalar()
         if username_taken:
-            errors.insert(0, UserError(field="username", code=ErrorCode.DUPLICATE, message="登录名已被使用"))
+            errors.insert(0, _username_taken())
         if errors:
             return None, errors
         account = Account(
@@ -383,9 +392,7 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
             await db.commit()
         except IntegrityError as e:
             # A concurrent create won the race past the checks above.
-            if "uq_account_unit" in str(e.orig):
-                return None, [UserError(field="regionCode", code=ErrorCode.DUPLICATE, message="该区划的该部门已有此级别账号")]
-            return None, [UserError(field="username", code=ErrorCode.DUPLICATE, message="登录名已被使用")]
+            return None, [_unit_taken() if "uq_account_unit" in str(e.orig) else _username_taken()]
     return account, []
 
 
@@ -464,7 +471,7 @@ async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[
 async def create_root_account(sessionmaker, username: str, name: str, password: str) -> str | None:
     """The ministry's education account, from the command line (``create-admin``); returns
     why it was not created, or None."""
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         return "The username must be 3–64 letters, digits or _ . @ -, starting with a letter or digit."
     async with sessionmaker() as db:
         db.add(

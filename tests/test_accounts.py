@@ -237,3 +237,12 @@ async def test_contacts_are_checked_and_normalised(gql, demo, sessionmaker):
     assert bad["data"]["updateRegulatorAccount"]["errors"] == [{"field": "email", "code": "INVALID"}]
     ok = await gql(UPDATE, {"id": sub, "input": {"mobile": "+86 138-0013-8000"}}, token=token)
     assert ok["data"]["updateRegulatorAccount"]["account"]["mobile"] == "13800138000"
+
+
+async def test_login_names_are_trimmed_and_may_hold_no_newline(gql, demo):
+    county = await gql.login("edu-440106")
+    result = await gql(CREATE, {"input": {"username": "abc\n", "name": "x", "level": "SUB_UNIT"}}, token=county)
+    # stripped first, so "abc" is created; an inner newline is refused
+    assert result["data"]["createRegulatorAccount"]["account"]["username"] == "abc"
+    result = await gql(CREATE, {"input": {"username": "ab\nc", "name": "x", "level": "SUB_UNIT"}}, token=county)
+    assert [(e["field"], e["code"]) for e in result["data"]["createRegulatorAccount"]["errors"]] == [("username", "INVALID")]
