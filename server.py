@@ -27,22 +27,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from auth.sessions import COOKIE_NAME, viewer_for_token
+from auth.sessions import request_viewer
 from config import Settings
 from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
+from resolvers import institution_excel
 from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
 
 log = logging.getLogger("xwpx")
-
-
-def _token(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(COOKIE_NAME) or None
 
 
 class GraphQLApp(GraphQL):
@@ -52,12 +45,7 @@ class GraphQLApp(GraphQL):
         state = request.app.state
         settings: Settings = state.settings
         now = settings.clock()
-        viewer, expired = None, False
-        token = _token(request)
-        if token:
-            async with state.sessionmaker() as db:
-                viewer = await viewer_for_token(db, token, now, settings.session_idle_timeout)
-            expired = viewer is None
+        viewer, expired = await request_viewer(request, now)
         return Context(
             request=request,
             response=response,
@@ -94,10 +82,18 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         finally:
             await engine.dispose()
 
-    graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        # GraphQL multipart request spec (importInstitutions); the session cookie is
+        # SameSite=Lax, so a cross-site form cannot post one with the caller's session.
+        multipart_uploads_enabled=True,
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/templates/institutions.xlsx", institution_excel.template_endpoint),
+            Route("/exports/institutions.xlsx", institution_excel.export_endpoint),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

@@ -12,7 +12,13 @@ Rules (DOMAIN.md):
   its subtree; an education (教育) account sees every department's accounts there, another
   department only its own department's. Sub-units (区县下属单位) are below their county.
   An institution account sees itself alone; anonymous callers see no account.
-- An account still on its initial password sees itself alone until it changes it.
+- Institutions: a regulator sees the institutions in its subtree; a sub-unit only those
+  it registered (登记单位). A department other than education sees only non-subject
+  institutions with a training category under it (sports: 体育类, culture and tourism:
+  文化艺术类, science and technology: 科技类). An institution account sees its own.
+- Audit records of deletions are read by the ministry and provinces, in their subtree.
+- An account still on its initial password sees itself alone until it changes it, and
+  nothing else.
 - Regions are public reference data.
 """
 
@@ -23,7 +29,7 @@ import sqlalchemy.orm
 from sqlalchemy.sql.elements import ColumnElement
 
 from auth.viewer import Viewer
-from models import Account, AccountKind, Department, Level, Region
+from models import Account, AccountKind, AuditRecord, Department, Institution, Kind, Level, Region, TrainingCategory
 
 
 def subtree_codes(region_path: str) -> sa.Select:
@@ -57,6 +63,32 @@ def manages(viewer: Viewer | None) -> ColumnElement[bool]:
     return condition
 
 
+#: The training categories each non-education department supervises.
+DEPARTMENT_CATEGORIES = {
+    Department.SPORTS: TrainingCategory.SPORTS,
+    Department.CULTURE_TOURISM: TrainingCategory.ARTS,
+    Department.SCIENCE_TECHNOLOGY: TrainingCategory.SCIENCE_TECHNOLOGY,
+}
+
+
+def _institutions(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_institution:
+        return Institution.id == viewer.institution_id if viewer.institution_id else sa.false()
+    if viewer.region_path is None:
+        return sa.false()
+    condition = Institution.region_code.in_(subtree_codes(viewer.region_path))
+    if viewer.level is Level.SUB_UNIT:
+        condition = sa.and_(condition, Institution.registering_unit_id == viewer.account_id)
+    if viewer.department is not Department.EDUCATION:
+        category = DEPARTMENT_CATEGORIES[viewer.department]
+        condition = sa.and_(
+            condition,
+            Institution.kind == Kind.NON_SUBJECT,
+            Institution.training_categories.contains([category.value]),
+        )
+    return condition
+
+
 def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
     """The SQL condition limiting ``model``'s rows to ``viewer``'s scope."""
     if model is Region:
@@ -69,4 +101,12 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
             # on every path (federation _entities has no field permissions).
             return Account.id == viewer.account_id
         return sa.or_(Account.id == viewer.account_id, manages(viewer))
+    if viewer is None or viewer.must_change_password:
+        return sa.false()
+    if model is Institution:
+        return _institutions(viewer)
+    if model is AuditRecord:
+        if viewer.level not in (Level.MINISTRY, Level.PROVINCE) or viewer.department is not Department.EDUCATION:
+            return sa.false()
+        return AuditRecord.region_code.in_(subtree_codes(viewer.region_path))
     raise TypeError(f"no scope rule for {model.__name__}")

@@ -87,3 +87,22 @@ async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UU
     if keep is not None:
         stmt = stmt.where(AuthSession.id != keep)
     await db.execute(stmt)
+
+
+def request_token(request) -> str | None:
+    """The session token of an HTTP request: ``Authorization: Bearer …`` or the cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE_NAME) or None
+
+
+async def request_viewer(request, now: datetime) -> tuple[Viewer | None, bool]:
+    """The viewer of an HTTP request, and whether a token came that names no live session."""
+    token = request_token(request)
+    if not token:
+        return None, False
+    state = request.app.state
+    async with state.sessionmaker() as db:
+        viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
+    return viewer, viewer is None

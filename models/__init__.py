@@ -2,11 +2,33 @@
 on ``SQLModel.metadata`` (Alembic reads it)."""
 
 from models.accounts import Account, AccountKind, AuthSession, Department, Level, LoginThrottle
+from models.institutions import (
+    AuditRecord,
+    Institution,
+    Kind,
+    Mode,
+    Nature,
+    Grade,
+    Premises,
+    QualificationStatus,
+    Subject,
+    TrainingCategory,
+)
 from models.regions import ROOT_CODE, Region
 
 __all__ = [
     "ROOT_CODE",
     "Account",
+    "AuditRecord",
+    "Institution",
+    "Kind",
+    "Mode",
+    "Nature",
+    "Grade",
+    "Premises",
+    "Subject",
+    "QualificationStatus",
+    "TrainingCategory",
     "AccountKind",
     "AuthSession",
     "Department",

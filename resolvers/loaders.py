@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.scope import scope
 from auth.viewer import Viewer
-from models import Account, Region
+from models import Account, Institution, Region
 
 K = TypeVar("K")
 
@@ -30,6 +30,10 @@ class Loaders:
     region: DataLoader  # code -> Region | None
     region_children: DataLoader  # code -> list[Region], ordered by code
     account: DataLoader  # id -> Account | None (in the viewer's scope)
+    institution: DataLoader  # id -> Institution | None (in the viewer's scope)
+    #: id -> Account | None, unscoped: only the unit's name and level are shown from it
+    #: (a registering unit, 登记单位, is named on every institution its viewers see).
+    unit: DataLoader
 
 
 def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> Loaders:
@@ -60,8 +64,21 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         }
         return [found.get(i) for i in ids]
 
+    async def load_institutions(ids: list[uuid.UUID]) -> list[Institution | None]:
+        found = {
+            i.id: i
+            for i in await rows(sa.select(Institution).where(Institution.id.in_(ids), scope(viewer, Institution)))
+        }
+        return [found.get(i) for i in ids]
+
+    async def load_units(ids: list[uuid.UUID]) -> list[Account | None]:
+        found = {a.id: a for a in await rows(sa.select(Account).where(Account.id.in_(ids)))}
+        return [found.get(i) for i in ids]
+
     return Loaders(
         region=_loader(load_regions),
         region_children=_loader(load_region_children),
         account=_loader(load_accounts),
+        institution=_loader(load_institutions),
+        unit=_loader(load_units),
     )

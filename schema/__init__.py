@@ -1,37 +1,17 @@
-"""The one GraphQL schema: an Apollo Federation 2 subgraph."""
+"""The GraphQL schema package: one module per domain, ``errors`` and ``context`` shared.
+
+``schema.schema`` and ``schema.sdl`` are built on first use (from ``schema.root``), so the
+resolvers can import ``schema.errors`` without importing every domain first.
+"""
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
-
-from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
-from schema.errors import is_expected
-from schema.regions import RegionQuery
+from typing import Any
 
 
-@strawberry.type
-class Query(RegionQuery, AccountQuery):
-    pass
+def __getattr__(name: str) -> Any:
+    if name in ("schema", "sdl"):
+        from schema import root
 
-
-@strawberry.type
-class Mutation(AccountMutation):
-    pass
-
-
-schema = strawberry.federation.Schema(
-    query=Query,
-    mutation=Mutation,
-    types=[RegulatorAccount, InstitutionAccount],
-    extensions=[
-        ParserCache,
-        ValidationCache,
-        lambda: MaskErrors(should_mask_error=lambda error: not is_expected(error)),
-    ],
-)
-
-
-def sdl() -> str:
-    """The printed subgraph SDL, as committed in ``schema.graphql``."""
-    return schema.as_str() + "\n"
+        return getattr(root, name)
+    raise AttributeError(name)

@@ -67,3 +67,6 @@ class UserError:
     field: str | None = strawberry.field(description="The input field, or null for the whole input.")
     code: ErrorCode
     message: str = strawberry.field(description="中文提示")
+    related_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The record the problem points to (e.g. the existing duplicate), when the caller may see it."
+    )

@@ -2,7 +2,132 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from models import Account, Institution
+
 
 def error_codes(result: dict) -> list[str]:
     """The ``extensions.code`` of each GraphQL error of a response."""
     return [e.get("extensions", {}).get("code") for e in result.get("errors", [])]
+
+
+def credit_code(n: int, division: str = "440106") -> str:
+    """A valid unified social credit code (GB 32100) registered in ``division``."""
+    from stdnum.cn import uscc
+
+    base = f"91{division}MA5C{n:05d}"
+    return base + uscc.calc_check_digit(base)
+
+
+ID_NUMBER = "11010519491231002X"  # the GB 11643 example
+
+BASICS = """mutation($id: ID, $input: InstitutionBasicsInput!) {
+  saveInstitutionBasics(id: $id, input: $input) {
+    institution { id name registrationProgress { savedParts missingParts complete } }
+    progress { savedParts missingParts complete }
+    errors { field code message relatedId }
+  }
+}"""
+
+
+def basics(n: int = 1, division: str = "440106", **overrides) -> dict:
+    values = {
+        "name": f"天河{n}号培训学校",
+        "creditCode": credit_code(n, division),
+        "address": "广州市天河区天河路 1 号",
+        "postalCode": "510630",
+        "phone": "020-38880000",
+        "email": "school@example.cn",
+        "kind": "SUBJECT",
+        "mode": "OFFLINE",
+        "nature": "NON_PROFIT",
+        "legalRepName": "张三",
+        "legalRepIdNumber": ID_NUMBER,
+        "legalRepPhone": "13800138000",
+        "contactName": "李四",
+        "contactPhone": "13900139000",
+    }
+    values.update(overrides)
+    return values
+
+
+PARTS = {
+    "Qualifications": {
+        "qualificationStatus": "FULL",
+        "licenceNumber": "教民144010670000001号",
+        "licenceIssuer": "广州市天河区教育局",
+        "licenceValidFrom": "2022-01-01",
+        "licenceValidTo": "2027-12-31",
+        "businessLicenceNumber": "52440106MJL000001X",
+        "businessLicenceIssuer": "广州市天河区民政局",
+    },
+    "Operation": {"trainingCategories": ["SUBJECT", "ARTS"], "studentCount": 300, "staffCount": 30, "teacherCount": 20},
+    "SubjectTraining": {
+        "noSubjectTraining": False,
+        "subjects": ["MATHEMATICS", "ENGLISH"],
+        "grades": ["PRIMARY", "JUNIOR_SECONDARY"],
+        "classTimes": "周六、周日 9:00-17:00",
+        "feePerHour": "80.00",
+    },
+    "Facilities": {"floorArea": "800.00", "teachingArea": "500.00", "premises": "LEASED", "leaseEnd": "2028-06-30", "fireSafetyApproved": True},
+}
+
+
+def part_mutation(part: str) -> str:
+    return f"""mutation($id: ID!, $input: Institution{part}Input!) {{
+  saveInstitution{part}(id: $id, input: $input) {{
+    institution {{ id }}
+    progress {{ savedParts missingParts complete }}
+    errors {{ field code message }}
+  }}
+}}"""
+
+
+async def register(gql, token: str, n: int = 1, division: str = "440106", *, parts=tuple(PARTS), **overrides) -> str:
+    """Register an institution through the five mutations; returns its id."""
+    result = await gql(BASICS, {"input": basics(n, division, **overrides)}, token=token)
+    payload = result["data"]["saveInstitutionBasics"]
+    assert payload["errors"] == [], payload
+    institution_id = payload["institution"]["id"]
+    for part in parts:
+        saved = await gql(part_mutation(part), {"id": institution_id, "input": PARTS[part]}, token=token)
+        assert saved["data"][f"saveInstitution{part}"]["errors"] == [], saved
+    return institution_id
+
+
+_counter = iter(range(1, 10**6))
+
+
+async def insert_institutions(sessionmaker, per_unit: dict[str, int], **fields) -> dict[str, list[str]]:
+    """Institutions registered by the given units (username -> how many), inserted directly;
+    returns their names by unit."""
+    names: dict[str, list[str]] = {}
+    async with sessionmaker() as db:
+        units = dict((await db.execute(sa.select(Account.username, Account).where(Account.username.in_(per_unit)))).all())
+        for username, count in per_unit.items():
+            unit = units[username]
+            for _ in range(count):
+                n = next(_counter)
+                name = f"{unit.region_code}-{fields.get('kind', 'SUBJECT')}-{n:05d}"
+                db.add(
+                    Institution(
+                        name=name,
+                        credit_code=credit_code(n, unit.region_code),
+                        region_code=unit.region_code,
+                        address="地址",
+                        kind=fields.get("kind", "SUBJECT"),
+                        mode="OFFLINE",
+                        nature="NON_PROFIT",
+                        legal_rep_name="张三",
+                        legal_rep_id_number=ID_NUMBER,
+                        legal_rep_phone="13800138000",
+                        contact_name="李四",
+                        contact_phone="13900139000",
+                        registering_unit_id=unit.id,
+                        training_categories=fields.get("training_categories", ["SUBJECT"]),
+                    )
+                )
+                names.setdefault(username, []).append(name)
+        await db.commit()
+    return names

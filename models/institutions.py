@@ -1,0 +1,160 @@
+"""Institutions (校外培训机构) and their five-part registration (新增登记, seed 000).
+
+Every part is stored in columns of the one row, so lists, filters, exports and statistics
+read one table; ``*_saved`` records which parts have been saved (the basic situation is
+saved when the row is created).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlmodel import Field, SQLModel
+
+from config import utcnow
+from models.accounts import _enum, _timestamp
+
+
+class Kind(StrEnum):
+    SUBJECT = "SUBJECT"  # 学科类
+    NON_SUBJECT = "NON_SUBJECT"  # 非学科类
+
+
+class Mode(StrEnum):
+    ONLINE = "ONLINE"  # 线上
+    OFFLINE = "OFFLINE"  # 线下
+
+
+class Nature(StrEnum):
+    FOR_PROFIT = "FOR_PROFIT"  # 营利性
+    NON_PROFIT = "NON_PROFIT"  # 非营利性
+
+
+class QualificationStatus(StrEnum):
+    FULL = "FULL"  # 证照齐全
+    BUSINESS_LICENCE_ONLY = "BUSINESS_LICENCE_ONLY"  # 有照无证
+    LICENCE_ONLY = "LICENCE_ONLY"  # 有证无照
+    NONE = "NONE"  # 无证无照
+
+
+class TrainingCategory(StrEnum):
+    SUBJECT = "SUBJECT"  # 学科类
+    SPORTS = "SPORTS"  # 体育类
+    ARTS = "ARTS"  # 文化艺术类
+    SCIENCE_TECHNOLOGY = "SCIENCE_TECHNOLOGY"  # 科技类
+    OTHER = "OTHER"  # 其他类 (free text required)
+
+
+class Subject(StrEnum):
+    CHINESE = "CHINESE"  # 语文
+    MATHEMATICS = "MATHEMATICS"  # 数学
+    ENGLISH = "ENGLISH"  # 英语
+    PHYSICS = "PHYSICS"  # 物理
+    CHEMISTRY = "CHEMISTRY"  # 化学
+    BIOLOGY = "BIOLOGY"  # 生物
+    HISTORY = "HISTORY"  # 历史
+    GEOGRAPHY = "GEOGRAPHY"  # 地理
+    MORALITY_LAW = "MORALITY_LAW"  # 道德与法治（思想政治）
+
+
+class Grade(StrEnum):
+    PRIMARY = "PRIMARY"  # 小学
+    JUNIOR_SECONDARY = "JUNIOR_SECONDARY"  # 初中
+    SENIOR_SECONDARY = "SENIOR_SECONDARY"  # 高中
+
+
+class Premises(StrEnum):
+    OWNED = "OWNED"  # 自有
+    LEASED = "LEASED"  # 租赁
+
+
+class Institution(SQLModel, table=True):
+    __tablename__ = "institution"
+    __table_args__ = (
+        sa.Index("ix_institution_name_id", "name", "id"),
+        sa.Index("ix_institution_region_name", "region_code", "name", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # Part 1: basic situation (基本情况)
+    name: str = Field(max_length=200)
+    credit_code: str = Field(max_length=18, unique=True)
+    region_code: str = Field(foreign_key="region.code", max_length=6)
+    address: str = Field(max_length=300)
+    postal_code: str | None = Field(default=None, max_length=6)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    kind: Kind = Field(sa_column=_enum(Kind, nullable=False))
+    mode: Mode = Field(sa_column=_enum(Mode, nullable=False))
+    nature: Nature = Field(sa_column=_enum(Nature, nullable=False))
+    legal_rep_name: str = Field(max_length=50)
+    legal_rep_id_number: str = Field(max_length=18)
+    legal_rep_phone: str = Field(max_length=20)
+    contact_name: str = Field(max_length=50)
+    contact_phone: str = Field(max_length=20)
+    registering_unit_id: uuid.UUID = Field(foreign_key="account.id", index=True, ondelete="RESTRICT")
+    # Part 2: qualifications (办学资质)
+    qualification_status: QualificationStatus | None = Field(
+        default=None, sa_column=_enum(QualificationStatus, nullable=True)
+    )
+    licence_number: str | None = Field(default=None, max_length=50)
+    licence_issuer: str | None = Field(default=None, max_length=100)
+    licence_valid_from: date | None = None
+    licence_valid_to: date | None = None
+    business_licence_number: str | None = Field(default=None, max_length=50)
+    business_licence_issuer: str | None = Field(default=None, max_length=100)
+    # Part 3: operation (办学情况)
+    training_categories: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(ARRAY(sa.String(24)), nullable=False, server_default="{}")
+    )
+    other_category: str | None = Field(default=None, max_length=100)
+    student_count: int | None = None
+    staff_count: int | None = None
+    teacher_count: int | None = None
+    # Part 4: K-12 subject training (中小学学科类培训情况)
+    no_subject_training: bool | None = None
+    subjects: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(ARRAY(sa.String(24)), nullable=False, server_default="{}")
+    )
+    grades: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(ARRAY(sa.String(24)), nullable=False, server_default="{}")
+    )
+    class_times: str | None = Field(default=None, max_length=200)
+    fee_per_hour: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(10, 2), nullable=True))
+    # Part 5: facilities (办学条件)
+    floor_area: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(12, 2), nullable=True))
+    teaching_area: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(12, 2), nullable=True))
+    premises: Premises | None = Field(default=None, sa_column=_enum(Premises, nullable=True))
+    lease_end: date | None = None
+    fire_safety_approved: bool | None = None
+    # Progress (登记进度)
+    qualifications_saved: bool = False
+    operation_saved: bool = False
+    subject_training_saved: bool = False
+    facilities_saved: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class AuditRecord(SQLModel, table=True):
+    """Who did what to which record, when, from where; ``snapshot`` keeps the data of a
+    deleted record (personal data masked). Written in the same transaction as the change."""
+
+    __tablename__ = "audit_record"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    at: datetime = Field(sa_column=_timestamp(nullable=False))
+    account_id: uuid.UUID | None = Field(default=None, index=True)
+    username: str = Field(max_length=64)
+    operation: str = Field(max_length=64, index=True)
+    record_type: str = Field(max_length=64)
+    record_id: uuid.UUID
+    #: The record's region, so reads of the trail are scoped like the record was.
+    region_code: str = Field(foreign_key="region.code", max_length=6, index=True)
+    client_address: str | None = Field(default=None, max_length=64)
+    snapshot: dict | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))

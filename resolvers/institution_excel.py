@@ -1,0 +1,533 @@
+"""Excel: the import template, the batch import (机构信息批量导入) and the export.
+
+All three take their columns from ``resolvers.registration.FIELDS`` (plus the county code
+in front), so a template, an export and the forms never disagree, and an exported file
+imports back unchanged. The import reads with openpyxl's read-only mode and the export
+writes with its write-only mode, so neither holds a workbook of rows in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import uuid
+import zipfile
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from auth.scope import scope
+from auth.sessions import request_viewer
+from auth.viewer import Viewer
+from models import Institution, Kind, Mode, Nature
+from resolvers.institutions import (
+    InstitutionFilter,
+    check_writer,
+    duplicate_credit_code,
+    listed,
+    province_of,
+)
+from resolvers.registration import CHOICES, FIELDS, FIELDS_BY_PART, SAVED_FLAG, Context, FieldSpec, Part, validate_part
+from schema.errors import ApiError
+
+DATA_SHEET = "机构信息"
+GUIDE_SHEET = "填写说明"
+LISTS_SHEET = "_lists"
+MARK_SHEET = "_template"
+TEMPLATE_MARK = "xwpx-institutions-v1"
+REGION_HEADER = "所在区县代码 *"
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 50_000
+MULTI_SEPARATOR = "、"
+TEXT_FORMAT = "@"
+DATE_FORMAT = "yyyy-mm-dd"
+BOOL_LABELS = {True: "是", False: "否"}
+
+
+def header(spec: FieldSpec) -> str:
+    return spec.label + (" *" if spec.required and spec.part is Part.BASICS else "")
+
+
+HEADERS = [REGION_HEADER] + [header(spec) for spec in FIELDS]
+
+
+# --- template -------------------------------------------------------------------------
+
+
+def _guide_rows() -> Iterator[list[str]]:
+    yield ["列", "所属部分", "是否必填", "填写要求"]
+    yield [REGION_HEADER, "—", "必填", "机构所在区县的六位行政区划代码，须为本账号所在区县"]
+    for spec in FIELDS:
+        if spec.part is Part.BASICS:
+            need = "必填" if spec.required else "选填"
+        else:
+            need = ("填写本部分时必填" if spec.required else "选填") + (f"；{spec.condition}" if spec.condition else "")
+        rule = {
+            "choice": lambda s: "从下拉列表选择：" + "、".join(CHOICES[s.choices].values()),
+            "multi": lambda s: f"可多选，用“{MULTI_SEPARATOR}”分隔：" + "、".join(CHOICES[s.choices].values()),
+            "date": lambda s: "日期，格式 YYYY-MM-DD",
+            "int": lambda s: "不小于 0 的整数",
+            "decimal": lambda s: "不小于 0 的数，最多两位小数",
+            "bool": lambda s: "是 / 否",
+            "text": lambda s: f"文本，不超过 {s.max_length} 字" if s.max_length else "文本",
+        }[spec.type](spec)
+        yield [header(spec), spec.part.value, need, rule]
+    yield []
+    yield ["说明：第 1 部分（基本情况）每行必填；第 2–5 部分整部分留空表示尚未登记该部分，填写任一列即按该部分的规则校验。"]
+    yield ["统一社会信用代码相同的行会更新已登记的机构，不会重复登记；任一行有错误时整个文件都不会导入。"]
+
+
+def template_workbook() -> Workbook:
+    """The import template: one column per field, required columns marked *, drop-down
+    lists for choices, an instruction sheet."""
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = DATA_SHEET
+    sheet.append(HEADERS)
+    bold, required_fill = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
+    for index, title in enumerate(HEADERS, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font = bold
+        if title.endswith("*"):
+            cell.fill = required_fill
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, len(title) * 2)
+    sheet.freeze_panes = "A2"
+
+    lists = wb.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+    list_columns: dict[str, str] = {}
+    for index, (enum, labels) in enumerate([*CHOICES.items(), (bool, {"": ""})], start=1):
+        values = list(BOOL_LABELS.values()) if enum is bool else list(labels.values())
+        letter = get_column_letter(index)
+        for row, value in enumerate(values, start=1):
+            lists.cell(row=row, column=index, value=value)
+        list_columns[enum.__name__] = f"{LISTS_SHEET}!${letter}$1:${letter}${len(values)}"
+    for index, spec in enumerate(FIELDS, start=2):
+        letter = get_column_letter(index)
+        cells = f"{letter}2:{letter}{MAX_ROWS + 1}"
+        if spec.type in ("choice", "bool"):
+            source = list_columns["bool" if spec.type == "bool" else spec.choices.__name__]
+            validation = DataValidation(type="list", formula1=source, allow_blank=True)
+            validation.error = f"请从下拉列表选择{spec.label}"
+            validation.add(cells)
+            sheet.add_data_validation(validation)
+        if spec.type == "text":
+            for row in range(2, 202):  # text cells keep leading zeros and long digit strings
+                sheet.cell(row=row, column=index).number_format = TEXT_FORMAT
+    for row in range(2, 202):
+        sheet.cell(row=row, column=1).number_format = TEXT_FORMAT
+
+    guide = wb.create_sheet(GUIDE_SHEET)
+    for row in _guide_rows():
+        guide.append(row)
+    guide.column_dimensions["A"].width = 36
+    guide.column_dimensions["D"].width = 80
+
+    mark = wb.create_sheet(MARK_SHEET)
+    mark.sheet_state = "hidden"
+    mark["A1"] = TEMPLATE_MARK
+    return wb
+
+
+def template_bytes() -> bytes:
+    buffer = io.BytesIO()
+    template_workbook().save(buffer)
+    return buffer.getvalue()
+
+
+# --- cell values ----------------------------------------------------------------------
+
+
+def to_cell(spec: FieldSpec, value: Any) -> Any:
+    """A stored value as the template writes it."""
+    if value is None or value == []:
+        return None
+    if spec.type == "choice":
+        return CHOICES[spec.choices][value]
+    if spec.type == "multi":
+        return MULTI_SEPARATOR.join(CHOICES[spec.choices][v] for v in value)
+    if spec.type == "bool":
+        return BOOL_LABELS[value]
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a code typed into a number cell
+    if isinstance(value, datetime | date):
+        value = value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+    return str(value).strip()
+
+
+def from_cell(spec: FieldSpec, value: Any) -> Any:
+    """A cell as the form's Python value; ValueError with a message when it cannot be read."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return [] if spec.type == "multi" else None
+    if spec.type == "text":
+        return _text(value)
+    if spec.type in ("choice", "multi"):
+        by_label = {label: key for key, label in CHOICES[spec.choices].items()}
+        parts = [p.strip() for p in _text(value).replace(",", MULTI_SEPARATOR).replace("，", MULTI_SEPARATOR).split(MULTI_SEPARATOR)]
+        keys = [by_label.get(p) or (p if p in CHOICES[spec.choices] else None) for p in parts if p]
+        if None in keys or (spec.type == "choice" and len(keys) != 1):
+            raise ValueError(f"{spec.label}的取值无效，可选：" + "、".join(CHOICES[spec.choices].values()))
+        return keys[0] if spec.type == "choice" else keys
+    if spec.type == "bool":
+        text = _text(value)
+        if isinstance(value, bool):
+            return value
+        if text in ("是", "否"):
+            return text == "是"
+        raise ValueError(f"{spec.label}应填“是”或“否”")
+    if spec.type == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(_text(value))
+        except ValueError:
+            raise ValueError(f"{spec.label}应为日期，格式 YYYY-MM-DD") from None
+    if spec.type == "int":
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer()) or _text(value).isdigit()):
+            raise ValueError(f"{spec.label}应为不小于 0 的整数")
+        return int(float(value)) if not isinstance(value, str) else int(value.strip())
+    if spec.type == "decimal":
+        try:
+            number = Decimal(_text(value) if not isinstance(value, float) else repr(value))
+        except ArithmeticError:
+            raise ValueError(f"{spec.label}应为数字") from None
+        if not number.is_finite():
+            raise ValueError(f"{spec.label}应为数字")
+        return number.normalize() if number == number.to_integral() else number
+    raise AssertionError(spec.type)
+
+
+def export_row(row: Institution) -> list[Any]:
+    values: list[Any] = [row.region_code]
+    for spec in FIELDS:
+        value = getattr(row, spec.key)
+        if spec.part in SAVED_FLAG and not getattr(row, SAVED_FLAG[spec.part]):
+            value = None  # an unsaved part stays empty, so it stays unsaved on re-import
+        values.append(to_cell(spec, value))
+    return values
+
+
+# --- import ---------------------------------------------------------------------------
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class ImportFileError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def read_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
+    """The data rows (Excel row number, cells) of an import file, or ImportFileError."""
+    if not content:
+        raise ImportFileError("EMPTY_FILE", "文件为空，请上传填写好的导入模板")
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, TypeError):
+        raise ImportFileError("NOT_XLSX", "文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传") from None
+    try:
+        if DATA_SHEET not in wb.sheetnames:
+            raise ImportFileError("WRONG_TEMPLATE", f"文件中没有“{DATA_SHEET}”工作表，请使用导入模板")
+        rows = wb[DATA_SHEET].iter_rows(values_only=True)
+        first = next(rows, None)
+        found = [(_text(v) if v is not None else "") for v in (first or ())]
+        while found and not found[-1]:
+            found.pop()
+        if found != HEADERS:
+            raise ImportFileError("WRONG_TEMPLATE", "表头与导入模板不一致，请下载最新的导入模板")
+        for number, cells in enumerate(rows, start=2):
+            if number - 1 > MAX_ROWS:
+                raise ImportFileError("TOO_MANY_ROWS", f"一次最多导入 {MAX_ROWS} 行")
+            cells = tuple(cells[: len(HEADERS)]) + (None,) * (len(HEADERS) - len(cells))
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue
+            yield number, cells
+    except ImportFileError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
+        raise ImportFileError("NOT_XLSX", "文件内容已损坏，无法读取") from None
+    finally:
+        wb.close()
+
+
+@dataclass
+class _Row:
+    number: int
+    region_code: str
+    values: dict[str, Any]
+    parts: set[Part]
+
+
+def _parse(number: int, cells: tuple, viewer: Viewer, province: str, today: date, errors: list[RowError]) -> _Row | None:
+    before = len(errors)
+    region_code = _text(cells[0]) if cells[0] is not None else ""
+    if region_code != viewer.region_code:
+        errors.append(RowError(number, REGION_HEADER, "OUT_OF_SCOPE", f"所在区县代码应为本账号所在区县 {viewer.region_code}"))
+    raw: dict[str, Any] = {}
+    for spec, cell in zip(FIELDS, cells[1:], strict=True):
+        try:
+            raw[spec.key] = from_cell(spec, cell)
+        except ValueError as e:
+            errors.append(RowError(number, header(spec), "INVALID", str(e)))
+    if len(errors) > before:
+        return None
+    values: dict[str, Any] = {}
+    parts = set()
+    for part in Part:
+        specs = FIELDS_BY_PART[part]
+        if part is not Part.BASICS and all(raw[s.key] in (None, []) for s in specs):
+            continue  # the part is left for later
+        checked = validate_part(part, raw, Context(today=today, province_code=province, kind=values.get("kind")))
+        by_key = {s.key: s for s in specs}
+        for e in checked.errors:
+            errors.append(RowError(number, header(by_key[e.key]) if e.key in by_key else None, e.code.value, e.message))
+        values.update(checked.values)
+        parts.add(part)
+    return None if len(errors) > before else _Row(number, region_code, values, parts)
+
+
+async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterable[tuple[int, tuple]]) -> ImportResult:
+    """Check every row by the forms' rules, then write all rows in one transaction, or
+    none when any row is wrong. The credit code is the natural key: a code already
+    registered in the caller's scope updates that institution."""
+    check_writer(viewer)
+    result = ImportResult()
+    async with sessionmaker() as db:
+        path = (await db.execute(sa.text("SELECT path FROM region WHERE code = :c"), {"c": viewer.region_code})).scalar_one()
+        province = province_of(path)
+        parsed: list[_Row] = []
+        seen: dict[str, int] = {}
+        for number, cells in rows:
+            row = _parse(number, cells, viewer, province, now.date(), result.errors)
+            if row is None:
+                continue
+            code = row.values["credit_code"]
+            if code in seen:
+                result.errors.append(RowError(number, header(FIELDS[1]), "DUPLICATE", f"与第 {seen[code]} 行的统一社会信用代码重复"))
+                continue
+            seen[code] = number
+            parsed.append(row)
+        if not parsed and not result.errors:
+            result.errors.append(RowError(1, None, "EMPTY_FILE", "模板中没有数据行"))
+        existing: dict[str, uuid.UUID] = {}
+        for chunk in range(0, len(parsed), 5000):
+            codes = [r.values["credit_code"] for r in parsed[chunk : chunk + 5000]]
+            found = await db.execute(
+                sa.select(Institution.credit_code, Institution.id, scope(viewer, Institution).label("mine")).where(
+                    Institution.credit_code.in_(codes)
+                )
+            )
+            for code, institution_id, mine in found:
+                if mine:
+                    existing[code] = institution_id
+                else:
+                    row = next(r for r in parsed if r.values["credit_code"] == code)
+                    problem = await duplicate_credit_code(db, viewer, code)
+                    result.errors.append(RowError(row.number, header(FIELDS[1]), "DUPLICATE", problem.message))
+        if result.errors:
+            result.errors.sort(key=lambda e: e.row)
+            return result
+        inserts, updates = [], []
+        for row in parsed:
+            values = {k: v for k, v in row.values.items()}
+            values.update({SAVED_FLAG[p]: True for p in row.parts if p in SAVED_FLAG})
+            values["updated_at"] = now
+            if row.values["credit_code"] in existing:
+                updates.append({"id": existing[row.values["credit_code"]], **values})
+            else:
+                inserts.append(
+                    {
+                        "id": uuid.uuid4(),
+                        **{flag: False for flag in SAVED_FLAG.values()},
+                        **values,
+                        "region_code": row.region_code,
+                        "registering_unit_id": viewer.account_id,
+                        "created_at": now,
+                    }
+                )
+        # Rows differ in which parts they carry: group updates by their set of columns.
+        groups: dict[frozenset, list[dict]] = {}
+        for update in updates:
+            groups.setdefault(frozenset(update), []).append(update)
+        insert_groups: dict[frozenset, list[dict]] = {}
+        for insert in inserts:
+            insert_groups.setdefault(frozenset(insert), []).append(insert)
+        for batch in insert_groups.values():
+            await db.execute(sa.insert(Institution), batch)
+        for batch in groups.values():
+            await db.execute(sa.update(Institution), batch)
+        await db.commit()
+    result.created, result.updated = len(inserts), len(updates)
+    return result
+
+
+async def import_upload(info, upload) -> ImportResult:
+    ctx = info.context
+    check_writer(ctx.viewer)
+    content = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        return ImportResult(errors=[RowError(0, None, "FILE_TOO_LARGE", f"文件不能超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")])
+    try:
+        return await import_rows(ctx.sessionmaker, ctx.viewer, ctx.now, read_rows(content))
+    except ImportFileError as e:
+        return ImportResult(errors=[RowError(0, None, e.code, e.message)])
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | None) -> tempfile.SpooledTemporaryFile:
+    """The rows in scope, in the template's layout, written row by row (write-only mode)
+    from a server-side cursor; the file spools to disk past 8 MB."""
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet(DATA_SHEET)
+    sheet.append(HEADERS)
+    text_columns = {0} | {i for i, spec in enumerate(FIELDS, start=1) if spec.type == "text"}
+    date_columns = {i for i, spec in enumerate(FIELDS, start=1) if spec.type == "date"}
+
+    def cells(values: list[Any]) -> list[Any]:
+        out = []
+        for index, value in enumerate(values):
+            if value is not None and (index in text_columns or index in date_columns):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = TEXT_FORMAT if index in text_columns else DATE_FORMAT
+                value = cell
+            out.append(value)
+        return out
+
+    stmt = sa.select(Institution).where(listed(viewer, f)).order_by(Institution.name, Institution.id)
+    async with sessionmaker() as db:
+        stream = await db.stream_scalars(stmt.execution_options(yield_per=1000))
+        async for row in stream:
+            sheet.append(cells(export_row(row)))
+    mark = wb.create_sheet(MARK_SHEET)
+    mark.sheet_state = "hidden"
+    mark.append([TEMPLATE_MARK])
+    output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    wb.save(output)
+    output.seek(0)
+    return output
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _regulator(request: Request) -> Viewer | JSONResponse:
+    viewer, expired = await request_viewer(request, request.app.state.settings.clock())
+    if viewer is None:
+        message = "登录已超时或已失效，请重新登录" if expired else "请先登录"
+        return _error(401, "UNAUTHENTICATED", message)
+    if viewer.must_change_password:
+        return _error(403, "PASSWORD_CHANGE_REQUIRED", "当前为初始密码，请先修改密码")
+    if not viewer.is_regulator:
+        return _error(403, "FORBIDDEN", "无权下载")
+    return viewer
+
+
+async def template_endpoint(request: Request) -> Response:
+    """GET /templates/institutions.xlsx: the import template, for a logged-in regulator."""
+    viewer = await _regulator(request)
+    if isinstance(viewer, Response):
+        return viewer
+    return Response(
+        template_bytes(),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''institutions-template.xlsx"},
+    )
+
+
+def filter_from_query(params) -> InstitutionFilter:
+    """The list's filters from query parameters (the GraphQL names)."""
+    def boolean(name: str) -> bool | None:
+        value = params.get(name)
+        if value is None:
+            return None
+        if value not in ("true", "false"):
+            raise ApiError(f"{name} must be true or false", "BAD_USER_INPUT")
+        return value == "true"
+
+    def choice(name: str, enum) -> Any:
+        value = params.get(name)
+        if value is None:
+            return None
+        try:
+            return enum(value)
+        except ValueError:
+            raise ApiError(f"{name}: unknown value {value!r}", "BAD_USER_INPUT") from None
+
+    return InstitutionFilter(
+        name=params.get("name"),
+        region_code=params.get("regionCode"),
+        kind=choice("kind", Kind),
+        mode=choice("mode", Mode),
+        nature=choice("nature", Nature),
+        complete=boolean("complete"),
+        missing_part=choice("missingPart", Part),
+        registering_unit_id=params.get("registeringUnitId"),
+    )
+
+
+async def export_endpoint(request: Request) -> Response:
+    """GET /exports/institutions.xlsx?name=…&regionCode=…: the list in the caller's scope."""
+    viewer = await _regulator(request)
+    if isinstance(viewer, Response):
+        return viewer
+    try:
+        f = filter_from_query(request.query_params)
+    except ApiError as e:
+        return _error(400, "BAD_USER_INPUT", e.message)
+    output = await export_workbook(request.app.state.sessionmaker, viewer, f)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := output.read(64 * 1024):
+                yield chunk
+        finally:
+            output.close()
+
+    stamp = request.app.state.settings.clock().strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        chunks(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''institutions-{stamp}.xlsx"},
+    )
+

@@ -1,0 +1,263 @@
+"""Institutions: registration part by part, the list and lookups, deletion.
+
+Who writes: the county's education bureau and its sub-units (区县级用户, 区县下属单位),
+in their own county; the registering unit (登记单位) is the caller. Other departments and
+the levels above read, through ``auth.scope``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.scope import scope, subtree_of
+from auth.viewer import Viewer
+from models import AuditRecord, Department, Institution, Level, Region
+from resolvers.pagination import Page, paginate
+from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, validate_part
+from schema.errors import ErrorCode, Forbidden
+
+WRITERS = (Level.COUNTY, Level.SUB_UNIT)
+
+
+def check_writer(viewer: Viewer) -> None:
+    """Registration is the county education desk's work (and its sub-units')."""
+    if viewer.level not in WRITERS or viewer.department is not Department.EDUCATION:
+        raise Forbidden("只有区县教育部门及其下属单位可以登记、修改培训机构信息 (county education accounts only)")
+
+
+def parse_id(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def province_of(region_path: str) -> str:
+    """The province code on a region path (``000000/440000/…``)."""
+    return region_path.split("/")[1]
+
+
+async def _region_path(db: AsyncSession, code: str) -> str:
+    return (await db.execute(sa.select(Region.path).where(Region.code == code))).scalar_one()
+
+
+async def duplicate_credit_code(
+    db: AsyncSession, viewer: Viewer, credit_code: str, *, exclude: uuid.UUID | None = None
+) -> FieldError | None:
+    """A registered institution with this code: pointed to only when the caller may see it."""
+    stmt = sa.select(Institution.id, Institution.name, scope(viewer, Institution).label("visible")).where(
+        Institution.credit_code == credit_code
+    )
+    if exclude is not None:
+        stmt = stmt.where(Institution.id != exclude)
+    row = (await db.execute(stmt)).first()
+    if row is None:
+        return None
+    if row.visible:
+        return FieldError("credit_code", ErrorCode.DUPLICATE, f"该统一社会信用代码已登记：{row.name}", related_id=str(row.id))
+    return FieldError("credit_code", ErrorCode.DUPLICATE, "该统一社会信用代码已由其他地区登记，请与当地教育部门核实")
+
+
+def writable(viewer: Viewer) -> sa.ColumnElement[bool]:
+    """Rows the caller may edit: in scope (a county: its county; a sub-unit: what it registered)."""
+    return scope(viewer, Institution)
+
+
+def _db_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in values.items()}
+
+
+async def save_part(
+    info, part: Part, institution_id: str | None, data: dict[str, Any]
+) -> tuple[Institution | None, list[FieldError]]:
+    """Save one part. Part 1 without an id registers a new institution in the caller's
+    county; every other save edits an institution the caller may edit."""
+    ctx = info.context
+    viewer = ctx.viewer
+    check_writer(viewer)
+    async with ctx.sessionmaker() as db:
+        institution = None
+        if institution_id is not None or part is not Part.BASICS:
+            parsed = parse_id(institution_id)
+            institution = (
+                await db.execute(
+                    sa.select(Institution).where(Institution.id == parsed, writable(viewer)).with_for_update()
+                )
+            ).scalar_one_or_none() if parsed else None
+            if institution is None:
+                return None, [FieldError("id", ErrorCode.NOT_FOUND, "培训机构不存在")]
+        region_code = institution.region_code if institution else viewer.region_code
+        rules = Context(
+            today=ctx.now.date(),
+            province_code=province_of(await _region_path(db, region_code)),
+            kind=institution.kind if institution else None,
+        )
+        checked = validate_part(part, data, rules)
+        if part is Part.BASICS and not checked.errors:
+            if duplicate := await duplicate_credit_code(
+                db, viewer, checked.values["credit_code"], exclude=institution.id if institution else None
+            ):
+                checked.errors.append(duplicate)
+        if checked.errors:
+            return None, checked.errors
+        values = _db_values(checked.values)
+        if institution is None:
+            institution = Institution(
+                **values,
+                region_code=region_code,
+                registering_unit_id=viewer.account_id,
+                created_at=ctx.now,
+                updated_at=ctx.now,
+            )
+            db.add(institution)
+        else:
+            for key, value in values.items():
+                setattr(institution, key, value)
+            if part in SAVED_FLAG:
+                setattr(institution, SAVED_FLAG[part], True)
+            institution.updated_at = ctx.now
+        try:
+            await db.commit()
+        except IntegrityError:
+            # A concurrent registration of the same code won the race.
+            await db.rollback()
+            async with ctx.sessionmaker() as again:
+                duplicate = await duplicate_credit_code(again, viewer, values.get("credit_code", ""))
+            return None, [duplicate or FieldError("credit_code", ErrorCode.DUPLICATE, "该统一社会信用代码已登记")]
+    return institution, []
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+@dataclass
+class InstitutionFilter:
+    name: str | None = None
+    region_code: str | None = None
+    kind: str | None = None
+    mode: str | None = None
+    nature: str | None = None
+    complete: bool | None = None
+    missing_part: Part | None = None
+    registering_unit_id: str | None = None
+
+
+def _complete() -> sa.ColumnElement[bool]:
+    return sa.and_(*(getattr(Institution, flag) for flag in SAVED_FLAG.values()))
+
+
+def filter_condition(f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if f is None:
+        return sa.true()
+    if f.name:
+        conditions.append(Institution.name.icontains(f.name.strip(), autoescape=True))
+    if f.region_code:
+        conditions.append(Institution.region_code.in_(subtree_of(f.region_code)))
+    for key in ("kind", "mode", "nature"):
+        value = getattr(f, key)
+        if value is not None:
+            conditions.append(getattr(Institution, key) == (value.value if isinstance(value, Enum) else value))
+    if f.complete is not None:
+        conditions.append(_complete() if f.complete else sa.not_(_complete()))
+    if f.missing_part is not None:
+        flag = SAVED_FLAG.get(f.missing_part)
+        # The basic situation is never missing: the row exists because it was saved.
+        conditions.append(sa.not_(getattr(Institution, flag)) if flag else sa.false())
+    if f.registering_unit_id is not None:
+        unit = parse_id(f.registering_unit_id)
+        conditions.append(Institution.registering_unit_id == unit if unit else sa.false())
+    return sa.and_(*conditions)
+
+
+def listed(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
+    """The one condition of the list and the export: scope and filters."""
+    return sa.and_(scope(viewer, Institution), filter_condition(f))
+
+
+async def list_institutions(info, f: InstitutionFilter | None, first: int | None, after: str | None) -> Page:
+    ctx = info.context
+    async with ctx.sessionmaker() as db:
+        return await paginate(
+            db, Institution, listed(ctx.viewer, f), [Institution.name, Institution.id], first=first, after=after
+        )
+
+
+async def get_institution(info, institution_id: Any) -> Institution | None:
+    parsed = parse_id(institution_id)
+    return await info.context.loaders.institution.load(parsed) if parsed else None
+
+
+# --- deletion -------------------------------------------------------------------------
+
+
+def _masked_id_number(number: str) -> str:
+    return number[:3] + "*" * (len(number) - 7) + number[-4:] if len(number) > 7 else "*" * len(number)
+
+
+def snapshot(institution: Institution) -> dict[str, Any]:
+    """The record as JSON, personal data masked (kept for the audit trail)."""
+    data = {}
+    for column in Institution.__table__.columns:
+        value = getattr(institution, column.key)
+        if isinstance(value, uuid.UUID):
+            value = str(value)
+        elif isinstance(value, Decimal):
+            value = str(value)
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        data[column.key] = value
+    data["legal_rep_id_number"] = _masked_id_number(institution.legal_rep_id_number)
+    data["legal_rep_phone"] = institution.legal_rep_phone[:3] + "****" + institution.legal_rep_phone[-4:]
+    return data
+
+
+async def delete_institution(info, institution_id: str, confirm_name: str) -> tuple[uuid.UUID | None, list[FieldError]]:
+    """Delete an institution and its registration data (seed 000: 删除确认后，培训机构登记
+    信息和排查信息都会清空，无法恢复). County accounts only; the name typed again confirms.
+    An audit record keeps who, when, from where, and a snapshot of what was deleted."""
+    ctx = info.context
+    viewer = ctx.viewer
+    if viewer.level is not Level.COUNTY or viewer.department is not Department.EDUCATION:
+        raise Forbidden("只有区县教育部门可以删除培训机构 (county education accounts only)")
+    async with ctx.sessionmaker() as db:
+        parsed = parse_id(institution_id)
+        institution = (
+            await db.execute(sa.select(Institution).where(Institution.id == parsed, writable(viewer)).with_for_update())
+        ).scalar_one_or_none() if parsed else None
+        if institution is None:
+            return None, [FieldError("id", ErrorCode.NOT_FOUND, "培训机构不存在")]
+        if (confirm_name or "").strip() != institution.name:
+            return None, [FieldError("confirmName", ErrorCode.INVALID, "请再次输入机构名称以确认删除（删除后无法恢复）")]
+        db.add(
+            AuditRecord(
+                at=ctx.now,
+                account_id=viewer.account_id,
+                username=viewer.username,
+                operation="deleteInstitution",
+                record_type="Institution",
+                record_id=institution.id,
+                region_code=institution.region_code,
+                client_address=ctx.client_address,
+                snapshot=snapshot(institution),
+            )
+        )
+        await db.delete(institution)
+        await db.commit()
+    return institution.id, []
+
+
+async def list_deletions(info, first: int | None, after: str | None) -> Page:
+    ctx = info.context
+    where = sa.and_(scope(ctx.viewer, AuditRecord), AuditRecord.operation == "deleteInstitution")
+    async with ctx.sessionmaker() as db:
+        return await paginate(db, AuditRecord, where, [AuditRecord.at, AuditRecord.id], first=first, after=after)
+

@@ -1,0 +1,469 @@
+"""Institutions (校外培训机构) and the county registration desk (校外培训机构信息登记):
+the five-part registration, the list, the batch import (机构信息批量导入), deletion."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
+
+from auth.permissions import Authenticated, Regulator, allow
+from auth.viewer import Viewer
+from models import Department, Level
+from models import Grade as GradeEnum
+from models import Institution as InstitutionRow
+from models import Kind, Mode, Nature, Premises, QualificationStatus
+from models import Subject as SubjectEnum
+from models import TrainingCategory as TrainingCategoryEnum
+from resolvers import institution_excel, institutions as resolve
+from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, FieldError, Part
+from schema.accounts import RegulatorLevel
+from schema.context import Info
+from schema.errors import UserError
+from schema.regions import Region
+from schema.relay import Connection
+
+InstitutionKind = strawberry.enum(Kind, name="InstitutionKind", description="机构类型: 学科类 SUBJECT, 非学科类 NON_SUBJECT.")
+InstitutionMode = strawberry.enum(Mode, name="InstitutionMode", description="办学形式: 线上 ONLINE, 线下 OFFLINE.")
+InstitutionNature = strawberry.enum(Nature, name="InstitutionNature", description="机构性质: 营利性 FOR_PROFIT, 非营利性 NON_PROFIT.")
+QualificationStatusType = strawberry.enum(
+    QualificationStatus,
+    name="QualificationStatus",
+    description="办学资质: 证照齐全 FULL, 有照无证 BUSINESS_LICENCE_ONLY, 有证无照 LICENCE_ONLY, 无证无照 NONE.",
+)
+TrainingCategory = strawberry.enum(
+    TrainingCategoryEnum,
+    name="TrainingCategory",
+    description="培训类别: 学科类, 体育类, 文化艺术类, 科技类, 其他类 (OTHER needs otherCategory).",
+)
+Subject = strawberry.enum(SubjectEnum, name="Subject", description="学科: 语文 数学 英语 物理 化学 生物 历史 地理 道德与法治.")
+Grade = strawberry.enum(GradeEnum, name="Grade", description="学段: 小学 PRIMARY, 初中 JUNIOR_SECONDARY, 高中 SENIOR_SECONDARY.")
+PremisesType = strawberry.enum(Premises, name="Premises", description="场地性质: 自有 OWNED, 租赁 LEASED.")
+RegistrationPart = strawberry.enum(
+    Part,
+    name="RegistrationPart",
+    description="登记的五部分: 1 基本情况 BASICS, 2 办学资质 QUALIFICATIONS, 3 办学情况 OPERATION, "
+    "4 中小学学科类培训情况 SUBJECT_TRAINING, 5 办学条件 FACILITIES.",
+)
+
+
+def sees_personal_data(viewer: Viewer | None) -> bool:
+    """The county desk that keeps the record (county education bureau, its sub-units)
+    reads ID numbers and personal phones; every other viewer reads them masked."""
+    return (
+        viewer is not None
+        and viewer.level in resolve.WRITERS
+        and viewer.department is Department.EDUCATION
+    )
+
+
+def mask_id_number(number: str) -> str:
+    return number[:3] + "*" * 11 + number[-4:]
+
+
+def mask_phone(number: str) -> str:
+    return number[:3] + "****" + number[-4:]
+
+
+@strawberry.type(description="法定代表人. ID number and phone are masked unless the viewer keeps the record.")
+class LegalRepresentative:
+    name: str
+    id_number: str = strawberry.field(description="身份证号")
+    phone: str = strawberry.field(description="手机号")
+
+
+@strawberry.type(description="联系人")
+class ContactPerson:
+    name: str
+    phone: str
+
+
+@strawberry.type(description="登记单位: the county bureau or sub-unit that registered the institution.")
+class RegisteringUnit:
+    id: strawberry.ID
+    name: str
+    level: RegulatorLevel
+
+
+@strawberry.type(description="登记进度")
+class RegistrationProgress:
+    saved_parts: list[RegistrationPart]
+    missing_parts: list[RegistrationPart]
+    complete: bool = strawberry.field(description="登记完成: all five parts saved.")
+
+    @classmethod
+    def from_row(cls, row: InstitutionRow) -> RegistrationProgress:
+        saved = [part for part in Part if part not in SAVED_FLAG or getattr(row, SAVED_FLAG[part])]
+        missing = [part for part in Part if part not in saved]
+        return cls(saved_parts=saved, missing_parts=missing, complete=not missing)
+
+
+@strawberry.type(description="2 办学资质")
+class Qualifications:
+    status: QualificationStatusType
+    licence_number: str | None = strawberry.field(description="办学许可证编号")
+    licence_issuer: str | None = strawberry.field(description="发证机关")
+    licence_valid_from: dt.date | None
+    licence_valid_to: dt.date | None
+    business_licence_number: str | None = strawberry.field(description="营业执照/民办非企业单位登记证书编号")
+    business_licence_issuer: str | None = strawberry.field(description="登记机关")
+
+
+@strawberry.type(description="3 办学情况")
+class Operation:
+    training_categories: list[TrainingCategory]
+    other_category: str | None
+    student_count: int
+    staff_count: int
+    teacher_count: int
+
+
+@strawberry.type(description="4 中小学学科类培训情况")
+class SubjectTraining:
+    no_subject_training: bool = strawberry.field(description="无中小学学科类培训")
+    subjects: list[Subject]
+    grades: list[Grade]
+    class_times: str | None
+    fee_per_hour: Decimal | None = strawberry.field(description="收费标准（元/课时）")
+
+
+@strawberry.type(description="5 办学条件")
+class Facilities:
+    floor_area: Decimal = strawberry.field(description="建筑面积（平方米）")
+    teaching_area: Decimal = strawberry.field(description="教学面积（平方米）")
+    premises: PremisesType
+    lease_end: dt.date | None
+    fire_safety_approved: bool = strawberry.field(description="通过消防验收")
+
+
+def _part(row: InstitutionRow, part: Part, cls: type, **renames: str):
+    """The part's type from the row, or null while the part is unsaved."""
+    if part in SAVED_FLAG and not getattr(row, SAVED_FLAG[part]):
+        return None
+    values = {spec.key: getattr(row, spec.key) for spec in FIELDS_BY_PART[part]}
+    for new, old in renames.items():
+        values[new] = values.pop(old)
+    return cls(**values)
+
+
+@strawberry.federation.type(keys=["id"], description="校外培训机构. Read in the caller's scope; out of scope is null.")
+class Institution:
+    id: strawberry.ID
+    name: str = strawberry.field(description="机构名称")
+    credit_code: str = strawberry.field(description="统一社会信用代码")
+    address: str = strawberry.field(description="机构地址")
+    postal_code: str | None = strawberry.field(description="邮政编码")
+    phone: str | None = strawberry.field(description="机构电话")
+    email: str | None = strawberry.field(description="电子邮箱")
+    kind: InstitutionKind
+    mode: InstitutionMode
+    nature: InstitutionNature
+    legal_representative: LegalRepresentative
+    contact_person: ContactPerson
+    registration_progress: RegistrationProgress
+    qualifications: Qualifications | None = strawberry.field(description="null until part 2 is saved")
+    operation: Operation | None = strawberry.field(description="null until part 3 is saved")
+    subject_training: SubjectTraining | None = strawberry.field(description="null until part 4 is saved")
+    facilities: Facilities | None = strawberry.field(description="null until part 5 is saved")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    region_code: strawberry.Private[str]
+    registering_unit_id: strawberry.Private[object]
+
+    @classmethod
+    def from_row(cls, row: InstitutionRow, viewer: Viewer | None) -> Institution:
+        personal = sees_personal_data(viewer)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            credit_code=row.credit_code,
+            address=row.address,
+            postal_code=row.postal_code,
+            phone=row.phone,
+            email=row.email,
+            kind=Kind(row.kind),
+            mode=Mode(row.mode),
+            nature=Nature(row.nature),
+            legal_representative=LegalRepresentative(
+                name=row.legal_rep_name,
+                id_number=row.legal_rep_id_number if personal else mask_id_number(row.legal_rep_id_number),
+                phone=row.legal_rep_phone if personal else mask_phone(row.legal_rep_phone),
+            ),
+            contact_person=ContactPerson(name=row.contact_name, phone=row.contact_phone),
+            registration_progress=RegistrationProgress.from_row(row),
+            qualifications=_part(row, Part.QUALIFICATIONS, Qualifications, status="qualification_status"),
+            operation=_part(row, Part.OPERATION, Operation),
+            subject_training=_part(row, Part.SUBJECT_TRAINING, SubjectTraining),
+            facilities=_part(row, Part.FACILITIES, Facilities),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            region_code=row.region_code,
+            registering_unit_id=row.registering_unit_id,
+        )
+
+    @strawberry.field(description="所在区县 (the lowest region where it is)")
+    async def county(self, info: Info) -> Region:
+        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+
+    @strawberry.field(description="登记单位")
+    async def registering_unit(self, info: Info) -> RegisteringUnit:
+        unit = await info.context.loaders.unit.load(self.registering_unit_id)
+        return RegisteringUnit(id=strawberry.ID(str(unit.id)), name=unit.name, level=unit.level)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Institution | None:
+        row = await resolve.get_institution(info, id)
+        return cls.from_row(row, info.context.viewer) if row else None
+
+
+def _optional(description: str = ""):
+    return strawberry.field(default=None, description=description or None)
+
+
+@strawberry.input(description="1 基本情况. All fields are checked on the server; missing ones come back as REQUIRED errors.")
+class InstitutionBasicsInput:
+    name: str | None = _optional("机构名称 *")
+    credit_code: str | None = _optional("统一社会信用代码 * (GB 32100-2015, in the institution's province)")
+    address: str | None = _optional("机构地址 *")
+    postal_code: str | None = _optional("邮政编码")
+    phone: str | None = _optional("机构电话")
+    email: str | None = _optional("电子邮箱")
+    kind: InstitutionKind | None = _optional("机构类型 *")
+    mode: InstitutionMode | None = _optional("办学形式 *")
+    nature: InstitutionNature | None = _optional("机构性质 *")
+    legal_rep_name: str | None = _optional("法定代表人姓名 *")
+    legal_rep_id_number: str | None = _optional("法定代表人身份证号 * (GB 11643)")
+    legal_rep_phone: str | None = _optional("法定代表人手机号 *")
+    contact_name: str | None = _optional("联系人姓名 *")
+    contact_phone: str | None = _optional("联系人手机号 *")
+
+
+@strawberry.input(description="2 办学资质. Licence fields are required for FULL and LICENCE_ONLY, business licence fields for FULL and BUSINESS_LICENCE_ONLY.")
+class InstitutionQualificationsInput:
+    qualification_status: QualificationStatusType | None = _optional("办学资质情况 *")
+    licence_number: str | None = None
+    licence_issuer: str | None = None
+    licence_valid_from: dt.date | None = None
+    licence_valid_to: dt.date | None = _optional("after licenceValidFrom")
+    business_licence_number: str | None = None
+    business_licence_issuer: str | None = None
+
+
+@strawberry.input(description="3 办学情况. Choosing OTHER requires otherCategory.")
+class InstitutionOperationInput:
+    training_categories: list[TrainingCategory] | None = _optional("培训类别 * (multi-select)")
+    other_category: str | None = None
+    student_count: int | None = _optional("在读学生数 *")
+    staff_count: int | None = _optional("从业人员数 *")
+    teacher_count: int | None = _optional("专职教师数 * (not more than staffCount)")
+
+
+@strawberry.input(description="4 中小学学科类培训情况. noSubjectTraining: true completes the part without content.")
+class InstitutionSubjectTrainingInput:
+    no_subject_training: bool | None = _optional("无中小学学科类培训 *")
+    subjects: list[Subject] | None = None
+    grades: list[Grade] | None = None
+    class_times: str | None = None
+    fee_per_hour: Decimal | None = None
+
+
+@strawberry.input(description="5 办学条件. Teaching area not larger than floor area; leased premises need leaseEnd.")
+class InstitutionFacilitiesInput:
+    floor_area: Decimal | None = _optional("建筑面积 *")
+    teaching_area: Decimal | None = _optional("教学面积 *")
+    premises: PremisesType | None = _optional("场地性质 *")
+    lease_end: dt.date | None = None
+    fire_safety_approved: bool | None = _optional("通过消防验收 *")
+
+
+PART_INPUTS = {
+    Part.BASICS: InstitutionBasicsInput,
+    Part.QUALIFICATIONS: InstitutionQualificationsInput,
+    Part.OPERATION: InstitutionOperationInput,
+    Part.SUBJECT_TRAINING: InstitutionSubjectTrainingInput,
+    Part.FACILITIES: InstitutionFacilitiesInput,
+}
+
+
+@strawberry.input(description="Filters of the institution list; all optional, combined with AND.")
+class InstitutionFilter:
+    name: str | None = _optional("Part of the name.")
+    region_code: str | None = _optional("Institutions in this region or below it (any region in scope).")
+    kind: InstitutionKind | None = None
+    mode: InstitutionMode | None = None
+    nature: InstitutionNature | None = None
+    complete: bool | None = _optional("Registration complete (all five parts) or not.")
+    missing_part: RegistrationPart | None = _optional("Institutions that have not saved this part.")
+    registering_unit_id: strawberry.ID | None = _optional("登记单位")
+
+
+def camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def user_errors(errors: list[FieldError]) -> list[UserError]:
+    return [
+        UserError(
+            field=camel(e.key) if e.key else None,
+            code=e.code,
+            message=e.message,
+            related_id=strawberry.ID(e.related_id) if e.related_id else None,
+        )
+        for e in errors
+    ]
+
+
+@strawberry.type
+class RegistrationPayload:
+    institution: Institution | None
+    progress: RegistrationProgress | None = strawberry.field(description="登记进度 after the save")
+    errors: list[UserError]
+
+
+@strawberry.type
+class DeleteInstitutionPayload:
+    deleted_id: strawberry.ID | None
+    errors: list[UserError]
+
+
+@strawberry.type(description="删除记录: who deleted which institution, when, with a snapshot (personal data masked).")
+class InstitutionDeletion:
+    id: strawberry.ID
+    at: dt.datetime
+    username: str = strawberry.field(description="操作账号")
+    institution_id: strawberry.ID
+    client_address: str | None
+    snapshot: JSON
+    region_code: strawberry.Private[str]
+
+    @strawberry.field
+    async def county(self, info: Info) -> Region:
+        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+
+
+@strawberry.type(description="One problem of an imported row.")
+class ImportRowError:
+    row: int = strawberry.field(description="Excel row number")
+    column: str | None = strawberry.field(description="The column header")
+    code: str
+    message: str
+
+
+@strawberry.type(description="All or nothing: when errors is not empty, nothing was written.")
+class ImportInstitutionsPayload:
+    created: int
+    updated: int
+    errors: list[ImportRowError]
+
+
+def _payload(info: Info, result) -> RegistrationPayload:
+    row, errors = result
+    if row is None:
+        return RegistrationPayload(institution=None, progress=None, errors=user_errors(errors))
+    institution = Institution.from_row(row, info.context.viewer)
+    return RegistrationPayload(institution=institution, progress=institution.registration_progress, errors=[])
+
+
+def _data(input: object) -> dict:
+    return {spec_key: getattr(input, spec_key) for spec_key in vars(input)}
+
+
+@strawberry.type
+class InstitutionQuery:
+    @strawberry.field(
+        description=(
+            "校外培训机构登记列表 in the caller's scope, by name then id. Download the import template "
+            "at GET /templates/institutions.xlsx and export the list (same filters as query "
+            "parameters) at GET /exports/institutions.xlsx."
+        ),
+        extensions=allow(Regulator()),
+    )
+    async def institutions(
+        self, info: Info, filter: InstitutionFilter | None = None, first: int | None = 20, after: str | None = None
+    ) -> Connection[Institution]:
+        f = resolve.InstitutionFilter(**vars(filter)) if filter else None
+        page = await resolve.list_institutions(info, f, first, after)
+        viewer = info.context.viewer
+        return Connection[Institution].from_page(page, lambda row: Institution.from_row(row, viewer), after=after)
+
+    @strawberry.field(description="One institution, or null when it does not exist or is outside the caller's scope.", extensions=allow(Authenticated()))
+    async def institution(self, info: Info, id: strawberry.ID) -> Institution | None:
+        row = await resolve.get_institution(info, id)
+        return Institution.from_row(row, info.context.viewer) if row else None
+
+    @strawberry.field(
+        description="Deleted institutions with their snapshots: the ministry and provinces, in their subtree.",
+        extensions=allow(Regulator(Level.MINISTRY, Level.PROVINCE)),
+    )
+    async def institution_deletions(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[InstitutionDeletion]:
+        page = await resolve.list_deletions(info, first, after)
+        return Connection[InstitutionDeletion].from_page(
+            page,
+            lambda r: InstitutionDeletion(
+                id=strawberry.ID(str(r.id)),
+                at=r.at,
+                username=r.username,
+                institution_id=strawberry.ID(str(r.record_id)),
+                client_address=r.client_address,
+                snapshot=r.snapshot,
+                region_code=r.region_code,
+            ),
+            after=after,
+        )
+
+
+_WRITE = allow(Regulator(Level.COUNTY, Level.SUB_UNIT))
+
+
+@strawberry.type
+class InstitutionMutation:
+    @strawberry.mutation(
+        description="1 基本情况: without id registers a new institution in the caller's county (登记单位 = the caller); with id edits it.",
+        extensions=_WRITE,
+    )
+    async def save_institution_basics(self, info: Info, input: InstitutionBasicsInput, id: strawberry.ID | None = None) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.BASICS, id, _data(input)))
+
+    @strawberry.mutation(description="2 办学资质", extensions=_WRITE)
+    async def save_institution_qualifications(self, info: Info, id: strawberry.ID, input: InstitutionQualificationsInput) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.QUALIFICATIONS, id, _data(input)))
+
+    @strawberry.mutation(description="3 办学情况", extensions=_WRITE)
+    async def save_institution_operation(self, info: Info, id: strawberry.ID, input: InstitutionOperationInput) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.OPERATION, id, _data(input)))
+
+    @strawberry.mutation(description="4 中小学学科类培训情况", extensions=_WRITE)
+    async def save_institution_subject_training(self, info: Info, id: strawberry.ID, input: InstitutionSubjectTrainingInput) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.SUBJECT_TRAINING, id, _data(input)))
+
+    @strawberry.mutation(description="5 办学条件", extensions=_WRITE)
+    async def save_institution_facilities(self, info: Info, id: strawberry.ID, input: InstitutionFacilitiesInput) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.FACILITIES, id, _data(input)))
+
+    @strawberry.mutation(
+        description="删除培训机构信息: county education accounts only; type the name again to confirm. Cannot be undone.",
+        extensions=allow(Regulator(Level.COUNTY)),
+    )
+    async def delete_institution(self, info: Info, id: strawberry.ID, confirm_name: str) -> DeleteInstitutionPayload:
+        deleted, errors = await resolve.delete_institution(info, id, confirm_name)
+        return DeleteInstitutionPayload(deleted_id=strawberry.ID(str(deleted)) if deleted else None, errors=user_errors(errors))
+
+    @strawberry.mutation(
+        description=(
+            "机构信息批量导入 from the template (GET /templates/institutions.xlsx), as a GraphQL multipart "
+            "upload. Every row is checked by the form's rules; all or nothing. A row whose credit code is "
+            "registered in the caller's scope updates it."
+        ),
+        extensions=_WRITE,
+    )
+    async def import_institutions(self, info: Info, file: Upload) -> ImportInstitutionsPayload:
+        result = await institution_excel.import_upload(info, file)
+        return ImportInstitutionsPayload(
+            created=result.created,
+            updated=result.updated,
+            errors=[ImportRowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in result.errors],
+        )

@@ -1,0 +1,39 @@
+"""The one GraphQL schema: an Apollo Federation 2 subgraph, composed of the domains' Query
+and Mutation parts."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+
+from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
+from schema.errors import is_expected
+from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
+from schema.regions import RegionQuery
+
+
+@strawberry.type
+class Query(RegionQuery, AccountQuery, InstitutionQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AccountMutation, InstitutionMutation):
+    pass
+
+
+schema = strawberry.federation.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[RegulatorAccount, InstitutionAccount, Institution],
+    extensions=[
+        ParserCache,
+        ValidationCache,
+        lambda: MaskErrors(should_mask_error=lambda error: not is_expected(error)),
+    ],
+)
+
+
+def sdl() -> str:
+    """The printed subgraph SDL, as committed in ``schema.graphql``."""
+    return schema.as_str() + "\n"

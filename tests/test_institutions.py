@@ -1,0 +1,267 @@
+"""The county registration desk: the five parts, their rules, who may write, the list,
+masking and deletion."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from models import Institution
+from tests.helpers import BASICS, ID_NUMBER, PARTS, basics, credit_code, error_codes, insert_institutions, part_mutation, register
+
+PROGRESS = "{ savedParts missingParts complete }"
+ONE = "query($id: ID!) { institution(id: $id) { name registeringUnit { name level } county { code } registrationProgress %s } }" % PROGRESS
+
+
+def errors_of(result: dict) -> list[tuple[str, str]]:
+    payload = next(iter(result["data"].values()))
+    return [(e["field"], e["code"]) for e in payload["errors"]]
+
+
+async def test_a_county_registers_in_five_parts_in_any_order(gql, demo):
+    # given
+    county = await gql.login("edu-440106")
+    # when: part 1 registers
+    created = await gql(BASICS, {"input": basics()}, token=county)
+    payload = created["data"]["saveInstitutionBasics"]
+    institution_id = payload["institution"]["id"]
+    # then
+    assert payload["errors"] == []
+    assert payload["progress"] == {
+        "savedParts": ["BASICS"],
+        "missingParts": ["QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"],
+        "complete": False,
+    }
+    # the remaining parts in another order than the form's
+    expected_missing = ["QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"]
+    for part, key in (("Facilities", "FACILITIES"), ("Qualifications", "QUALIFICATIONS"), ("SubjectTraining", "SUBJECT_TRAINING"), ("Operation", "OPERATION")):
+        saved = (await gql(part_mutation(part), {"id": institution_id, "input": PARTS[part]}, token=county))["data"][f"saveInstitution{part}"]
+        expected_missing.remove(key)
+        assert saved["errors"] == [] and saved["progress"]["missingParts"] == expected_missing
+    assert saved["progress"] == {"savedParts": ["BASICS", "QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"], "missingParts": [], "complete": True}
+    read = await gql(ONE, {"id": institution_id}, token=county)
+    assert read["data"]["institution"]["registeringUnit"] == {"name": "天河区教育局", "level": "COUNTY"}
+    assert read["data"]["institution"]["county"] == {"code": "440106"}
+
+
+async def test_editing_a_saved_part_works_the_same_way(gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county)
+    edited = await gql(BASICS, {"id": institution_id, "input": basics(name="天河新名培训学校")}, token=county)
+    assert edited["data"]["saveInstitutionBasics"]["errors"] == []
+    again = await gql(part_mutation("Facilities"), {"id": institution_id, "input": {**PARTS["Facilities"], "teachingArea": "900"}}, token=county)
+    assert errors_of(again) == [("teachingArea", "INVALID")]
+    async with sessionmaker() as db:
+        row = (await db.execute(sa.select(Institution))).scalar_one()
+    assert row.name == "天河新名培训学校" and str(row.teaching_area) == "500.00"
+
+
+async def test_basics_are_validated_field_by_field(gql, demo):
+    county = await gql.login("edu-440106")
+    bad = basics(
+        creditCode="91440106MA5C000019",  # wrong check character
+        legalRepIdNumber="110105194912310021",  # wrong check digit
+        legalRepPhone="010-12345678",  # a landline
+        postalCode="5106",
+        email="not-an-email",
+        name="",
+        kind=None,
+    )
+    result = await gql(BASICS, {"input": bad}, token=county)
+    assert errors_of(result) == [("name", "REQUIRED"), ("kind", "REQUIRED")]
+    result = await gql(BASICS, {"input": {**bad, "name": "某校", "kind": "SUBJECT"}}, token=county)
+    assert errors_of(result) == [
+        ("creditCode", "INVALID"),
+        ("legalRepIdNumber", "INVALID"),
+        ("legalRepPhone", "INVALID"),
+        ("postalCode", "INVALID"),
+        ("email", "INVALID"),
+    ]
+    messages = [e["message"] for e in result["data"]["saveInstitutionBasics"]["errors"]]
+    assert messages[:3] == ["统一社会信用代码校验位不正确", "公民身份号码校验码不正确", "手机号码格式不正确"]
+
+
+async def test_the_credit_code_must_be_from_the_institutions_province(gql, demo):
+    county = await gql.login("edu-440106")
+    result = await gql(BASICS, {"input": basics(creditCode=credit_code(1, "420102"))}, token=county)
+    assert result["data"]["saveInstitutionBasics"]["errors"][0]["message"] == "统一社会信用代码中的登记管理机关行政区划码不在机构所在省份"
+
+
+@pytest.mark.parametrize(
+    ("status", "given", "expected"),
+    [
+        ("LICENCE_ONLY", {}, [("licenceNumber", "REQUIRED"), ("licenceIssuer", "REQUIRED"), ("licenceValidFrom", "REQUIRED"), ("licenceValidTo", "REQUIRED")]),
+        ("BUSINESS_LICENCE_ONLY", {}, [("businessLicenceNumber", "REQUIRED"), ("businessLicenceIssuer", "REQUIRED")]),
+        ("FULL", {**PARTS["Qualifications"], "licenceValidTo": "2021-12-31"}, [("licenceValidTo", "INVALID")]),
+        ("NONE", {}, []),
+    ],
+)
+async def test_qualification_status_decides_the_required_fields(gql, demo, status, given, expected):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    result = await gql(part_mutation("Qualifications"), {"id": institution_id, "input": {**given, "qualificationStatus": status}}, token=county)
+    assert errors_of(result) == expected
+
+
+async def test_no_licence_status_clears_licence_fields(gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county)
+    await gql(part_mutation("Qualifications"), {"id": institution_id, "input": {**PARTS["Qualifications"], "qualificationStatus": "BUSINESS_LICENCE_ONLY"}}, token=county)
+    async with sessionmaker() as db:
+        row = (await db.execute(sa.select(Institution))).scalar_one()
+    assert (row.licence_number, row.licence_valid_from, row.business_licence_number) == (None, None, "52440106MJL000001X")
+
+
+async def test_operation_rules(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    cases = [
+        ({"trainingCategories": ["SUBJECT", "OTHER"], "studentCount": 1, "staffCount": 1, "teacherCount": 1}, [("otherCategory", "REQUIRED")]),
+        ({"trainingCategories": ["SUBJECT"], "studentCount": 1, "staffCount": 1, "teacherCount": 2}, [("teacherCount", "INVALID")]),
+        ({"trainingCategories": ["SPORTS"], "studentCount": 1, "staffCount": 1, "teacherCount": 1}, [("trainingCategories", "INVALID")]),
+        ({"trainingCategories": [], "studentCount": -1, "staffCount": 1}, [("trainingCategories", "REQUIRED"), ("studentCount", "INVALID"), ("teacherCount", "REQUIRED")]),
+        ({"trainingCategories": ["SUBJECT", "OTHER"], "otherCategory": "研学", "studentCount": 0, "staffCount": 0, "teacherCount": 0}, []),
+    ]
+    for given, expected in cases:
+        assert errors_of(await gql(part_mutation("Operation"), {"id": institution_id, "input": given}, token=county)) == expected, given
+
+
+async def test_no_subject_training_completes_part_four_without_content(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    missing = await gql(part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": False}}, token=county)
+    assert errors_of(missing) == [("subjects", "REQUIRED"), ("grades", "REQUIRED"), ("classTimes", "REQUIRED"), ("feePerHour", "REQUIRED")]
+    skipped = await gql(part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True, "subjects": ["CHINESE"]}}, token=county)
+    assert skipped["data"]["saveInstitutionSubjectTraining"]["progress"]["savedParts"] == ["BASICS", "SUBJECT_TRAINING"]
+    read = await gql("query($id: ID!) { institution(id: $id) { subjectTraining { noSubjectTraining subjects } } }", {"id": institution_id}, token=county)
+    assert read["data"]["institution"]["subjectTraining"] == {"noSubjectTraining": True, "subjects": []}
+
+
+async def test_facilities_rules(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    cases = [
+        ({**PARTS["Facilities"], "teachingArea": "800.01"}, [("teachingArea", "INVALID")]),
+        ({**PARTS["Facilities"], "leaseEnd": None}, [("leaseEnd", "REQUIRED")]),
+        ({**PARTS["Facilities"], "floorArea": "-1"}, [("floorArea", "INVALID")]),
+        ({**PARTS["Facilities"], "floorArea": "1.234"}, [("floorArea", "INVALID")]),
+        ({**PARTS["Facilities"], "premises": "OWNED", "leaseEnd": None}, []),
+    ]
+    for given, expected in cases:
+        assert errors_of(await gql(part_mutation("Facilities"), {"id": institution_id, "input": given}, token=county)) == expected, given
+
+
+async def test_duplicate_credit_codes_point_to_the_record_only_in_scope(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    again = (await gql(BASICS, {"input": basics(name="另一个名字")}, token=county))["data"]["saveInstitutionBasics"]
+    assert again["errors"] == [{"field": "creditCode", "code": "DUPLICATE", "message": "该统一社会信用代码已登记：天河1号培训学校", "relatedId": institution_id}]
+    # the county beside it is told of the duplicate but not shown the record
+    beside = await gql.login("edu-440104")
+    elsewhere = (await gql(BASICS, {"input": basics()}, token=beside))["data"]["saveInstitutionBasics"]
+    assert elsewhere["errors"] == [{"field": "creditCode", "code": "DUPLICATE", "message": "该统一社会信用代码已由其他地区登记，请与当地教育部门核实", "relatedId": None}]
+
+
+async def test_only_the_county_education_desk_and_its_sub_units_write(gql, demo):
+    for username in ("edu-440100", "edu-440000", "edu-000000", "sports-440106"):
+        token = await gql.login(username)
+        assert error_codes(await gql(BASICS, {"input": basics()}, token=token)) == ["FORBIDDEN"], username
+    assert error_codes(await gql(BASICS, {"input": basics()})) == ["UNAUTHENTICATED"]
+
+
+async def test_a_sub_unit_registers_and_edits_only_its_own(gql, demo):
+    county = await gql.login("edu-440106")
+    sub = await gql.login("edu-440106-01")
+    mine = await register(gql, sub, 1, parts=())
+    theirs = await register(gql, county, 2, parts=())
+    read = await gql(ONE, {"id": mine}, token=sub)
+    assert read["data"]["institution"]["registeringUnit"] == {"name": "天河区教育局下属单位一", "level": "SUB_UNIT"}
+    # the sub-unit cannot reach the county's record; the county edits the sub-unit's
+    assert errors_of(await gql(part_mutation("Operation"), {"id": theirs, "input": PARTS["Operation"]}, token=sub)) == [("id", "NOT_FOUND")]
+    assert await gql(ONE, {"id": theirs}, token=sub) == {"data": {"institution": None}}
+    assert errors_of(await gql(part_mutation("Operation"), {"id": mine, "input": PARTS["Operation"]}, token=county)) == []
+
+
+async def test_personal_data_is_masked_for_everyone_but_the_county_desk(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    query = "query($id: ID!) { institution(id: $id) { legalRepresentative { name idNumber phone } contactPerson { phone } } }"
+    full = {"name": "张三", "idNumber": ID_NUMBER, "phone": "13800138000"}
+    masked = {"name": "张三", "idNumber": "110***********002X", "phone": "138****8000"}
+    for username, expected in (("edu-440106", full), ("edu-440106-01", None), ("edu-440100", masked), ("edu-440000", masked), ("edu-000000", masked)):
+        token = await gql.login(username)
+        result = (await gql(query, {"id": institution_id}, token=token))["data"]["institution"]
+        # (the sub-unit did not register it, so it does not see it at all)
+        assert (result["legalRepresentative"] if result else None) == expected, username
+
+
+async def test_list_filters_and_stable_order(gql, demo):
+    county = await gql.login("edu-440106")
+    complete = await register(gql, county, 1, name="甲培训学校")
+    partial = await register(gql, county, 2, parts=("Qualifications",), name="乙培训学校", mode="ONLINE")
+    sub = await gql.login("edu-440106-01")
+    by_sub = await register(gql, sub, 3, parts=(), name="丙艺术培训中心", kind="NON_SUBJECT")
+    province = await gql.login("edu-440000")
+    query = "query($f: InstitutionFilter) { institutions(filter: $f, first: 50) { totalCount edges { node { id } } } }"
+
+    async def ids(f):
+        page = (await gql(query, {"f": f}, token=province))["data"]["institutions"]
+        assert page["totalCount"] == len(page["edges"])
+        return [e["node"]["id"] for e in page["edges"]]
+
+    sub_id = (await gql("{ me { id } }", token=sub))["data"]["me"]["id"]
+    # by name then id: 丙 < 乙 < 甲 in code-point order
+    assert await ids(None) == [by_sub, partial, complete]
+    assert await ids({"name": "培训学校"}) == [partial, complete]
+    assert await ids({"regionCode": "440100"}) == [by_sub, partial, complete]
+    assert await ids({"regionCode": "440300"}) == []
+    assert await ids({"kind": "NON_SUBJECT"}) == [by_sub]
+    assert await ids({"mode": "ONLINE"}) == [partial]
+    assert await ids({"complete": True}) == [complete]
+    assert await ids({"complete": False}) == [by_sub, partial]
+    assert await ids({"missingPart": "QUALIFICATIONS"}) == [by_sub]
+    assert await ids({"missingPart": "BASICS"}) == []
+    assert await ids({"registeringUnitId": sub_id}) == [by_sub]
+
+
+async def test_a_list_page_costs_the_same_statements_for_10_or_50_rows(gql, demo, sessionmaker, sql):
+    await insert_institutions(sessionmaker, {"edu-440106": 60})
+    province = await gql.login("edu-440000")
+    query = "query($n: Int) { institutions(first: $n) { totalCount edges { node { name county { name } registeringUnit { name } registrationProgress { complete } } } } }"
+    counts = {}
+    for n in (10, 50):
+        sql.reset()
+        result = await gql(query, {"n": n}, token=province)
+        assert len(result["data"]["institutions"]["edges"]) == n
+        counts[n] = sql.count
+    assert counts[10] == counts[50] == 5  # session, page, count, one batch of regions, one of units
+
+
+async def test_deletion_needs_the_name_and_leaves_an_audit_snapshot(gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county)
+    delete = "mutation($id: ID!, $n: String!) { deleteInstitution(id: $id, confirmName: $n) { deletedId errors { field code } } }"
+    assert errors_of(await gql(delete, {"id": institution_id, "n": "别的名字"}, token=county)) == [("confirmName", "INVALID")]
+    sub = await gql.login("edu-440106-01")
+    assert error_codes(await gql(delete, {"id": institution_id, "n": "天河1号培训学校"}, token=sub)) == ["FORBIDDEN"]
+    beside = await gql.login("edu-440104")
+    assert errors_of(await gql(delete, {"id": institution_id, "n": "天河1号培训学校"}, token=beside)) == [("id", "NOT_FOUND")]
+    done = await gql(delete, {"id": institution_id, "n": "天河1号培训学校"}, token=county)
+    assert done["data"]["deleteInstitution"] == {"deletedId": institution_id, "errors": []}
+    assert await gql(ONE, {"id": institution_id}, token=county) == {"data": {"institution": None}}
+    # the snapshot: ministry and the province above, nobody else
+    trail = "{ institutionDeletions { totalCount edges { node { username institutionId county { code } snapshot } } } }"
+    for username in ("edu-000000", "edu-440000"):
+        token = await gql.login(username)
+        page = (await gql(trail, token=token))["data"]["institutionDeletions"]
+        assert page["totalCount"] == 1
+        node = page["edges"][0]["node"]
+        assert (node["username"], node["institutionId"], node["county"]) == ("edu-440106", institution_id, {"code": "440106"})
+        assert node["snapshot"]["name"] == "天河1号培训学校"
+        assert node["snapshot"]["legal_rep_id_number"] == "110***********002X"
+        assert node["snapshot"]["facilities_saved"] is True
+    other_province = await gql.login("edu-420000")
+    assert (await gql(trail, token=other_province))["data"]["institutionDeletions"]["totalCount"] == 0
+    for username in ("edu-440100", "edu-440106"):
+        token = await gql.login(username)
+        assert error_codes(await gql(trail, token=token)) == ["FORBIDDEN"]
