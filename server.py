@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from strawberry import UNSET
 from strawberry.asgi import GraphQL
 
 from auth.sessions import request_viewer
@@ -40,6 +41,15 @@ log = logging.getLogger("xwpx")
 
 class GraphQLApp(GraphQL):
     """Strawberry's ASGI app with our per-request context."""
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request):
+                # Uploaded files spool to temporary files; close them whether or not a
+                # resolver read them (a refused upload never reaches one).
+                await request.close()
 
     async def get_context(self, request: Request, response: Response) -> Context:
         state = request.app.state

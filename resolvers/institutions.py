@@ -175,7 +175,7 @@ def filter_condition(f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
     if f.registering_unit_id is not None:
         unit = parse_id(f.registering_unit_id)
         conditions.append(Institution.registering_unit_id == unit if unit else sa.false())
-    return sa.and_(*conditions)
+    return sa.and_(sa.true(), *conditions)
 
 
 def listed(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.ColumnElement[bool]:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -56,22 +57,31 @@ def resident_id(value: str, *, today: date) -> Problem:
     return None
 
 
-def mobile(value: str) -> Problem:
+@functools.lru_cache(maxsize=4096)
+def _mobile(value: str) -> str | None:
+    """The 11 national digits of a valid Chinese mobile number, else None."""
     try:
         number = phonenumbers.parse(value, "CN")
-        ok = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
-            phonenumbers.PhoneNumberType.MOBILE,
-            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        )
     except phonenumbers.NumberParseException:
-        ok = False
-    return None if ok else (ErrorCode.INVALID, "手机号码格式不正确")
+        return None
+    ok = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    return str(number.national_number) if ok else None
+
+
+def mobile(value: str) -> Problem:
+    return None if _mobile(value) else (ErrorCode.INVALID, "手机号码格式不正确")
 
 
 def normalized_mobile(value: str) -> str:
     """A valid mobile number as its 11 national digits (``+86 138-0013-8000`` →
     ``13800138000``)."""
-    return str(phonenumbers.parse(value, "CN").national_number)
+    digits = _mobile(value)
+    if digits is None:
+        raise ValueError(f"not a mobile number: {value!r}")
+    return digits
 
 
 def postal_code(value: str) -> Problem:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from config import Settings
 from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
-from resolvers.demo import DEMO_PASSWORD, seed_demo
+from resolvers.demo import DEMO_PASSWORD, seed_accounts
 from server import create_app
 
 
@@ -148,5 +148,5 @@ def gql(http) -> GraphQLClient:
 
 @pytest.fixture
 async def demo(sessionmaker):
-    """The demo accounts (resolvers.demo), password ``Demo#2026``."""
-    return await seed_demo(sessionmaker)
+    """The demo accounts (resolvers.demo), password ``Demo#2026``; no institutions."""
+    return await seed_accounts(sessionmaker)

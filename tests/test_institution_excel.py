@@ -1,0 +1,232 @@
+"""The import template, the batch import (all or nothing, by credit code) and the export,
+which imports back unchanged."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from models import Institution
+from resolvers.institution_excel import DATA_SHEET, GUIDE_SHEET, HEADERS, MAX_UPLOAD_BYTES, TEMPLATE_MARK
+from tests.helpers import ID_NUMBER, credit_code, insert_institutions, register
+
+IMPORT = "mutation($file: Upload!) { importInstitutions(file: $file) { created updated errors { row column code message } } }"
+
+
+async def upload(http, token: str, content: bytes, filename: str = "institutions.xlsx") -> dict:
+    """A GraphQL multipart request (operations, map, the file)."""
+    response = await http.post(
+        "/graphql",
+        data={
+            "operations": json.dumps({"query": IMPORT, "variables": {"file": None}}),
+            "map": json.dumps({"0": ["variables.file"]}),
+        },
+        files={"0": (filename, content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def template(http, token: str) -> bytes:
+    response = await http.get("/templates/institutions.xlsx", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    return response.content
+
+
+def row(n: int, **changes) -> dict:
+    values = {
+        "所在区县代码 *": "440106",
+        "机构名称 *": f"导入{n}号培训学校",
+        "统一社会信用代码 *": credit_code(n),
+        "机构地址 *": "广州市天河区体育西路 1 号",
+        "邮政编码": "510620",
+        "机构类型 *": "学科类",
+        "办学形式 *": "线下",
+        "机构性质 *": "非营利性",
+        "法定代表人姓名 *": "王五",
+        "法定代表人身份证号 *": ID_NUMBER,
+        "法定代表人手机号 *": "13800138000",
+        "联系人姓名 *": "赵六",
+        "联系人手机号 *": "13900139000",
+    }
+    values.update(changes)
+    return values
+
+
+FULL_PARTS = {
+    "办学资质情况": "有照无证",
+    "营业执照/民办非企业单位登记证书编号": "52440106MJL000009X",
+    "营业执照/登记证书登记机关": "广州市天河区民政局",
+    "培训类别": "学科类、其他类",
+    "其他培训类别": "研学",
+    "在读学生数": 120,
+    "从业人员数": 12,
+    "专职教师数": 8,
+    "无中小学学科类培训": "否",
+    "培训学科": "数学、英语",
+    "培训学段": "初中",
+    "上课时间": "周末",
+    "收费标准（元/课时）": 60,
+    "建筑面积（平方米）": 300,
+    "教学面积（平方米）": 200.5,
+    "场地性质": "自有",
+    "通过消防验收": "是",
+}
+
+
+def fill(template_bytes: bytes, rows: list[dict]) -> bytes:
+    wb = load_workbook(io.BytesIO(template_bytes))
+    sheet = wb[DATA_SHEET]
+    for number, values in enumerate(rows, start=2):
+        for column, title in enumerate(HEADERS, start=1):
+            sheet.cell(row=number, column=column, value=values.get(title.removesuffix(" *") if title not in values else title))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+async def test_template_has_a_column_per_field_drop_downs_and_instructions(http, gql, demo):
+    assert (await http.get("/templates/institutions.xlsx")).status_code == 401
+    county = await gql.login("edu-440106")
+    wb = load_workbook(io.BytesIO(await template(http, county)))
+    assert wb.sheetnames == [DATA_SHEET, "_lists", GUIDE_SHEET, "_template"]
+    sheet = wb[DATA_SHEET]
+    headers = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert headers == HEADERS and len(headers) == 37
+    assert [h for h in headers if h.endswith("*")] == [
+        "所在区县代码 *", "机构名称 *", "统一社会信用代码 *", "机构地址 *", "机构类型 *", "办学形式 *", "机构性质 *",
+        "法定代表人姓名 *", "法定代表人身份证号 *", "法定代表人手机号 *", "联系人姓名 *", "联系人手机号 *",
+    ]
+    lists = {str(dv.sqref).split(":")[0].rstrip("0123456789"): dv.formula1 for dv in sheet.data_validations.dataValidation}
+    kind_column = sheet.cell(row=1, column=headers.index("机构类型 *") + 1).column_letter
+    kind_values = [c.value for c in wb["_lists"]["A"] if c.value]
+    assert kind_values == ["学科类", "非学科类"] and lists[kind_column] == "_lists!$A$1:$A$2"
+    guide = [r[0] for r in wb[GUIDE_SHEET].iter_rows(values_only=True)]
+    assert "办学许可证编号" in guide
+    assert wb["_template"]["A1"].value == TEMPLATE_MARK
+
+
+async def test_import_creates_then_updates_by_credit_code(http, gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    content = fill(await template(http, county), [row(1), row(2, **FULL_PARTS), row(3, **{"无中小学学科类培训": "是", "机构类型 *": "非学科类"})])
+    # when
+    first = await upload(http, county, content)
+    # then
+    assert first == {"data": {"importInstitutions": {"created": 3, "updated": 0, "errors": []}}}
+    async with sessionmaker() as db:
+        rows = {r.name: r for r in (await db.execute(sa.select(Institution))).scalars()}
+    full = rows["导入2号培训学校"]
+    assert (full.qualification_status, full.licence_number, full.training_categories, full.other_category) == ("BUSINESS_LICENCE_ONLY", None, ["SUBJECT", "OTHER"], "研学")
+    assert (str(full.teaching_area), full.subjects, full.fire_safety_approved) == ("200.50", ["MATHEMATICS", "ENGLISH"], True)
+    assert all((full.qualifications_saved, full.operation_saved, full.subject_training_saved, full.facilities_saved))
+    only_basics = rows["导入1号培训学校"]
+    assert not any((only_basics.qualifications_saved, only_basics.operation_saved, only_basics.facilities_saved))
+    assert rows["导入3号培训学校"].subject_training_saved and rows["导入3号培训学校"].no_subject_training
+    # a re-import of the same file updates rather than duplicates
+    again = await upload(http, county, content)
+    assert again == {"data": {"importInstitutions": {"created": 0, "updated": 3, "errors": []}}}
+    listed = await gql("{ institutions { totalCount } }", token=county)
+    assert listed["data"]["institutions"]["totalCount"] == 3
+
+
+async def test_one_bad_row_and_nothing_is_written(http, gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    rows = [
+        row(1),
+        row(2, **{"统一社会信用代码 *": "91440106MA5C000029"}),
+        row(3, **{"所在区县代码 *": "440104"}),
+        row(4, **{"机构类型 *": "学前类"}),
+        row(5, **{**FULL_PARTS, "教学面积（平方米）": 301}),
+        row(6, **{"统一社会信用代码 *": credit_code(1)}),
+        row(7, **{"办学资质情况": "证照齐全"}),
+    ]
+    result = await upload(http, county, fill(await template(http, county), rows))
+    payload = result["data"]["importInstitutions"]
+    assert (payload["created"], payload["updated"]) == (0, 0)
+    assert [(e["row"], e["column"], e["code"]) for e in payload["errors"]] == [
+        (3, "统一社会信用代码 *", "INVALID"),
+        (4, "所在区县代码 *", "OUT_OF_SCOPE"),
+        (5, "机构类型 *", "INVALID"),
+        (6, "教学面积（平方米）", "INVALID"),
+        (7, "统一社会信用代码 *", "DUPLICATE"),
+        (8, "办学许可证编号", "REQUIRED"),
+        (8, "办学许可证发证机关", "REQUIRED"),
+        (8, "办学许可证有效期起", "REQUIRED"),
+        (8, "办学许可证有效期止", "REQUIRED"),
+        (8, "营业执照/民办非企业单位登记证书编号", "REQUIRED"),
+        (8, "营业执照/登记证书登记机关", "REQUIRED"),
+    ]
+    assert payload["errors"][4]["message"] == "与第 2 行的统一社会信用代码重复"
+    async with sessionmaker() as db:
+        assert (await db.execute(sa.select(sa.func.count()).select_from(Institution))).scalar() == 0
+
+
+async def test_a_credit_code_registered_elsewhere_is_an_error(http, gql, demo):
+    beside = await gql.login("edu-440104")
+    await register(gql, beside, 1, division="440106", parts=())  # a 440106 code registered by 越秀
+    county = await gql.login("edu-440106")
+    result = await upload(http, county, fill(await template(http, county), [row(1)]))
+    assert result["data"]["importInstitutions"]["errors"] == [
+        {"row": 2, "column": "统一社会信用代码 *", "code": "DUPLICATE", "message": "该统一社会信用代码已由其他地区登记，请与当地教育部门核实"}
+    ]
+
+
+async def test_bad_files_get_clear_errors(http, gql, demo):
+    county = await gql.login("edu-440106")
+    other = Workbook()
+    other.active.append(["姓名", "年龄"])
+    other_bytes = io.BytesIO()
+    other.save(other_bytes)
+    cases = [
+        (b"", "EMPTY_FILE"),
+        (b"name,credit code\nx,y\n", "NOT_XLSX"),
+        (b"PK\x03\x04" + b"\x00" * 100, "NOT_XLSX"),
+        (other_bytes.getvalue(), "WRONG_TEMPLATE"),
+        (await template(http, county), "EMPTY_FILE"),
+        (b"\x00" * (MAX_UPLOAD_BYTES + 1), "FILE_TOO_LARGE"),
+    ]
+    for content, code in cases:
+        result = await upload(http, county, content)
+        errors = result["data"]["importInstitutions"]["errors"]
+        assert [e["code"] for e in errors] == [code], (code, errors)
+        assert errors[0]["message"]
+
+
+async def test_only_the_county_desk_imports(http, gql, demo):
+    province = await gql.login("edu-440000")
+    result = await upload(http, province, fill(await template(http, province), [row(1)]))
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["FORBIDDEN"]
+
+
+async def test_export_is_scoped_filtered_and_imports_back_unchanged(http, gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    await register(gql, county, 1)
+    await register(gql, county, 2, parts=("Operation",), name="部分登记培训学校")
+    await insert_institutions(sessionmaker, {"edu-440104": 2, "edu-420102": 1})
+
+    async def export(token: str, query: str = "") -> list[tuple]:
+        response = await http.get(f"/exports/institutions.xlsx{query}", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        sheet = load_workbook(io.BytesIO(response.content), read_only=True)[DATA_SHEET]
+        return list(sheet.iter_rows(values_only=True))
+
+    # scope: the county its own, the prefecture its counties, the province not Hubei's
+    assert len(await export(county)) == 1 + 2
+    assert len(await export(await gql.login("edu-440100"))) == 1 + 4
+    assert [r[1] for r in (await export(county, "?complete=false"))[1:]] == ["部分登记培训学校"]
+    assert (await http.get("/exports/institutions.xlsx?complete=maybe", headers={"Authorization": f"Bearer {county}"})).status_code == 400
+    assert (await http.get("/exports/institutions.xlsx")).status_code == 401
+
+    # round trip: the county's export imports back with nothing changed
+    async with sessionmaker() as db:
+        before = {r.credit_code: {k: v for k, v in r.model_dump().items() if k != "updated_at"} for r in (await db.execute(sa.select(Institution))).scalars()}
+    response = await http.get("/exports/institutions.xlsx", headers={"Authorization": f"Bearer {county}"})
+    result = await upload(http, county, response.content)
+    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 2, "errors": []}}}
+    async with sessionmaker() as db:
+        after = {r.credit_code: {k: v for k, v in r.model_dump().items() if k != "updated_at"} for r in (await db.execute(sa.select(Institution))).scalars()}
+    assert after == before
