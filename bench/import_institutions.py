@@ -1,11 +1,14 @@
-"""Benchmark: import N institutions (default 10,000) from the Excel template.
+"""Benchmark: import N institutions (default 10,000) from the Excel template, then export M
+(default 100,000).
 
-    python bench/import_institutions.py [--rows 10000]
+    python bench/import_institutions.py [--rows 10000] [--export-rows 100000]
 
 Builds an import file of N valid, fully registered institutions in one county (天河,
 440106), then runs the same import as ``importInstitutions`` (read-only openpyxl, the forms'
 validation, one transaction) twice: the first run creates every row, the second updates
-every row. Prints seconds per stage and peak memory. Uses ``DATABASE_URL`` when set (the
+every row. Then it adds rows up to M in the county and exports them as
+``GET /exports/institutions.xlsx`` does (write-only openpyxl from a server-side cursor).
+Prints seconds per stage and peak memory. Uses ``DATABASE_URL`` when set (the
 database is dropped and recreated: give a scratch one), else a temporary embedded
 PostgreSQL. Not part of the test suite.
 """
@@ -30,7 +33,7 @@ from openpyxl import Workbook  # noqa: E402
 
 from auth.viewer import Viewer  # noqa: E402
 from config import utcnow  # noqa: E402
-from models import Account, AccountKind  # noqa: E402
+from models import Account, AccountKind, Institution  # noqa: E402
 from models.database import (  # noqa: E402
     async_url,
     create_engine,
@@ -42,7 +45,15 @@ from models.database import (  # noqa: E402
     with_database,
 )
 from resolvers.demo import demo_institution, seed_accounts  # noqa: E402
-from resolvers.institution_excel import DATA_SHEET, HEADERS, export_row, import_rows, read_rows  # noqa: E402
+from resolvers.institution_excel import (  # noqa: E402
+    DATA_SHEET,
+    HEADERS,
+    export_row,
+    export_workbook,
+    import_rows,
+    read_rows,
+)
+from stdnum.cn import uscc  # noqa: E402
 
 
 def peak_rss() -> float:
@@ -82,7 +93,7 @@ def counted(rows, total: int):
         yield row
 
 
-async def run(url: str, content: bytes, rows: int) -> None:
+async def run(url: str, content: bytes, rows: int, export_rows: int) -> None:
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     await seed_accounts(sessionmaker)
@@ -104,12 +115,43 @@ async def run(url: str, content: bytes, rows: int) -> None:
             f"  {label}: {seconds:.1f} s ({rows / seconds:,.0f} rows/s), created {result.created}, "
             f"updated {result.updated}, process peak RSS so far {peak_rss():.0f} MiB"
         )
+    if export_rows > rows:
+        await add_rows(sessionmaker, county.id, export_rows - rows)
+        before = peak_rss()
+        started = time.perf_counter()
+        output = await export_workbook(sessionmaker, viewer, None)
+        seconds = time.perf_counter() - started
+        size = output.seek(0, io.SEEK_END)
+        output.close()
+        print(
+            f"  export: {export_rows:,} rows in {seconds:.1f} s ({export_rows / seconds:,.0f} rows/s), "
+            f"{size / 2**20:.1f} MiB, process peak RSS {before:.0f} → {peak_rss():.0f} MiB"
+        )
     await engine.dispose()
+
+
+async def add_rows(sessionmaker, unit_id, count: int) -> None:
+    import sqlalchemy as sa
+
+    rng = random.Random(11)
+    columns = [c.key for c in Institution.__table__.columns]
+    for start in range(0, count, 5000):
+        batch = []
+        for n in range(start, min(start + 5000, count)):
+            row = demo_institution(rng, "440106", "天河区", n + 1, unit_id)
+            base = row.credit_code[:8] + f"MA6{n:06d}"  # apart from the imported rows' codes
+            row.credit_code = base + uscc.calc_check_digit(base)
+            batch.append({k: getattr(row, k) for k in columns})
+        async with sessionmaker() as db:
+            await db.execute(sa.insert(Institution), batch)
+            await db.commit()
+        progress("add", min(start + 5000, count), count)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--export-rows", type=int, default=100_000)
     args = parser.parse_args()
     print(f"building an import file of {args.rows:,} rows")
     started = time.perf_counter()
@@ -129,7 +171,7 @@ def main() -> None:
         print("migrating a scratch database")
         run_migrations(url)
         print("importing (read + validate + write, one transaction each)")
-        asyncio.run(run(url, content, args.rows))
+        asyncio.run(run(url, content, args.rows, args.export_rows))
     finally:
         asyncio.run(execute_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if server is not None:

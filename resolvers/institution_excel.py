@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
@@ -385,11 +386,17 @@ async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterabl
         insert_groups: dict[frozenset, list[dict]] = {}
         for insert in inserts:
             insert_groups.setdefault(frozenset(insert), []).append(insert)
-        for batch in insert_groups.values():
-            await db.execute(sa.insert(Institution), batch)
-        for batch in groups.values():
-            await db.execute(sa.update(Institution), batch)
-        await db.commit()
+        try:
+            for batch in insert_groups.values():
+                await db.execute(sa.insert(Institution), batch)
+            for batch in groups.values():
+                await db.execute(sa.update(Institution), batch)
+            await db.commit()
+        except IntegrityError:
+            # Another registration or import took one of the credit codes meanwhile.
+            await db.rollback()
+            result.errors.append(RowError(0, None, "DUPLICATE", "导入期间有统一社会信用代码被其他登记占用，未导入任何数据，请重新导入"))
+            return result
     result.created, result.updated = len(inserts), len(updates)
     return result
 
@@ -415,18 +422,17 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(DATA_SHEET)
     sheet.append(HEADERS)
-    text_columns = {0} | {i for i, spec in enumerate(FIELDS, start=1) if spec.type == "text"}
-    date_columns = {i for i, spec in enumerate(FIELDS, start=1) if spec.type == "date"}
+    # Text values are written as strings, which Excel keeps as they are (codes keep their
+    # leading zeros); only dates need a cell format.
+    date_columns = [i for i, spec in enumerate(FIELDS, start=1) if spec.type == "date"]
 
     def cells(values: list[Any]) -> list[Any]:
-        out = []
-        for index, value in enumerate(values):
-            if value is not None and (index in text_columns or index in date_columns):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = TEXT_FORMAT if index in text_columns else DATE_FORMAT
-                value = cell
-            out.append(value)
-        return out
+        for index in date_columns:
+            if values[index] is not None:
+                cell = WriteOnlyCell(sheet, value=values[index])
+                cell.number_format = DATE_FORMAT
+                values[index] = cell
+        return values
 
     stmt = sa.select(Institution).where(listed(viewer, f)).order_by(Institution.name, Institution.id)
     async with sessionmaker() as db:

@@ -230,3 +230,16 @@ async def test_export_is_scoped_filtered_and_imports_back_unchanged(http, gql, d
     async with sessionmaker() as db:
         after = {r.credit_code: {k: v for k, v in r.model_dump().items() if k != "updated_at"} for r in (await db.execute(sa.select(Institution))).scalars()}
     assert after == before
+
+
+async def test_concurrent_imports_of_the_same_file_never_duplicate(http, gql, demo, sessionmaker):
+    import asyncio
+
+    county = await gql.login("edu-440106")
+    content = fill(await template(http, county), [row(1), row(2)])
+    results = [r["data"]["importInstitutions"] for r in await asyncio.gather(upload(http, county, content), upload(http, county, content))]
+    # one creates; the other either updates (it ran after) or is refused whole (it raced)
+    outcomes = sorted((r["created"], r["updated"], [e["code"] for e in r["errors"]]) for r in results)
+    assert outcomes in ([(0, 0, ["DUPLICATE"]), (2, 0, [])], [(0, 2, []), (2, 0, [])])
+    async with sessionmaker() as db:
+        assert (await db.execute(sa.select(sa.func.count()).select_from(Institution))).scalar() == 2
