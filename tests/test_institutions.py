@@ -265,3 +265,13 @@ async def test_deletion_needs_the_name_and_leaves_an_audit_snapshot(gql, demo, s
     for username in ("edu-440100", "edu-440106"):
         token = await gql.login(username)
         assert error_codes(await gql(trail, token=token)) == ["FORBIDDEN"]
+
+
+def test_part_inputs_carry_exactly_the_field_table():
+    import dataclasses
+
+    from resolvers.registration import FIELDS_BY_PART
+    from schema.institutions import PART_INPUTS
+
+    for part, input_type in PART_INPUTS.items():
+        assert [f.name for f in dataclasses.fields(input_type)] == [spec.key for spec in FIELDS_BY_PART[part]], part
