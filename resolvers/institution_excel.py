@@ -8,10 +8,11 @@ writes with its write-only mode, so neither holds a workbook of rows in memory.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import re
 import tempfile
 import uuid
-import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +25,6 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -32,15 +32,27 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from auth.scope import scope
 from auth.sessions import request_viewer
 from auth.viewer import Viewer
-from models import Institution, Kind, Mode, Nature
+from models import Institution, Kind, Mode, Nature, Region
 from resolvers.institutions import (
+    PERSONAL,
     InstitutionFilter,
     check_writer,
     duplicate_credit_code,
     listed,
     province_of,
+    sees_personal_data,
 )
-from resolvers.registration import CHOICES, FIELDS, FIELDS_BY_PART, SAVED_FLAG, Context, FieldSpec, Part, validate_part
+from resolvers.registration import (
+    CHOICES,
+    FIELDS,
+    FIELDS_BY_PART,
+    SAVED_FLAG,
+    Context,
+    FieldSpec,
+    Part,
+    kind_conflict,
+    validate_part,
+)
 from schema.errors import ApiError
 
 DATA_SHEET = "机构信息"
@@ -55,6 +67,7 @@ MULTI_SEPARATOR = "、"
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy-mm-dd"
 BOOL_LABELS = {True: "是", False: "否"}
+_DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 def header(spec: FieldSpec) -> str:
@@ -62,6 +75,7 @@ def header(spec: FieldSpec) -> str:
 
 
 HEADERS = [REGION_HEADER] + [header(spec) for spec in FIELDS]
+HEADER_OF = {spec.key: header(spec) for spec in FIELDS}
 
 
 # --- template -------------------------------------------------------------------------
@@ -124,11 +138,9 @@ def template_workbook() -> Workbook:
             validation.error = f"请从下拉列表选择{spec.label}"
             validation.add(cells)
             sheet.add_data_validation(validation)
-        if spec.type == "text":
-            for row in range(2, 202):  # text cells keep leading zeros and long digit strings
-                sheet.cell(row=row, column=index).number_format = TEXT_FORMAT
-    for row in range(2, 202):
-        sheet.cell(row=row, column=1).number_format = TEXT_FORMAT
+        if spec.type == "text":  # text columns keep leading zeros and long digit strings
+            sheet.column_dimensions[letter].number_format = TEXT_FORMAT
+    sheet.column_dimensions["A"].number_format = TEXT_FORMAT
 
     guide = wb.create_sheet(GUIDE_SHEET)
     for row in _guide_rows():
@@ -202,24 +214,31 @@ def from_cell(spec: FieldSpec, value: Any) -> Any:
         except ValueError:
             raise ValueError(f"{spec.label}应为日期，格式 YYYY-MM-DD") from None
     if spec.type == "int":
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer()) or _text(value).isdigit()):
-            raise ValueError(f"{spec.label}应为不小于 0 的整数")
-        return int(float(value)) if not isinstance(value, str) else int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+            return int(value.strip())
+        raise ValueError(f"{spec.label}应为不小于 0 的整数")
     if spec.type == "decimal":
         try:
             number = Decimal(_text(value) if not isinstance(value, float) else repr(value))
-        except ArithmeticError:
+            if not number.is_finite():
+                raise ValueError
+            return number.normalize() if number == number.to_integral() else number
+        except (ArithmeticError, ValueError):
             raise ValueError(f"{spec.label}应为数字") from None
-        if not number.is_finite():
-            raise ValueError(f"{spec.label}应为数字")
-        return number.normalize() if number == number.to_integral() else number
     raise AssertionError(spec.type)
 
 
-def export_row(row: Institution) -> list[Any]:
+def export_row(row: Institution, *, personal: bool = True) -> list[Any]:
+    """A row in the template's layout; personal data masked unless ``personal``."""
     values: list[Any] = [row.region_code]
     for spec in FIELDS:
         value = getattr(row, spec.key)
+        if not personal and spec.key in PERSONAL:
+            value = PERSONAL[spec.key](value)
         if spec.part in SAVED_FLAG and not getattr(row, SAVED_FLAG[spec.part]):
             value = None  # an unsaved part stays empty, so it stays unsaved on re-import
         values.append(to_cell(spec, value))
@@ -257,7 +276,7 @@ def read_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
         raise ImportFileError("EMPTY_FILE", "文件为空，请上传填写好的导入模板")
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, TypeError):
+    except Exception:  # noqa: BLE001 - whatever the parsers (zip, XML, openpyxl) reject is not an xlsx
         raise ImportFileError("NOT_XLSX", "文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传") from None
     try:
         if DATA_SHEET not in wb.sheetnames:
@@ -278,7 +297,7 @@ def read_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
             yield number, cells
     except ImportFileError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
+    except Exception:  # noqa: BLE001 - a damaged part of the file, found while reading it
         raise ImportFileError("NOT_XLSX", "文件内容已损坏，无法读取") from None
     finally:
         wb.close()
@@ -312,12 +331,32 @@ def _parse(number: int, cells: tuple, viewer: Viewer, province: str, today: date
         if part is not Part.BASICS and all(raw[s.key] in (None, []) for s in specs):
             continue  # the part is left for later
         checked = validate_part(part, raw, Context(today=today, province_code=province, kind=values.get("kind")))
-        by_key = {s.key: s for s in specs}
         for e in checked.errors:
-            errors.append(RowError(number, header(by_key[e.key]) if e.key in by_key else None, e.code.value, e.message))
+            errors.append(RowError(number, HEADER_OF.get(e.key), e.code.value, e.message))
         values.update(checked.values)
         parts.add(part)
     return None if len(errors) > before else _Row(number, region_code, values, parts)
+
+
+def check_rows(rows: Iterable[tuple[int, tuple]], viewer: Viewer, province: str, today: date) -> tuple[list[_Row], list[RowError]]:
+    """Every row by the forms' rules, and duplicates within the file. Pure Python: the
+    import runs it in a worker thread so the server keeps answering meanwhile."""
+    errors: list[RowError] = []
+    parsed: list[_Row] = []
+    seen: dict[str, int] = {}
+    for number, cells in rows:
+        row = _parse(number, cells, viewer, province, today, errors)
+        if row is None:
+            continue
+        code = row.values["credit_code"]
+        if code in seen:
+            errors.append(RowError(number, HEADER_OF["credit_code"], "DUPLICATE", f"与第 {seen[code]} 行的统一社会信用代码重复"))
+            continue
+        seen[code] = number
+        parsed.append(row)
+    if not parsed and not errors:
+        errors.append(RowError(1, None, "EMPTY_FILE", "模板中没有数据行"))
+    return parsed, errors
 
 
 async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterable[tuple[int, tuple]]) -> ImportResult:
@@ -325,71 +364,61 @@ async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterabl
     none when any row is wrong. The credit code is the natural key: a code already
     registered in the caller's scope updates that institution."""
     check_writer(viewer)
-    result = ImportResult()
     async with sessionmaker() as db:
-        path = (await db.execute(sa.text("SELECT path FROM region WHERE code = :c"), {"c": viewer.region_code})).scalar_one()
-        province = province_of(path)
-        parsed: list[_Row] = []
-        seen: dict[str, int] = {}
-        for number, cells in rows:
-            row = _parse(number, cells, viewer, province, now.date(), result.errors)
-            if row is None:
-                continue
-            code = row.values["credit_code"]
-            if code in seen:
-                result.errors.append(RowError(number, header(FIELDS[1]), "DUPLICATE", f"与第 {seen[code]} 行的统一社会信用代码重复"))
-                continue
-            seen[code] = number
-            parsed.append(row)
-        if not parsed and not result.errors:
-            result.errors.append(RowError(1, None, "EMPTY_FILE", "模板中没有数据行"))
+        path = (await db.execute(sa.select(Region.path).where(Region.code == viewer.region_code))).scalar_one()
+    parsed, errors = await asyncio.to_thread(check_rows, rows, viewer, province_of(path), now.date())
+    result = ImportResult(errors=errors)
+    by_code = {r.values["credit_code"]: r for r in parsed}
+    async with sessionmaker() as db:
         existing: dict[str, uuid.UUID] = {}
-        for chunk in range(0, len(parsed), 5000):
-            codes = [r.values["credit_code"] for r in parsed[chunk : chunk + 5000]]
+        codes = list(by_code)
+        for chunk in range(0, len(codes), 5000):
             found = await db.execute(
-                sa.select(Institution.credit_code, Institution.id, scope(viewer, Institution).label("mine")).where(
-                    Institution.credit_code.in_(codes)
-                )
+                sa.select(
+                    Institution.credit_code,
+                    Institution.id,
+                    Institution.operation_saved,
+                    Institution.training_categories,
+                    scope(viewer, Institution).label("mine"),
+                ).where(Institution.credit_code.in_(codes[chunk : chunk + 5000]))
             )
-            for code, institution_id, mine in found:
-                if mine:
-                    existing[code] = institution_id
-                else:
-                    row = next(r for r in parsed if r.values["credit_code"] == code)
+            for code, institution_id, operation_saved, categories, mine in found:
+                row = by_code[code]
+                if not mine:
                     problem = await duplicate_credit_code(db, viewer, code)
-                    result.errors.append(RowError(row.number, header(FIELDS[1]), "DUPLICATE", problem.message))
+                    result.errors.append(RowError(row.number, HEADER_OF["credit_code"], "DUPLICATE", problem.message))
+                    continue
+                existing[code] = institution_id
+                if operation_saved and Part.OPERATION not in row.parts and kind_conflict(row.values["kind"], categories):
+                    # As in the form: a new kind the saved categories do not fit reopens part 3.
+                    row.values["operation_saved"] = False
         if result.errors:
             result.errors.sort(key=lambda e: e.row)
             return result
-        inserts, updates = [], []
+        inserts: dict[frozenset, list[dict]] = {}
+        updates: dict[frozenset, list[dict]] = {}
         for row in parsed:
-            values = {k: v for k, v in row.values.items()}
+            values = dict(row.values)
             values.update({SAVED_FLAG[p]: True for p in row.parts if p in SAVED_FLAG})
             values["updated_at"] = now
             if row.values["credit_code"] in existing:
-                updates.append({"id": existing[row.values["credit_code"]], **values})
+                values["id"] = existing[row.values["credit_code"]]
+                target = updates
             else:
-                inserts.append(
-                    {
-                        "id": uuid.uuid4(),
-                        **{flag: False for flag in SAVED_FLAG.values()},
-                        **values,
-                        "region_code": row.region_code,
-                        "registering_unit_id": viewer.account_id,
-                        "created_at": now,
-                    }
+                values.update(
+                    {flag: values.get(flag, False) for flag in SAVED_FLAG.values()},
+                    id=uuid.uuid4(),
+                    region_code=row.region_code,
+                    registering_unit_id=viewer.account_id,
+                    created_at=now,
                 )
-        # Rows differ in which parts they carry: group updates by their set of columns.
-        groups: dict[frozenset, list[dict]] = {}
-        for update in updates:
-            groups.setdefault(frozenset(update), []).append(update)
-        insert_groups: dict[frozenset, list[dict]] = {}
-        for insert in inserts:
-            insert_groups.setdefault(frozenset(insert), []).append(insert)
+                target = inserts
+            # Rows differ in which parts they carry: one executemany per set of columns.
+            target.setdefault(frozenset(values), []).append(values)
         try:
-            for batch in insert_groups.values():
+            for batch in inserts.values():
                 await db.execute(sa.insert(Institution), batch)
-            for batch in groups.values():
+            for batch in updates.values():
                 await db.execute(sa.update(Institution), batch)
             await db.commit()
         except IntegrityError:
@@ -397,7 +426,8 @@ async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterabl
             await db.rollback()
             result.errors.append(RowError(0, None, "DUPLICATE", "导入期间有统一社会信用代码被其他登记占用，未导入任何数据，请重新导入"))
             return result
-    result.created, result.updated = len(inserts), len(updates)
+    result.created = sum(map(len, inserts.values()))
+    result.updated = sum(map(len, updates.values()))
     return result
 
 
@@ -423,27 +453,40 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
     sheet = wb.create_sheet(DATA_SHEET)
     sheet.append(HEADERS)
     # Text values are written as strings, which Excel keeps as they are (codes keep their
-    # leading zeros); only dates need a cell format.
+    # leading zeros); only dates need a cell format. A string that starts with "=" would be
+    # written as a formula: it is forced to text, so a name cannot run in the reader's Excel.
     date_columns = [i for i, spec in enumerate(FIELDS, start=1) if spec.type == "date"]
+    personal = sees_personal_data(viewer)
 
     def cells(values: list[Any]) -> list[Any]:
-        for index in date_columns:
-            if values[index] is not None:
-                cell = WriteOnlyCell(sheet, value=values[index])
+        for index, value in enumerate(values):
+            if value is None:
+                continue
+            if index in date_columns:
+                cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = DATE_FORMAT
                 values[index] = cell
+            elif isinstance(value, str) and value.startswith("="):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                values[index] = cell
         return values
+
+    def append(rows: list[Institution]) -> None:
+        for row in rows:
+            sheet.append(cells(export_row(row, personal=personal)))
 
     stmt = sa.select(Institution).where(listed(viewer, f)).order_by(Institution.name, Institution.id)
     async with sessionmaker() as db:
         stream = await db.stream_scalars(stmt.execution_options(yield_per=1000))
-        async for row in stream:
-            sheet.append(cells(export_row(row)))
+        async for rows in stream.partitions(1000):
+            # openpyxl is CPU-bound Python: off the event loop, a thousand rows at a time.
+            await asyncio.to_thread(append, rows)
     mark = wb.create_sheet(MARK_SHEET)
     mark.sheet_state = "hidden"
     mark.append([TEMPLATE_MARK])
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    wb.save(output)
+    await asyncio.to_thread(wb.save, output)
     output.seek(0)
     return output
 

@@ -21,7 +21,7 @@ from auth.scope import scope, subtree_of
 from auth.viewer import Viewer
 from models import AuditRecord, Department, Institution, Level, Region
 from resolvers.pagination import Page, paginate
-from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, validate_part
+from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, kind_conflict, validate_part
 from schema.errors import ErrorCode, Forbidden
 
 WRITERS = (Level.COUNTY, Level.SUB_UNIT)
@@ -123,6 +123,9 @@ async def save_part(
                 setattr(institution, key, value)
             if part in SAVED_FLAG:
                 setattr(institution, SAVED_FLAG[part], True)
+            if institution.operation_saved and kind_conflict(institution.kind, institution.training_categories):
+                # A new kind that the saved categories do not fit: part 3 is to be saved again.
+                institution.operation_saved = False
             institution.updated_at = ctx.now
         try:
             await db.commit()
@@ -199,8 +202,22 @@ async def get_institution(info, institution_id: Any) -> Institution | None:
 # --- deletion -------------------------------------------------------------------------
 
 
-def _masked_id_number(number: str) -> str:
+def mask_id_number(number: str) -> str:
     return number[:3] + "*" * (len(number) - 7) + number[-4:] if len(number) > 7 else "*" * len(number)
+
+
+def mask_phone(number: str) -> str:
+    return number[:3] + "****" + number[-4:] if len(number) > 7 else "*" * len(number)
+
+
+#: Personal data on an institution, masked for every viewer but the county desk.
+PERSONAL = {"legal_rep_id_number": mask_id_number, "legal_rep_phone": mask_phone, "contact_phone": mask_phone}
+
+
+def sees_personal_data(viewer: Viewer | None) -> bool:
+    """The county desk that keeps the record (county education bureau, its sub-units)
+    reads ID numbers and personal mobiles; every other viewer reads them masked."""
+    return viewer is not None and viewer.level in WRITERS and viewer.department is Department.EDUCATION
 
 
 def snapshot(institution: Institution) -> dict[str, Any]:
@@ -215,8 +232,8 @@ def snapshot(institution: Institution) -> dict[str, Any]:
         elif hasattr(value, "isoformat"):
             value = value.isoformat()
         data[column.key] = value
-    data["legal_rep_id_number"] = _masked_id_number(institution.legal_rep_id_number)
-    data["legal_rep_phone"] = institution.legal_rep_phone[:3] + "****" + institution.legal_rep_phone[-4:]
+    for key, mask in PERSONAL.items():
+        data[key] = mask(data[key])
     return data
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -176,7 +176,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_NUMBER_LIMIT = Decimal("10000000000")
+# The smallest numeric column (fee per hour) is NUMERIC(10, 2).
+_NUMBER_LIMIT = Decimal("100000000")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _generic(spec: FieldSpec, value: Any, checked: Checked) -> Any:
@@ -187,7 +189,10 @@ def _generic(spec: FieldSpec, value: Any, checked: Checked) -> Any:
             checked.fail(spec.key, ErrorCode.REQUIRED, f"请填写{label}")
         return [] if spec.type == "multi" else None
     if spec.type == "text":
-        if spec.max_length and len(value) > spec.max_length:
+        if _CONTROL.search(value):
+            # PostgreSQL refuses NUL, and Excel files cannot hold control characters.
+            checked.fail(spec.key, ErrorCode.INVALID, f"{label}不能包含换行、制表符等控制字符")
+        elif spec.max_length and len(value) > spec.max_length:
             checked.fail(spec.key, ErrorCode.TOO_LONG, f"{label}不能超过 {spec.max_length} 个字")
     elif spec.type == "choice":
         if value not in CHOICES[spec.choices]:
@@ -201,7 +206,7 @@ def _generic(spec: FieldSpec, value: Any, checked: Checked) -> Any:
             checked.fail(spec.key, ErrorCode.INVALID, f"{label}应为不小于 0 的整数")
     elif spec.type == "decimal":
         if not value.is_finite() or value < 0 or value >= _NUMBER_LIMIT or value.as_tuple().exponent < -2:
-            checked.fail(spec.key, ErrorCode.INVALID, f"{label}应为不小于 0 的数，最多两位小数")
+            checked.fail(spec.key, ErrorCode.INVALID, f"{label}应为不小于 0、小于一亿的数，最多两位小数")
     return value
 
 
@@ -268,6 +273,15 @@ def _qualifications(v: dict, c: Checked, ctx: Context) -> None:
         c.fail("licence_valid_to", ErrorCode.INVALID, "办学许可证有效期止应晚于有效期起")
 
 
+def kind_conflict(kind: str | None, categories: list[str]) -> str | None:
+    """Why the institution's kind and its training categories disagree, or None."""
+    if kind == "SUBJECT" and categories and "SUBJECT" not in categories:
+        return "学科类机构的培训类别应包含“学科类”"
+    if kind == "NON_SUBJECT" and "SUBJECT" in categories:
+        return "非学科类机构的培训类别不能包含“学科类”"
+    return None
+
+
 def _operation(v: dict, c: Checked, ctx: Context) -> None:
     categories = v["training_categories"]
     if "OTHER" in categories:
@@ -275,10 +289,8 @@ def _operation(v: dict, c: Checked, ctx: Context) -> None:
             c.fail("other_category", ErrorCode.REQUIRED, "勾选“其他类”时请填写具体培训类别")
     else:
         v["other_category"] = None
-    if categories and ctx.kind == "SUBJECT" and "SUBJECT" not in categories:
-        c.fail("training_categories", ErrorCode.INVALID, "学科类机构的培训类别应包含“学科类”")
-    if ctx.kind == "NON_SUBJECT" and "SUBJECT" in categories:
-        c.fail("training_categories", ErrorCode.INVALID, "非学科类机构的培训类别不能包含“学科类”")
+    if conflict := kind_conflict(ctx.kind, categories):
+        c.fail("training_categories", ErrorCode.INVALID, conflict)
     if v["teacher_count"] is not None and v["staff_count"] is not None and v["teacher_count"] > v["staff_count"]:
         c.fail("teacher_count", ErrorCode.INVALID, "专职教师数不能大于从业人员数")
 
@@ -322,10 +334,3 @@ def validate_part(part: Part, data: dict[str, Any], ctx: Context) -> Checked:
     if not checked.errors:
         _RULES[part](checked.values, checked, ctx)
     return checked
-
-
-def parse_decimal(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation as e:
-        raise ValueError(text) from e

