@@ -16,6 +16,9 @@ Rules (DOMAIN.md):
   it registered (登记单位). A department other than education sees only non-subject
   institutions with a training category under it (sports: 体育类, culture and tourism:
   文化艺术类, science and technology: 科技类). An institution account sees its own.
+- Inspections (排查) and their ledgers: those of the institutions the viewer sees.
+- Urging notices (督办): education accounts from county level up, addressed to a county in
+  their subtree (a county: its own).
 - Audit records of deletions are read by the ministry and provinces, in their subtree.
 - An account still on its initial password sees itself alone until it changes it, and
   nothing else.
@@ -29,7 +32,19 @@ import sqlalchemy.orm
 from sqlalchemy.sql.elements import ColumnElement
 
 from auth.viewer import Viewer
-from models import Account, AccountKind, AuditRecord, Department, Institution, Kind, Level, Region, TrainingCategory
+from models import (
+    Account,
+    AccountKind,
+    AuditRecord,
+    Department,
+    Inspection,
+    Institution,
+    Kind,
+    Level,
+    Region,
+    TrainingCategory,
+    UrgingNotice,
+)
 
 
 def subtree_codes(region_path: str) -> sa.Select:
@@ -105,6 +120,12 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
         return sa.false()
     if model is Institution:
         return _institutions(viewer)
+    if model is Inspection:
+        return Inspection.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
+    if model is UrgingNotice:
+        if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
+            return sa.false()
+        return UrgingNotice.county_code.in_(subtree_codes(viewer.region_path))
     if model is AuditRecord:
         if viewer.level not in (Level.MINISTRY, Level.PROVINCE) or viewer.department is not Department.EDUCATION:
             return sa.false()

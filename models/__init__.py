@@ -14,13 +14,20 @@ from models.institutions import (
     Subject,
     TrainingCategory,
 )
+from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
 from models.regions import ROOT_CODE, Region
 
 __all__ = [
     "ROOT_CODE",
     "Account",
     "AuditRecord",
+    "Inspection",
+    "InspectionStatus",
     "Institution",
+    "ItemProgress",
+    "Problem",
+    "RectificationItem",
+    "UrgingNotice",
     "Kind",
     "Mode",
     "Nature",

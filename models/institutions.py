@@ -132,6 +132,11 @@ class Institution(SQLModel, table=True):
     premises: Premises | None = Field(default=None, sa_column=_enum(Premises, nullable=True))
     lease_end: date | None = None
     fire_safety_approved: bool | None = None
+    # Inspection (排查), kept by the inspection mutations in the same transaction so that
+    # lists filter and count by it: the latest inspection's status, and the earliest
+    # deadline of the open ledger's unfinished items (overdue once it has passed).
+    inspection_status: str = Field(default="NOT_INSPECTED", max_length=16, index=True)
+    open_deadline: date | None = None
     # Progress (登记进度)
     qualifications_saved: bool = False
     operation_saved: bool = False

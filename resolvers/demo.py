@@ -5,6 +5,10 @@ Accounts: ``edu-000000`` (ministry); ``edu-<code>`` for the education bureau of 
 province, prefecture and county; ``sports-<code>`` for every demo county; two sub-units per
 demo county, ``edu-<code>-01`` and ``edu-<code>-02``.
 
+Inspections (排查): in each demo county, institutions inspected without problems, with an
+open ledger (some overdue), and with a closed ledger (台账销号); urging notices (督办) from the
+prefectures about overdue ledgers, some handled.
+
 Institutions: 40 per demo county (320), registered by the county or its sub-units, in every
 registration state (basic situation only … all five parts), of every kind, mode and nature,
 some with what supervision looks for: for-profit subject institutions (营转非), no licence
@@ -22,7 +26,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from stdnum.cn import ric, uscc
 
 from auth.passwords import hash_password_async
-from models import ROOT_CODE, Account, AccountKind, Department, Institution, Level, Region
+from config import utcnow
+from models import (
+    ROOT_CODE,
+    Account,
+    AccountKind,
+    Department,
+    Inspection,
+    Institution,
+    Level,
+    RectificationItem,
+    Region,
+    UrgingNotice,
+)
 
 DEMO_PASSWORD = "Demo#2026"
 
@@ -190,11 +206,65 @@ async def seed_institutions(sessionmaker: async_sessionmaker) -> int:
     return created
 
 
-async def seed_demo(sessionmaker: async_sessionmaker) -> dict[str, int]:
+async def seed_demo(sessionmaker: async_sessionmaker, today: date | None = None) -> dict[str, int]:
     """Everything of the demo, idempotently."""
     summary = await seed_accounts(sessionmaker)
     summary["institutions created"] = await seed_institutions(sessionmaker)
+    summary["inspections created"] = await seed_inspections(sessionmaker, today or date.today())
     return summary
+
+
+async def seed_inspections(sessionmaker: async_sessionmaker, today: date) -> int:
+    """Inspections of the first 12 demo institutions of each county (by name): 4 without
+    problems, 4 rectifying (2 of them overdue), 4 rectified; and a notice per prefecture."""
+    from resolvers.inspections import refresh_status
+
+    rng = random.Random(4)
+    async with sessionmaker() as db:
+        if (await db.execute(sa.select(sa.exists().where(Inspection.id.is_not(None))))).scalar():
+            return 0
+        counties = [c for prefectures in DEMO_TREE.values() for cs in prefectures.values() for c in cs]
+        units = dict((await db.execute(sa.select(Account.username, Account.id))).all())
+        created = 0
+        for county in counties:
+            institutions = (
+                await db.execute(
+                    sa.select(Institution).where(Institution.region_code == county).order_by(Institution.name).limit(12)
+                )
+            ).scalars().all()
+            for index, institution in enumerate(institutions):
+                state = index % 3  # 0 no problems, 1 rectifying, 2 rectified
+                inspected_on = today - timedelta(days=rng.randrange(20, 90))
+                problems = [] if state == 0 else rng.sample(["SAFETY_HAZARD", "LATE_CLASSES", "EXCESSIVE_FEES", "UNQUALIFIED_TEACHERS", "FALSE_ADVERTISING"], 2)
+                inspection = Inspection(
+                    institution_id=institution.id,
+                    inspected_on=inspected_on,
+                    inspecting_unit=f"{institution.address[:3]}教育局",
+                    result="未发现问题" if not problems else "发现问题，已建立整改台账",
+                    problems=problems,
+                    recorded_by=units[f"edu-{county}"],
+                )
+                db.add(inspection)
+                await db.flush()
+                overdue = state == 1 and index % 2 == 1
+                for problem in problems:
+                    deadline = today - timedelta(days=rng.randrange(1, 10)) if overdue else inspected_on + timedelta(days=rng.randrange(100, 150))
+                    db.add(RectificationItem(inspection_id=inspection.id, problem=problem, measures="限期整改，复查验收", deadline=max(deadline, inspected_on),
+                                             progress="DONE" if state == 2 else rng.choice(["NOT_STARTED", "IN_PROGRESS"])))
+                if state == 2:
+                    inspection.acceptance_opinion, inspection.accepted_on = "经复查，已整改到位", today - timedelta(days=rng.randrange(1, 15))
+                    inspection.accepted_by = units[f"edu-{county}"]
+                await db.flush()
+                await refresh_status(db, institution)
+                created += 1
+        for prefectures in DEMO_TREE.values():
+            for prefecture, prefecture_counties in prefectures.items():
+                for n, county in enumerate(prefecture_counties):
+                    db.add(UrgingNotice(sender_id=units[f"edu-{prefecture}"], county_code=county, message="请加快逾期整改台账的整改进度，按期验收销号",
+                                        sent_at=utcnow() - timedelta(days=3), handled_at=utcnow() - timedelta(days=1) if n else None,
+                                        handled_by=units[f"edu-{county}"] if n else None, handling_note="已督促机构整改" if n else None))
+        await db.commit()
+    return created
 
 
 async def seed_accounts(sessionmaker: async_sessionmaker) -> dict[str, int]:

@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from auth.scope import scope
 from auth.sessions import request_viewer
 from auth.viewer import Viewer
-from models import Institution, Kind, Mode, Nature, Region
+from models import InspectionStatus, Institution, Kind, Mode, Nature, Region
 from resolvers.institutions import (
     PERSONAL,
     InstitutionFilter,
@@ -524,7 +524,7 @@ async def template_endpoint(request: Request) -> Response:
     )
 
 
-def filter_from_query(params) -> InstitutionFilter:
+def filter_from_query(params, today: date) -> InstitutionFilter:
     """The list's filters from query parameters (the GraphQL names)."""
     def boolean(name: str) -> bool | None:
         value = params.get(name)
@@ -552,6 +552,9 @@ def filter_from_query(params) -> InstitutionFilter:
         complete=boolean("complete"),
         missing_part=choice("missingPart", Part),
         registering_unit_id=params.get("registeringUnitId"),
+        inspection_status=choice("inspectionStatus", InspectionStatus),
+        overdue=boolean("overdue"),
+        today=today,
     )
 
 
@@ -561,7 +564,7 @@ async def export_endpoint(request: Request) -> Response:
     if isinstance(viewer, Response):
         return viewer
     try:
-        f = filter_from_query(request.query_params)
+        f = filter_from_query(request.query_params, request.app.state.settings.clock().date())
     except ApiError as e:
         return _error(400, "BAD_USER_INPUT", e.message)
     output = await export_workbook(request.app.state.sessionmaker, viewer, f)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -151,6 +152,10 @@ class InstitutionFilter:
     complete: bool | None = None
     missing_part: Part | None = None
     registering_unit_id: str | None = None
+    inspection_status: str | None = None
+    overdue: bool | None = None
+    #: "Overdue" is relative to this day (the request's).
+    today: date | None = None
 
 
 def _complete() -> sa.ColumnElement[bool]:
@@ -178,6 +183,11 @@ def filter_condition(f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
     if f.registering_unit_id is not None:
         unit = parse_id(f.registering_unit_id)
         conditions.append(Institution.registering_unit_id == unit if unit else sa.false())
+    if f.inspection_status is not None:
+        conditions.append(Institution.inspection_status == getattr(f.inspection_status, "value", f.inspection_status))
+    if f.overdue is not None:
+        overdue = sa.and_(Institution.inspection_status == "RECTIFYING", Institution.open_deadline < (f.today or date.today()))
+        conditions.append(overdue if f.overdue else sa.not_(overdue))
     return sa.and_(sa.true(), *conditions)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.scope import scope
 from auth.viewer import Viewer
-from models import Account, Institution, Region
+from models import Account, Inspection, Institution, RectificationItem, Region
 
 K = TypeVar("K")
 
@@ -34,6 +34,8 @@ class Loaders:
     #: id -> Account | None, unscoped: only the unit's name and level are shown from it
     #: (a registering unit, 登记单位, is named on every institution its viewers see).
     unit: DataLoader
+    inspections: DataLoader  # institution id -> list[Inspection], newest first (scoped)
+    rectification_items: DataLoader  # inspection id -> list[RectificationItem], by deadline (scoped)
 
 
 def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> Loaders:
@@ -75,10 +77,33 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         found = {a.id: a for a in await rows(sa.select(Account).where(Account.id.in_(ids)))}
         return [found.get(i) for i in ids]
 
+    async def load_inspections(ids: list[uuid.UUID]) -> list[list[Inspection]]:
+        found: dict[uuid.UUID, list[Inspection]] = defaultdict(list)
+        for i in await rows(
+            sa.select(Inspection)
+            .where(Inspection.institution_id.in_(ids), scope(viewer, Inspection))
+            .order_by(Inspection.inspected_on.desc(), Inspection.created_at.desc())
+        ):
+            found[i.institution_id].append(i)
+        return [found[i] for i in ids]
+
+    async def load_items(ids: list[uuid.UUID]) -> list[list[RectificationItem]]:
+        found: dict[uuid.UUID, list[RectificationItem]] = defaultdict(list)
+        for item in await rows(
+            sa.select(RectificationItem)
+            .join(Inspection, Inspection.id == RectificationItem.inspection_id)
+            .where(RectificationItem.inspection_id.in_(ids), scope(viewer, Inspection))
+            .order_by(RectificationItem.deadline, RectificationItem.id)
+        ):
+            found[item.inspection_id].append(item)
+        return [found[i] for i in ids]
+
     return Loaders(
         region=_loader(load_regions),
         region_children=_loader(load_region_children),
         account=_loader(load_accounts),
         institution=_loader(load_institutions),
         unit=_loader(load_units),
+        inspections=_loader(load_inspections),
+        rectification_items=_loader(load_items),
     )

@@ -4,7 +4,9 @@ the five-part registration, the list, the batch import (机构信息批量导入
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -12,6 +14,7 @@ from strawberry.scalars import JSON
 
 from auth.permissions import Authenticated, Regulator, allow
 from auth.viewer import Viewer
+from models import InspectionStatus as InspectionStatusEnum
 from models import Level
 from models import Grade as GradeEnum
 from models import Institution as InstitutionRow
@@ -25,6 +28,9 @@ from schema.context import Info
 from schema.errors import UserError
 from schema.regions import Region
 from schema.relay import Connection
+
+if TYPE_CHECKING:
+    from schema.inspections import Inspection
 
 InstitutionKind = strawberry.enum(Kind, name="InstitutionKind", description="机构类型: 学科类 SUBJECT, 非学科类 NON_SUBJECT.")
 InstitutionMode = strawberry.enum(Mode, name="InstitutionMode", description="办学形式: 线上 ONLINE, 线下 OFFLINE.")
@@ -48,6 +54,22 @@ RegistrationPart = strawberry.enum(
     description="登记的五部分: 1 基本情况 BASICS, 2 办学资质 QUALIFICATIONS, 3 办学情况 OPERATION, "
     "4 中小学学科类培训情况 SUBJECT_TRAINING, 5 办学条件 FACILITIES.",
 )
+
+
+InspectionStatus = strawberry.enum(
+    InspectionStatusEnum,
+    name="InspectionStatus",
+    description="排查状态: 未排查 NOT_INSPECTED, 已排查无问题 NO_PROBLEMS, 整改中 RECTIFYING, 已整改 RECTIFIED (台账销号).",
+)
+
+
+@strawberry.enum(description="可进行的操作 on an institution's inspection record, for this viewer now.")
+class InspectionOperation(enum.Enum):
+    RECORD_INSPECTION = "RECORD_INSPECTION"  # 录入排查结果
+    CORRECT_INSPECTION = "CORRECT_INSPECTION"  # 修改排查记录
+    UPDATE_PROGRESS = "UPDATE_PROGRESS"  # 更新整改进度
+    ACCEPT = "ACCEPT"  # 录入验收意见
+    URGE = "URGE"  # 督办
 
 
 @strawberry.type(description="法定代表人. ID number and phone are masked unless the viewer keeps the record.")
@@ -152,8 +174,11 @@ class Institution:
     facilities: Facilities | None = strawberry.field(description="null until part 5 is saved")
     created_at: dt.datetime
     updated_at: dt.datetime
+    inspection_status: InspectionStatus = strawberry.field(description="排查状态 (from the latest inspection)")
     region_code: strawberry.Private[str]
     registering_unit_id: strawberry.Private[object]
+    row_id: strawberry.Private[object]
+    open_deadline: strawberry.Private[object]
 
     @classmethod
     def from_row(cls, row: InstitutionRow, viewer: Viewer | None) -> Institution:
@@ -184,9 +209,30 @@ class Institution:
             facilities=_part(row, Part.FACILITIES, Facilities),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            inspection_status=InspectionStatusEnum(row.inspection_status),
             region_code=row.region_code,
             registering_unit_id=row.registering_unit_id,
+            row_id=row.id,
+            open_deadline=row.open_deadline,
         )
+
+    @strawberry.field(description="逾期: rectifying, and an unfinished ledger item's deadline has passed")
+    def overdue(self, info: Info) -> bool:
+        return (
+            self.inspection_status is InspectionStatusEnum.RECTIFYING
+            and self.open_deadline is not None
+            and self.open_deadline < info.context.now.date()
+        )
+
+    @strawberry.field(description="排查记录, newest first")
+    async def inspections(self, info: Info) -> list[Annotated["Inspection", strawberry.lazy("schema.inspections")]]:
+        from schema.inspections import Inspection
+
+        return [Inspection.from_row(r) for r in await info.context.loaders.inspections.load(self.row_id)]
+
+    @strawberry.field(description="可进行的操作: what the caller may do with the inspection record now")
+    def inspection_operations(self, info: Info) -> list[InspectionOperation]:
+        return [InspectionOperation(op) for op in inspection_operations(info.context.viewer, self.inspection_status)]
 
     @strawberry.field(description="所在区县 (the lowest region where it is)")
     async def county(self, info: Info) -> Region:
@@ -282,6 +328,21 @@ class InstitutionFilter:
     complete: bool | None = _optional("Registration complete (all five parts) or not.")
     missing_part: RegistrationPart | None = _optional("Institutions that have not saved this part.")
     registering_unit_id: strawberry.ID | None = _optional("登记单位")
+    inspection_status: InspectionStatus | None = _optional("排查状态")
+    overdue: bool | None = _optional("逾期整改 (true) or not (false)")
+
+
+def inspection_operations(viewer: Viewer | None, status: InspectionStatusEnum) -> list[str]:
+    """可进行的操作 of the manual's inspection list, for this viewer and status."""
+    if viewer is None or not viewer.is_regulator:
+        return []
+    if resolve.sees_personal_data(viewer):  # the county desk that keeps the record
+        if status is InspectionStatusEnum.RECTIFYING:
+            return ["CORRECT_INSPECTION", "UPDATE_PROGRESS", "ACCEPT"]
+        return ["RECORD_INSPECTION"]
+    if viewer.level in (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE) and viewer.department.value == "EDUCATION":
+        return ["URGE"]
+    return []
 
 
 def camel(key: str) -> str:
@@ -370,6 +431,8 @@ class InstitutionQuery:
         self, info: Info, filter: InstitutionFilter | None = None, first: int | None = 20, after: str | None = None
     ) -> Connection[Institution]:
         f = resolve.InstitutionFilter(**vars(filter)) if filter else None
+        if f is not None:
+            f.today = info.context.now.date()
         page = await resolve.list_institutions(info, f, first, after)
         viewer = info.context.viewer
         return Connection[Institution].from_page(page, lambda row: Institution.from_row(row, viewer), after=after)

@@ -8,17 +8,18 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
 from schema.errors import is_expected
+from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
 from schema.regions import RegionQuery
 
 
 @strawberry.type
-class Query(RegionQuery, AccountQuery, InstitutionQuery):
+class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, InstitutionMutation):
+class Mutation(AccountMutation, InstitutionMutation, InspectionMutation):
     pass
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -12,10 +13,10 @@ from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, va
 
 
 async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
-    first = await seed_demo(sessionmaker)
-    assert first == {"accounts created": 39, "accounts kept": 0, "institutions created": 8 * PER_COUNTY}
-    again = await seed_demo(sessionmaker)
-    assert again == {"accounts created": 0, "accounts kept": 39, "institutions created": 0}
+    first = await seed_demo(sessionmaker, date(2026, 11, 23))
+    assert first == {"accounts created": 39, "accounts kept": 0, "institutions created": 8 * PER_COUNTY, "inspections created": 8 * 12}
+    again = await seed_demo(sessionmaker, date(2026, 11, 23))
+    assert again == {"accounts created": 0, "accounts kept": 39, "institutions created": 0, "inspections created": 0}
     async with sessionmaker() as db:
         rows = (await db.execute(sa.select(Institution))).scalars().all()
     counties = {c for p in DEMO_TREE.values() for cs in p.values() for c in cs}
@@ -33,3 +34,13 @@ async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
             data = {spec.key: getattr(row, spec.key) for spec in FIELDS_BY_PART[part]}
             checked = validate_part(part, data, Context(today=row.created_at.date(), province_code=row.region_code[:2] + "0000", kind=row.kind))
             assert checked.errors == [], (row.name, part, checked.errors)
+
+
+async def test_demo_inspections_cover_every_state_including_overdue(sessionmaker):
+    await seed_demo(sessionmaker, date(2026, 11, 23))
+    async with sessionmaker() as db:
+        rows = (await db.execute(sa.select(Institution.inspection_status, Institution.open_deadline))).all()
+    statuses = Counter(status for status, _ in rows)
+    assert statuses == {"NOT_INSPECTED": 320 - 96, "NO_PROBLEMS": 32, "RECTIFYING": 32, "RECTIFIED": 32}
+    overdue = sum(1 for status, deadline in rows if status == "RECTIFYING" and deadline < date(2026, 11, 23))
+    assert overdue == 16

@@ -1,0 +1,482 @@
+"""Inspection and rectification (排查 / 整改) and urging notices from above (督办).
+
+States of an institution, from its latest inspection: not inspected → inspected without
+problems, or rectifying (a ledger of items, each with measures and a deadline) → rectified
+once an acceptance opinion closes the ledger (台账销号), after which the inspection is
+read-only. A new inspection may be recorded whenever no ledger is open. Overdue: a
+rectifying institution whose earliest unfinished item's deadline has passed.
+
+Writers are the county desk (the county education bureau, and the sub-unit for the
+institutions it registered); the levels above read everything in their subtree and send
+urging notices to counties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.scope import scope, subtree_of
+from auth.viewer import Viewer
+from models import (
+    Department,
+    Inspection,
+    InspectionStatus,
+    Institution,
+    ItemProgress,
+    Level,
+    Problem,
+    RectificationItem,
+    Region,
+    UrgingNotice,
+)
+from resolvers.institutions import check_writer, parse_id, writable
+from resolvers.pagination import Page, paginate
+from resolvers.registration import FieldError
+from schema.errors import ErrorCode, Forbidden
+
+PROBLEM_LABELS = {
+    "NO_LICENCES": "无证无照",
+    "BUSINESS_LICENCE_ONLY": "有照无证",
+    "LICENCE_ONLY": "有证无照",
+    "SAFETY_HAZARD": "存在安全隐患",
+    "BEYOND_CURRICULUM": "超纲教学、提前教学",
+    "EXCESSIVE_FEES": "一次性收费超过3个月或60课时",
+    "LATE_CLASSES": "培训结束时间晚于20:30",
+    "UNQUALIFIED_TEACHERS": "教师无教师资格",
+    "FALSE_ADVERTISING": "虚假宣传",
+    "OTHER": "其他",
+}
+SUPERVISORS = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE)
+
+
+def is_overdue(institution: Institution, today: date) -> bool:
+    return (
+        institution.inspection_status == InspectionStatus.RECTIFYING
+        and institution.open_deadline is not None
+        and institution.open_deadline < today
+    )
+
+
+def overdue_condition(today: date) -> sa.ColumnElement[bool]:
+    return sa.and_(Institution.inspection_status == InspectionStatus.RECTIFYING, Institution.open_deadline < today)
+
+
+async def refresh_status(db: AsyncSession, institution: Institution) -> None:
+    """Keep the institution's inspection status and open deadline in step with its latest
+    inspection (same transaction)."""
+    latest = (
+        await db.execute(
+            sa.select(Inspection)
+            .where(Inspection.institution_id == institution.id)
+            .order_by(Inspection.inspected_on.desc(), Inspection.created_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    institution.open_deadline = None
+    if latest is None:
+        institution.inspection_status = InspectionStatus.NOT_INSPECTED
+    elif latest.accepted_on is not None:
+        institution.inspection_status = InspectionStatus.RECTIFIED
+    elif not latest.problems:
+        institution.inspection_status = InspectionStatus.NO_PROBLEMS
+    else:
+        institution.inspection_status = InspectionStatus.RECTIFYING
+        institution.open_deadline = (
+            await db.execute(
+                sa.select(sa.func.min(RectificationItem.deadline)).where(
+                    RectificationItem.inspection_id == latest.id, RectificationItem.progress != ItemProgress.DONE
+                )
+            )
+        ).scalar()
+
+
+# --- input ----------------------------------------------------------------------------
+
+
+@dataclass
+class ItemInput:
+    problem: str | None
+    measures: str | None
+    deadline: date | None
+    id: str | None = None
+    progress: str | None = None
+    progress_note: str | None = None
+
+
+@dataclass
+class InspectionInput:
+    inspected_on: date | None
+    inspecting_unit: str | None
+    result: str | None
+    problems: list[str] = field(default_factory=list)
+    other_problem: str | None = None
+    items: list[ItemInput] = field(default_factory=list)
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
+    """The record's own rules: required fields, the fixed problem list, "other" needs text,
+    and a ledger item (measures, deadline after the inspection) for every problem."""
+    errors: list[FieldError] = []
+    if data.inspected_on is None:
+        errors.append(FieldError("inspectedOn", ErrorCode.REQUIRED, "请填写排查日期"))
+    elif data.inspected_on > today:
+        errors.append(FieldError("inspectedOn", ErrorCode.INVALID, "排查日期不能晚于今天"))
+    for key, label, limit in (("inspecting_unit", "排查单位", 100), ("result", "排查情况", 1000)):
+        value = _text(getattr(data, key))
+        if value is None:
+            errors.append(FieldError(key, ErrorCode.REQUIRED, f"请填写{label}"))
+        elif len(value) > limit:
+            errors.append(FieldError(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 个字"))
+    problems = list(dict.fromkeys(p.value if hasattr(p, "value") else p for p in data.problems))
+    if Problem.OTHER in problems and not _text(data.other_problem):
+        errors.append(FieldError("other_problem", ErrorCode.REQUIRED, "发现“其他”问题时请说明具体问题"))
+    covered = set()
+    for index, item in enumerate(data.items):
+        key = f"items.{index}"
+        problem = item.problem.value if hasattr(item.problem, "value") else item.problem
+        if problem not in problems:
+            errors.append(FieldError(f"{key}.problem", ErrorCode.INVALID, "整改事项的问题须是本次排查发现的问题"))
+        covered.add(problem)
+        if not _text(item.measures):
+            errors.append(FieldError(f"{key}.measures", ErrorCode.REQUIRED, "请填写整改措施"))
+        if item.deadline is None:
+            errors.append(FieldError(f"{key}.deadline", ErrorCode.REQUIRED, "请填写整改期限"))
+        elif data.inspected_on and item.deadline < data.inspected_on:
+            errors.append(FieldError(f"{key}.deadline", ErrorCode.INVALID, "整改期限不能早于排查日期"))
+    for problem in problems:
+        if problem not in covered:
+            errors.append(FieldError("items", ErrorCode.REQUIRED, f"请为问题“{PROBLEM_LABELS[problem]}”填写整改事项（措施和期限）"))
+    return errors
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+# --- mutations ------------------------------------------------------------------------
+
+
+async def _writable_institution(db: AsyncSession, viewer: Viewer, institution_id: Any) -> Institution | None:
+    parsed = parse_id(institution_id)
+    if parsed is None:
+        return None
+    return (
+        await db.execute(sa.select(Institution).where(Institution.id == parsed, writable(viewer)).with_for_update())
+    ).scalar_one_or_none()
+
+
+async def _writable_inspection(db: AsyncSession, viewer: Viewer, inspection_id: Any) -> tuple[Inspection, Institution] | None:
+    parsed = parse_id(inspection_id)
+    if parsed is None:
+        return None
+    row = (
+        await db.execute(
+            sa.select(Inspection, Institution)
+            .join(Institution, Institution.id == Inspection.institution_id)
+            .where(Inspection.id == parsed, writable(viewer))
+            .with_for_update()
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _not_found(key: str = "id") -> list[FieldError]:
+    return [FieldError(key, ErrorCode.NOT_FOUND, "记录不存在")]
+
+
+def _not_allowed(message: str) -> list[FieldError]:
+    return [FieldError(None, ErrorCode.NOT_ALLOWED, message)]
+
+
+async def record_inspection(info, institution_id: str, data: InspectionInput) -> tuple[Inspection | None, list[FieldError]]:
+    """录入排查结果. Refused while a ledger is open: close it with an acceptance first."""
+    ctx = info.context
+    check_writer(ctx.viewer)
+    errors = [FieldError(_camel(e.key), e.code, e.message) for e in check_inspection(data, ctx.now.date())]
+    async with ctx.sessionmaker() as db:
+        institution = await _writable_institution(db, ctx.viewer, institution_id)
+        if institution is None:
+            return None, _not_found("institutionId")
+        if institution.inspection_status == InspectionStatus.RECTIFYING:
+            return None, _not_allowed("该机构的整改台账尚未销号，请先录入验收意见，再录入新的排查")
+        if errors:
+            return None, errors
+        inspection = Inspection(
+            institution_id=institution.id,
+            inspected_on=data.inspected_on,
+            inspecting_unit=_text(data.inspecting_unit),
+            result=_text(data.result),
+            problems=list(dict.fromkeys(str(getattr(p, "value", p)) for p in data.problems)),
+            other_problem=_text(data.other_problem) if Problem.OTHER in [getattr(p, "value", p) for p in data.problems] else None,
+            recorded_by=ctx.viewer.account_id,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        db.add(inspection)
+        await db.flush()
+        for item in data.items:
+            db.add(
+                RectificationItem(
+                    inspection_id=inspection.id,
+                    problem=str(getattr(item.problem, "value", item.problem)),
+                    measures=_text(item.measures),
+                    deadline=item.deadline,
+                    updated_at=ctx.now,
+                )
+            )
+        await db.flush()
+        await refresh_status(db, institution)
+        await db.commit()
+    return inspection, []
+
+
+async def correct_inspection(info, inspection_id: str, data: InspectionInput) -> tuple[Inspection | None, list[FieldError]]:
+    """修改排查记录 until the ledger is closed. Items with an id are kept (with their
+    progress), items without one are added, the others removed."""
+    ctx = info.context
+    check_writer(ctx.viewer)
+    errors = [FieldError(_camel(e.key), e.code, e.message) for e in check_inspection(data, ctx.now.date())]
+    async with ctx.sessionmaker() as db:
+        found = await _writable_inspection(db, ctx.viewer, inspection_id)
+        if found is None:
+            return None, _not_found()
+        inspection, institution = found
+        if inspection.accepted_on is not None:
+            return None, _not_allowed("台账已销号，排查记录只读")
+        existing = {
+            i.id: i for i in (await db.execute(sa.select(RectificationItem).where(RectificationItem.inspection_id == inspection.id))).scalars()
+        }
+        for index, item in enumerate(data.items):
+            if item.id is not None and parse_id(item.id) not in existing:
+                errors.append(FieldError(f"items.{index}.id", ErrorCode.NOT_FOUND, "整改事项不存在"))
+        if errors:
+            return None, errors
+        inspection.inspected_on = data.inspected_on
+        inspection.inspecting_unit = _text(data.inspecting_unit)
+        inspection.result = _text(data.result)
+        inspection.problems = list(dict.fromkeys(str(getattr(p, "value", p)) for p in data.problems))
+        inspection.other_problem = _text(data.other_problem) if Problem.OTHER in inspection.problems else None
+        inspection.updated_at = ctx.now
+        kept = set()
+        for item in data.items:
+            row = existing.get(parse_id(item.id)) if item.id else None
+            if row is None:
+                row = RectificationItem(inspection_id=inspection.id, problem="", measures="", deadline=item.deadline)
+                db.add(row)
+            row.problem = str(getattr(item.problem, "value", item.problem))
+            row.measures = _text(item.measures)
+            row.deadline = item.deadline
+            row.updated_at = ctx.now
+            kept.add(row.id)
+        for item_id, row in existing.items():
+            if item_id not in kept:
+                await db.delete(row)
+        await db.flush()
+        await refresh_status(db, institution)
+        await db.commit()
+    return inspection, []
+
+
+async def update_progress(info, item_id: str, progress: str, note: str | None) -> tuple[RectificationItem | None, list[FieldError]]:
+    """整改进度 of one ledger item, until the ledger is closed."""
+    ctx = info.context
+    check_writer(ctx.viewer)
+    async with ctx.sessionmaker() as db:
+        parsed = parse_id(item_id)
+        row = (
+            await db.execute(
+                sa.select(RectificationItem, Inspection, Institution)
+                .join(Inspection, Inspection.id == RectificationItem.inspection_id)
+                .join(Institution, Institution.id == Inspection.institution_id)
+                .where(RectificationItem.id == parsed, writable(ctx.viewer))
+                .with_for_update()
+            )
+        ).first() if parsed else None
+        if row is None:
+            return None, _not_found()
+        item, inspection, institution = row
+        if inspection.accepted_on is not None:
+            return None, _not_allowed("台账已销号，整改进度只读")
+        note = _text(note)
+        if note and len(note) > 1000:
+            return None, [FieldError("progressNote", ErrorCode.TOO_LONG, "进度说明不能超过 1000 个字")]
+        item.progress = getattr(progress, "value", progress)
+        item.progress_note = note
+        item.updated_at = ctx.now
+        await db.flush()
+        await refresh_status(db, institution)
+        await db.commit()
+    return item, []
+
+
+async def accept_rectification(info, inspection_id: str, opinion: str | None, accepted_on: date | None) -> tuple[Inspection | None, list[FieldError]]:
+    """录入验收意见: closes the ledger (台账销号). Only an open ledger whose items are all done."""
+    ctx = info.context
+    check_writer(ctx.viewer)
+    async with ctx.sessionmaker() as db:
+        found = await _writable_inspection(db, ctx.viewer, inspection_id)
+        if found is None:
+            return None, _not_found()
+        inspection, institution = found
+        if inspection.accepted_on is not None:
+            return None, _not_allowed("台账已销号")
+        if not inspection.problems:
+            return None, _not_allowed("本次排查未发现问题，没有需要验收的整改台账")
+        unfinished = (
+            await db.execute(
+                sa.select(sa.func.count()).where(
+                    RectificationItem.inspection_id == inspection.id, RectificationItem.progress != ItemProgress.DONE
+                )
+            )
+        ).scalar()
+        if unfinished:
+            return None, _not_allowed(f"尚有 {unfinished} 项整改未完成，不能验收")
+        errors = []
+        opinion = _text(opinion)
+        if opinion is None:
+            errors.append(FieldError("opinion", ErrorCode.REQUIRED, "请填写验收意见"))
+        elif len(opinion) > 1000:
+            errors.append(FieldError("opinion", ErrorCode.TOO_LONG, "验收意见不能超过 1000 个字"))
+        accepted_on = accepted_on or ctx.now.date()
+        if accepted_on > ctx.now.date() or accepted_on < inspection.inspected_on:
+            errors.append(FieldError("acceptedOn", ErrorCode.INVALID, "验收日期应在排查日期与今天之间"))
+        if errors:
+            return None, errors
+        inspection.acceptance_opinion = opinion
+        inspection.accepted_on = accepted_on
+        inspection.accepted_by = ctx.viewer.account_id
+        inspection.updated_at = ctx.now
+        await db.flush()
+        await refresh_status(db, institution)
+        await db.commit()
+    return inspection, []
+
+
+# --- urging notices -------------------------------------------------------------------
+
+
+def check_supervisor(viewer: Viewer) -> None:
+    if viewer.level not in SUPERVISORS or viewer.department is not Department.EDUCATION:
+        raise Forbidden("只有地市级、省级、部级教育部门可以督办 (prefecture, province and ministry education accounts)")
+
+
+async def send_notice(info, institution_id: str | None, county_code: str | None, message: str | None) -> tuple[UrgingNotice | None, list[FieldError]]:
+    """督办 a county about one institution (its county is the addressee) or about the
+    county's overdue ledgers."""
+    ctx = info.context
+    viewer = ctx.viewer
+    check_supervisor(viewer)
+    errors: list[FieldError] = []
+    message = _text(message)
+    if message is None:
+        errors.append(FieldError("message", ErrorCode.REQUIRED, "请填写督办内容"))
+    elif len(message) > 1000:
+        errors.append(FieldError("message", ErrorCode.TOO_LONG, "督办内容不能超过 1000 个字"))
+    if (institution_id is None) == (county_code is None):
+        errors.append(FieldError(None, ErrorCode.INVALID, "请选择督办的机构或区县（二选一）"))
+        return None, errors
+    async with ctx.sessionmaker() as db:
+        institution = None
+        if institution_id is not None:
+            parsed = parse_id(institution_id)
+            institution = (
+                await db.execute(sa.select(Institution).where(Institution.id == parsed, scope(viewer, Institution)))
+            ).scalar_one_or_none() if parsed else None
+            if institution is None:
+                errors.append(FieldError("institutionId", ErrorCode.NOT_FOUND, "培训机构不存在"))
+            else:
+                county_code = institution.region_code
+        else:
+            region = await db.get(Region, county_code)
+            leaf = region is not None and not (
+                await db.execute(sa.select(sa.exists().where(Region.parent_code == region.code)))
+            ).scalar()
+            if region is None:
+                errors.append(FieldError("countyCode", ErrorCode.NOT_FOUND, "行政区划不存在"))
+            elif not region.path.startswith(viewer.region_path):
+                errors.append(FieldError("countyCode", ErrorCode.OUT_OF_SCOPE, "只能督办本辖区内的区县"))
+            elif not leaf or region.level < 2:
+                errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
+        if errors:
+            return None, errors
+        notice = UrgingNotice(
+            sender_id=viewer.account_id,
+            county_code=county_code,
+            institution_id=institution.id if institution else None,
+            message=message,
+            sent_at=ctx.now,
+        )
+        db.add(notice)
+        await db.commit()
+    return notice, []
+
+
+async def mark_handled(info, notice_id: str, note: str | None) -> tuple[UrgingNotice | None, list[FieldError]]:
+    """The county marks a notice addressed to it handled (once)."""
+    ctx = info.context
+    viewer = ctx.viewer
+    if viewer.level is not Level.COUNTY or viewer.department is not Department.EDUCATION:
+        raise Forbidden("只有区县教育部门可以办理督办 (county education accounts only)")
+    async with ctx.sessionmaker() as db:
+        parsed = parse_id(notice_id)
+        notice = (
+            await db.execute(sa.select(UrgingNotice).where(UrgingNotice.id == parsed, scope(viewer, UrgingNotice)).with_for_update())
+        ).scalar_one_or_none() if parsed else None
+        if notice is None:
+            return None, _not_found()
+        if notice.handled_at is not None:
+            return None, _not_allowed("该督办已办理")
+        note = _text(note)
+        if note is None:
+            return None, [FieldError("note", ErrorCode.REQUIRED, "请填写办理情况")]
+        if len(note) > 1000:
+            return None, [FieldError("note", ErrorCode.TOO_LONG, "办理情况不能超过 1000 个字")]
+        notice.handled_at, notice.handled_by, notice.handling_note = ctx.now, viewer.account_id, note
+        await db.commit()
+    return notice, []
+
+
+async def overdue_counts(info, region_code: str | None) -> list[tuple[Region, int, int]]:
+    """(child region, rectifying, overdue) for each child of ``region_code`` (default: the
+    caller's region), counted in SQL over the caller's scope."""
+    ctx = info.context
+    viewer = ctx.viewer
+    code = region_code or viewer.region_code
+    today = ctx.now.date()
+    child = sa.orm.aliased(Region)
+    below = sa.orm.aliased(Region)
+    stmt = (
+        sa.select(
+            child,
+            sa.func.count(Institution.id).filter(Institution.inspection_status == InspectionStatus.RECTIFYING),
+            sa.func.count(Institution.id).filter(overdue_condition(today)),
+        )
+        .select_from(child)
+        .join(below, below.path.like(child.path + "%"))
+        .outerjoin(Institution, sa.and_(Institution.region_code == below.code, scope(viewer, Institution)))
+        .where(child.parent_code == code, child.code.in_(subtree_of(viewer.region_code)))
+        .group_by(child.code)
+        .order_by(child.code)
+    )
+    async with ctx.sessionmaker() as db:
+        return [(r, rectifying, overdue) for r, rectifying, overdue in (await db.execute(stmt)).all()]
+
+
+async def list_notices(info, handled: bool | None, first: int | None, after: str | None) -> Page:
+    ctx = info.context
+    where = scope(ctx.viewer, UrgingNotice)
+    if handled is not None:
+        where = sa.and_(where, UrgingNotice.handled_at.is_not(None) if handled else UrgingNotice.handled_at.is_(None))
+    async with ctx.sessionmaker() as db:
+        return await paginate(db, UrgingNotice, where, [UrgingNotice.sent_at, UrgingNotice.id], first=first, after=after)
