@@ -19,6 +19,9 @@ Rules (DOMAIN.md):
 - Inspections (排查) and their ledgers: those of the institutions the viewer sees.
 - Urging notices (督办): education accounts from county level up, addressed to a county in
   their subtree (a county: its own).
+- Complaints (投诉): education accounts from county level up, filed with a county in their
+  subtree (the complainant's identity is masked for all but the handling county: that is the
+  resolvers' part).
 - Audit records of deletions are read by the ministry and provinces, in their subtree.
 - An account still on its initial password sees itself alone until it changes it, and
   nothing else.
@@ -36,6 +39,7 @@ from models import (
     Account,
     AccountKind,
     AuditRecord,
+    Complaint,
     Department,
     Inspection,
     Institution,
@@ -122,10 +126,10 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
         return _institutions(viewer)
     if model is Inspection:
         return Inspection.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
-    if model is UrgingNotice:
+    if model in (UrgingNotice, Complaint):
         if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
             return sa.false()
-        return UrgingNotice.county_code.in_(subtree_codes(viewer.region_path))
+        return model.county_code.in_(subtree_codes(viewer.region_path))
     if model is AuditRecord:
         if viewer.level not in (Level.MINISTRY, Level.PROVINCE) or viewer.department is not Department.EDUCATION:
             return sa.false()

@@ -14,6 +14,7 @@ from models.institutions import (
     Subject,
     TrainingCategory,
 )
+from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
 from models.regions import ROOT_CODE, Region
 
@@ -21,6 +22,9 @@ __all__ = [
     "ROOT_CODE",
     "Account",
     "AuditRecord",
+    "Complaint",
+    "ComplaintStatus",
+    "ComplaintType",
     "Inspection",
     "InspectionStatus",
     "Institution",
@@ -34,6 +38,7 @@ __all__ = [
     "Grade",
     "Premises",
     "Subject",
+    "TargetType",
     "QualificationStatus",
     "TrainingCategory",
     "AccountKind",

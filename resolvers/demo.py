@@ -9,6 +9,8 @@ Inspections (排查): in each demo county, institutions inspected without proble
 open ledger (some overdue), and with a closed ledger (台账销号); urging notices (督办) from the
 prefectures about overdue ledgers, some handled.
 
+Complaints (投诉): four per demo county, one in each state.
+
 Institutions: 40 per demo county (320), registered by the county or its sub-units, in every
 registration state (basic situation only … all five parts), of every kind, mode and nature,
 some with what supervision looks for: for-profit subject institutions (营转非), no licence
@@ -31,6 +33,7 @@ from models import (
     ROOT_CODE,
     Account,
     AccountKind,
+    Complaint,
     Department,
     Inspection,
     Institution,
@@ -211,7 +214,49 @@ async def seed_demo(sessionmaker: async_sessionmaker, today: date | None = None)
     summary = await seed_accounts(sessionmaker)
     summary["institutions created"] = await seed_institutions(sessionmaker)
     summary["inspections created"] = await seed_inspections(sessionmaker, today or date.today())
+    summary["complaints created"] = await seed_complaints(sessionmaker)
     return summary
+
+
+async def seed_complaints(sessionmaker: async_sessionmaker) -> int:
+    """Four complaints per demo county, one in each state (待受理, 处理中, 已答复, 不予受理)."""
+    from resolvers.complaints import tracking_number
+
+    rng = random.Random(5)
+    async with sessionmaker() as db:
+        if (await db.execute(sa.select(sa.exists().where(Complaint.id.is_not(None))))).scalar():
+            return 0
+        units = dict((await db.execute(sa.select(Account.username, Account.id))).all())
+        counties = [c for prefectures in DEMO_TREE.values() for cs in prefectures.values() for c in cs]
+        now = utcnow()
+        created = 0
+        for county in counties:
+            handler = units[f"edu-{county}"]
+            for state in ("SUBMITTED", "ACCEPTED", "REPLIED", "REJECTED"):
+                at = now - timedelta(days=rng.randrange(2, 30))
+                complaint = Complaint(
+                    tracking_number=tracking_number(at),
+                    complainant_name=rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN),
+                    complainant_mobile=_mobile(rng),
+                    target_type=rng.choice(["INSTITUTION", "INSTITUTION", "TEACHER", "PUBLIC_SCHOOL"]),
+                    complaint_type=rng.choice(["ILLEGAL_OPERATION", "ILLEGAL_ENROLMENT", "OTHER"]),
+                    county_code=county,
+                    target_name=rng.choice(_BRANDS) + "培训学校",
+                    content=rng.choice(["周末上课到晚上十点。", "一次性收取一年学费。", "无证办学，宣传“保过”。"]),
+                    status=state,
+                    submitted_at=at,
+                    client_address="127.0.0.1",
+                )
+                if state in ("ACCEPTED", "REPLIED"):
+                    complaint.accepted_at, complaint.accepted_by = at + timedelta(hours=4), handler
+                if state == "REPLIED":
+                    complaint.replied_at, complaint.replied_by, complaint.reply = at + timedelta(days=1), handler, "已核查并责令整改。"
+                if state == "REJECTED":
+                    complaint.rejected_at, complaint.rejected_by, complaint.reject_reason = at + timedelta(hours=6), handler, "投诉对象不在本区县。"
+                db.add(complaint)
+                created += 1
+        await db.commit()
+    return created
 
 
 async def seed_inspections(sessionmaker: async_sessionmaker, today: date) -> int:

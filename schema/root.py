@@ -8,18 +8,19 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
 from schema.errors import is_expected
+from schema.complaints import ComplaintMutation, ComplaintQuery
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
 from schema.regions import RegionQuery
 
 
 @strawberry.type
-class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery):
+class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery, ComplaintQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, InstitutionMutation, InspectionMutation):
+class Mutation(AccountMutation, InstitutionMutation, InspectionMutation, ComplaintMutation):
     pass
 
 

@@ -14,9 +14,9 @@ from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, va
 
 async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
     first = await seed_demo(sessionmaker, date(2026, 11, 23))
-    assert first == {"accounts created": 39, "accounts kept": 0, "institutions created": 8 * PER_COUNTY, "inspections created": 8 * 12}
+    assert first == {"accounts created": 39, "accounts kept": 0, "institutions created": 8 * PER_COUNTY, "inspections created": 8 * 12, "complaints created": 32}
     again = await seed_demo(sessionmaker, date(2026, 11, 23))
-    assert again == {"accounts created": 0, "accounts kept": 39, "institutions created": 0, "inspections created": 0}
+    assert again == {"accounts created": 0, "accounts kept": 39, "institutions created": 0, "inspections created": 0, "complaints created": 0}
     async with sessionmaker() as db:
         rows = (await db.execute(sa.select(Institution))).scalars().all()
     counties = {c for p in DEMO_TREE.values() for cs in p.values() for c in cs}

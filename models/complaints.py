@@ -1,0 +1,64 @@
+"""Complaints (网上投诉/举报) from the public and institutions, handled by the county."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.accounts import _enum, _timestamp
+
+
+class TargetType(StrEnum):
+    INSTITUTION = "INSTITUTION"  # 校外培训机构
+    PUBLIC_SCHOOL = "PUBLIC_SCHOOL"  # 公办学校
+    TEACHER = "TEACHER"  # 老师
+    OTHER = "OTHER"  # 其他
+
+
+class ComplaintType(StrEnum):
+    ILLEGAL_OPERATION = "ILLEGAL_OPERATION"  # 违规办学
+    ILLEGAL_ENROLMENT = "ILLEGAL_ENROLMENT"  # 违规招生
+    OTHER = "OTHER"  # 其他
+
+
+class ComplaintStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"  # 已提交，待受理
+    ACCEPTED = "ACCEPTED"  # 已受理，处理中
+    REPLIED = "REPLIED"  # 已办结（已答复）
+    REJECTED = "REJECTED"  # 不予受理（附理由）
+
+
+class Complaint(SQLModel, table=True):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        sa.Index("ix_complaint_client_time", "client_address", "submitted_at"),
+        sa.Index("ix_complaint_mobile_time", "complainant_mobile", "submitted_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tracking_number: str = Field(max_length=20, unique=True)
+    complainant_name: str = Field(max_length=50)
+    complainant_mobile: str = Field(max_length=20)
+    target_type: TargetType = Field(sa_column=_enum(TargetType, nullable=False))
+    complaint_type: ComplaintType = Field(sa_column=_enum(ComplaintType, nullable=False))
+    #: The county it is filed with (the lowest region), whose desk handles it.
+    county_code: str = Field(foreign_key="region.code", max_length=6, index=True)
+    target_name: str = Field(max_length=100)
+    institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id", ondelete="SET NULL")
+    content: str = Field(max_length=2000)
+    status: ComplaintStatus = Field(default=ComplaintStatus.SUBMITTED, sa_column=_enum(ComplaintStatus, nullable=False))
+    submitted_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    client_address: str | None = Field(default=None, max_length=64)
+    submitted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    accepted_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    accepted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    replied_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    replied_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    reply: str | None = Field(default=None, max_length=2000)
+    rejected_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    rejected_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    reject_reason: str | None = Field(default=None, max_length=1000)

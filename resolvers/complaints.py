@@ -1,0 +1,244 @@
+"""Complaints (网上投诉): filed without login (or by an institution account), routed to the
+county, which accepts and replies or rejects with a reason; followed by the complainant with
+the tracking number and the mobile number.
+
+The complainant's name and mobile are shown to the handling county desk alone (the county
+education bureau the complaint is filed with); every other viewer, upper levels included,
+reads them masked and sees counts and contents for supervision.
+
+Abuse limits (answered with ``RATE_LIMITED`` and ``retryAfterSeconds``): at most
+``PER_ADDRESS`` submissions per client address per hour and ``PER_MOBILE`` per mobile number
+per day; the content is at most 2,000 characters.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from auth.scope import scope
+from auth.viewer import Viewer
+from models import Complaint, ComplaintStatus, ComplaintType, Department, Institution, Level, Region, TargetType
+from resolvers import validation
+from resolvers.institutions import mask_phone, parse_id
+from resolvers.pagination import Page, paginate
+from resolvers.registration import FieldError
+from schema.errors import ApiError, ErrorCode, Forbidden
+
+PER_ADDRESS = (5, timedelta(hours=1))
+PER_MOBILE = (3, timedelta(days=1))
+MAX_CONTENT = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # newlines and tabs are fine in content
+_TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def tracking_number(now: datetime) -> str:
+    """TS + date + 8 random characters: unguessable, and readable over the phone."""
+    return f"TS{now:%Y%m%d}" + "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(8))
+
+
+def mask_name(name: str) -> str:
+    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
+
+
+def handles(viewer: Viewer | None, complaint: Complaint) -> bool:
+    """The handling county desk: the county education bureau the complaint is filed with."""
+    return (
+        viewer is not None
+        and viewer.level is Level.COUNTY
+        and viewer.department is Department.EDUCATION
+        and viewer.region_code == complaint.county_code
+    )
+
+
+@dataclass
+class NewComplaint:
+    complainant_name: str | None
+    complainant_mobile: str | None
+    target_type: Any
+    complaint_type: Any
+    county_code: str | None
+    target_name: str | None
+    content: str | None
+    institution_id: str | None = None
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+async def _limit(db, column, value: str, limit: tuple[int, timedelta], now: datetime, what: str) -> None:
+    count, window = limit
+    rows = (
+        await db.execute(
+            sa.select(Complaint.submitted_at)
+            .where(column == value, Complaint.submitted_at > now - window)
+            .order_by(Complaint.submitted_at)
+        )
+    ).scalars().all()
+    if len(rows) >= count:
+        retry = max(1, int((rows[-count] + window - now).total_seconds() + 0.999))
+        raise ApiError(
+            f"{what}提交投诉过于频繁，请 {retry} 秒后再试 (too many complaints)", "RATE_LIMITED", retryAfterSeconds=retry
+        )
+
+
+async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldError]]:
+    ctx = info.context
+    viewer = ctx.viewer
+    if viewer is not None and viewer.is_regulator:
+        raise Forbidden("投诉由公众或培训机构提交 (complaints are filed by the public or institutions)")
+    errors: list[FieldError] = []
+    name = _text(new.complainant_name)
+    mobile = _text(new.complainant_mobile)
+    target_name = _text(new.target_name)
+    content = (new.content or "").strip()
+    if name is None:
+        errors.append(FieldError("complainantName", ErrorCode.REQUIRED, "请填写投诉人真实姓名"))
+    elif len(name) > 50 or _CONTROL.search(name) or "\n" in name:
+        errors.append(FieldError("complainantName", ErrorCode.INVALID, "姓名格式不正确"))
+    if mobile is None:
+        errors.append(FieldError("complainantMobile", ErrorCode.REQUIRED, "请填写联系方式（手机号）"))
+    elif problem := validation.mobile(mobile):
+        errors.append(FieldError("complainantMobile", *problem))
+    else:
+        mobile = validation.normalized_mobile(mobile)
+    for key, value in (("targetType", new.target_type), ("complaintType", new.complaint_type)):
+        if value is None:
+            errors.append(FieldError(key, ErrorCode.REQUIRED, "请选择投诉对象" if key == "targetType" else "请选择投诉类型"))
+    if target_name is None:
+        errors.append(FieldError("targetName", ErrorCode.REQUIRED, "请填写投诉对象名称"))
+    elif len(target_name) > 100 or _CONTROL.search(target_name):
+        errors.append(FieldError("targetName", ErrorCode.INVALID, "投诉对象名称不能超过 100 个字"))
+    if not content:
+        errors.append(FieldError("content", ErrorCode.REQUIRED, "请填写投诉内容"))
+    elif len(content) > MAX_CONTENT:
+        errors.append(FieldError("content", ErrorCode.TOO_LONG, f"投诉内容不能超过 {MAX_CONTENT} 字"))
+    elif _CONTROL.search(content):
+        errors.append(FieldError("content", ErrorCode.INVALID, "投诉内容不能包含控制字符"))
+    async with ctx.sessionmaker() as db:
+        county = await db.get(Region, new.county_code) if new.county_code else None
+        if county is None:
+            errors.append(FieldError("countyCode", ErrorCode.REQUIRED if not new.county_code else ErrorCode.NOT_FOUND, "请选择投诉机构所在区县"))
+        else:
+            has_children = (await db.execute(sa.select(sa.exists().where(Region.parent_code == county.code)))).scalar()
+            if has_children or county.level < 2:
+                errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
+        institution_id = None
+        if new.institution_id is not None:
+            institution_id = parse_id(new.institution_id)
+            # Linking needs no visibility of the record: only that it is registered in the county.
+            linked = (
+                await db.execute(
+                    sa.select(sa.exists().where(Institution.id == institution_id, Institution.region_code == new.county_code))
+                )
+            ).scalar() if institution_id else False
+            if not linked:
+                errors.append(FieldError("institutionId", ErrorCode.NOT_FOUND, "所选机构不在该区县的登记机构中"))
+        if errors:
+            return None, errors
+        await _limit(db, Complaint.client_address, ctx.client_address or "", PER_ADDRESS, ctx.now, "本网络地址")
+        await _limit(db, Complaint.complainant_mobile, mobile, PER_MOBILE, ctx.now, "该手机号")
+        complaint = Complaint(
+            tracking_number=tracking_number(ctx.now),
+            complainant_name=name,
+            complainant_mobile=mobile,
+            target_type=TargetType(getattr(new.target_type, "value", new.target_type)),
+            complaint_type=ComplaintType(getattr(new.complaint_type, "value", new.complaint_type)),
+            county_code=county.code,
+            target_name=target_name,
+            institution_id=institution_id,
+            content=content,
+            submitted_at=ctx.now,
+            client_address=ctx.client_address or "",
+            submitted_by=viewer.account_id if viewer else None,
+        )
+        db.add(complaint)
+        await db.commit()
+    return complaint, []
+
+
+async def status(info, number: str, mobile: str) -> Complaint | None:
+    """The complaint whose tracking number and complainant mobile both match, else None."""
+    if validation.mobile(mobile or ""):
+        return None
+    async with info.context.sessionmaker() as db:
+        return (
+            await db.execute(
+                sa.select(Complaint).where(
+                    Complaint.tracking_number == (number or "").strip().upper(),
+                    Complaint.complainant_mobile == validation.normalized_mobile(mobile),
+                )
+            )
+        ).scalar_one_or_none()
+
+
+@dataclass
+class ComplaintFilter:
+    status: Any = None
+    complaint_type: Any = None
+    target_type: Any = None
+
+
+async def list_complaints(info, f: ComplaintFilter | None, first: int | None, after: str | None) -> Page:
+    ctx = info.context
+    conditions = [scope(ctx.viewer, Complaint)]
+    for key in ("status", "complaint_type", "target_type"):
+        value = getattr(f, key, None) if f else None
+        if value is not None:
+            conditions.append(getattr(Complaint, key) == getattr(value, "value", value))
+    async with ctx.sessionmaker() as db:
+        return await paginate(db, Complaint, sa.and_(*conditions), [Complaint.submitted_at, Complaint.id], first=first, after=after)
+
+
+_ALLOWED = {
+    "accept": ({ComplaintStatus.SUBMITTED}, "只能受理待受理的投诉"),
+    "reply": ({ComplaintStatus.ACCEPTED}, "请先受理，再答复"),
+    "reject": ({ComplaintStatus.SUBMITTED, ComplaintStatus.ACCEPTED}, "已办结的投诉不能再驳回"),
+}
+
+
+async def handle(info, complaint_id: str, action: str, text: str | None) -> tuple[Complaint | None, list[FieldError]]:
+    """受理 (accept), 答复 (reply with the handling result) or 驳回 (reject with a reason):
+    the handling county desk only, each step once, timestamped with the handler."""
+    ctx = info.context
+    viewer = ctx.viewer
+    if viewer.level is not Level.COUNTY or viewer.department is not Department.EDUCATION:
+        raise Forbidden("投诉由所在区县教育部门办理 (the county education bureau handles complaints)")
+    async with ctx.sessionmaker() as db:
+        parsed = parse_id(complaint_id)
+        complaint = (
+            await db.execute(sa.select(Complaint).where(Complaint.id == parsed, scope(viewer, Complaint)).with_for_update())
+        ).scalar_one_or_none() if parsed else None
+        if complaint is None or not handles(viewer, complaint):
+            return None, [FieldError("id", ErrorCode.NOT_FOUND, "投诉不存在")]
+        allowed, message = _ALLOWED[action]
+        if complaint.status not in allowed:
+            return None, [FieldError(None, ErrorCode.NOT_ALLOWED, message)]
+        text = _text(text)
+        if action in ("reply", "reject"):
+            key, label, limit = ("reply", "答复内容", 2000) if action == "reply" else ("reason", "驳回理由", 1000)
+            if text is None:
+                return None, [FieldError(key, ErrorCode.REQUIRED, f"请填写{label}")]
+            if len(text) > limit:
+                return None, [FieldError(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 字")]
+        if action == "accept":
+            complaint.status, complaint.accepted_at, complaint.accepted_by = ComplaintStatus.ACCEPTED, ctx.now, viewer.account_id
+        elif action == "reply":
+            complaint.status, complaint.replied_at, complaint.replied_by, complaint.reply = ComplaintStatus.REPLIED, ctx.now, viewer.account_id, text
+        else:
+            complaint.status, complaint.rejected_at, complaint.rejected_by, complaint.reject_reason = ComplaintStatus.REJECTED, ctx.now, viewer.account_id, text
+        await db.commit()
+    return complaint, []
+
+
+def shown_identity(viewer: Viewer | None, complaint: Complaint) -> tuple[str, str]:
+    if handles(viewer, complaint):
+        return complaint.complainant_name, complaint.complainant_mobile
+    return mask_name(complaint.complainant_name), mask_phone(complaint.complainant_mobile)

@@ -1,0 +1,150 @@
+"""Complaints (网上投诉): public submission and tracking, county handling, supervision."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from auth.permissions import Regulator, allow
+from models import Complaint as ComplaintRow
+from models import ComplaintStatus as ComplaintStatusEnum
+from models import ComplaintType as ComplaintTypeEnum
+from models import Level
+from models import TargetType as TargetTypeEnum
+from resolvers import complaints as resolve
+from schema.context import Info
+from schema.errors import UserError
+from schema.institutions import user_errors
+from schema.regions import Region
+from schema.relay import Connection
+
+TargetType = strawberry.enum(TargetTypeEnum, name="ComplaintTargetType", description="投诉对象: 校外培训机构, 公办学校, 老师, 其他.")
+ComplaintType = strawberry.enum(ComplaintTypeEnum, name="ComplaintType", description="投诉类型: 违规办学, 违规招生, 其他.")
+ComplaintStatus = strawberry.enum(
+    ComplaintStatusEnum,
+    name="ComplaintStatus",
+    description="处理状态: 待受理 SUBMITTED, 处理中 ACCEPTED, 已答复 REPLIED, 不予受理 REJECTED.",
+)
+
+
+@strawberry.type(description="投诉进度, as the complainant sees it (no names, no handlers).")
+class ComplaintProgress:
+    tracking_number: str
+    status: ComplaintStatus
+    submitted_at: dt.datetime
+    accepted_at: dt.datetime | None
+    replied_at: dt.datetime | None
+    reply: str | None = strawberry.field(description="答复")
+    rejected_at: dt.datetime | None
+    reject_reason: str | None = strawberry.field(description="不予受理的理由")
+
+    @classmethod
+    def from_row(cls, row: ComplaintRow) -> ComplaintProgress:
+        return cls(
+            tracking_number=row.tracking_number, status=ComplaintStatusEnum(row.status), submitted_at=row.submitted_at,
+            accepted_at=row.accepted_at, replied_at=row.replied_at, reply=row.reply, rejected_at=row.rejected_at,
+            reject_reason=row.reject_reason,
+        )
+
+
+@strawberry.type(description="投诉. The complainant's name and mobile are masked for all but the handling county.")
+class Complaint(ComplaintProgress):
+    id: strawberry.ID
+    complainant_name: str
+    complainant_mobile: str
+    target_type: TargetType
+    complaint_type: ComplaintType
+    target_name: str
+    content: str
+    county_code: strawberry.Private[str]
+
+    @classmethod
+    def for_viewer(cls, row: ComplaintRow, viewer) -> Complaint:
+        name, mobile = resolve.shown_identity(viewer, row)
+        progress = vars(ComplaintProgress.from_row(row))
+        return cls(
+            **progress, id=strawberry.ID(str(row.id)), complainant_name=name, complainant_mobile=mobile,
+            target_type=TargetTypeEnum(row.target_type), complaint_type=ComplaintTypeEnum(row.complaint_type),
+            target_name=row.target_name, content=row.content, county_code=row.county_code,
+        )
+
+    @strawberry.field(description="受理区县")
+    async def county(self, info: Info) -> Region:
+        return Region.from_row(await info.context.loaders.region.load(self.county_code))
+
+
+@strawberry.input(description="网上投诉. Real name and mobile number are required (实名投诉).")
+class ComplaintInput:
+    complainant_name: str | None = None
+    complainant_mobile: str | None = None
+    target_type: TargetType | None = None
+    complaint_type: ComplaintType | None = None
+    county_code: str | None = strawberry.field(default=None, description="投诉机构所在区县 (the lowest region)")
+    target_name: str | None = None
+    institution_id: strawberry.ID | None = strawberry.field(default=None, description="optional: a registered institution of that county")
+    content: str | None = strawberry.field(default=None, description="at most 2,000 characters")
+
+
+@strawberry.input
+class ComplaintFilter:
+    status: ComplaintStatus | None = None
+    complaint_type: ComplaintType | None = None
+    target_type: TargetType | None = None
+
+
+@strawberry.type
+class SubmitComplaintPayload:
+    tracking_number: str | None = strawberry.field(description="查询编号: keep it to follow the complaint")
+    errors: list[UserError]
+
+
+@strawberry.type
+class ComplaintPayload:
+    complaint: Complaint | None
+    errors: list[UserError]
+
+
+def _payload(info: Info, result) -> ComplaintPayload:
+    row, errors = result
+    return ComplaintPayload(complaint=Complaint.for_viewer(row, info.context.viewer) if row else None, errors=user_errors(errors))
+
+
+_HANDLE = allow(Regulator(Level.COUNTY))
+
+
+@strawberry.type
+class ComplaintQuery:
+    @strawberry.field(description="投诉进度查询, without login: null unless the tracking number and the mobile match.")
+    async def complaint_status(self, info: Info, tracking_number: str, mobile: str) -> ComplaintProgress | None:
+        row = await resolve.status(info, tracking_number, mobile)
+        return ComplaintProgress.from_row(row) if row else None
+
+    @strawberry.field(description="网上投诉 in the caller's scope: a county's inbox, or the subtree for supervision.", extensions=allow(Regulator()))
+    async def complaints(self, info: Info, filter: ComplaintFilter | None = None, first: int | None = 20, after: str | None = None) -> Connection[Complaint]:
+        f = resolve.ComplaintFilter(**vars(filter)) if filter else None
+        page = await resolve.list_complaints(info, f, first, after)
+        viewer = info.context.viewer
+        return Connection[Complaint].from_page(page, lambda row: Complaint.for_viewer(row, viewer), after=after)
+
+
+@strawberry.type
+class ComplaintMutation:
+    @strawberry.mutation(
+        description="网上投诉: public (no login) or an institution account. Rate limited per client address and per mobile (RATE_LIMITED)."
+    )
+    async def submit_complaint(self, info: Info, input: ComplaintInput) -> SubmitComplaintPayload:
+        row, errors = await resolve.submit(info, resolve.NewComplaint(**vars(input)))
+        return SubmitComplaintPayload(tracking_number=row.tracking_number if row else None, errors=user_errors(errors))
+
+    @strawberry.mutation(description="受理投诉 (the handling county)", extensions=_HANDLE)
+    async def accept_complaint(self, info: Info, id: strawberry.ID) -> ComplaintPayload:
+        return _payload(info, await resolve.handle(info, id, "accept", None))
+
+    @strawberry.mutation(description="答复投诉: the handling result (after accepting)", extensions=_HANDLE)
+    async def reply_complaint(self, info: Info, id: strawberry.ID, reply: str) -> ComplaintPayload:
+        return _payload(info, await resolve.handle(info, id, "reply", reply))
+
+    @strawberry.mutation(description="不予受理, with a reason", extensions=_HANDLE)
+    async def reject_complaint(self, info: Info, id: strawberry.ID, reason: str) -> ComplaintPayload:
+        return _payload(info, await resolve.handle(info, id, "reject", reason))
