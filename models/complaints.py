@@ -35,7 +35,7 @@ class ComplaintStatus(StrEnum):
 class Complaint(SQLModel, table=True):
     __tablename__ = "complaint"
     __table_args__ = (
-        sa.Index("ix_complaint_client_time", "client_address", "submitted_at"),
+        sa.Index("ix_complaint_client_time", "client_bucket", "submitted_at"),
         sa.Index("ix_complaint_mobile_time", "complainant_mobile", "submitted_at"),
     )
 
@@ -53,6 +53,9 @@ class Complaint(SQLModel, table=True):
     status: ComplaintStatus = Field(default=ComplaintStatus.SUBMITTED, sa_column=_enum(ComplaintStatus, nullable=False))
     submitted_at: datetime = Field(sa_column=_timestamp(nullable=False))
     client_address: str | None = Field(default=None, max_length=64)
+    #: What the per-address limit counts: the IPv4 address, or the IPv6 /64 network (one
+    #: client can hold a whole /64).
+    client_bucket: str = Field(default="unknown", max_length=64)
     submitted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     accepted_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     accepted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")

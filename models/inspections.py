@@ -50,6 +50,8 @@ class Inspection(SQLModel, table=True):
     __tablename__ = "inspection"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    #: Recording order: the latest inspection is the last by (inspected_on, seq).
+    seq: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), nullable=False))
     institution_id: uuid.UUID = Field(foreign_key="institution.id", index=True, ondelete="CASCADE")
     inspected_on: date
     inspecting_unit: str = Field(max_length=100)

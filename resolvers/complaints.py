@@ -8,11 +8,14 @@ reads them masked and sees counts and contents for supervision.
 
 Abuse limits (answered with ``RATE_LIMITED`` and ``retryAfterSeconds``): at most
 ``PER_ADDRESS`` submissions per client address per hour and ``PER_MOBILE`` per mobile number
-per day; the content is at most 2,000 characters.
+per day; the content is at most 2,000 characters. The address is the client's as uvicorn
+sees it (behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
+``--forwarded-allow-ips`` so that it is the real client's); IPv6 clients are counted per /64.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -40,6 +43,19 @@ _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 def tracking_number(now: datetime) -> str:
     """TS + date + 8 random characters: unguessable, and readable over the phone."""
     return f"TS{now:%Y%m%d}" + "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(8))
+
+
+def client_bucket(address: str | None) -> str:
+    """The per-address limit's key: an IPv4 address, or the /64 network of an IPv6 one."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def mask_name(name: str) -> str:
@@ -143,7 +159,12 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
                 errors.append(FieldError("institutionId", ErrorCode.NOT_FOUND, "所选机构不在该区县的登记机构中"))
         if errors:
             return None, errors
-        await _limit(db, Complaint.client_address, ctx.client_address or "", PER_ADDRESS, ctx.now, "本网络地址")
+        bucket = client_bucket(ctx.client_address)
+        # Count and insert under a lock per address and per mobile, so that simultaneous
+        # submissions are counted one after another (released at commit).
+        for key in (f"complaint-address:{bucket}", f"complaint-mobile:{mobile}"):
+            await db.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+        await _limit(db, Complaint.client_bucket, bucket, PER_ADDRESS, ctx.now, "本网络地址")
         await _limit(db, Complaint.complainant_mobile, mobile, PER_MOBILE, ctx.now, "该手机号")
         complaint = Complaint(
             tracking_number=tracking_number(ctx.now),
@@ -156,7 +177,8 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
             institution_id=institution_id,
             content=content,
             submitted_at=ctx.now,
-            client_address=ctx.client_address or "",
+            client_address=ctx.client_address,
+            client_bucket=bucket,
             submitted_by=viewer.account_id if viewer else None,
         )
         db.add(complaint)

@@ -246,6 +246,7 @@ async def seed_complaints(sessionmaker: async_sessionmaker) -> int:
                     status=state,
                     submitted_at=at,
                     client_address="127.0.0.1",
+                    client_bucket="127.0.0.1",
                 )
                 if state in ("ACCEPTED", "REPLIED"):
                     complaint.accepted_at, complaint.accepted_by = at + timedelta(hours=4), handler

@@ -34,7 +34,7 @@ from models import (
     Region,
     UrgingNotice,
 )
-from resolvers.institutions import check_writer, parse_id, writable
+from resolvers.institutions import check_writer, overdue_condition, parse_id, writable
 from resolvers.pagination import Page, paginate
 from resolvers.registration import FieldError
 from schema.errors import ErrorCode, Forbidden
@@ -52,18 +52,8 @@ PROBLEM_LABELS = {
     "OTHER": "其他",
 }
 SUPERVISORS = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE)
-
-
-def is_overdue(institution: Institution, today: date) -> bool:
-    return (
-        institution.inspection_status == InspectionStatus.RECTIFYING
-        and institution.open_deadline is not None
-        and institution.open_deadline < today
-    )
-
-
-def overdue_condition(today: date) -> sa.ColumnElement[bool]:
-    return sa.and_(Institution.inspection_status == InspectionStatus.RECTIFYING, Institution.open_deadline < today)
+#: The latest inspection first: by date, then by recording order.
+LATEST_FIRST = (Inspection.inspected_on.desc(), Inspection.seq.desc())
 
 
 async def refresh_status(db: AsyncSession, institution: Institution) -> None:
@@ -73,7 +63,7 @@ async def refresh_status(db: AsyncSession, institution: Institution) -> None:
         await db.execute(
             sa.select(Inspection)
             .where(Inspection.institution_id == institution.id)
-            .order_by(Inspection.inspected_on.desc(), Inspection.created_at.desc())
+            .order_by(*LATEST_FIRST)
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -140,6 +130,8 @@ def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
     problems = list(dict.fromkeys(p.value if hasattr(p, "value") else p for p in data.problems))
     if Problem.OTHER in problems and not _text(data.other_problem):
         errors.append(FieldError("other_problem", ErrorCode.REQUIRED, "发现“其他”问题时请说明具体问题"))
+    elif len(_text(data.other_problem) or "") > 200:
+        errors.append(FieldError("other_problem", ErrorCode.TOO_LONG, "其他问题的说明不能超过 200 个字"))
     covered = set()
     for index, item in enumerate(data.items):
         key = f"items.{index}"
@@ -149,6 +141,8 @@ def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
         covered.add(problem)
         if not _text(item.measures):
             errors.append(FieldError(f"{key}.measures", ErrorCode.REQUIRED, "请填写整改措施"))
+        elif len(_text(item.measures)) > 1000:
+            errors.append(FieldError(f"{key}.measures", ErrorCode.TOO_LONG, "整改措施不能超过 1000 个字"))
         if item.deadline is None:
             errors.append(FieldError(f"{key}.deadline", ErrorCode.REQUIRED, "请填写整改期限"))
         elif data.inspected_on and item.deadline < data.inspected_on:
@@ -165,6 +159,18 @@ def _camel(key: str) -> str:
 
 
 # --- mutations ------------------------------------------------------------------------
+
+
+async def _latest(db: AsyncSession, institution_id, *, excluding=None) -> Inspection | None:
+    stmt = sa.select(Inspection).where(Inspection.institution_id == institution_id).order_by(*LATEST_FIRST).limit(1)
+    if excluding is not None:
+        stmt = stmt.where(Inspection.id != excluding)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def _is_latest(db: AsyncSession, inspection: Inspection) -> bool:
+    latest = await _latest(db, inspection.institution_id)
+    return latest is not None and latest.id == inspection.id
 
 
 async def _writable_institution(db: AsyncSession, viewer: Viewer, institution_id: Any) -> Institution | None:
@@ -210,6 +216,9 @@ async def record_inspection(info, institution_id: str, data: InspectionInput) ->
             return None, _not_found("institutionId")
         if institution.inspection_status == InspectionStatus.RECTIFYING:
             return None, _not_allowed("该机构的整改台账尚未销号，请先录入验收意见，再录入新的排查")
+        latest = await _latest(db, institution.id)
+        if latest is not None and data.inspected_on is not None and data.inspected_on < latest.inspected_on:
+            errors.append(FieldError("inspectedOn", ErrorCode.INVALID, f"排查日期不能早于上一次排查（{latest.inspected_on:%Y-%m-%d}）"))
         if errors:
             return None, errors
         inspection = Inspection(
@@ -254,6 +263,11 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
         inspection, institution = found
         if inspection.accepted_on is not None:
             return None, _not_allowed("台账已销号，排查记录只读")
+        if not await _is_latest(db, inspection):
+            return None, _not_allowed("只能修改最近一次排查记录")
+        previous = await _latest(db, institution.id, excluding=inspection.id)
+        if previous is not None and data.inspected_on is not None and data.inspected_on < previous.inspected_on:
+            errors.append(FieldError("inspectedOn", ErrorCode.INVALID, f"排查日期不能早于上一次排查（{previous.inspected_on:%Y-%m-%d}）"))
         existing = {
             i.id: i for i in (await db.execute(sa.select(RectificationItem).where(RectificationItem.inspection_id == inspection.id))).scalars()
         }
@@ -333,6 +347,8 @@ async def accept_rectification(info, inspection_id: str, opinion: str | None, ac
             return None, _not_allowed("台账已销号")
         if not inspection.problems:
             return None, _not_allowed("本次排查未发现问题，没有需要验收的整改台账")
+        if not await _is_latest(db, inspection):
+            return None, _not_allowed("只能验收最近一次排查的整改台账")
         unfinished = (
             await db.execute(
                 sa.select(sa.func.count()).where(

@@ -158,6 +158,16 @@ class InstitutionFilter:
     today: date | None = None
 
 
+def overdue_condition(today: date) -> sa.ColumnElement[bool]:
+    """逾期: rectifying, with an unfinished item's deadline before ``today`` (never NULL, so
+    its negation is exact)."""
+    return sa.and_(
+        Institution.inspection_status == "RECTIFYING",
+        Institution.open_deadline.is_not(None),
+        Institution.open_deadline < today,
+    )
+
+
 def _complete() -> sa.ColumnElement[bool]:
     return sa.and_(*(getattr(Institution, flag) for flag in SAVED_FLAG.values()))
 
@@ -186,7 +196,7 @@ def filter_condition(f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
     if f.inspection_status is not None:
         conditions.append(Institution.inspection_status == getattr(f.inspection_status, "value", f.inspection_status))
     if f.overdue is not None:
-        overdue = sa.and_(Institution.inspection_status == "RECTIFYING", Institution.open_deadline < (f.today or date.today()))
+        overdue = overdue_condition(f.today or date.today())
         conditions.append(overdue if f.overdue else sa.not_(overdue))
     return sa.and_(sa.true(), *conditions)
 

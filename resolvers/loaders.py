@@ -82,7 +82,7 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         for i in await rows(
             sa.select(Inspection)
             .where(Inspection.institution_id.in_(ids), scope(viewer, Inspection))
-            .order_by(Inspection.inspected_on.desc(), Inspection.created_at.desc())
+            .order_by(Inspection.inspected_on.desc(), Inspection.seq.desc())
         ):
             found[i.institution_id].append(i)
         return [found[i] for i in ids]

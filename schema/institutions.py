@@ -339,6 +339,8 @@ def inspection_operations(viewer: Viewer | None, status: InspectionStatusEnum) -
     if resolve.sees_personal_data(viewer):  # the county desk that keeps the record
         if status is InspectionStatusEnum.RECTIFYING:
             return ["CORRECT_INSPECTION", "UPDATE_PROGRESS", "ACCEPT"]
+        if status is InspectionStatusEnum.NO_PROBLEMS:  # the latest record stays correctable
+            return ["RECORD_INSPECTION", "CORRECT_INSPECTION"]
         return ["RECORD_INSPECTION"]
     if viewer.level in (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE) and viewer.department.value == "EDUCATION":
         return ["URGE"]

@@ -8,6 +8,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
 from schema.errors import is_expected
+from schema.extensions import RefuseNulCharacters
 from schema.complaints import ComplaintMutation, ComplaintQuery
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
@@ -31,6 +32,7 @@ schema = strawberry.federation.Schema(
     extensions=[
         ParserCache,
         ValidationCache,
+        RefuseNulCharacters,
         lambda: MaskErrors(should_mask_error=lambda error: not is_expected(error)),
     ],
 )

@@ -131,3 +131,22 @@ async def test_rate_limits_per_address_and_per_mobile(gql, demo, clock):
         assert (await submit(gql, complainantMobile="13800000001"))["errors"] == []
     limited = await gql(SUBMIT, {"input": complaint(complainantMobile="13800000001")})
     assert error_codes(limited) == ["RATE_LIMITED"] and "该手机号" in limited["errors"][0]["message"]
+
+
+async def test_simultaneous_submissions_are_counted_one_by_one(gql, demo):
+    import asyncio
+
+    results = await asyncio.gather(*(gql(SUBMIT, {"input": complaint(complainantMobile=f"1380000{i:04d}")}) for i in range(12)))
+    accepted = [r for r in results if "errors" not in r and r["data"]["submitComplaint"]["errors"] == []]
+    limited = [r for r in results if "errors" in r]
+    assert len(accepted) == 5 and len(limited) == 7
+    assert {e["extensions"]["code"] for r in limited for e in r["errors"]} == {"RATE_LIMITED"}
+
+
+def test_ipv6_clients_are_counted_per_64():
+    from resolvers.complaints import client_bucket
+
+    assert client_bucket("2001:db8:1:2::10") == client_bucket("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert client_bucket("::ffff:203.0.113.9") == "203.0.113.9"
+    assert client_bucket("203.0.113.9") == "203.0.113.9"
+    assert client_bucket(None) == client_bucket("testclient") == "unknown"

@@ -25,3 +25,11 @@ async def test_a_mutation_over_get_is_refused(http):
 async def test_health(http):
     response = await http.get("/healthz")
     assert response.json() == {"status": "ok"}
+
+
+async def test_nul_characters_are_refused_before_anything_runs(gql):
+    literal = await gql('{ region(code: "44\\u0000106") { name } }')
+    variable = await gql("query($c: String!) { region(code: $c) { name } }", {"c": "44\x00106"})
+    for result in (literal, variable):
+        assert result["data"] is None
+        assert [e["extensions"]["code"] for e in result["errors"]] == ["BAD_USER_INPUT"]

@@ -205,3 +205,56 @@ async def test_deleting_an_institution_takes_its_inspections_and_keeps_notices(g
         assert (await db.execute(sa.select(sa.func.count()).select_from(Inspection))).scalar() == 0
         notice = (await db.execute(sa.select(UrgingNotice))).scalar_one()
     assert notice.institution_id is None and notice.county_code == "440106"
+
+
+async def test_only_the_latest_inspection_moves_and_it_cannot_be_back_dated(gql, demo, sessionmaker):
+    target = (await institution_ids(sessionmaker, **{"edu-440106": 1}))["edu-440106"][0]
+    county = await gql.login("edu-440106")
+    # two recordings in one request, the same day: the later one is the latest
+    both = await gql(
+        'mutation($id: ID!, $a: InspectionInput!, $b: InspectionInput!) { a: recordInspection(institutionId: $id, input: $a) { errors { code } } '
+        "b: recordInspection(institutionId: $id, input: $b) { inspection { id } errors { code } } }",
+        {"id": target, "a": CLEAN, "b": WITH_PROBLEMS},
+        token=county,
+    )
+    assert both["data"]["a"]["errors"] == [] and both["data"]["b"]["errors"] == []
+    assert (await gql(STATE, {"id": target}, token=county))["data"]["institution"]["inspectionStatus"] == "RECTIFYING"
+    latest = both["data"]["b"]["inspection"]["id"]
+    items = (await gql(STATE.replace("items { problem }", "items { id }"), {"id": target}, token=county))["data"]["institution"]["inspections"][0]["items"]
+    for item in items:
+        await gql(PROGRESS, {"id": item["id"], "p": "DONE"}, token=county)
+    assert payload(await gql(ACCEPT, {"id": latest}, token=county))["errors"] == []
+    # a back-dated inspection is refused; so is correcting an older record
+    back = payload(await gql(RECORD, {"id": target, "input": {**WITH_PROBLEMS, "inspectedOn": "2026-11-10"}}, token=county))
+    assert [(e["field"], e["code"]) for e in back["errors"]] == [("inspectedOn", "INVALID")]
+    newer = payload(await gql(RECORD, {"id": target, "input": {**CLEAN, "inspectedOn": "2026-11-22"}}, token=county))
+    assert newer["errors"] == []
+    async with sessionmaker() as db:
+        first = (await db.execute(sa.select(Inspection.id).where(Inspection.problems == []).order_by(Inspection.seq))).scalars().first()
+    assert payload(await gql(CORRECT, {"id": str(first), "input": WITH_PROBLEMS}, token=county))["errors"][0]["message"] == "只能修改最近一次排查记录"
+    state = (await gql(STATE, {"id": target}, token=county))["data"]["institution"]
+    assert (state["inspectionStatus"], state["inspectionOperations"]) == ("NO_PROBLEMS", ["RECORD_INSPECTION", "CORRECT_INSPECTION"])
+
+
+async def test_overdue_false_includes_ledgers_whose_items_are_all_done(gql, demo, sessionmaker):
+    ids = (await institution_ids(sessionmaker, **{"edu-440106": 2}))["edu-440106"]
+    county = await gql.login("edu-440106")
+    recorded = payload(await gql(RECORD, {"id": ids[0], "input": WITH_PROBLEMS}, token=county))
+    for item in recorded["inspection"]["items"]:
+        await gql(PROGRESS, {"id": item["id"], "p": "DONE"}, token=county)
+    query = "query($f: InstitutionFilter) { institutions(filter: $f) { totalCount } }"
+    assert (await gql(query, {"f": {"overdue": False}}, token=county))["data"]["institutions"]["totalCount"] == 2
+    assert (await gql(query, {"f": {"overdue": True}}, token=county))["data"]["institutions"]["totalCount"] == 0
+
+
+async def test_long_texts_are_refused_as_data(gql, demo, sessionmaker):
+    target = (await institution_ids(sessionmaker, **{"edu-440106": 1}))["edu-440106"][0]
+    county = await gql.login("edu-440106")
+    too_long = {
+        **WITH_PROBLEMS,
+        "problems": ["OTHER"],
+        "otherProblem": "长" * 201,
+        "items": [{"problem": "OTHER", "measures": "措" * 1001, "deadline": "2026-12-01"}],
+    }
+    result = payload(await gql(RECORD, {"id": target, "input": too_long}, token=county))
+    assert [(e["field"], e["code"]) for e in result["errors"]] == [("otherProblem", "TOO_LONG"), ("items.0.measures", "TOO_LONG")]

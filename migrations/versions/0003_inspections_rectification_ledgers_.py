@@ -21,6 +21,7 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     op.create_table('inspection',
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('seq', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('institution_id', sa.Uuid(), nullable=False),
     sa.Column('inspected_on', sa.Date(), nullable=False),
     sa.Column('inspecting_unit', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('SUBMITTED', 'ACCEPTED', 'REPLIED', 'REJECTED', name='complaintstatus', native_enum=False, length=24), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('client_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('client_bucket', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('submitted_by', sa.Uuid(), nullable=True),
     sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('accepted_by', sa.Uuid(), nullable=True),
@@ -50,7 +51,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tracking_number')
     )
-    op.create_index('ix_complaint_client_time', 'complaint', ['client_address', 'submitted_at'], unique=False)
+    op.create_index('ix_complaint_client_time', 'complaint', ['client_bucket', 'submitted_at'], unique=False)
     op.create_index(op.f('ix_complaint_county_code'), 'complaint', ['county_code'], unique=False)
     op.create_index('ix_complaint_mobile_time', 'complaint', ['complainant_mobile', 'submitted_at'], unique=False)
 
