@@ -84,11 +84,6 @@ class NewComplaint:
     institution_id: str | None = None
 
 
-def _text(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value or None
-
-
 async def _limit(db, column, value: str, limit: tuple[int, timedelta], now: datetime, what: str) -> None:
     count, window = limit
     rows = (
@@ -111,9 +106,9 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
     if viewer is not None and viewer.is_regulator:
         raise Forbidden("投诉由公众或培训机构提交 (complaints are filed by the public or institutions)")
     errors: list[FieldError] = []
-    name = _text(new.complainant_name)
-    mobile = _text(new.complainant_mobile)
-    target_name = _text(new.target_name)
+    name = validation.text(new.complainant_name)
+    mobile = validation.text(new.complainant_mobile)
+    target_name = validation.text(new.target_name)
     content = (new.content or "").strip()
     if name is None:
         errors.append(FieldError("complainantName", ErrorCode.REQUIRED, "请填写投诉人真实姓名"))
@@ -243,7 +238,7 @@ async def handle(info, complaint_id: str, action: str, text: str | None) -> tupl
         allowed, message = _ALLOWED[action]
         if complaint.status not in allowed:
             return None, [FieldError(None, ErrorCode.NOT_ALLOWED, message)]
-        text = _text(text)
+        text = validation.text(text)
         if action in ("reply", "reject"):
             key, label, limit = ("reply", "答复内容", 2000) if action == "reply" else ("reason", "驳回理由", 1000)
             if text is None:

@@ -34,6 +34,7 @@ from models import (
     Region,
     UrgingNotice,
 )
+from resolvers import validation
 from resolvers.institutions import check_writer, overdue_condition, parse_id, writable
 from resolvers.pagination import Page, paginate
 from resolvers.registration import FieldError
@@ -108,11 +109,6 @@ class InspectionInput:
     items: list[ItemInput] = field(default_factory=list)
 
 
-def _text(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value or None
-
-
 def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
     """The record's own rules: required fields, the fixed problem list, "other" needs text,
     and a ledger item (measures, deadline after the inspection) for every problem."""
@@ -122,15 +118,15 @@ def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
     elif data.inspected_on > today:
         errors.append(FieldError("inspectedOn", ErrorCode.INVALID, "排查日期不能晚于今天"))
     for key, label, limit in (("inspecting_unit", "排查单位", 100), ("result", "排查情况", 1000)):
-        value = _text(getattr(data, key))
+        value = validation.text(getattr(data, key))
         if value is None:
             errors.append(FieldError(key, ErrorCode.REQUIRED, f"请填写{label}"))
         elif len(value) > limit:
             errors.append(FieldError(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 个字"))
     problems = list(dict.fromkeys(p.value if hasattr(p, "value") else p for p in data.problems))
-    if Problem.OTHER in problems and not _text(data.other_problem):
+    if Problem.OTHER in problems and not validation.text(data.other_problem):
         errors.append(FieldError("other_problem", ErrorCode.REQUIRED, "发现“其他”问题时请说明具体问题"))
-    elif len(_text(data.other_problem) or "") > 200:
+    elif len(validation.text(data.other_problem) or "") > 200:
         errors.append(FieldError("other_problem", ErrorCode.TOO_LONG, "其他问题的说明不能超过 200 个字"))
     covered = set()
     for index, item in enumerate(data.items):
@@ -139,9 +135,9 @@ def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
         if problem not in problems:
             errors.append(FieldError(f"{key}.problem", ErrorCode.INVALID, "整改事项的问题须是本次排查发现的问题"))
         covered.add(problem)
-        if not _text(item.measures):
+        if not validation.text(item.measures):
             errors.append(FieldError(f"{key}.measures", ErrorCode.REQUIRED, "请填写整改措施"))
-        elif len(_text(item.measures)) > 1000:
+        elif len(validation.text(item.measures)) > 1000:
             errors.append(FieldError(f"{key}.measures", ErrorCode.TOO_LONG, "整改措施不能超过 1000 个字"))
         if item.deadline is None:
             errors.append(FieldError(f"{key}.deadline", ErrorCode.REQUIRED, "请填写整改期限"))
@@ -151,11 +147,6 @@ def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
         if problem not in covered:
             errors.append(FieldError("items", ErrorCode.REQUIRED, f"请为问题“{PROBLEM_LABELS[problem]}”填写整改事项（措施和期限）"))
     return errors
-
-
-def _camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(w.title() for w in rest)
 
 
 # --- mutations ------------------------------------------------------------------------
@@ -209,7 +200,7 @@ async def record_inspection(info, institution_id: str, data: InspectionInput) ->
     """录入排查结果. Refused while a ledger is open: close it with an acceptance first."""
     ctx = info.context
     check_writer(ctx.viewer)
-    errors = [FieldError(_camel(e.key), e.code, e.message) for e in check_inspection(data, ctx.now.date())]
+    errors = check_inspection(data, ctx.now.date())
     async with ctx.sessionmaker() as db:
         institution = await _writable_institution(db, ctx.viewer, institution_id)
         if institution is None:
@@ -224,10 +215,10 @@ async def record_inspection(info, institution_id: str, data: InspectionInput) ->
         inspection = Inspection(
             institution_id=institution.id,
             inspected_on=data.inspected_on,
-            inspecting_unit=_text(data.inspecting_unit),
-            result=_text(data.result),
+            inspecting_unit=validation.text(data.inspecting_unit),
+            result=validation.text(data.result),
             problems=list(dict.fromkeys(str(getattr(p, "value", p)) for p in data.problems)),
-            other_problem=_text(data.other_problem) if Problem.OTHER in [getattr(p, "value", p) for p in data.problems] else None,
+            other_problem=validation.text(data.other_problem) if Problem.OTHER in [getattr(p, "value", p) for p in data.problems] else None,
             recorded_by=ctx.viewer.account_id,
             created_at=ctx.now,
             updated_at=ctx.now,
@@ -239,7 +230,7 @@ async def record_inspection(info, institution_id: str, data: InspectionInput) ->
                 RectificationItem(
                     inspection_id=inspection.id,
                     problem=str(getattr(item.problem, "value", item.problem)),
-                    measures=_text(item.measures),
+                    measures=validation.text(item.measures),
                     deadline=item.deadline,
                     updated_at=ctx.now,
                 )
@@ -255,7 +246,7 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
     progress), items without one are added, the others removed."""
     ctx = info.context
     check_writer(ctx.viewer)
-    errors = [FieldError(_camel(e.key), e.code, e.message) for e in check_inspection(data, ctx.now.date())]
+    errors = check_inspection(data, ctx.now.date())
     async with ctx.sessionmaker() as db:
         found = await _writable_inspection(db, ctx.viewer, inspection_id)
         if found is None:
@@ -277,10 +268,10 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
         if errors:
             return None, errors
         inspection.inspected_on = data.inspected_on
-        inspection.inspecting_unit = _text(data.inspecting_unit)
-        inspection.result = _text(data.result)
+        inspection.inspecting_unit = validation.text(data.inspecting_unit)
+        inspection.result = validation.text(data.result)
         inspection.problems = list(dict.fromkeys(str(getattr(p, "value", p)) for p in data.problems))
-        inspection.other_problem = _text(data.other_problem) if Problem.OTHER in inspection.problems else None
+        inspection.other_problem = validation.text(data.other_problem) if Problem.OTHER in inspection.problems else None
         inspection.updated_at = ctx.now
         kept = set()
         for item in data.items:
@@ -289,7 +280,7 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
                 row = RectificationItem(inspection_id=inspection.id, problem="", measures="", deadline=item.deadline)
                 db.add(row)
             row.problem = str(getattr(item.problem, "value", item.problem))
-            row.measures = _text(item.measures)
+            row.measures = validation.text(item.measures)
             row.deadline = item.deadline
             row.updated_at = ctx.now
             kept.add(row.id)
@@ -322,7 +313,7 @@ async def update_progress(info, item_id: str, progress: str, note: str | None) -
         item, inspection, institution = row
         if inspection.accepted_on is not None:
             return None, _not_allowed("台账已销号，整改进度只读")
-        note = _text(note)
+        note = validation.text(note)
         if note and len(note) > 1000:
             return None, [FieldError("progressNote", ErrorCode.TOO_LONG, "进度说明不能超过 1000 个字")]
         item.progress = getattr(progress, "value", progress)
@@ -359,7 +350,7 @@ async def accept_rectification(info, inspection_id: str, opinion: str | None, ac
         if unfinished:
             return None, _not_allowed(f"尚有 {unfinished} 项整改未完成，不能验收")
         errors = []
-        opinion = _text(opinion)
+        opinion = validation.text(opinion)
         if opinion is None:
             errors.append(FieldError("opinion", ErrorCode.REQUIRED, "请填写验收意见"))
         elif len(opinion) > 1000:
@@ -394,7 +385,7 @@ async def send_notice(info, institution_id: str | None, county_code: str | None,
     viewer = ctx.viewer
     check_supervisor(viewer)
     errors: list[FieldError] = []
-    message = _text(message)
+    message = validation.text(message)
     if message is None:
         errors.append(FieldError("message", ErrorCode.REQUIRED, "请填写督办内容"))
     elif len(message) > 1000:
@@ -453,7 +444,7 @@ async def mark_handled(info, notice_id: str, note: str | None) -> tuple[UrgingNo
             return None, _not_found()
         if notice.handled_at is not None:
             return None, _not_allowed("该督办已办理")
-        note = _text(note)
+        note = validation.text(note)
         if note is None:
             return None, [FieldError("note", ErrorCode.REQUIRED, "请填写办理情况")]
         if len(note) > 1000:

@@ -30,6 +30,12 @@ _RIC = re.compile(r"^[0-9]{17}[0-9X]$")
 _POSTAL = re.compile(r"^[0-9]{6}$")
 
 
+def text(value: str | None) -> str | None:
+    """A form's text: stripped, and None when nothing is left."""
+    value = (value or "").strip()
+    return value or None
+
+
 def credit_code(value: str, *, province_code: str | None = None) -> Problem:
     code = value.strip().upper()
     if len(code) != 18 or not _USCC.match(code):
