@@ -8,7 +8,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
 from schema.errors import is_expected
-from schema.extensions import RefuseNulCharacters
+from schema.extensions import QueryLimits, RefuseNulCharacters
 from schema.complaints import ComplaintMutation, ComplaintQuery
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
@@ -33,6 +33,7 @@ schema = strawberry.federation.Schema(
         ParserCache,
         ValidationCache,
         RefuseNulCharacters,
+        QueryLimits,
         lambda: MaskErrors(should_mask_error=lambda error: not is_expected(error)),
     ],
 )
