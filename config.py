@@ -7,6 +7,8 @@ environment (never through files in the repository).
   ``.data/pg`` (``XWPX_DATA_DIR`` moves it).
 - ``XWPX_SECURE_COOKIES``: ``1`` (default ``0`` for local development) marks the session
   cookie ``Secure``.
+- ``XWPX_CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser
+  (default none: CORS is closed).
 - ``XWPX_ARGON2_PROFILE``: ``default`` (RFC 9106 low-memory argon2id) or ``test`` (argon2id
   with minimal cost, for the test suite only).
 """
@@ -34,6 +36,9 @@ class Settings:
     )
     secure_cookies: bool = field(
         default_factory=lambda: os.environ.get("XWPX_SECURE_COOKIES", "0") == "1"
+    )
+    cors_origins: list[str] = field(
+        default_factory=lambda: [o.strip() for o in os.environ.get("XWPX_CORS_ORIGINS", "").split(",") if o.strip()]
     )
     # The manual: "已登录用户在平台停留时间超过2小时未操作，平台自动退出当前账户".
     session_idle_timeout: timedelta = timedelta(hours=2)

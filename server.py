@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -55,7 +57,7 @@ class GraphQLApp(GraphQL):
         state = request.app.state
         settings: Settings = state.settings
         now = settings.clock()
-        viewer, expired = await request_viewer(request, now)
+        viewer, anonymous_reason = await request_viewer(request, now)
         return Context(
             request=request,
             response=response,
@@ -63,10 +65,51 @@ class GraphQLApp(GraphQL):
             sessionmaker=state.sessionmaker,
             viewer=viewer,
             loaders=create_loaders(state.sessionmaker, viewer),
-            session_expired=expired,
+            anonymous_reason=anonymous_reason,
             client_address=request.client.host if request.client else None,
             now=now,
         )
+
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+# API answers load nothing; the GraphiQL page (HTML) loads its scripts and is left without.
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+class SecurityHeaders:
+    """Security headers on every HTTP response (HSTS when cookies are Secure, i.e. behind
+    HTTPS)."""
+
+    def __init__(self, app, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                extra = list(_SECURITY_HEADERS)
+                if not content_type.startswith(b"text/html"):
+                    extra.append(_API_CSP)
+                if self.hsts:
+                    extra.append(_HSTS)
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def healthz(request: Request) -> Response:
@@ -99,7 +142,20 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # SameSite=Lax, so a cross-site form cannot post one with the caller's session.
         multipart_uploads_enabled=True,
     )
+    middleware = [Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
+    if settings.cors_origins:
+        # Closed unless configured: only the listed front-end origins, with credentials.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-requested-with"],
+            )
+        )
     return Starlette(
+        middleware=middleware,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/templates/institutions.xlsx", institution_excel.template_endpoint),

@@ -20,8 +20,8 @@ from schema.errors import Forbidden, PasswordChangeRequired, Unauthenticated
 def _viewer(info: Info):
     viewer = info.context.viewer
     if viewer is None:
-        if info.context.session_expired:
-            raise Unauthenticated("登录已超时或已失效，请重新登录 (session expired or invalid: log in again)")
+        if info.context.anonymous_reason:
+            raise Unauthenticated(info.context.anonymous_reason)
         raise Unauthenticated("请先登录 (log in first)")
     return viewer
 

@@ -89,20 +89,37 @@ async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UU
     await db.execute(stmt)
 
 
-def request_token(request) -> str | None:
-    """The session token of an HTTP request: ``Authorization: Bearer …`` or the cookie."""
+#: A cookie-authenticated POST must carry this header. Browsers send no custom header
+#: cross-site without a CORS preflight, which the server does not grant by default, so a
+#: foreign page cannot post with the caller's cookie (CSRF). Bearer tokens need nothing.
+CSRF_HEADER = "x-requested-with"
+
+EXPIRED = "登录已超时或已失效，请重新登录 (session expired or invalid: log in again)"
+CSRF = (
+    "使用 Cookie 会话的 POST 请求须带 X-Requested-With 请求头 "
+    "(cookie sessions need the X-Requested-With header on POST; or send Authorization: Bearer)"
+)
+
+
+def request_token(request) -> tuple[str | None, bool]:
+    """The session token of an HTTP request (``Authorization: Bearer …`` or the cookie),
+    and whether it came from the cookie."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(COOKIE_NAME) or None
+        return value.strip(), False
+    cookie = request.cookies.get(COOKIE_NAME) or None
+    return cookie, cookie is not None
 
 
-async def request_viewer(request, now: datetime) -> tuple[Viewer | None, bool]:
-    """The viewer of an HTTP request, and whether a token came that names no live session."""
-    token = request_token(request)
+async def request_viewer(request, now: datetime) -> tuple[Viewer | None, str | None]:
+    """The viewer of an HTTP request, or None with the reason a token was not honoured
+    (``EXPIRED`` or ``CSRF``; None when no token came)."""
+    token, from_cookie = request_token(request)
     if not token:
-        return None, False
+        return None, None
+    if from_cookie and request.method == "POST" and CSRF_HEADER not in request.headers:
+        return None, CSRF
     state = request.app.state
     async with state.sessionmaker() as db:
         viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
-    return viewer, viewer is None
+    return viewer, EXPIRED if viewer is None else None

@@ -501,10 +501,9 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 async def _regulator(request: Request) -> Viewer | JSONResponse:
-    viewer, expired = await request_viewer(request, request.app.state.settings.clock())
+    viewer, reason = await request_viewer(request, request.app.state.settings.clock())
     if viewer is None:
-        message = "登录已超时或已失效，请重新登录" if expired else "请先登录"
-        return _error(401, "UNAUTHENTICATED", message)
+        return _error(401, "UNAUTHENTICATED", reason or "请先登录")
     if viewer.must_change_password:
         return _error(403, "PASSWORD_CHANGE_REQUIRED", "当前为初始密码，请先修改密码")
     if not viewer.is_regulator:

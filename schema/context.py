@@ -23,8 +23,9 @@ class Context:
     sessionmaker: async_sessionmaker
     viewer: Viewer | None
     loaders: Loaders
-    #: A token came with the request but names no live session.
-    session_expired: bool = False
+    #: Why a token that came with the request was not honoured (expired, or a cookie
+    #: without the CSRF header), for the UNAUTHENTICATED message.
+    anonymous_reason: str | None = None
     client_address: str | None = None
     #: One instant per request, from the settings' clock.
     now: datetime = field(default=None)  # type: ignore[assignment]

@@ -38,9 +38,15 @@ async def test_login_sets_an_httponly_cookie_that_also_authenticates(http, gql, 
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}=")
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
-    # the client keeps the cookie and sends it without an Authorization header
-    result = await gql(ME)
-    assert result["data"]["me"]["username"] == "edu-440000"
+    # the client keeps the cookie and sends it, with the CSRF header, without Authorization
+    response = await http.post("/graphql", json={"query": ME}, headers={"X-Requested-With": "fetch"})
+    assert response.json()["data"]["me"]["username"] == "edu-440000"
+    # a cookie POST without the header (what a foreign page could send) is not honoured
+    refused = (await http.post("/graphql", json={"query": PROTECTED})).json()
+    assert error_codes(refused) == ["UNAUTHENTICATED"] and "X-Requested-With" in refused["errors"][0]["message"]
+    # GET (queries only) may use the cookie
+    response = await http.get("/graphql", params={"query": ME})
+    assert response.json()["data"]["me"]["username"] == "edu-440000"
 
 
 async def test_tokens_are_stored_only_as_hashes(gql, demo, sessionmaker):
