@@ -142,6 +142,8 @@ class Institution(SQLModel, table=True):
     operation_saved: bool = False
     subject_training_saved: bool = False
     facilities_saved: bool = False
+    #: Bumped by every save of the form's data; a save based on an older version is refused.
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
 

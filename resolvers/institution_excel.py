@@ -420,6 +420,14 @@ async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterabl
                 await db.execute(sa.insert(Institution), batch)
             for batch in updates.values():
                 await db.execute(sa.update(Institution), batch)
+            updated_ids = [row["id"] for batch in updates.values() for row in batch]
+            for chunk in range(0, len(updated_ids), 5000):
+                await db.execute(
+                    sa.update(Institution)
+                    .where(Institution.id.in_(updated_ids[chunk : chunk + 5000]))
+                    .values(version=Institution.version + 1)
+                    .execution_options(synchronize_session=False)
+                )
             await db.commit()
         except IntegrityError:
             # Another registration or import took one of the credit codes meanwhile.

@@ -77,10 +77,12 @@ def _db_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def save_part(
-    info, part: Part, institution_id: str | None, data: dict[str, Any]
+    info, part: Part, institution_id: str | None, data: dict[str, Any], version: int | None = None
 ) -> tuple[Institution | None, list[FieldError]]:
     """Save one part. Part 1 without an id registers a new institution in the caller's
-    county; every other save edits an institution the caller may edit."""
+    county; every other save edits an institution the caller may edit, and names the
+    ``version`` it was based on: a save based on an older version is refused (CONFLICT),
+    never a silent overwrite of someone else's change."""
     ctx = info.context
     viewer = ctx.viewer
     check_writer(viewer)
@@ -95,6 +97,10 @@ async def save_part(
             ).scalar_one_or_none() if parsed else None
             if institution is None:
                 return None, [FieldError("id", ErrorCode.NOT_FOUND, "培训机构不存在")]
+            if version is None:
+                return None, [FieldError("version", ErrorCode.REQUIRED, "修改时请带上读取到的版本号 (version)")]
+            if version != institution.version:
+                return None, [FieldError("version", ErrorCode.CONFLICT, "该机构信息已被他人修改，请刷新后重新编辑")]
         region_code = institution.region_code if institution else viewer.region_code
         rules = Context(
             today=ctx.now.date(),
@@ -127,6 +133,7 @@ async def save_part(
             if institution.operation_saved and kind_conflict(institution.kind, institution.training_categories):
                 # A new kind that the saved categories do not fit: part 3 is to be saved again.
                 institution.operation_saved = False
+            institution.version += 1
             institution.updated_at = ctx.now
         try:
             await db.commit()

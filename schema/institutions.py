@@ -172,6 +172,7 @@ class Institution:
     operation: Operation | None = strawberry.field(description="null until part 3 is saved")
     subject_training: SubjectTraining | None = strawberry.field(description="null until part 4 is saved")
     facilities: Facilities | None = strawberry.field(description="null until part 5 is saved")
+    version: int = strawberry.field(description="版本号: send it back when saving a part; an older one is refused (CONFLICT)")
     created_at: dt.datetime
     updated_at: dt.datetime
     inspection_status: InspectionStatus = strawberry.field(description="排查状态 (from the latest inspection)")
@@ -207,6 +208,7 @@ class Institution:
             operation=_part(row, Part.OPERATION, Operation),
             subject_training=_part(row, Part.SUBJECT_TRAINING, SubjectTraining),
             facilities=_part(row, Part.FACILITIES, Facilities),
+            version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
             inspection_status=InspectionStatusEnum(row.inspection_status),
@@ -471,27 +473,37 @@ _WRITE = allow(Regulator(Level.COUNTY, Level.SUB_UNIT))
 @strawberry.type
 class InstitutionMutation:
     @strawberry.mutation(
-        description="1 基本情况: without id registers a new institution in the caller's county (登记单位 = the caller); with id edits it.",
+        description="1 基本情况: without id registers a new institution in the caller's county (登记单位 = the caller); with id (and the version read) edits it.",
         extensions=_WRITE,
     )
-    async def save_institution_basics(self, info: Info, input: InstitutionBasicsInput, id: strawberry.ID | None = None) -> RegistrationPayload:
-        return _payload(info, await resolve.save_part(info, Part.BASICS, id, _data(input)))
+    async def save_institution_basics(
+        self, info: Info, input: InstitutionBasicsInput, id: strawberry.ID | None = None, version: int | None = None
+    ) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.BASICS, id, _data(input), version))
 
     @strawberry.mutation(description="2 办学资质", extensions=_WRITE)
-    async def save_institution_qualifications(self, info: Info, id: strawberry.ID, input: InstitutionQualificationsInput) -> RegistrationPayload:
-        return _payload(info, await resolve.save_part(info, Part.QUALIFICATIONS, id, _data(input)))
+    async def save_institution_qualifications(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionQualificationsInput
+    ) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.QUALIFICATIONS, id, _data(input), version))
 
     @strawberry.mutation(description="3 办学情况", extensions=_WRITE)
-    async def save_institution_operation(self, info: Info, id: strawberry.ID, input: InstitutionOperationInput) -> RegistrationPayload:
-        return _payload(info, await resolve.save_part(info, Part.OPERATION, id, _data(input)))
+    async def save_institution_operation(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionOperationInput
+    ) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.OPERATION, id, _data(input), version))
 
     @strawberry.mutation(description="4 中小学学科类培训情况", extensions=_WRITE)
-    async def save_institution_subject_training(self, info: Info, id: strawberry.ID, input: InstitutionSubjectTrainingInput) -> RegistrationPayload:
-        return _payload(info, await resolve.save_part(info, Part.SUBJECT_TRAINING, id, _data(input)))
+    async def save_institution_subject_training(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionSubjectTrainingInput
+    ) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.SUBJECT_TRAINING, id, _data(input), version))
 
     @strawberry.mutation(description="5 办学条件", extensions=_WRITE)
-    async def save_institution_facilities(self, info: Info, id: strawberry.ID, input: InstitutionFacilitiesInput) -> RegistrationPayload:
-        return _payload(info, await resolve.save_part(info, Part.FACILITIES, id, _data(input)))
+    async def save_institution_facilities(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionFacilitiesInput
+    ) -> RegistrationPayload:
+        return _payload(info, await resolve.save_part(info, Part.FACILITIES, id, _data(input), version))
 
     @strawberry.mutation(
         description="删除培训机构信息: county education accounts only; type the name again to confirm. Cannot be undone.",

@@ -22,9 +22,9 @@ def credit_code(n: int, division: str = "440106") -> str:
 
 ID_NUMBER = "11010519491231002X"  # the GB 11643 example
 
-BASICS = """mutation($id: ID, $input: InstitutionBasicsInput!) {
-  saveInstitutionBasics(id: $id, input: $input) {
-    institution { id name registrationProgress { savedParts missingParts complete } }
+BASICS = """mutation($id: ID, $version: Int, $input: InstitutionBasicsInput!) {
+  saveInstitutionBasics(id: $id, version: $version, input: $input) {
+    institution { id version name registrationProgress { savedParts missingParts complete } }
     progress { savedParts missingParts complete }
     errors { field code message relatedId }
   }
@@ -75,9 +75,9 @@ PARTS = {
 
 
 def part_mutation(part: str) -> str:
-    return f"""mutation($id: ID!, $input: Institution{part}Input!) {{
-  saveInstitution{part}(id: $id, input: $input) {{
-    institution {{ id }}
+    return f"""mutation($id: ID!, $version: Int!, $input: Institution{part}Input!) {{
+  saveInstitution{part}(id: $id, version: $version, input: $input) {{
+    institution {{ id version }}
     progress {{ savedParts missingParts complete }}
     errors {{ field code message }}
   }}
@@ -91,9 +91,18 @@ async def register(gql, token: str, n: int = 1, division: str = "440106", *, par
     assert payload["errors"] == [], payload
     institution_id = payload["institution"]["id"]
     for part in parts:
-        saved = await gql(part_mutation(part), {"id": institution_id, "input": PARTS[part]}, token=token)
+        saved = await save(gql, part_mutation(part), {"id": institution_id, "input": PARTS[part]}, token=token)
         assert saved["data"][f"saveInstitution{part}"]["errors"] == [], saved
     return institution_id
+
+
+async def save(gql, mutation: str, variables: dict, *, token: str) -> dict:
+    """Save a part of an existing institution based on its current version (read first)."""
+    if "version" not in variables:
+        read = await gql("query($id: ID!) { institution(id: $id) { version } }", {"id": variables["id"]}, token=token)
+        institution = (read.get("data") or {}).get("institution")
+        variables = {**variables, "version": institution["version"] if institution else 0}
+    return await gql(mutation, variables, token=token)
 
 
 _counter = iter(range(1, 10**6))

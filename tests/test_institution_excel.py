@@ -223,13 +223,17 @@ async def test_export_is_scoped_filtered_and_imports_back_unchanged(http, gql, d
 
     # round trip: the county's export imports back with nothing changed
     async with sessionmaker() as db:
-        before = {r.credit_code: {k: v for k, v in r.model_dump().items() if k != "updated_at"} for r in (await db.execute(sa.select(Institution))).scalars()}
+        before = {r.credit_code: {k: v for k, v in r.model_dump().items() if k not in ("updated_at", "version")} for r in (await db.execute(sa.select(Institution))).scalars()}
+        versions = dict((await db.execute(sa.select(Institution.credit_code, Institution.version))).all())
     response = await http.get("/exports/institutions.xlsx", headers={"Authorization": f"Bearer {county}"})
     result = await upload(http, county, response.content)
     assert result == {"data": {"importInstitutions": {"created": 0, "updated": 2, "errors": []}}}
     async with sessionmaker() as db:
-        after = {r.credit_code: {k: v for k, v in r.model_dump().items() if k != "updated_at"} for r in (await db.execute(sa.select(Institution))).scalars()}
+        after = {r.credit_code: {k: v for k, v in r.model_dump().items() if k not in ("updated_at", "version")} for r in (await db.execute(sa.select(Institution))).scalars()}
+        versions_after = dict((await db.execute(sa.select(Institution.credit_code, Institution.version))).all())
     assert after == before
+    # the rows the county re-imported count as saved once more; the others are untouched
+    assert {code: versions_after[code] - versions[code] for code in versions} == {code: int(code[2:8] == "440106") for code in versions}
 
 
 async def test_concurrent_imports_of_the_same_file_never_duplicate(http, gql, demo, sessionmaker):

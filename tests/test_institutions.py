@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Institution
-from tests.helpers import BASICS, ID_NUMBER, PARTS, basics, credit_code, error_codes, insert_institutions, part_mutation, register
+from tests.helpers import BASICS, ID_NUMBER, PARTS, basics, credit_code, error_codes, insert_institutions, part_mutation, register, save
 
 PROGRESS = "{ savedParts missingParts complete }"
 ONE = "query($id: ID!) { institution(id: $id) { name registeringUnit { name level } county { code } registrationProgress %s } }" % PROGRESS
@@ -35,7 +35,7 @@ async def test_a_county_registers_in_five_parts_in_any_order(gql, demo):
     # the remaining parts in another order than the form's
     expected_missing = ["QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"]
     for part, key in (("Facilities", "FACILITIES"), ("Qualifications", "QUALIFICATIONS"), ("SubjectTraining", "SUBJECT_TRAINING"), ("Operation", "OPERATION")):
-        saved = (await gql(part_mutation(part), {"id": institution_id, "input": PARTS[part]}, token=county))["data"][f"saveInstitution{part}"]
+        saved = (await save(gql, part_mutation(part), {"id": institution_id, "input": PARTS[part]}, token=county))["data"][f"saveInstitution{part}"]
         expected_missing.remove(key)
         assert saved["errors"] == [] and saved["progress"]["missingParts"] == expected_missing
     assert saved["progress"] == {"savedParts": ["BASICS", "QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"], "missingParts": [], "complete": True}
@@ -47,9 +47,9 @@ async def test_a_county_registers_in_five_parts_in_any_order(gql, demo):
 async def test_editing_a_saved_part_works_the_same_way(gql, demo, sessionmaker):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county)
-    edited = await gql(BASICS, {"id": institution_id, "input": basics(name="天河新名培训学校")}, token=county)
+    edited = await save(gql, BASICS, {"id": institution_id, "input": basics(name="天河新名培训学校")}, token=county)
     assert edited["data"]["saveInstitutionBasics"]["errors"] == []
-    again = await gql(part_mutation("Facilities"), {"id": institution_id, "input": {**PARTS["Facilities"], "teachingArea": "900"}}, token=county)
+    again = await save(gql, part_mutation("Facilities"), {"id": institution_id, "input": {**PARTS["Facilities"], "teachingArea": "900"}}, token=county)
     assert errors_of(again) == [("teachingArea", "INVALID")]
     async with sessionmaker() as db:
         row = (await db.execute(sa.select(Institution))).scalar_one()
@@ -99,14 +99,14 @@ async def test_the_credit_code_must_be_from_the_institutions_province(gql, demo)
 async def test_qualification_status_decides_the_required_fields(gql, demo, status, given, expected):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county, parts=())
-    result = await gql(part_mutation("Qualifications"), {"id": institution_id, "input": {**given, "qualificationStatus": status}}, token=county)
+    result = await save(gql, part_mutation("Qualifications"), {"id": institution_id, "input": {**given, "qualificationStatus": status}}, token=county)
     assert errors_of(result) == expected
 
 
 async def test_no_licence_status_clears_licence_fields(gql, demo, sessionmaker):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county)
-    await gql(part_mutation("Qualifications"), {"id": institution_id, "input": {**PARTS["Qualifications"], "qualificationStatus": "BUSINESS_LICENCE_ONLY"}}, token=county)
+    await save(gql, part_mutation("Qualifications"), {"id": institution_id, "input": {**PARTS["Qualifications"], "qualificationStatus": "BUSINESS_LICENCE_ONLY"}}, token=county)
     async with sessionmaker() as db:
         row = (await db.execute(sa.select(Institution))).scalar_one()
     assert (row.licence_number, row.licence_valid_from, row.business_licence_number) == (None, None, "52440106MJL000001X")
@@ -123,15 +123,15 @@ async def test_operation_rules(gql, demo):
         ({"trainingCategories": ["SUBJECT", "OTHER"], "otherCategory": "研学", "studentCount": 0, "staffCount": 0, "teacherCount": 0}, []),
     ]
     for given, expected in cases:
-        assert errors_of(await gql(part_mutation("Operation"), {"id": institution_id, "input": given}, token=county)) == expected, given
+        assert errors_of(await save(gql, part_mutation("Operation"), {"id": institution_id, "input": given}, token=county)) == expected, given
 
 
 async def test_no_subject_training_completes_part_four_without_content(gql, demo):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county, parts=())
-    missing = await gql(part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": False}}, token=county)
+    missing = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": False}}, token=county)
     assert errors_of(missing) == [("subjects", "REQUIRED"), ("grades", "REQUIRED"), ("classTimes", "REQUIRED"), ("feePerHour", "REQUIRED")]
-    skipped = await gql(part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True, "subjects": ["CHINESE"]}}, token=county)
+    skipped = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True, "subjects": ["CHINESE"]}}, token=county)
     assert skipped["data"]["saveInstitutionSubjectTraining"]["progress"]["savedParts"] == ["BASICS", "SUBJECT_TRAINING"]
     read = await gql("query($id: ID!) { institution(id: $id) { subjectTraining { noSubjectTraining subjects } } }", {"id": institution_id}, token=county)
     assert read["data"]["institution"]["subjectTraining"] == {"noSubjectTraining": True, "subjects": []}
@@ -148,7 +148,7 @@ async def test_facilities_rules(gql, demo):
         ({**PARTS["Facilities"], "premises": "OWNED", "leaseEnd": None}, []),
     ]
     for given, expected in cases:
-        assert errors_of(await gql(part_mutation("Facilities"), {"id": institution_id, "input": given}, token=county)) == expected, given
+        assert errors_of(await save(gql, part_mutation("Facilities"), {"id": institution_id, "input": given}, token=county)) == expected, given
 
 
 async def test_duplicate_credit_codes_point_to_the_record_only_in_scope(gql, demo):
@@ -177,9 +177,9 @@ async def test_a_sub_unit_registers_and_edits_only_its_own(gql, demo):
     read = await gql(ONE, {"id": mine}, token=sub)
     assert read["data"]["institution"]["registeringUnit"] == {"name": "天河区教育局下属单位一", "level": "SUB_UNIT"}
     # the sub-unit cannot reach the county's record; the county edits the sub-unit's
-    assert errors_of(await gql(part_mutation("Operation"), {"id": theirs, "input": PARTS["Operation"]}, token=sub)) == [("id", "NOT_FOUND")]
+    assert errors_of(await save(gql, part_mutation("Operation"), {"id": theirs, "input": PARTS["Operation"]}, token=sub)) == [("id", "NOT_FOUND")]
     assert await gql(ONE, {"id": theirs}, token=sub) == {"data": {"institution": None}}
-    assert errors_of(await gql(part_mutation("Operation"), {"id": mine, "input": PARTS["Operation"]}, token=county)) == []
+    assert errors_of(await save(gql, part_mutation("Operation"), {"id": mine, "input": PARTS["Operation"]}, token=county)) == []
 
 
 async def test_personal_data_is_masked_for_everyone_but_the_county_desk(gql, demo):
@@ -281,7 +281,7 @@ async def test_hostile_and_out_of_range_values_are_refused_as_data(gql, demo):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county, parts=())
     # NUL is refused for the whole request (schema/extensions.py), other control characters per field
-    assert error_codes(await gql(BASICS, {"id": institution_id, "input": basics(name="a\u0000b")}, token=county)) == ["BAD_USER_INPUT"]
+    assert error_codes(await save(gql, BASICS, {"id": institution_id, "input": basics(name="a\u0000b")}, token=county)) == ["BAD_USER_INPUT"]
     cases = [
         (BASICS, {"id": institution_id, "input": basics(name="a\u0001b")}, [("name", "INVALID")]),
         (BASICS, {"id": institution_id, "input": basics(address="第一行\n第二行")}, [("address", "INVALID")]),
@@ -290,19 +290,50 @@ async def test_hostile_and_out_of_range_values_are_refused_as_data(gql, demo):
         (part_mutation("Operation"), {"id": institution_id, "input": {**PARTS["Operation"], "studentCount": 2_000_000_000}}, [("studentCount", "INVALID")]),
     ]
     for mutation, variables, expected in cases:
-        assert errors_of(await gql(mutation, variables, token=county)) == expected, variables
+        assert errors_of(await save(gql, mutation, variables, token=county)) == expected, variables
     # markup and formula-looking text is stored as it is: nothing renders or runs it here
-    stored = await gql(BASICS, {"id": institution_id, "input": basics(name="=HYPERLINK(\"x\")<b>'; DROP TABLE x;--")}, token=county)
+    stored = await save(gql, BASICS, {"id": institution_id, "input": basics(name="=HYPERLINK(\"x\")<b>'; DROP TABLE x;--")}, token=county)
     assert stored["data"]["saveInstitutionBasics"]["institution"]["name"] == "=HYPERLINK(\"x\")<b>'; DROP TABLE x;--"
 
 
 async def test_a_change_of_kind_reopens_part_three_when_its_categories_no_longer_fit(gql, demo):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county)  # SUBJECT, categories SUBJECT and ARTS
-    changed = (await gql(BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT")}, token=county))["data"]["saveInstitutionBasics"]
+    changed = (await save(gql, BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT")}, token=county))["data"]["saveInstitutionBasics"]
     assert changed["errors"] == [] and changed["progress"]["missingParts"] == ["OPERATION"]
-    fixed = await gql(part_mutation("Operation"), {"id": institution_id, "input": {**PARTS["Operation"], "trainingCategories": ["ARTS"]}}, token=county)
+    fixed = await save(gql, part_mutation("Operation"), {"id": institution_id, "input": {**PARTS["Operation"], "trainingCategories": ["ARTS"]}}, token=county)
     assert fixed["data"]["saveInstitutionOperation"]["progress"]["complete"] is True
     # a change that the categories still fit keeps part 3
-    kept = (await gql(BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT", mode="ONLINE")}, token=county))["data"]["saveInstitutionBasics"]
+    kept = (await save(gql, BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT", mode="ONLINE")}, token=county))["data"]["saveInstitutionBasics"]
     assert kept["progress"]["complete"] is True
+
+
+async def test_a_save_based_on_an_old_version_is_refused(gql, demo):
+    county = await gql.login("edu-440106")
+    sub = await gql.login("edu-440106-01")
+    institution_id = await register(gql, sub, parts=())
+    # both desks read version 1 and edit
+    first = await gql(part_mutation("Operation"), {"id": institution_id, "version": 1, "input": PARTS["Operation"]}, token=county)
+    assert first["data"]["saveInstitutionOperation"]["institution"]["version"] == 2
+    second = await gql(part_mutation("Operation"), {"id": institution_id, "version": 1, "input": {**PARTS["Operation"], "studentCount": 1}}, token=sub)
+    assert errors_of(second) == [("version", "CONFLICT")]
+    missing = await gql(BASICS, {"id": institution_id, "input": basics()}, token=county)
+    assert errors_of(missing) == [("version", "REQUIRED")]
+
+
+async def test_concurrent_saves_lose_no_update(gql, demo, sessionmaker):
+    import asyncio
+
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    # ten saves based on the same version at once: one wins, nine are told of the conflict
+    results = await asyncio.gather(*(
+        gql(part_mutation("Operation"), {"id": institution_id, "version": 1, "input": {**PARTS["Operation"], "studentCount": n}}, token=county)
+        for n in range(10)
+    ))
+    winners = [r["data"]["saveInstitutionOperation"] for r in results if not r["data"]["saveInstitutionOperation"]["errors"]]
+    assert len(winners) == 1
+    assert sorted(c for r in results for c in [e["code"] for e in r["data"]["saveInstitutionOperation"]["errors"]]) == ["CONFLICT"] * 9
+    async with sessionmaker() as db:
+        row = (await db.execute(sa.select(Institution))).scalar_one()
+    assert row.version == 2 and row.operation_saved

@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('operation_saved', sa.Boolean(), nullable=False),
     sa.Column('subject_training_saved', sa.Boolean(), nullable=False),
     sa.Column('facilities_saved', sa.Boolean(), nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['region_code'], ['region.code'], ),
