@@ -22,7 +22,8 @@ Rules (DOMAIN.md):
 - Complaints (投诉): education accounts from county level up, filed with a county in their
   subtree (the complainant's identity is masked for all but the handling county: that is the
   resolvers' part).
-- Audit records of deletions are read by the ministry and provinces, in their subtree.
+- The audit trail: education accounts from county level up, the records of their subtree
+  (deletion snapshots: the ministry and provinces only, which the resolvers enforce).
 - An account still on its initial password sees itself alone until it changes it, and
   nothing else.
 - Regions are public reference data.
@@ -131,7 +132,7 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
             return sa.false()
         return model.county_code.in_(subtree_codes(viewer.region_path))
     if model is AuditRecord:
-        if viewer.level not in (Level.MINISTRY, Level.PROVINCE) or viewer.department is not Department.EDUCATION:
+        if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
             return sa.false()
         return AuditRecord.region_code.in_(subtree_codes(viewer.region_path))
     raise TypeError(f"no scope rule for {model.__name__}")

@@ -26,7 +26,7 @@ from auth.passwords import (
 from auth.scope import manages, scope, subtree_of
 from auth.sessions import COOKIE_NAME, create_session, end_sessions
 from models import ROOT_CODE, Account, AccountKind, AuthSession, Department, Level, LoginThrottle, Region
-from resolvers import validation
+from resolvers import audit, validation
 from resolvers.pagination import Page, paginate
 from schema.errors import ApiError, ErrorCode, UserError
 
@@ -40,6 +40,8 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_USERNAME_LENGTH = 64
 
 # Used with fullmatch: "$" alone would also accept a trailing newline.
+#: The account fields the trail records on create and edit.
+_ACCOUNT_FIELDS = ["username", "name", "level", "region_code", "department", "parent_id", "mobile", "email", "enabled"]
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
@@ -125,6 +127,7 @@ async def login(info, username: str, password: str) -> tuple[str, Account]:
             # guesser, and it tells the owner whom to ask.
             raise ApiError("账号已停用，请联系上级管理员 (account disabled)", "ACCOUNT_DISABLED")
         token = await create_session(db, account.id, now, ctx.client_address)
+        audit.record(db, ctx, "login", "Account", account.id, account.region_code, viewer=account)
         await db.commit()
     ctx.response.set_cookie(
         COOKIE_NAME,
@@ -141,6 +144,7 @@ async def logout(info) -> bool:
     ctx = info.context
     async with ctx.sessionmaker() as db:
         await db.execute(sa.delete(AuthSession).where(AuthSession.id == ctx.viewer.session_id))
+        audit.record(db, ctx, "logout", "Account", ctx.viewer.account_id, ctx.viewer.region_code)
         await db.commit()
     ctx.response.delete_cookie(COOKIE_NAME, path="/")
     return True
@@ -170,6 +174,7 @@ async def change_password(info, current: str, new: str) -> tuple[Account | None,
         account.must_change_password = False
         account.updated_at = ctx.now
         await end_sessions(db, account.id, keep=viewer.session_id)
+        audit.record(db, ctx, "changePassword", "Account", account.id, account.region_code, changed={"password_hash": ["***", "***"]})
         await db.commit()
     return account, []
 
@@ -388,6 +393,7 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
             updated_at=ctx.now,
         )
         db.add(account)
+        audit.record(db, ctx, "createRegulatorAccount", "Account", account.id, account.region_code, changed=audit.changes(None, audit.values_of(account, _ACCOUNT_FIELDS)))
         try:
             await db.commit()
         except IntegrityError as e:
@@ -408,6 +414,7 @@ async def update_account(
             return None, _not_found()
         if errors:
             return None, errors
+        before = audit.values_of(account, _ACCOUNT_FIELDS)
         if name is not None and name.strip():
             account.name = name.strip()
         if mobile is not None:
@@ -415,6 +422,7 @@ async def update_account(
         if email is not None:
             account.email = email or None
         account.updated_at = ctx.now
+        audit.record(db, ctx, "updateRegulatorAccount", "Account", account.id, account.region_code, changed=audit.changes(before, audit.values_of(account, _ACCOUNT_FIELDS)))
         await db.commit()
     return account, []
 
@@ -426,10 +434,12 @@ async def set_enabled(info, account_id: str, enabled: bool) -> tuple[Account | N
         account = await _managed(db, ctx.viewer, account_id)
         if account is None:
             return None, _not_found()
+        changed = audit.changes({"enabled": account.enabled}, {"enabled": enabled})
         account.enabled = enabled
         account.updated_at = ctx.now
         if not enabled:
             await end_sessions(db, account.id)
+        audit.record(db, ctx, "setRegulatorAccountEnabled", "Account", account.id, account.region_code, changed=changed)
         await db.commit()
     return account, []
 
@@ -446,6 +456,7 @@ async def reset_password(info, account_id: str) -> tuple[Account | None, list[Us
         account.must_change_password = True
         account.updated_at = ctx.now
         await end_sessions(db, account.id)
+        audit.record(db, ctx, "resetRegulatorAccountPassword", "Account", account.id, account.region_code, changed={"password_hash": ["***", "***"]})
         await db.commit()
     return account, []
 
@@ -463,6 +474,7 @@ async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[
         ).scalar()
         if has_sub_units:
             return None, [UserError(field="id", code=ErrorCode.HAS_DEPENDENTS, message="请先删除该账号的下属单位账号")]
+        audit.record(db, ctx, "deleteRegulatorAccount", "Account", account.id, account.region_code, snapshot=audit.values_of(account))
         await db.delete(account)
         await db.commit()
     return account.id, []

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from auth.scope import scope
 from auth.viewer import Viewer
 from models import Complaint, ComplaintStatus, ComplaintType, Department, Institution, Level, Region, TargetType
-from resolvers import validation
+from resolvers import audit, validation
 from resolvers.institutions import mask_phone, parse_id
 from resolvers.pagination import Page, paginate
 from resolvers.registration import FieldError
@@ -177,6 +177,8 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
             submitted_by=viewer.account_id if viewer else None,
         )
         db.add(complaint)
+        audit.record(db, ctx, "submitComplaint", "Complaint", complaint.id, county.code,
+                     changed=audit.changes(None, audit.values_of(complaint, ["tracking_number", "complainant_name", "complainant_mobile", "target_type", "complaint_type", "county_code", "target_name", "institution_id"])))
         await db.commit()
     return complaint, []
 
@@ -245,12 +247,15 @@ async def handle(info, complaint_id: str, action: str, text: str | None) -> tupl
                 return None, [FieldError(key, ErrorCode.REQUIRED, f"请填写{label}")]
             if len(text) > limit:
                 return None, [FieldError(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 字")]
+        before = audit.values_of(complaint, ["status", "reply", "reject_reason"])
         if action == "accept":
             complaint.status, complaint.accepted_at, complaint.accepted_by = ComplaintStatus.ACCEPTED, ctx.now, viewer.account_id
         elif action == "reply":
             complaint.status, complaint.replied_at, complaint.replied_by, complaint.reply = ComplaintStatus.REPLIED, ctx.now, viewer.account_id, text
         else:
             complaint.status, complaint.rejected_at, complaint.rejected_by, complaint.reject_reason = ComplaintStatus.REJECTED, ctx.now, viewer.account_id, text
+        audit.record(db, ctx, f"{action}Complaint", "Complaint", complaint.id, complaint.county_code,
+                     changed=audit.changes(before, audit.values_of(complaint, ["status", "reply", "reject_reason"])))
         await db.commit()
     return complaint, []
 

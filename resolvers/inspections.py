@@ -34,7 +34,7 @@ from models import (
     Region,
     UrgingNotice,
 )
-from resolvers import validation
+from resolvers import audit, validation
 from resolvers.institutions import check_writer, overdue_condition, parse_id, writable
 from resolvers.pagination import Page, paginate
 from resolvers.registration import FieldError
@@ -237,8 +237,16 @@ async def record_inspection(info, institution_id: str, data: InspectionInput) ->
             )
         await db.flush()
         await refresh_status(db, institution)
+        audit.record(db, ctx, "recordInspection", "Inspection", inspection.id, institution.region_code, changed=audit.changes(None, _summary(inspection, data.items)))
         await db.commit()
     return inspection, []
+
+
+def _summary(inspection: Inspection, items: list) -> dict:
+    return {
+        **audit.values_of(inspection, ["institution_id", "inspected_on", "inspecting_unit", "result", "problems", "other_problem"]),
+        "items": [[str(getattr(i.problem, "value", i.problem)), validation.text(i.measures), audit.jsonable(i.deadline)] for i in items],
+    }
 
 
 async def correct_inspection(info, inspection_id: str, data: InspectionInput) -> tuple[Inspection | None, list[FieldError]]:
@@ -259,6 +267,9 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
         previous = await _latest(db, institution.id, excluding=inspection.id)
         if previous is not None and data.inspected_on is not None and data.inspected_on < previous.inspected_on:
             errors.append(FieldError("inspectedOn", ErrorCode.INVALID, f"排查日期不能早于上一次排查（{previous.inspected_on:%Y-%m-%d}）"))
+        before = {
+            **audit.values_of(inspection, ["institution_id", "inspected_on", "inspecting_unit", "result", "problems", "other_problem"]),
+        }
         existing = {
             i.id: i for i in (await db.execute(sa.select(RectificationItem).where(RectificationItem.inspection_id == inspection.id))).scalars()
         }
@@ -289,6 +300,9 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
                 await db.delete(row)
         await db.flush()
         await refresh_status(db, institution)
+        after = _summary(inspection, data.items)
+        before["items"] = [[r.problem, r.measures, audit.jsonable(r.deadline)] for r in existing.values()]
+        audit.record(db, ctx, "correctInspection", "Inspection", inspection.id, institution.region_code, changed=audit.changes(before, after))
         await db.commit()
     return inspection, []
 
@@ -316,11 +330,14 @@ async def update_progress(info, item_id: str, progress: str, note: str | None) -
         note = validation.text(note)
         if note and len(note) > 1000:
             return None, [FieldError("progressNote", ErrorCode.TOO_LONG, "进度说明不能超过 1000 个字")]
+        before = audit.values_of(item, ["progress", "progress_note"])
         item.progress = getattr(progress, "value", progress)
         item.progress_note = note
         item.updated_at = ctx.now
         await db.flush()
         await refresh_status(db, institution)
+        audit.record(db, ctx, "updateRectificationProgress", "RectificationItem", item.id, institution.region_code,
+                     changed=audit.changes(before, audit.values_of(item, ["progress", "progress_note"])))
         await db.commit()
     return item, []
 
@@ -366,6 +383,8 @@ async def accept_rectification(info, inspection_id: str, opinion: str | None, ac
         inspection.updated_at = ctx.now
         await db.flush()
         await refresh_status(db, institution)
+        audit.record(db, ctx, "acceptRectification", "Inspection", inspection.id, institution.region_code,
+                     changed=audit.changes(None, audit.values_of(inspection, ["acceptance_opinion", "accepted_on"])))
         await db.commit()
     return inspection, []
 
@@ -425,6 +444,8 @@ async def send_notice(info, institution_id: str | None, county_code: str | None,
             sent_at=ctx.now,
         )
         db.add(notice)
+        audit.record(db, ctx, "sendUrgingNotice", "UrgingNotice", notice.id, county_code,
+                     changed=audit.changes(None, audit.values_of(notice, ["county_code", "institution_id", "message"])))
         await db.commit()
     return notice, []
 
@@ -450,6 +471,8 @@ async def mark_handled(info, notice_id: str, note: str | None) -> tuple[UrgingNo
         if len(note) > 1000:
             return None, [FieldError("note", ErrorCode.TOO_LONG, "办理情况不能超过 1000 个字")]
         notice.handled_at, notice.handled_by, notice.handling_note = ctx.now, viewer.account_id, note
+        audit.record(db, ctx, "markUrgingNoticeHandled", "UrgingNotice", notice.id, notice.county_code,
+                     changed=audit.changes(None, audit.values_of(notice, ["handled_at", "handling_note"])))
         await db.commit()
     return notice, []
 

@@ -33,6 +33,7 @@ from auth.scope import scope
 from auth.sessions import request_viewer
 from auth.viewer import Viewer
 from models import InspectionStatus, Institution, Kind, Mode, Nature, Region
+from resolvers import audit
 from resolvers.institutions import (
     PERSONAL,
     InstitutionFilter,
@@ -359,7 +360,18 @@ def check_rows(rows: Iterable[tuple[int, tuple]], viewer: Viewer, province: str,
     return parsed, errors
 
 
-async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterable[tuple[int, tuple]]) -> ImportResult:
+@dataclass
+class _AuditContext:
+    """What the audit trail reads from a request, for imports run outside one (the bench)."""
+
+    now: datetime
+    client_address: str | None
+    viewer: Viewer | None = None
+
+
+async def import_rows(
+    sessionmaker, viewer: Viewer, now: datetime, rows: Iterable[tuple[int, tuple]], client_address: str | None = None
+) -> ImportResult:
     """Check every row by the forms' rules, then write all rows in one transaction, or
     none when any row is wrong. The credit code is the natural key: a code already
     registered in the caller's scope updates that institution."""
@@ -428,6 +440,10 @@ async def import_rows(sessionmaker, viewer: Viewer, now: datetime, rows: Iterabl
                     .values(version=Institution.version + 1)
                     .execution_options(synchronize_session=False)
                 )
+            audit.record(
+                db, _AuditContext(now, client_address), "importInstitutions", "InstitutionImport", uuid.uuid4(), viewer.region_code,
+                changed={"created": [None, sum(map(len, inserts.values()))], "updated": [None, len(updated_ids)]}, viewer=viewer,
+            )
             await db.commit()
         except IntegrityError:
             # Another registration or import took one of the credit codes meanwhile.
@@ -446,7 +462,7 @@ async def import_upload(info, upload) -> ImportResult:
     if len(content) > MAX_UPLOAD_BYTES:
         return ImportResult(errors=[RowError(0, None, "FILE_TOO_LARGE", f"文件不能超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")])
     try:
-        return await import_rows(ctx.sessionmaker, ctx.viewer, ctx.now, read_rows(content))
+        return await import_rows(ctx.sessionmaker, ctx.viewer, ctx.now, read_rows(content), ctx.client_address)
     except ImportFileError as e:
         return ImportResult(errors=[RowError(0, None, e.code, e.message)])
 

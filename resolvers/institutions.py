@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -20,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scope import scope, subtree_of
 from auth.viewer import Viewer
-from models import AuditRecord, Department, Institution, Level, Region
+from models import Department, Institution, Level, Region
+from resolvers import audit
 from resolvers.pagination import Page, paginate
 from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, kind_conflict, validate_part
 from schema.errors import ErrorCode, Forbidden
@@ -116,6 +116,7 @@ async def save_part(
         if checked.errors:
             return None, checked.errors
         values = _db_values(checked.values)
+        before = audit.values_of(institution, list(values)) if institution else None
         if institution is None:
             institution = Institution(
                 **values,
@@ -135,6 +136,10 @@ async def save_part(
                 institution.operation_saved = False
             institution.version += 1
             institution.updated_at = ctx.now
+        audit.record(
+            db, ctx, f"saveInstitution{part.value.title().replace('_', '')}", "Institution", institution.id,
+            institution.region_code, changed=audit.changes(before, audit.values_of(institution, list(values))),
+        )
         try:
             await db.commit()
         except IntegrityError:
@@ -247,23 +252,6 @@ def sees_personal_data(viewer: Viewer | None) -> bool:
     return viewer is not None and viewer.level in WRITERS and viewer.department is Department.EDUCATION
 
 
-def snapshot(institution: Institution) -> dict[str, Any]:
-    """The record as JSON, personal data masked (kept for the audit trail)."""
-    data = {}
-    for column in Institution.__table__.columns:
-        value = getattr(institution, column.key)
-        if isinstance(value, uuid.UUID):
-            value = str(value)
-        elif isinstance(value, Decimal):
-            value = str(value)
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        data[column.key] = value
-    for key, mask in PERSONAL.items():
-        data[key] = mask(data[key])
-    return data
-
-
 async def delete_institution(info, institution_id: str, confirm_name: str) -> tuple[uuid.UUID | None, list[FieldError]]:
     """Delete an institution and its registration data (seed 000: 删除确认后，培训机构登记
     信息和排查信息都会清空，无法恢复). County accounts only; the name typed again confirms.
@@ -281,27 +269,7 @@ async def delete_institution(info, institution_id: str, confirm_name: str) -> tu
             return None, [FieldError("id", ErrorCode.NOT_FOUND, "培训机构不存在")]
         if (confirm_name or "").strip() != institution.name:
             return None, [FieldError("confirmName", ErrorCode.INVALID, "请再次输入机构名称以确认删除（删除后无法恢复）")]
-        db.add(
-            AuditRecord(
-                at=ctx.now,
-                account_id=viewer.account_id,
-                username=viewer.username,
-                operation="deleteInstitution",
-                record_type="Institution",
-                record_id=institution.id,
-                region_code=institution.region_code,
-                client_address=ctx.client_address,
-                snapshot=snapshot(institution),
-            )
-        )
+        audit.record(db, ctx, "deleteInstitution", "Institution", institution.id, institution.region_code, snapshot=audit.values_of(institution))
         await db.delete(institution)
         await db.commit()
     return institution.id, []
-
-
-async def list_deletions(info, first: int | None, after: str | None) -> Page:
-    ctx = info.context
-    where = sa.and_(scope(ctx.viewer, AuditRecord), AuditRecord.operation == "deleteInstitution")
-    async with ctx.sessionmaker() as db:
-        return await paginate(db, AuditRecord, where, [AuditRecord.at, AuditRecord.id], first=first, after=after)
-

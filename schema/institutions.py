@@ -21,7 +21,7 @@ from models import Institution as InstitutionRow
 from models import Kind, Mode, Nature, Premises, QualificationStatus
 from models import Subject as SubjectEnum
 from models import TrainingCategory as TrainingCategoryEnum
-from resolvers import institution_excel, institutions as resolve
+from resolvers import audit_trail, institution_excel, institutions as resolve
 from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, FieldError, Part
 from schema.accounts import RegulatorLevel
 from schema.context import Info
@@ -451,7 +451,7 @@ class InstitutionQuery:
         extensions=allow(Regulator(Level.MINISTRY, Level.PROVINCE)),
     )
     async def institution_deletions(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[InstitutionDeletion]:
-        page = await resolve.list_deletions(info, first, after)
+        page = await audit_trail.list_records(info, audit_trail.AuditFilter(operation="deleteInstitution"), first, after)
         return Connection[InstitutionDeletion].from_page(
             page,
             lambda r: InstitutionDeletion(

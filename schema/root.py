@@ -9,6 +9,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
 from schema.errors import is_expected
 from schema.extensions import QueryLimits, RefuseNulCharacters
+from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintQuery
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
@@ -16,7 +17,7 @@ from schema.regions import RegionQuery
 
 
 @strawberry.type
-class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery, ComplaintQuery):
+class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery, ComplaintQuery, AuditQuery):
     pass
 
 

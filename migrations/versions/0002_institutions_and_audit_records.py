@@ -20,21 +20,41 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     op.create_table('audit_record',
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('seq', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('account_id', sa.Uuid(), nullable=True),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('department', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
     sa.Column('operation', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('record_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('record_id', sa.Uuid(), nullable=False),
     sa.Column('region_code', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
     sa.Column('client_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('changes', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.Column('snapshot', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.ForeignKeyConstraint(['region_code'], ['region.code'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('seq')
     )
     op.create_index(op.f('ix_audit_record_account_id'), 'audit_record', ['account_id'], unique=False)
     op.create_index(op.f('ix_audit_record_operation'), 'audit_record', ['operation'], unique=False)
     op.create_index(op.f('ix_audit_record_region_code'), 'audit_record', ['region_code'], unique=False)
+    # The trail is append-only, whoever connects: updates and deletes are refused.
+    op.execute(
+        """
+        CREATE FUNCTION audit_record_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'audit records cannot be changed or deleted';
+        END $$
+        """
+    )
+    op.execute(
+        """
+        CREATE TRIGGER audit_record_append_only BEFORE UPDATE OR DELETE ON audit_record
+          FOR EACH ROW EXECUTE FUNCTION audit_record_is_append_only()
+        """
+    )
     op.create_table('institution',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -111,6 +131,8 @@ def downgrade() -> None:
     op.drop_index('ix_institution_region_name', table_name='institution')
     op.drop_index('ix_institution_name_id', table_name='institution')
     op.drop_table('institution')
+    op.execute("DROP TRIGGER audit_record_append_only ON audit_record")
+    op.execute("DROP FUNCTION audit_record_is_append_only()")
     op.drop_index(op.f('ix_audit_record_region_code'), table_name='audit_record')
     op.drop_index(op.f('ix_audit_record_operation'), table_name='audit_record')
     op.drop_index(op.f('ix_audit_record_account_id'), table_name='audit_record')

@@ -1,0 +1,92 @@
+"""The audit trail: every mutation writes one record in its own transaction (who, level,
+region, department, what operation, which record, which fields changed with old and new
+values, when, from which client address). Personal data in the changes and snapshots is
+masked. Records are append-only (a database trigger refuses updates and deletes)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from models import ROOT_CODE, AuditRecord
+
+#: Fields whose values the trail never holds in clear.
+_ID_NUMBERS = {"legal_rep_id_number"}
+_PHONES = {"legal_rep_phone", "contact_phone", "mobile", "complainant_mobile"}
+_NAMES = {"complainant_name"}
+_SECRETS = {"password_hash"}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def masked(key: str, value: Any) -> Any:
+    value = jsonable(value)
+    if value is None or not isinstance(value, str):
+        return value
+    if key in _SECRETS:
+        return "***"
+    if key in _ID_NUMBERS:
+        return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
+    if key in _PHONES:
+        return value[:3] + "****" + value[-4:] if len(value) > 7 else "*" * len(value)
+    if key in _NAMES:
+        return value[0] + "*" * (len(value) - 1)
+    return value
+
+
+def values_of(row: Any, keys: list[str] | None = None) -> dict[str, Any]:
+    """The row's column values (or those of ``keys``), as JSON, masked."""
+    keys = keys if keys is not None else [c.key for c in type(row).__table__.columns]
+    return {k: masked(k, getattr(row, k)) for k in keys}
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:
+    before = before or {}
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def record(
+    db,
+    ctx,
+    operation: str,
+    record_type: str,
+    record_id: uuid.UUID,
+    region_code: str | None,
+    *,
+    changed: dict[str, list[Any]] | None = None,
+    snapshot: dict[str, Any] | None = None,
+    viewer: Any = None,
+) -> None:
+    """Add the record to ``db``'s transaction (committed with the change itself)."""
+    actor = viewer or ctx.viewer  # a Viewer, or the Account row of a login
+    level = getattr(actor, "level", None)
+    department = getattr(actor, "department", None)
+    db.add(
+        AuditRecord(
+            at=ctx.now,
+            account_id=(getattr(actor, "account_id", None) or getattr(actor, "id", None)) if actor else None,
+            username=actor.username if actor else "anonymous",
+            level=jsonable(level),
+            department=jsonable(department),
+            operation=operation,
+            record_type=record_type,
+            record_id=record_id,
+            region_code=region_code or ROOT_CODE,
+            client_address=ctx.client_address,
+            changes=changed,
+            snapshot=snapshot,
+        )
+    )
