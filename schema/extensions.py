@@ -31,7 +31,9 @@ from graphql.language import (
     Visitor,
     visit,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from schema.errors import is_expected
 
 
 def _holds_nul(value: Any) -> bool:
@@ -224,3 +226,37 @@ class QueryLimits(SchemaExtension):
 
 def _limit_error(code: str, message: str, limit: int, actual: int) -> GraphQLError:
     return GraphQLError(f"{message}（上限 {limit}，本次 {actual}）", extensions={"code": code, "limit": limit, "actual": actual})
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def _database_unavailable(error: BaseException | None) -> bool:
+    """A lost or refused database connection (the server stopped, restarted or unreachable)."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    while error is not None:
+        if isinstance(error, OSError | asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.exceptions.CannotConnectNowError | asyncpg.exceptions.AdminShutdownError | InterfaceError | OperationalError):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Our errors (``ApiError``) and GraphQL's own pass as they are. A lost database
+    answers ``DATABASE_UNAVAILABLE`` (try again: the pool reconnects by itself when the
+    database is back); anything else becomes "Unexpected error." with no detail."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not is_expected(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if _database_unavailable(error.original_error):
+            return GraphQLError(
+                "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)",
+                nodes=error.nodes, path=error.path, extensions={"code": "DATABASE_UNAVAILABLE"},
+            )
+        return GraphQLError(self.error_message, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})

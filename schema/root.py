@@ -4,11 +4,10 @@ and Mutation parts."""
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 
 from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, RegulatorAccount
-from schema.errors import is_expected
-from schema.extensions import QueryLimits, RefuseNulCharacters
+from schema.extensions import MaskUnexpectedErrors, QueryLimits, RefuseNulCharacters
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintQuery
 from schema.inspections import InspectionMutation, InspectionQuery
@@ -35,7 +34,7 @@ schema = strawberry.federation.Schema(
         ValidationCache,
         RefuseNulCharacters,
         QueryLimits,
-        lambda: MaskErrors(should_mask_error=lambda error: not is_expected(error)),
+        MaskUnexpectedErrors,
     ],
 )
 
