@@ -1,0 +1,156 @@
+"""Soak: a realistic mix from N concurrent clients for a while against one server on
+loopback; reports requests, errors, latency percentiles and the server's memory growth.
+
+    python bench/soak.py [--clients 50] [--seconds 300]
+
+Starts `python server.py serve --demo` on a free port with a temporary embedded PostgreSQL
+(or DATABASE_URL when set), then runs, per client, a loop over: a public region lookup, a
+public complaint status check, a county's institution list page, a county edit of one
+institution (read, then save with its version), and a province's overdue counts per
+prefecture. Not part of the test suite; sends traffic to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def login(client: httpx.AsyncClient, username: str) -> dict:
+    r = await client.post("/graphql", json={"query": 'mutation($u: String!) { login(username: $u, password: "Demo#2026") { token } }', "variables": {"u": username}})
+    return {"Authorization": f"Bearer {r.json()['data']['login']['token']}"}
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+
+    def add(self, kind: str, seconds: float, ok: bool) -> None:
+        self.latencies.setdefault(kind, []).append(seconds)
+        if not ok:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+async def client_loop(base: str, deadline: float, stats: Stats, seed: int, county: dict, province: dict, institution_ids: list[str]) -> None:
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
+        async def call(kind: str, body: dict, headers: dict | None = None, check=lambda j: "errors" not in j) -> dict | None:
+            started = time.perf_counter()
+            try:
+                r = await client.post("/graphql", json=body, headers=headers or {})
+                data = r.json()
+                ok = r.status_code == 200 and check(data)
+            except (httpx.HTTPError, ValueError):
+                data, ok = None, False
+            stats.add(kind, time.perf_counter() - started, ok)
+            return data
+
+        while time.monotonic() < deadline:
+            choice = rng.random()
+            if choice < 0.4:
+                code = rng.choice(["440106", "440104", "420102", "110108", "441900"])
+                await call("public region", {"query": "query($c: String!) { region(code: $c) { name parent { name } children { code } } }", "variables": {"c": code}})
+            elif choice < 0.5:
+                await call("public complaint status", {"query": 'query { complaintStatus(trackingNumber: "TS20260101AAAAAAAA", mobile: "13800138000") { status } }'})
+            elif choice < 0.75:
+                await call("county list page", {"query": "{ institutions(first: 50) { totalCount edges { node { name registrationProgress { complete } registeringUnit { name } inspectionStatus overdue } } } }"}, county)
+            elif choice < 0.9:
+                institution_id = rng.choice(institution_ids)
+                read = await call("county edit: read", {"query": "query($id: ID!) { institution(id: $id) { version contactPerson { name } } }", "variables": {"id": institution_id}}, county)
+                if read and read.get("data", {}).get("institution"):
+                    version = read["data"]["institution"]["version"]
+                    body = {
+                        "query": "mutation($id: ID!, $v: Int!) { saveInstitutionSubjectTraining(id: $id, version: $v, input: {noSubjectTraining: true}) { errors { code } } }",
+                        "variables": {"id": institution_id, "v": version},
+                    }
+                    # a concurrent client may have saved first: CONFLICT is a correct answer, not an error
+                    await call("county edit: save", body, county, lambda j: "errors" not in j and all(e["code"] == "CONFLICT" for e in j["data"]["saveInstitutionSubjectTraining"]["errors"]))
+            else:
+                await call("province statistics", {"query": "{ rectificationByRegion { region { code } rectifying overdue } }"}, province)
+
+
+async def run(base: str, clients: int, seconds: float, pid: int) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        county = await login(client, "edu-440106")
+        province = await login(client, "edu-440000")
+        r = await client.post("/graphql", json={"query": "{ institutions(first: 40) { edges { node { id } } } }"}, headers=county)
+        institution_ids = [e["node"]["id"] for e in r.json()["data"]["institutions"]["edges"]]
+    stats = Stats()
+    rss_start = rss_mib(pid)
+    started = time.monotonic()
+    deadline = started + seconds
+
+    async def progress() -> None:
+        while time.monotonic() < deadline:
+            await asyncio.sleep(10)
+            done = sum(len(v) for v in stats.latencies.values())
+            print(f"  {time.monotonic() - started:5.0f} s  {done:>8} requests  {sum(stats.errors.values())} errors  server RSS {rss_mib(pid):.0f} MiB", flush=True)
+
+    await asyncio.gather(progress(), *(client_loop(base, deadline, stats, n, county, province, institution_ids) for n in range(clients)))
+    elapsed = time.monotonic() - started
+    total = sum(len(v) for v in stats.latencies.values())
+    print(f"\n{clients} clients, {elapsed:.0f} s: {total} requests ({total / elapsed:.0f}/s), {sum(stats.errors.values())} errors")
+    print(f"server RSS {rss_start:.0f} MiB at start, {rss_mib(pid):.0f} MiB at the end")
+    print(f"{'request':<26}{'count':>8}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    for kind, values in sorted(stats.latencies.items()):
+        values.sort()
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        print(f"{kind:<26}{len(values):>8}{stats.errors.get(kind, 0):>8}{statistics.median(values) * 1000:>9.1f}{p99 * 1000:>9.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=300)
+    args = parser.parse_args()
+    port = free_port()
+    env = dict(os.environ)
+    env.setdefault("XWPX_DATA_DIR", tempfile.mkdtemp(prefix="xwpx-soak-"))
+    print(f"starting the server on 127.0.0.1:{port} (demo data)")
+    server = subprocess.Popen([sys.executable, "server.py", "serve", "--demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise SystemExit("the server did not start; run `python server.py serve --demo` to see why")
+        print(f"running {args.clients} clients for {args.seconds:.0f} s")
+        asyncio.run(run(f"http://127.0.0.1:{port}", args.clients, args.seconds, server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
