@@ -60,6 +60,24 @@ class Regulator(Authenticated):
         return True
 
 
+class InstitutionUser(Authenticated):
+    """An institution account (培训机构用户) bound to its institution: the portal's own
+    operations. An account whose institution is not yet bound (pending the county's
+    confirmation) is refused with ``INSTITUTION_PENDING``."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        super().has_permission(source, info, **kwargs)
+        viewer = info.context.viewer
+        if not viewer.is_institution:
+            raise Forbidden("只有培训机构用户可以执行此操作 (institution accounts only)")
+        if viewer.institution_id is None:
+            raise Forbidden(
+                "机构账号尚待区县确认绑定 (the account waits for the county to confirm its institution)",
+                code="INSTITUTION_PENDING",
+            )
+        return True
+
+
 #: Levels that manage accounts below them (a sub-unit manages none).
 MANAGERS = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE, Level.COUNTY)
 

@@ -109,6 +109,12 @@ def _institutions(viewer: Viewer) -> ColumnElement[bool]:
     return condition
 
 
+#: Models owned by one institution (an ``institution_id`` column): the portal's data (staff,
+#: sites, courses, classes, materials, documents, applications, ...). A row is in scope when
+#: its institution is. List each such model here.
+INSTITUTION_OWNED: tuple[type, ...] = ()
+
+
 def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
     """The SQL condition limiting ``model``'s rows to ``viewer``'s scope."""
     if model is Region:
@@ -125,8 +131,8 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
         return sa.false()
     if model is Institution:
         return _institutions(viewer)
-    if model is Inspection:
-        return Inspection.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
+    if model is Inspection or model in INSTITUTION_OWNED:
+        return model.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
     if model in (UrgingNotice, Complaint):
         if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
             return sa.false()

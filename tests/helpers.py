@@ -140,3 +140,28 @@ async def insert_institutions(sessionmaker, per_unit: dict[str, int], **fields) 
                 names.setdefault(username, []).append(name)
         await db.commit()
     return names
+
+
+async def institution_account(sessionmaker, institution_name: str, username: str | None = None) -> str:
+    """An institution account (培训机构用户) bound to the institution named
+    ``institution_name``, password ``Demo#2026`` already changed from the initial one;
+    returns its username."""
+    from auth.passwords import hash_password
+    from resolvers.demo import DEMO_PASSWORD
+
+    async with sessionmaker() as db:
+        institution = (await db.execute(sa.select(Institution).where(Institution.name == institution_name))).scalar_one()
+        username = username or f"org-{institution.credit_code[-6:].lower()}"
+        db.add(
+            Account(
+                username=username,
+                name=f"{institution.name}管理员",
+                kind="INSTITUTION",
+                institution_id=institution.id,
+                mobile=None,
+                password_hash=hash_password(DEMO_PASSWORD),
+                must_change_password=False,
+            )
+        )
+        await db.commit()
+    return username
