@@ -33,7 +33,7 @@ from strawberry.asgi import GraphQL
 from auth.sessions import request_viewer
 from config import Settings
 from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
-from resolvers import institution_excel
+from resolvers import institution_excel, material_excel
 from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/templates/institutions.xlsx", institution_excel.template_endpoint),
             Route("/exports/institutions.xlsx", institution_excel.export_endpoint),
+            Route("/exports/materials.xlsx", material_excel.export_endpoint),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

@@ -38,6 +38,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from auth.viewer import Viewer
 from models import (
     Account,
+    Application,
+    Course,
+    Material,
+    Site,
+    Staff,
+    TrainingClass,
     AccountKind,
     AuditRecord,
     Complaint,
@@ -112,7 +118,7 @@ def _institutions(viewer: Viewer) -> ColumnElement[bool]:
 #: Models owned by one institution (an ``institution_id`` column): the portal's data (staff,
 #: sites, courses, classes, materials, documents, applications, ...). A row is in scope when
 #: its institution is. List each such model here.
-INSTITUTION_OWNED: tuple[type, ...] = ()
+INSTITUTION_OWNED: tuple[type, ...] = (Staff, Site, Course, TrainingClass, Material, Application)
 
 
 def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:

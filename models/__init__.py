@@ -16,9 +16,45 @@ from models.institutions import (
 )
 from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
+from models.portal import (
+    Application,
+    ApplicationStatus,
+    ApplicationType,
+    Course,
+    Employment,
+    FilingStatus,
+    Gender,
+    Material,
+    MaterialReview,
+    MaterialType,
+    Post,
+    Site,
+    SiteType,
+    Staff,
+    StaffStatus,
+    SystemType,
+    TrainingClass,
+)
 from models.regions import ROOT_CODE, Region
 
 __all__ = [
+    "Application",
+    "ApplicationStatus",
+    "ApplicationType",
+    "Course",
+    "Employment",
+    "FilingStatus",
+    "Gender",
+    "Material",
+    "MaterialReview",
+    "MaterialType",
+    "Post",
+    "Site",
+    "SiteType",
+    "Staff",
+    "StaffStatus",
+    "SystemType",
+    "TrainingClass",
     "ROOT_CODE",
     "Account",
     "AuditRecord",

@@ -78,6 +78,7 @@ class Institution(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_institution_name_id", "name", "id"),
         sa.Index("ix_institution_region_name", "region_code", "name", "id"),
+        sa.Index("ix_institution_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -137,6 +138,12 @@ class Institution(SQLModel, table=True):
     # deadline of the open ledger's unfinished items (overdue once it has passed).
     inspection_status: str = Field(default="NOT_INSPECTED", max_length=16, index=True)
     open_deadline: date | None = None
+    # Review (审核状态) of the latest compliance application, and deregistration (注销):
+    # a deregistered institution is read-only and its accounts cannot log in.
+    review_status: str = Field(
+        default="NOT_SUBMITTED", sa_column=sa.Column(sa.String(16), nullable=False, server_default="NOT_SUBMITTED", index=True)
+    )
+    deregistered_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     # Progress (登记进度)
     qualifications_saved: bool = False
     operation_saved: bool = False

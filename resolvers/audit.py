@@ -14,7 +14,8 @@ from typing import Any
 from models import ROOT_CODE, AuditRecord
 
 #: Fields whose values the trail never holds in clear.
-_ID_NUMBERS = {"legal_rep_id_number"}
+_ID_NUMBERS = {"legal_rep_id_number", "id_number"}
+_CERTIFICATES = {"teacher_certificate_number", "author_certificate_number"}
 _PHONES = {"legal_rep_phone", "contact_phone", "mobile", "complainant_mobile"}
 _NAMES = {"complainant_name"}
 _SECRETS = {"password_hash"}
@@ -42,6 +43,8 @@ def masked(key: str, value: Any) -> Any:
         return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
     if key in _PHONES:
         return value[:3] + "****" + value[-4:] if len(value) > 7 else "*" * len(value)
+    if key in _CERTIFICATES:
+        return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:] if len(value) > 8 else "*" * len(value)
     if key in _NAMES:
         return value[0] + "*" * (len(value) - 1)
     return value
@@ -50,7 +53,9 @@ def masked(key: str, value: Any) -> Any:
 def values_of(row: Any, keys: list[str] | None = None) -> dict[str, Any]:
     """The row's column values (or those of ``keys``), as JSON, masked."""
     keys = keys if keys is not None else [c.key for c in type(row).__table__.columns]
-    return {k: masked(k, getattr(row, k)) for k in keys}
+    # A staff member's phone is a personal mobile (an institution's phone is not).
+    personal_phone = type(row).__tablename__ == "staff"
+    return {k: masked("mobile" if personal_phone and k == "phone" else k, getattr(row, k)) for k in keys}
 
 
 def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -166,6 +166,7 @@ class InstitutionFilter:
     registering_unit_id: str | None = None
     inspection_status: str | None = None
     overdue: bool | None = None
+    review_status: str | None = None
     #: "Overdue" is relative to this day (the request's).
     today: date | None = None
 
@@ -207,6 +208,8 @@ def filter_condition(f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
         conditions.append(Institution.registering_unit_id == unit if unit else sa.false())
     if f.inspection_status is not None:
         conditions.append(Institution.inspection_status == getattr(f.inspection_status, "value", f.inspection_status))
+    if f.review_status is not None:
+        conditions.append(Institution.review_status == getattr(f.review_status, "value", f.review_status))
     if f.overdue is not None:
         overdue = overdue_condition(f.today or date.today())
         conditions.append(overdue if f.overdue else sa.not_(overdue))

@@ -16,7 +16,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.scope import scope
 from auth.viewer import Viewer
-from models import Account, Inspection, Institution, RectificationItem, Region
+from models import (
+    Account,
+    Application,
+    Course,
+    Inspection,
+    Institution,
+    Material,
+    RectificationItem,
+    Region,
+    Site,
+    Staff,
+    TrainingClass,
+)
 
 K = TypeVar("K")
 
@@ -36,6 +48,16 @@ class Loaders:
     unit: DataLoader
     inspections: DataLoader  # institution id -> list[Inspection], newest first (scoped)
     rectification_items: DataLoader  # inspection id -> list[RectificationItem], by deadline (scoped)
+    # The portal's records (scoped through their institution):
+    sites: DataLoader  # institution id -> list[Site], by name
+    courses: DataLoader  # site id -> list[Course], by name
+    classes: DataLoader  # course id -> list[TrainingClass], by name
+    staff_of: DataLoader  # institution id -> list[Staff], by name
+    staff: DataLoader  # staff id -> Staff | None
+    training_class: DataLoader  # class id -> TrainingClass | None
+    materials: DataLoader  # institution id -> list[Material], by name
+    applications: DataLoader  # institution id -> list[Application], newest first
+    findings: DataLoader  # institution id -> list[Finding] (institutions in scope)
 
 
 def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> Loaders:
@@ -98,7 +120,40 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
             found[item.inspection_id].append(item)
         return [found[i] for i in ids]
 
+    def grouped(model: type, key: sa.Column, *order: sa.ColumnElement) -> DataLoader:
+        async def load(keys: list[Any]) -> list[list[Any]]:
+            found: dict[Any, list[Any]] = defaultdict(list)
+            for row in await rows(sa.select(model).where(key.in_(keys), scope(viewer, model)).order_by(*order)):
+                found[getattr(row, key.key)].append(row)
+            return [found[k] for k in keys]
+
+        return _loader(load)
+
+    def by_id(model: type) -> DataLoader:
+        async def load(ids: list[uuid.UUID]) -> list[Any]:
+            found = {r.id: r for r in await rows(sa.select(model).where(model.id.in_(ids), scope(viewer, model)))}
+            return [found.get(i) for i in ids]
+
+        return _loader(load)
+
+    async def load_findings(ids: list[uuid.UUID]) -> list[list[Any]]:
+        from resolvers.findings import findings_for
+
+        async with sessionmaker() as db:
+            visible = list((await db.execute(sa.select(Institution.id).where(Institution.id.in_(ids), scope(viewer, Institution)))).scalars())
+            found = await findings_for(db, visible)
+        return [found.get(i, []) for i in ids]
+
     return Loaders(
+        sites=grouped(Site, Site.institution_id, Site.name, Site.id),
+        courses=grouped(Course, Course.site_id, Course.name, Course.id),
+        classes=grouped(TrainingClass, TrainingClass.course_id, TrainingClass.name, TrainingClass.id),
+        staff_of=grouped(Staff, Staff.institution_id, Staff.name, Staff.id),
+        staff=by_id(Staff),
+        training_class=by_id(TrainingClass),
+        materials=grouped(Material, Material.institution_id, Material.name, Material.id),
+        applications=grouped(Application, Application.institution_id, Application.seq.desc()),
+        findings=_loader(load_findings),
         region=_loader(load_regions),
         region_children=_loader(load_region_children),
         account=_loader(load_accounts),

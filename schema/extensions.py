@@ -93,6 +93,18 @@ BUDGETS = {
 #: What a list without a page size is assumed to hold (regions' children: up to ~100).
 LIST_ESTIMATE = 20
 DEFAULT_PAGE = 20
+#: Lists with a typical size of their own (the portal's nested records of one institution).
+LIST_ESTIMATES = {
+    "Institution.sites": 5,
+    "Site.courses": 10,
+    "Course.classes": 10,
+    "TrainingClass.teachers": 3,
+    "Institution.staff": 50,
+    "Institution.materials": 50,
+    "Institution.applications": 10,
+    "Institution.findings": 20,
+    "Application.findingsAtSubmission": 10,
+}
 
 
 def caller(viewer: Any) -> str:
@@ -148,7 +160,7 @@ def measure(
             if "first" in definition.args:
                 multiplier = first if isinstance(first, int) and first >= 0 else DEFAULT_PAGE
             elif is_list_type(get_nullable_type(definition.type)) and not parent.name.endswith("Connection"):
-                multiplier = LIST_ESTIMATE
+                multiplier = LIST_ESTIMATES.get(f"{parent.name}.{selection.name.value}", LIST_ESTIMATE)
             else:
                 multiplier = 1
             total += 1 + multiplier * child

@@ -31,6 +31,9 @@ from schema.relay import Connection
 
 if TYPE_CHECKING:
     from schema.inspections import Inspection
+    from schema.portal import Application, Finding, Material, PortalHome, Site, Staff, StaffStatus
+
+_PORTAL = "schema.portal"
 
 InstitutionKind = strawberry.enum(Kind, name="InstitutionKind", description="机构类型: 学科类 SUBJECT, 非学科类 NON_SUBJECT.")
 InstitutionMode = strawberry.enum(Mode, name="InstitutionMode", description="办学形式: 线上 ONLINE, 线下 OFFLINE.")
@@ -61,6 +64,14 @@ InspectionStatus = strawberry.enum(
     name="InspectionStatus",
     description="排查状态: 未排查 NOT_INSPECTED, 已排查无问题 NO_PROBLEMS, 整改中 RECTIFYING, 已整改 RECTIFIED (台账销号).",
 )
+
+
+@strawberry.enum(description="审核状态 of the institution (its latest compliance application, 合规申请).")
+class ReviewStatus(enum.Enum):
+    NOT_SUBMITTED = "NOT_SUBMITTED"  # 未提交
+    PENDING = "PENDING"  # 审核中
+    APPROVED = "APPROVED"  # 已通过（合规）
+    REJECTED = "REJECTED"  # 未通过
 
 
 @strawberry.enum(description="可进行的操作 on an institution's inspection record, for this viewer now.")
@@ -176,6 +187,8 @@ class Institution:
     created_at: dt.datetime
     updated_at: dt.datetime
     inspection_status: InspectionStatus = strawberry.field(description="排查状态 (from the latest inspection)")
+    review_status: ReviewStatus = strawberry.field(description="审核状态 (合规申请)")
+    deregistered_at: dt.datetime | None = strawberry.field(description="注销时间: a deregistered institution is read-only")
     region_code: strawberry.Private[str]
     registering_unit_id: strawberry.Private[object]
     row_id: strawberry.Private[object]
@@ -212,6 +225,8 @@ class Institution:
             created_at=row.created_at,
             updated_at=row.updated_at,
             inspection_status=InspectionStatusEnum(row.inspection_status),
+            review_status=ReviewStatus(row.review_status),
+            deregistered_at=row.deregistered_at,
             region_code=row.region_code,
             registering_unit_id=row.registering_unit_id,
             row_id=row.id,
@@ -235,6 +250,45 @@ class Institution:
     @strawberry.field(description="可进行的操作: what the caller may do with the inspection record now")
     def inspection_operations(self, info: Info) -> list[InspectionOperation]:
         return [InspectionOperation(op) for op in inspection_operations(info.context.viewer, self.inspection_status)]
+
+    @strawberry.field(description="从业人员 by name (status: 在职 ACTIVE or 离职 DEPARTED; all when omitted)")
+    async def staff(
+        self, info: Info, status: Annotated["StaffStatus", strawberry.lazy(_PORTAL)] | None = None
+    ) -> list[Annotated["Staff", strawberry.lazy(_PORTAL)]]:
+        from schema.portal import Staff
+
+        rows = await info.context.loaders.staff_of.load(self.row_id)
+        return [Staff.from_row(r, info) for r in rows if status is None or r.status == status.value]
+
+    @strawberry.field(description="办学点 (线下) or 业务系统 (线上), by name, with their courses and classes")
+    async def sites(self, info: Info) -> list[Annotated["Site", strawberry.lazy(_PORTAL)]]:
+        from schema.portal import Site
+
+        return [Site.from_row(r) for r in await info.context.loaders.sites.load(self.row_id)]
+
+    @strawberry.field(description="培训材料, by name (export: GET /exports/materials.xlsx)")
+    async def materials(self, info: Info) -> list[Annotated["Material", strawberry.lazy(_PORTAL)]]:
+        from schema.portal import Material
+
+        return [Material.from_row(r, info) for r in await info.context.loaders.materials.load(self.row_id)]
+
+    @strawberry.field(description="规则检查发现的问题 (the regulations' rules on the institution's data)")
+    async def findings(self, info: Info) -> list[Annotated["Finding", strawberry.lazy(_PORTAL)]]:
+        from schema.portal import Finding
+
+        return [Finding.from_row(f) for f in await info.context.loaders.findings.load(self.row_id)]
+
+    @strawberry.field(description="申请, newest first")
+    async def applications(self, info: Info) -> list[Annotated["Application", strawberry.lazy(_PORTAL)]]:
+        from schema.portal import Application
+
+        return [Application.from_row(r) for r in await info.context.loaders.applications.load(self.row_id)]
+
+    @strawberry.field(description="后台首页: review status, 营转非 / 备案转审批 flags, what is missing before a compliance application")
+    async def home(self, info: Info) -> Annotated["PortalHome", strawberry.lazy(_PORTAL)]:
+        from schema.portal import portal_home
+
+        return await portal_home(info, self.row_id)
 
     @strawberry.field(description="所在区县 (the lowest region where it is)")
     async def county(self, info: Info) -> Region:
@@ -332,6 +386,7 @@ class InstitutionFilter:
     registering_unit_id: strawberry.ID | None = _optional("登记单位")
     inspection_status: InspectionStatus | None = _optional("排查状态")
     overdue: bool | None = _optional("逾期整改 (true) or not (false)")
+    review_status: ReviewStatus | None = _optional("审核状态")
 
 
 def inspection_operations(viewer: Viewer | None, status: InspectionStatusEnum) -> list[str]:

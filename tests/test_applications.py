@@ -1,0 +1,160 @@
+"""Applications and their review: each goes to the authority DOMAIN.md names, only that
+authority decides, the institution reads the decision, and regulators list what is pending
+in their scope with counts."""
+
+from __future__ import annotations
+
+from tests.helpers import error_codes
+from tests.test_portal import CREATE_CLASS, CREATE_COURSE, CREATE_SITE, CREATE_STAFF, MATHS, SITE, TEACHER, data, klass, ok, portal_institution
+
+SUBMIT = """mutation($input: ApplicationInput!) {
+  submitApplication(input: $input) {
+    application { id type status authorityDepartment authorityLevel authorityRegion { code } findingsAtSubmission { rule } }
+    errors { field code message }
+  }
+}"""
+REVIEW = """mutation($id: ID!, $input: ReviewInput!) {
+  reviewApplication(id: $id, input: $input) { application { id status opinion decidedAt } errors { field code message } }
+}"""
+HOME = """{ myInstitution { reviewStatus home { reviewStatus needsNonProfitConversion needsOnlineApproval canApplyForCompliance missing { code } findingsCount } } }"""
+
+
+async def ready_for_compliance(gql, token: str) -> None:
+    """Staff, a site, a course and a class that break no rule."""
+    teacher = ok(await gql(CREATE_STAFF, {"input": TEACHER}, token=token), "createStaff")["staff"]
+    site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
+    course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": MATHS}, token=token), "createCourse")["course"]
+    ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"])}, token=token), "createTrainingClass")
+
+
+async def test_compliance_application_from_missing_items_to_approval(gql, demo, sessionmaker):
+    institution_id, token = await portal_institution(gql, sessionmaker)
+    home = data(await gql(HOME, token=token), "myInstitution")["home"]
+    assert home == {
+        "reviewStatus": "NOT_SUBMITTED", "needsNonProfitConversion": False, "needsOnlineApproval": False,
+        "canApplyForCompliance": False, "missing": [{"code": "SITES"}, {"code": "STAFF"}], "findingsCount": 0,
+    }
+    refused = data(await gql(SUBMIT, {"input": {"type": "COMPLIANCE"}}, token=token), "submitApplication")
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("type", "NOT_ALLOWED"), ("type", "NOT_ALLOWED")]
+
+    await ready_for_compliance(gql, token)
+    assert data(await gql(HOME, token=token), "myInstitution")["home"]["canApplyForCompliance"] is True
+    application = ok(await gql(SUBMIT, {"input": {"type": "COMPLIANCE", "statement": "已完成整改"}}, token=token), "submitApplication")["application"]
+    assert (application["status"], application["authorityDepartment"], application["authorityLevel"], application["authorityRegion"]) == (
+        "PENDING", "EDUCATION", "COUNTY", {"code": "440106"}
+    )
+    assert data(await gql(HOME, token=token), "myInstitution")["reviewStatus"] == "PENDING"
+    again = data(await gql(SUBMIT, {"input": {"type": "COMPLIANCE"}}, token=token), "submitApplication")["errors"]
+    assert [e["code"] for e in again] == ["NOT_ALLOWED"]
+
+    decision = {"approve": True, "opinion": "材料齐全，同意"}
+    # Only the county education bureau of the institution decides.
+    assert error_codes(await gql(REVIEW, {"id": application["id"], "input": decision}, token=await gql.login("edu-440000"))) == ["FORBIDDEN"]
+    assert error_codes(await gql(REVIEW, {"id": application["id"], "input": decision}, token=await gql.login("edu-440100"))) == ["FORBIDDEN"]
+    assert error_codes(await gql(REVIEW, {"id": application["id"], "input": decision}, token=await gql.login("edu-440106-01"))) == ["FORBIDDEN"]
+    for outsider in ("edu-440104", "sports-440106"):
+        out = data(await gql(REVIEW, {"id": application["id"], "input": decision}, token=await gql.login(outsider)), "reviewApplication")
+        assert [e["code"] for e in out["errors"]] == ["NOT_FOUND"]
+    assert error_codes(await gql(REVIEW, {"id": application["id"], "input": decision}, token=token)) == ["FORBIDDEN"]
+    county = await gql.login("edu-440106")
+    no_opinion = data(await gql(REVIEW, {"id": application["id"], "input": {"approve": True}}, token=county), "reviewApplication")
+    assert [(e["field"], e["code"]) for e in no_opinion["errors"]] == [("opinion", "REQUIRED")]
+    approved = ok(await gql(REVIEW, {"id": application["id"], "input": decision}, token=county), "reviewApplication")["application"]
+    assert (approved["status"], approved["opinion"]) == ("APPROVED", "材料齐全，同意")
+    twice = data(await gql(REVIEW, {"id": application["id"], "input": decision}, token=county), "reviewApplication")
+    assert [e["code"] for e in twice["errors"]] == ["NOT_ALLOWED"]
+
+    seen = data(await gql("{ myInstitution { reviewStatus applications { type status opinion } } }", token=token), "myInstitution")
+    assert seen == {"reviewStatus": "APPROVED", "applications": [{"type": "COMPLIANCE", "status": "APPROVED", "opinion": "材料齐全，同意"}]}
+    listed = "query($s: ReviewStatus) { institutions(filter: {reviewStatus: $s}) { totalCount edges { node { id } } } }"
+    assert data(await gql(listed, {"s": "APPROVED"}, token=county), "institutions")["edges"] == [{"node": {"id": institution_id}}]
+
+
+async def test_each_application_goes_to_its_authority(gql, demo, sessionmaker):
+    _, online = await portal_institution(gql, sessionmaker, 1, mode="ONLINE")
+    _, sports = await portal_institution(gql, sessionmaker, 2, kind="NON_SUBJECT", parts=())
+    statement = {"type": "LICENCE", "statement": "申请办学许可"}
+    # The online institution holds a licence already (part 2 saved as FULL).
+    licensed = data(await gql(SUBMIT, {"input": statement}, token=online), "submitApplication")
+    assert [(e["field"], e["code"]) for e in licensed["errors"]] == [("type", "NOT_ALLOWED")]
+    assert data(await gql(HOME, token=online), "myInstitution")["home"]["needsOnlineApproval"] is False
+
+    # A non-subject institution whose category is sports goes to the county sports department.
+    county = await gql.login("edu-440106")
+    institution_id = data(await gql("{ myInstitution { id version } }", token=sports), "myInstitution")
+    operation = """mutation($id: ID!, $version: Int!) { saveInstitutionOperation(id: $id, version: $version,
+      input: {trainingCategories: [SPORTS], studentCount: 50, staffCount: 5, teacherCount: 3}) { errors { code } } }"""
+    ok(await gql(operation, {"id": institution_id["id"], "version": institution_id["version"]}, token=county), "saveInstitutionOperation")
+    application = ok(await gql(SUBMIT, {"input": statement}, token=sports), "submitApplication")["application"]
+    assert (application["authorityDepartment"], application["authorityLevel"]) == ("SPORTS", "COUNTY")
+    decision = {"approve": True, "opinion": "同意", "licenceNumber": "体民144010600001号", "licenceIssuer": "天河区文化体育局", "licenceValidFrom": "2026-11-23", "licenceValidTo": "2031-11-22"}
+    assert error_codes(await gql(REVIEW, {"id": application["id"], "input": decision}, token=county)) == ["FORBIDDEN"]
+    sports_bureau = await gql.login("sports-440106")
+    missing = data(await gql(REVIEW, {"id": application["id"], "input": {"approve": True, "opinion": "同意"}}, token=sports_bureau), "reviewApplication")
+    assert {e["field"] for e in missing["errors"]} == {"licenceNumber", "licenceIssuer", "licenceValidFrom", "licenceValidTo"}
+    ok(await gql(REVIEW, {"id": application["id"], "input": decision}, token=sports_bureau), "reviewApplication")
+    licence = data(await gql("{ myInstitution { qualifications { status licenceNumber licenceValidTo } } }", token=sports), "myInstitution")
+    assert licence["qualifications"] == {"status": "LICENCE_ONLY", "licenceNumber": "体民144010600001号", "licenceValidTo": "2031-11-22"}
+
+
+async def test_online_subject_institutions_are_reviewed_by_the_province(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker, 1, mode="ONLINE", parts=("Operation", "SubjectTraining", "Facilities"))
+    home = data(await gql(HOME, token=token), "myInstitution")["home"]
+    assert home["needsOnlineApproval"] is True
+    assert {"code": "ONLINE_APPROVAL"} in home["missing"]
+    application = ok(await gql(SUBMIT, {"input": {"type": "LICENCE", "statement": "备案转审批"}}, token=token), "submitApplication")["application"]
+    assert (application["authorityDepartment"], application["authorityLevel"], application["authorityRegion"]) == ("EDUCATION", "PROVINCE", {"code": "440000"})
+    decision = {"approve": False, "opinion": "材料不全，请补充"}
+    assert error_codes(await gql(REVIEW, {"id": application["id"], "input": decision}, token=await gql.login("edu-440106"))) == ["FORBIDDEN"]
+    rejected = ok(await gql(REVIEW, {"id": application["id"], "input": decision}, token=await gql.login("edu-440000")), "reviewApplication")
+    assert rejected["application"]["status"] == "REJECTED"
+    # A rejected application may be submitted again.
+    ok(await gql(SUBMIT, {"input": {"type": "LICENCE", "statement": "已补充材料"}}, token=token), "submitApplication")
+
+
+async def test_pending_applications_in_scope_with_counts(gql, demo, sessionmaker):
+    _, first = await portal_institution(gql, sessionmaker, 1)
+    _, second = await portal_institution(gql, sessionmaker, 2, county="440104")
+    _, third = await portal_institution(gql, sessionmaker, 3, county="420102")
+    for token in (first, second, third):
+        await ready_for_compliance(gql, token)
+        ok(await gql(SUBMIT, {"input": {"type": "COMPLIANCE"}}, token=token), "submitApplication")
+    query = """query($f: ApplicationFilter) { applications(filter: $f) { totalCount edges { node { type institution { name } reviewable } } } }"""
+    counts = "query($f: ApplicationFilter) { applicationCounts(filter: $f) { type status count } }"
+    seen = {}
+    for viewer in ("edu-000000", "edu-440000", "edu-440100", "edu-440106", "edu-440104", "edu-420102", "sports-440106", "edu-440106-01"):
+        token = await gql.login(viewer)
+        result = data(await gql(query, {"f": {"status": "PENDING", "type": "COMPLIANCE"}}, token=token), "applications")
+        mine = data(await gql(query, {"f": {"forMyReview": True}}, token=token), "applications")
+        seen[viewer] = (
+            result["totalCount"],
+            sorted(e["node"]["institution"]["name"] for e in result["edges"]),
+            mine["totalCount"],
+        )
+    assert seen == {
+        "edu-000000": (3, ["天河1号培训学校", "天河2号培训学校", "天河3号培训学校"], 0),
+        "edu-440000": (2, ["天河1号培训学校", "天河2号培训学校"], 0),
+        "edu-440100": (2, ["天河1号培训学校", "天河2号培训学校"], 0),
+        "edu-440106": (1, ["天河1号培训学校"], 1),
+        "edu-440104": (1, ["天河2号培训学校"], 1),
+        "edu-420102": (1, ["天河3号培训学校"], 1),
+        "sports-440106": (0, [], 0),
+        "edu-440106-01": (0, [], 0),
+    }
+    province = await gql.login("edu-440000")
+    assert data(await gql(counts, {"f": None}, token=province), "applicationCounts") == [{"type": "COMPLIANCE", "status": "PENDING", "count": 2}]
+    # An institution sees its own applications only.
+    own = data(await gql(query, {"f": None}, token=second), "applications")
+    assert [e["node"]["institution"]["name"] for e in own["edges"]] == ["天河2号培训学校"]
+    assert error_codes(await gql(counts, {"f": None}, token=second)) == ["FORBIDDEN"]
+
+
+async def test_deregistration_needs_a_proof(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker)
+    missing = data(await gql(SUBMIT, {"input": {"type": "DEREGISTRATION", "statement": "停止办学"}}, token=token), "submitApplication")
+    assert [(e["field"], e["code"]) for e in missing["errors"]] == [("proofDocumentId", "REQUIRED")]
+    unknown = data(
+        await gql(SUBMIT, {"input": {"type": "DEREGISTRATION", "statement": "停止办学", "proofDocumentId": "5f0c7f36-86c6-4a4d-9b8e-3d8f3b1f6e11"}}, token=token),
+        "submitApplication",
+    )
+    assert [(e["field"], e["code"]) for e in unknown["errors"]] == [("proofDocumentId", "NOT_FOUND")]
