@@ -11,6 +11,8 @@ prefectures about overdue ledgers, some handled.
 
 Complaints (投诉): four per demo county, one in each state.
 
+Institution accounts ``org-1`` … ``org-24`` with their portal data: ``resolvers.demo_portal``.
+
 Institutions: 40 per demo county (320), registered by the county or its sub-units, in every
 registration state (basic situation only … all five parts), of every kind, mode and nature,
 some with what supervision looks for: for-profit subject institutions (营转非), no licence
@@ -215,6 +217,9 @@ async def seed_demo(sessionmaker: async_sessionmaker, today: date | None = None)
     summary["institutions created"] = await seed_institutions(sessionmaker)
     summary["inspections created"] = await seed_inspections(sessionmaker, today or date.today())
     summary["complaints created"] = await seed_complaints(sessionmaker)
+    from resolvers.demo_portal import seed_portal
+
+    summary["institution accounts created"] = await seed_portal(sessionmaker)
     return summary
 
 

@@ -97,6 +97,8 @@ async def save_part(
             ).scalar_one_or_none() if parsed else None
             if institution is None:
                 return None, [FieldError("id", ErrorCode.NOT_FOUND, "培训机构不存在")]
+            if institution.deregistered_at is not None:
+                return None, [FieldError("id", ErrorCode.NOT_ALLOWED, "机构已注销，信息只读")]
             if version is None:
                 return None, [FieldError("version", ErrorCode.REQUIRED, "修改时请带上读取到的版本号 (version)")]
             if version != institution.version:

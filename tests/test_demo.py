@@ -14,9 +14,9 @@ from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, va
 
 async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
     first = await seed_demo(sessionmaker, date(2026, 11, 23))
-    assert first == {"accounts created": 39, "accounts kept": 0, "institutions created": 8 * PER_COUNTY, "inspections created": 8 * 12, "complaints created": 32}
+    assert first == {"accounts created": 39, "accounts kept": 0, "institutions created": 8 * PER_COUNTY, "inspections created": 8 * 12, "complaints created": 32, "institution accounts created": 24}
     again = await seed_demo(sessionmaker, date(2026, 11, 23))
-    assert again == {"accounts created": 0, "accounts kept": 39, "institutions created": 0, "inspections created": 0, "complaints created": 0}
+    assert again == {"accounts created": 0, "accounts kept": 39, "institutions created": 0, "inspections created": 0, "complaints created": 0, "institution accounts created": 0}
     async with sessionmaker() as db:
         rows = (await db.execute(sa.select(Institution))).scalars().all()
     counties = {c for p in DEMO_TREE.values() for cs in p.values() for c in cs}
@@ -44,3 +44,40 @@ async def test_demo_inspections_cover_every_state_including_overdue(sessionmaker
     assert statuses == {"NOT_INSPECTED": 320 - 96, "NO_PROBLEMS": 32, "RECTIFYING": 32, "RECTIFIED": 32}
     overdue = sum(1 for status, deadline in rows if status == "RECTIFYING" and deadline < date(2026, 11, 23))
     assert overdue == 16
+
+
+async def test_demo_portal_data_is_valid_and_covers_every_state(gql, sessionmaker):
+    from models import Application, Course, Material, Site, Staff, TrainingClass
+    from resolvers import portal
+    from resolvers.forms import Form
+    from tests.helpers import error_codes
+
+    await seed_demo(sessionmaker, date(2026, 11, 23))
+    async with sessionmaker() as db:
+        applications = Counter((a.type, a.status) for a in (await db.execute(sa.select(Application))).scalars())
+        staff = (await db.execute(sa.select(Staff))).scalars().all()
+        records = {
+            portal.STAFF: staff,
+            portal.SITE: (await db.execute(sa.select(Site))).scalars().all(),
+            portal.COURSE: (await db.execute(sa.select(Course))).scalars().all(),
+            portal.CLASS: (await db.execute(sa.select(TrainingClass))).scalars().all(),
+            portal.MATERIAL: (await db.execute(sa.select(Material))).scalars().all(),
+        }
+        institutions = {i.id: i for i in (await db.execute(sa.select(Institution))).scalars()}
+    assert {key for key in applications} >= {
+        ("COMPLIANCE", "PENDING"), ("COMPLIANCE", "APPROVED"), ("COMPLIANCE", "REJECTED"),
+        ("CLASS_FILING", "APPROVED"), ("CLASS_FILING", "PENDING"), ("CLASS_FILING", "REJECTED"), ("DEREGISTRATION", "APPROVED"),
+    }
+    assert {s.status for s in staff} == {"ACTIVE", "DEPARTED"}
+    # Every demo record passes the portal's own form checks.
+    for record, rows in records.items():
+        for row in rows:
+            data = {c.key: getattr(row, c.key) for c in type(row).__table__.columns}
+            form = Form(data, today=date(2026, 11, 23))
+            record.check(form, portal.Owner(institutions[row.institution_id], None))
+            assert form.errors == [], (record.label, row.name, form.errors)
+    token = await gql.login("org-1")
+    home = (await gql("{ myInstitution { name sites { courses { classes { name } } } staff { status } home { reviewStatus } findings { rule } } }", token=token))["data"]["myInstitution"]
+    assert home["sites"] and home["staff"]
+    deregistered = await gql("mutation { login(username: \"org-24\", password: \"Demo#2026\") { token } }")
+    assert error_codes(deregistered) == ["ACCOUNT_DISABLED"]
