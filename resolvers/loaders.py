@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.scope import scope
 from auth.viewer import Viewer
-from models import Account, Inspection, Institution, RectificationItem, Region
+from models import Account, Document, Inspection, Institution, InstitutionFunds, RectificationItem, Region
 
 K = TypeVar("K")
 
@@ -36,6 +36,8 @@ class Loaders:
     unit: DataLoader
     inspections: DataLoader  # institution id -> list[Inspection], newest first (scoped)
     rectification_items: DataLoader  # inspection id -> list[RectificationItem], by deadline (scoped)
+    documents: DataLoader  # institution id -> list[Document], newest first (scoped)
+    funds: DataLoader  # institution id -> InstitutionFunds | None (scoped)
 
 
 def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> Loaders:
@@ -98,6 +100,25 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
             found[item.inspection_id].append(item)
         return [found[i] for i in ids]
 
+    async def load_documents(ids: list[uuid.UUID]) -> list[list[Document]]:
+        found: dict[uuid.UUID, list[Document]] = defaultdict(list)
+        for d in await rows(
+            sa.select(Document)
+            .where(Document.institution_id.in_(ids), scope(viewer, Document))
+            .order_by(Document.uploaded_at.desc(), Document.id)
+        ):
+            found[d.institution_id].append(d)
+        return [found[i] for i in ids]
+
+    async def load_funds(ids: list[uuid.UUID]) -> list[InstitutionFunds | None]:
+        found = {
+            f.institution_id: f
+            for f in await rows(
+                sa.select(InstitutionFunds).where(InstitutionFunds.institution_id.in_(ids), scope(viewer, InstitutionFunds))
+            )
+        }
+        return [found.get(i) for i in ids]
+
     return Loaders(
         region=_loader(load_regions),
         region_children=_loader(load_region_children),
@@ -106,4 +127,6 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         unit=_loader(load_units),
         inspections=_loader(load_inspections),
         rectification_items=_loader(load_items),
+        documents=_loader(load_documents),
+        funds=_loader(load_funds),
     )
