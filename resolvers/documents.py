@@ -96,11 +96,13 @@ def safe_file_name(name: str | None, file_type: FileType) -> str:
 
 # --- metadata -------------------------------------------------------------------------
 
-#: The editable metadata: key -> (label, longest length) for text.
-_TEXT = {"title": ("标题", 200), "number": ("编号", 50), "issuer": ("发证机关", 100)}
-_DESCRIPTION_LIMIT = 1000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a description keeps its lines
+#: The metadata's text: key -> (label, longest length, whether line breaks are allowed).
+_TEXT = {
+    "title": ("标题", 200, False),
+    "description": ("说明", 1000, True),
+    "number": ("编号", 50, False),
+    "issuer": ("发证机关", 100, False),
+}
 METADATA = ("title", "description", "number", "issuer", "valid_from", "valid_to", "follows_model_text")
 #: What the audit trail records of a document (not the storage key).
 AUDITED = ("category", *METADATA, "file_name", "content_type", "size", "sha256")
@@ -110,21 +112,13 @@ def check_metadata(data: dict[str, Any], category: DocumentCategory) -> tuple[di
     """The form's metadata checked: the values to store, or the problems."""
     errors: list[FieldError] = []
     values: dict[str, Any] = {}
-    for key, (label, limit) in _TEXT.items():
-        value = validation.text(data.get(key))
-        if value is not None and _CONTROL.search(value):
-            errors.append(FieldError(key, ErrorCode.INVALID, f"{label}不能包含换行、制表符等控制字符"))
-        elif value is not None and len(value) > limit:
-            errors.append(FieldError(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 个字"))
-        values[key] = value
-    if values["title"] is None and not any(e.key == "title" for e in errors):
-        errors.append(FieldError("title", ErrorCode.REQUIRED, "请填写标题"))
-    description = validation.text(data.get("description"))
-    if description is not None and _CONTROL_BUT_LINES.search(description):
-        errors.append(FieldError("description", ErrorCode.INVALID, "说明不能包含控制字符"))
-    elif description is not None and len(description) > _DESCRIPTION_LIMIT:
-        errors.append(FieldError("description", ErrorCode.TOO_LONG, f"说明不能超过 {_DESCRIPTION_LIMIT} 个字"))
-    values["description"] = description
+    for key, (label, limit, lines) in _TEXT.items():
+        values[key] = value = validation.text(data.get(key))
+        if value is None:
+            if key == "title":
+                errors.append(FieldError(key, ErrorCode.REQUIRED, "请填写标题"))
+        elif problem := validation.text_problem(value, label, limit, lines=lines):
+            errors.append(FieldError(key, *problem))
     values["valid_from"], values["valid_to"] = data.get("valid_from"), data.get("valid_to")
     if values["valid_from"] and values["valid_to"] and values["valid_to"] < values["valid_from"]:
         errors.append(FieldError("valid_to", ErrorCode.INVALID, "有效期止不能早于有效期起"))

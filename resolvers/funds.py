@@ -47,8 +47,6 @@ _COUNTS = {
 _AMOUNT_LIMIT = Decimal("1000000000000")  # NUMERIC(14, 2)
 FIELDS = ("charging_method", *_TEXT, *ACCOUNT_NUMBERS, *_COUNTS, "risk_reserve")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ACCOUNT = re.compile(r"[0-9]{8,32}")
 
 
@@ -60,10 +58,8 @@ def check_funds(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]
         if key in _TEXT:
             label, limit, lines = _TEXT[key]
             value = validation.text(value)
-            if value is not None and (_CONTROL_BUT_LINES if lines else _CONTROL).search(value):
-                errors.append(FieldError(key, ErrorCode.INVALID, f"{label}不能包含控制字符"))
-            elif value is not None and len(value) > limit:
-                errors.append(FieldError(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 个字"))
+            if value is not None and (problem := validation.text_problem(value, label, limit, lines=lines)):
+                errors.append(FieldError(key, *problem))
         elif key in ACCOUNT_NUMBERS:
             value = re.sub(r"[\s-]", "", value or "") or None
             if value is not None and not _ACCOUNT.fullmatch(value):
