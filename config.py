@@ -9,6 +9,8 @@ environment (never through files in the repository).
   cookie ``Secure``.
 - ``XWPX_CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser
   (default none: CORS is closed).
+- ``XWPX_STORAGE``: where uploaded files are kept (``storage.py``): ``local`` (default,
+  ``<data dir>/files``) or ``package.module:factory`` for another storage.
 - ``XWPX_ARGON2_PROFILE``: ``default`` (RFC 9106 low-memory argon2id) or ``test`` (argon2id
   with minimal cost, for the test suite only).
 """
@@ -37,6 +39,7 @@ class Settings:
     secure_cookies: bool = field(
         default_factory=lambda: os.environ.get("XWPX_SECURE_COOKIES", "0") == "1"
     )
+    storage: str = field(default_factory=lambda: os.environ.get("XWPX_STORAGE", "local"))
     cors_origins: list[str] = field(
         default_factory=lambda: [o.strip() for o in os.environ.get("XWPX_CORS_ORIGINS", "").split(",") if o.strip()]
     )

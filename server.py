@@ -33,10 +33,11 @@ from strawberry.asgi import GraphQL
 from auth.sessions import request_viewer
 from config import Settings
 from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
-from resolvers import institution_excel, material_excel
+from resolvers import documents, institution_excel, material_excel
 from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
+from storage import create_storage
 
 log = logging.getLogger("xwpx")
 
@@ -65,6 +66,7 @@ class GraphQLApp(GraphQL):
             sessionmaker=state.sessionmaker,
             viewer=viewer,
             loaders=create_loaders(state.sessionmaker, viewer),
+            storage=state.storage,
             anonymous_reason=anonymous_reason,
             client_address=request.client.host if request.client else None,
             now=now,
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     url = database_url or settings.database_url
     if not url:
         raise ValueError("create_app needs a database URL (see models.database.resolve_database_url)")
+    storage = create_storage(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -130,6 +133,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.storage = storage
         try:
             yield
         finally:
@@ -138,8 +142,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     graphql = GraphQLApp(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,
-        # GraphQL multipart request spec (importInstitutions); the session cookie is
-        # SameSite=Lax, so a cross-site form cannot post one with the caller's session.
+        # GraphQL multipart request spec (importInstitutions, uploadInstitutionDocument); the
+        # session cookie is SameSite=Lax, so a cross-site form cannot post one with the
+        # caller's session.
         multipart_uploads_enabled=True,
     )
     middleware = [Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
@@ -161,6 +166,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             Route("/templates/institutions.xlsx", institution_excel.template_endpoint),
             Route("/exports/institutions.xlsx", institution_excel.export_endpoint),
             Route("/exports/materials.xlsx", material_excel.export_endpoint),
+            Route("/files/{document_id}", documents.download_endpoint),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

@@ -16,7 +16,8 @@ Rules (DOMAIN.md):
   it registered (登记单位). A department other than education sees only non-subject
   institutions with a training category under it (sports: 体育类, culture and tourism:
   文化艺术类, science and technology: 科技类). An institution account sees its own.
-- Inspections (排查) and their ledgers: those of the institutions the viewer sees.
+- Inspections (排查) and their ledgers, and what an institution keeps through the portal
+  (documents, funds): those of the institutions the viewer sees.
 - Urging notices (督办): education accounts from county level up, addressed to a county in
   their subtree (a county: its own).
 - Complaints (投诉): education accounts from county level up, filed with a county in their
@@ -48,8 +49,10 @@ from models import (
     AuditRecord,
     Complaint,
     Department,
+    Document,
     Inspection,
     Institution,
+    InstitutionFunds,
     Kind,
     Level,
     Region,
@@ -118,7 +121,7 @@ def _institutions(viewer: Viewer) -> ColumnElement[bool]:
 #: Models owned by one institution (an ``institution_id`` column): the portal's data (staff,
 #: sites, courses, classes, materials, documents, applications, ...). A row is in scope when
 #: its institution is. List each such model here.
-INSTITUTION_OWNED: tuple[type, ...] = (Staff, Site, Course, TrainingClass, Material, Application)
+INSTITUTION_OWNED: tuple[type, ...] = (Staff, Site, Course, TrainingClass, Material, Application, Document, InstitutionFunds)
 
 
 def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:

@@ -15,6 +15,7 @@ from models.institutions import (
     TrainingCategory,
 )
 from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType
+from models.documents import ChargingMethod, Document, DocumentCategory, InstitutionFunds
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
 from models.portal import (
     Application,
@@ -58,12 +59,16 @@ __all__ = [
     "ROOT_CODE",
     "Account",
     "AuditRecord",
+    "ChargingMethod",
     "Complaint",
     "ComplaintStatus",
     "ComplaintType",
+    "Document",
+    "DocumentCategory",
     "Inspection",
     "InspectionStatus",
     "Institution",
+    "InstitutionFunds",
     "ItemProgress",
     "Problem",
     "RectificationItem",

@@ -1,7 +1,7 @@
 """The audit trail: every mutation writes one record in its own transaction (who, level,
 region, department, what operation, which record, which fields changed with old and new
-values, when, from which client address). Personal data in the changes and snapshots is
-masked. Records are append-only (a database trigger refuses updates and deletes)."""
+values, when, from which client address). Personal data and bank account numbers in the
+changes and snapshots are masked. Records are append-only (a database trigger refuses updates and deletes)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ _ID_NUMBERS = {"legal_rep_id_number", "id_number"}
 _CERTIFICATES = {"teacher_certificate_number", "author_certificate_number"}
 _PHONES = {"legal_rep_phone", "contact_phone", "mobile", "complainant_mobile"}
 _NAMES = {"complainant_name"}
+_ACCOUNT_NUMBERS = {"supervised_account_number", "basic_account_number"}
 _SECRETS = {"password_hash"}
 
 
@@ -47,7 +48,14 @@ def masked(key: str, value: Any) -> Any:
         return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:] if len(value) > 8 else "*" * len(value)
     if key in _NAMES:
         return value[0] + "*" * (len(value) - 1)
+    if key in _ACCOUNT_NUMBERS:
+        return mask_account_number(value)
     return value
+
+
+def mask_account_number(number: str) -> str:
+    """A bank account number with its last four digits only (资金账户)."""
+    return "*" * (len(number) - 4) + number[-4:] if len(number) > 4 else "*" * len(number)
 
 
 def values_of(row: Any, keys: list[str] | None = None) -> dict[str, Any]:

@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scope import scope, subtree_of
 from auth.viewer import Viewer
-from models import Department, Institution, Level, Region
+from models import Department, Document, Institution, Level, Region
 from resolvers import audit
 from resolvers.pagination import Page, paginate
 from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, kind_conflict, validate_part
 from schema.errors import ErrorCode, Forbidden
+from storage import discard
 
 WRITERS = (Level.COUNTY, Level.SUB_UNIT)
 
@@ -275,6 +276,8 @@ async def delete_institution(info, institution_id: str, confirm_name: str) -> tu
         if (confirm_name or "").strip() != institution.name:
             return None, [FieldError("confirmName", ErrorCode.INVALID, "请再次输入机构名称以确认删除（删除后无法恢复）")]
         audit.record(db, ctx, "deleteInstitution", "Institution", institution.id, institution.region_code, snapshot=audit.values_of(institution))
+        files = (await db.execute(sa.select(Document.storage_key).where(Document.institution_id == institution.id))).scalars().all()
         await db.delete(institution)
         await db.commit()
+    await discard(ctx.storage, files)
     return institution.id, []

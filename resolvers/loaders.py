@@ -20,8 +20,10 @@ from models import (
     Account,
     Application,
     Course,
+    Document,
     Inspection,
     Institution,
+    InstitutionFunds,
     Material,
     RectificationItem,
     Region,
@@ -58,6 +60,8 @@ class Loaders:
     materials: DataLoader  # institution id -> list[Material], by name
     applications: DataLoader  # institution id -> list[Application], newest first
     findings: DataLoader  # institution id -> list[Finding] (institutions in scope)
+    documents: DataLoader  # institution id -> list[Document], newest first (scoped)
+    funds: DataLoader  # institution id -> InstitutionFunds | None (scoped)
 
 
 def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> Loaders:
@@ -144,6 +148,25 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
             found = await findings_for(db, visible)
         return [found.get(i, []) for i in ids]
 
+    async def load_documents(ids: list[uuid.UUID]) -> list[list[Document]]:
+        found: dict[uuid.UUID, list[Document]] = defaultdict(list)
+        for d in await rows(
+            sa.select(Document)
+            .where(Document.institution_id.in_(ids), scope(viewer, Document))
+            .order_by(Document.uploaded_at.desc(), Document.id)
+        ):
+            found[d.institution_id].append(d)
+        return [found[i] for i in ids]
+
+    async def load_funds(ids: list[uuid.UUID]) -> list[InstitutionFunds | None]:
+        found = {
+            f.institution_id: f
+            for f in await rows(
+                sa.select(InstitutionFunds).where(InstitutionFunds.institution_id.in_(ids), scope(viewer, InstitutionFunds))
+            )
+        }
+        return [found.get(i) for i in ids]
+
     return Loaders(
         sites=grouped(Site, Site.institution_id, Site.name, Site.id),
         courses=grouped(Course, Course.site_id, Course.name, Course.id),
@@ -161,4 +184,6 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         unit=_loader(load_units),
         inspections=_loader(load_inspections),
         rectification_items=_loader(load_items),
+        documents=_loader(load_documents),
+        funds=_loader(load_funds),
     )

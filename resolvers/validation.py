@@ -10,6 +10,8 @@
   (``stdnum.cn.ric.calc_check_digit``), a real date of birth not in the future. The place
   of birth is not checked: ``stdnum``'s table rejects real numbers with older place codes.
 - Mobile numbers (``phonenumbers``, region CN, type mobile) and postal codes (six digits).
+- Free text of a form: no control characters (line breaks allowed in multi-line text), a
+  longest length.
 """
 
 from __future__ import annotations
@@ -28,12 +30,24 @@ Problem = tuple[ErrorCode, str] | None
 _USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 _RIC = re.compile(r"^[0-9]{17}[0-9X]$")
 _POSTAL = re.compile(r"^[0-9]{6}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def text(value: str | None) -> str | None:
     """A form's text: stripped, and None when nothing is left."""
     value = (value or "").strip()
     return value or None
+
+
+def text_problem(value: str, label: str, max_length: int, *, lines: bool = False) -> Problem:
+    """A form's text (already trimmed): control characters, except line breaks and tabs
+    where ``lines``, and the length."""
+    if (_CONTROL_BUT_LINES if lines else _CONTROL).search(value):
+        return ErrorCode.INVALID, f"{label}不能包含{'' if lines else '换行、制表符等'}控制字符"
+    if len(value) > max_length:
+        return ErrorCode.TOO_LONG, f"{label}不能超过 {max_length} 个字"
+    return None
 
 
 def credit_code(value: str, *, province_code: str | None = None) -> Problem:

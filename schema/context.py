@@ -13,6 +13,7 @@ from strawberry.types import Info as _Info
 from auth.viewer import Viewer
 from config import Settings
 from resolvers.loaders import Loaders
+from storage import Storage
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Context:
     sessionmaker: async_sessionmaker
     viewer: Viewer | None
     loaders: Loaders
+    #: Where uploaded files are kept (``storage.py``).
+    storage: Storage
     #: Why a token that came with the request was not honoured (expired, or a cookie
     #: without the CSRF header), for the UNAUTHENTICATED message.
     anonymous_reason: str | None = None

@@ -61,6 +61,8 @@ class ErrorCode(Enum):
     WRONG_PASSWORD = "WRONG_PASSWORD"
     SAME_AS_CURRENT = "SAME_AS_CURRENT"
     WEAK_PASSWORD = "WEAK_PASSWORD"
+    TOO_LARGE = "TOO_LARGE"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
 
 
 @strawberry.type(description="A validation problem of a mutation (字段校验错误), shown beside its field.")

@@ -30,6 +30,7 @@ from schema.regions import Region
 from schema.relay import Connection
 
 if TYPE_CHECKING:
+    from schema.documents import DocumentCategory, InstitutionDocument, InstitutionFunds
     from schema.inspections import Inspection
     from schema.portal import Application, Finding, Material, PortalHome, Site, Staff, StaffStatus
 
@@ -246,6 +247,24 @@ class Institution:
         from schema.inspections import Inspection
 
         return [Inspection.from_row(r) for r in await info.context.loaders.inspections.load(self.row_id)]
+
+    @strawberry.field(
+        description="机构资料 (办学许可证, 机构证照, 党建情况, 其他资料, 合同, 注销证明), newest first; of one category when given"
+    )
+    async def documents(
+        self, info: Info, category: Annotated["DocumentCategory", strawberry.lazy("schema.documents")] | None = None
+    ) -> list[Annotated["InstitutionDocument", strawberry.lazy("schema.documents")]]:
+        from schema.documents import InstitutionDocument
+
+        rows = await info.context.loaders.documents.load(self.row_id)
+        return [InstitutionDocument.from_row(r) for r in rows if category is None or r.category == category]
+
+    @strawberry.field(description="资金管理 (收费信息, 监管信息, 基本账户); null until the institution first saves it")
+    async def funds(self, info: Info) -> Annotated["InstitutionFunds", strawberry.lazy("schema.documents")] | None:
+        from schema.documents import InstitutionFunds
+
+        row = await info.context.loaders.funds.load(self.row_id)
+        return InstitutionFunds.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="可进行的操作: what the caller may do with the inspection record now")
     def inspection_operations(self, info: Info) -> list[InspectionOperation]:

@@ -10,6 +10,7 @@ from schema.accounts import AccountMutation, AccountQuery, InstitutionAccount, R
 from schema.extensions import MaskUnexpectedErrors, QueryLimits, RefuseNulCharacters
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintQuery
+from schema.documents import DocumentMutation
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
 from schema.portal import PortalMutation, PortalQuery
@@ -22,7 +23,7 @@ class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery, Compla
 
 
 @strawberry.type
-class Mutation(AccountMutation, InstitutionMutation, InspectionMutation, ComplaintMutation, PortalMutation):
+class Mutation(AccountMutation, InstitutionMutation, InspectionMutation, ComplaintMutation, PortalMutation, DocumentMutation):
     pass
 
 

@@ -43,7 +43,7 @@ CUSTOM_SCALARS = {
     "_Any": st.just(graphql.language.ObjectValueNode(fields=())),
 }
 QUERY_FIELDS = [name for name in GRAPHQL_SCHEMA.query_type.fields if name not in ("_entities", "_service")]
-MUTATION_FIELDS = [name for name in GRAPHQL_SCHEMA.mutation_type.fields if name not in ("importInstitutions", "logout")]
+MUTATION_FIELDS = [name for name in GRAPHQL_SCHEMA.mutation_type.fields if name not in ("importInstitutions", "uploadInstitutionDocument", "logout")]
 
 
 async def _prepare(url: str) -> None:

@@ -1,0 +1,94 @@
+"""An institution's documents (机构管理: 办学许可证, 机构证照, 党建情况, 其他资料, and the
+contracts of 资金管理) and its funds (资金管理: 收费信息, 监管信息, 基本账户), kept by the
+institution itself through the portal (seed 001 §4, §5).
+
+A document's file lives outside the database, in the configured storage (``storage.py``),
+under ``storage_key``; the row holds its metadata, what the file is (type from its bytes,
+size, SHA-256) and the name it was uploaded with, sanitised, for downloads only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from config import utcnow
+from models.accounts import _enum, _timestamp
+
+
+class DocumentCategory(StrEnum):
+    LICENCE = "LICENCE"  # 办学许可证
+    CERTIFICATE = "CERTIFICATE"  # 机构证照（营业执照、民办非企业单位登记证书等）
+    PARTY_BUILDING = "PARTY_BUILDING"  # 党建情况
+    OTHER = "OTHER"  # 其他资料
+    CONTRACT = "CONTRACT"  # 合同（如所用培训服务合同文本）
+    DEREGISTRATION_PROOF = "DEREGISTRATION_PROOF"  # 注销证明
+
+
+class ChargingMethod(StrEnum):
+    BY_CLASS_HOUR = "BY_CLASS_HOUR"  # 按课时收费
+    BY_TERM = "BY_TERM"  # 按期（按课程）收费
+    BY_MONTH = "BY_MONTH"  # 按月收费
+    OTHER = "OTHER"  # 其他（见收费标准说明）
+
+
+class Document(SQLModel, table=True):
+    __tablename__ = "document"
+    __table_args__ = (sa.Index("ix_document_institution_uploaded", "institution_id", "uploaded_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institution.id", ondelete="CASCADE")
+    category: DocumentCategory = Field(sa_column=_enum(DocumentCategory, nullable=False))
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    #: 证照编号 / 合同编号
+    number: str | None = Field(default=None, max_length=50)
+    #: 发证机关 / 签发单位
+    issuer: str | None = Field(default=None, max_length=100)
+    valid_from: date | None = None
+    valid_to: date | None = None
+    #: 是否使用示范文本 (contracts only): the national model text of training contracts.
+    follows_model_text: bool | None = None
+    #: The uploaded file's name, sanitised; shown and offered on download, never a path.
+    file_name: str = Field(max_length=255)
+    #: From the file's bytes, never from its name or the declared type.
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=200, unique=True)
+    uploaded_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+
+
+class InstitutionFunds(SQLModel, table=True):
+    """One row per institution, created by its first save."""
+
+    __tablename__ = "institution_funds"
+
+    institution_id: uuid.UUID = Field(primary_key=True, foreign_key="institution.id", ondelete="CASCADE")
+    # 收费信息
+    charging_method: ChargingMethod | None = Field(default=None, sa_column=_enum(ChargingMethod, nullable=True))
+    fee_standard: str | None = Field(default=None, max_length=500)
+    #: The longest period one payment covers, as declared (the rule of at most 3 months or
+    #: 60 class hours is checked elsewhere, as a finding; never refused here).
+    max_months_per_payment: int | None = None
+    max_class_hours_per_payment: int | None = None
+    refund_policy: str | None = Field(default=None, max_length=2000)
+    # 监管信息
+    escrow_bank: str | None = Field(default=None, max_length=100)
+    supervised_account_number: str | None = Field(default=None, max_length=32)
+    risk_reserve: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(14, 2), nullable=True))
+    # 基本账户
+    basic_account_bank: str | None = Field(default=None, max_length=100)
+    basic_account_name: str | None = Field(default=None, max_length=100)
+    basic_account_number: str | None = Field(default=None, max_length=32)
+    #: Bumped by every save; a save based on an older version is refused.
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    updated_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
