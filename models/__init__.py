@@ -16,18 +16,25 @@ from models.institutions import (
 )
 from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
+from models.portal_accounts import Channel, ClaimStatus, CodePurpose, InstitutionClaim, OutboxMessage, VerificationCode
 from models.regions import ROOT_CODE, Region
 
 __all__ = [
     "ROOT_CODE",
     "Account",
     "AuditRecord",
+    "Channel",
+    "ClaimStatus",
+    "CodePurpose",
     "Complaint",
     "ComplaintStatus",
     "ComplaintType",
     "Inspection",
     "InspectionStatus",
     "Institution",
+    "InstitutionClaim",
+    "OutboxMessage",
+    "VerificationCode",
     "ItemProgress",
     "Problem",
     "RectificationItem",
