@@ -12,16 +12,17 @@ from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintQuery
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
+from schema.portal_accounts import PortalAccountMutation, PortalAccountQuery
 from schema.regions import RegionQuery
 
 
 @strawberry.type
-class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery, ComplaintQuery, AuditQuery):
+class Query(RegionQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, ComplaintQuery, AuditQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, InstitutionMutation, InspectionMutation, ComplaintMutation):
+class Mutation(AccountMutation, PortalAccountMutation, InstitutionMutation, InspectionMutation, ComplaintMutation):
     pass
 
 
