@@ -11,6 +11,9 @@ environment (never through files in the repository).
   (default none: CORS is closed).
 - ``XWPX_STORAGE``: where uploaded files are kept (``storage.py``): ``local`` (default,
   ``<data dir>/files``) or ``package.module:factory`` for another storage.
+- ``XWPX_SENDER``: ``module:Class`` of the sender of verification codes (``messaging``);
+  default ``messaging:OutboxSender``, which logs each message and keeps it in the
+  ``outbox`` table instead of sending it. Name an SMS or e-mail gateway's class here.
 - ``XWPX_ARGON2_PROFILE``: ``default`` (RFC 9106 low-memory argon2id) or ``test`` (argon2id
   with minimal cost, for the test suite only).
 """
@@ -43,6 +46,7 @@ class Settings:
     cors_origins: list[str] = field(
         default_factory=lambda: [o.strip() for o in os.environ.get("XWPX_CORS_ORIGINS", "").split(",") if o.strip()]
     )
+    sender: str = field(default_factory=lambda: os.environ.get("XWPX_SENDER", "messaging:OutboxSender"))
     # The manual: "已登录用户在平台停留时间超过2小时未操作，平台自动退出当前账户".
     session_idle_timeout: timedelta = timedelta(hours=2)
     # The clock every time-dependent rule reads; tests replace it.

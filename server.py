@@ -30,6 +30,7 @@ from starlette.routing import Route
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 
+import messaging
 from auth.sessions import request_viewer
 from config import Settings
 from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     if not url:
         raise ValueError("create_app needs a database URL (see models.database.resolve_database_url)")
     storage = create_storage(settings)
+    messaging.sender_class(settings.sender)  # a misnamed XWPX_SENDER fails at start, not at the first code
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -23,6 +23,9 @@ Rules (DOMAIN.md):
 - Complaints (投诉): education accounts from county level up, filed with a county in their
   subtree (the complainant's identity is masked for all but the handling county: that is the
   resolvers' part).
+- Institution claims (认领, an institution account asking to manage an institution a county
+  registered first): education accounts from county level up, the claims on the
+  institutions they see; an institution account its own claims.
 - The audit trail: education accounts from county level up, the records of their subtree
   (deletion snapshots: the ministry and provinces only, which the resolvers enforce).
 - An account still on its initial password sees itself alone until it changes it, and
@@ -53,6 +56,7 @@ from models import (
     Inspection,
     Institution,
     InstitutionFunds,
+    InstitutionClaim,
     Kind,
     Level,
     Region,
@@ -146,6 +150,12 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
         if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
             return sa.false()
         return model.county_code.in_(subtree_codes(viewer.region_path))
+    if model is InstitutionClaim:
+        if viewer.is_institution:
+            return InstitutionClaim.account_id == viewer.account_id
+        if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
+            return sa.false()
+        return InstitutionClaim.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
     if model is AuditRecord:
         if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
             return sa.false()

@@ -36,6 +36,7 @@ from models.portal import (
     SystemType,
     TrainingClass,
 )
+from models.portal_accounts import Channel, ClaimStatus, CodePurpose, InstitutionClaim, OutboxMessage, VerificationCode
 from models.regions import ROOT_CODE, Region
 
 __all__ = [
@@ -60,6 +61,9 @@ __all__ = [
     "Account",
     "AuditRecord",
     "ChargingMethod",
+    "Channel",
+    "ClaimStatus",
+    "CodePurpose",
     "Complaint",
     "ComplaintStatus",
     "ComplaintType",
@@ -69,6 +73,9 @@ __all__ = [
     "InspectionStatus",
     "Institution",
     "InstitutionFunds",
+    "InstitutionClaim",
+    "OutboxMessage",
+    "VerificationCode",
     "ItemProgress",
     "Problem",
     "RectificationItem",

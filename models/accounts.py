@@ -54,7 +54,8 @@ def _timestamp(**kwargs) -> sa.Column:
 class Account(SQLModel, table=True):
     """A login. Regulators carry level, region and department; a sub-unit (区县下属单位)
     carries its county account as ``parent_id``. An institution account manages one
-    institution (``institution_id``)."""
+    institution (``institution_id``; None while its claim waits for the county) and carries
+    that institution's county as ``region_code``."""
 
     __tablename__ = "account"
     __table_args__ = (
@@ -67,6 +68,26 @@ class Account(SQLModel, table=True):
             "level",
             unique=True,
             postgresql_where=sa.text("kind = 'REGULATOR' AND level <> 'SUB_UNIT'"),
+        ),
+        # Institution accounts log in and recover their password by mobile or e-mail, so
+        # each names one account; and one account manages one institution.
+        sa.Index(
+            "uq_account_institution_mobile",
+            sa.func.lower(sa.column("mobile")),
+            unique=True,
+            postgresql_where=sa.text("kind = 'INSTITUTION'"),
+        ),
+        sa.Index(
+            "uq_account_institution_email",
+            sa.func.lower(sa.column("email")),
+            unique=True,
+            postgresql_where=sa.text("kind = 'INSTITUTION'"),
+        ),
+        sa.Index(
+            "uq_account_institution",
+            "institution_id",
+            unique=True,
+            postgresql_where=sa.text("kind = 'INSTITUTION' AND institution_id IS NOT NULL"),
         ),
     )
 

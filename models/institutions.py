@@ -98,7 +98,8 @@ class Institution(SQLModel, table=True):
     legal_rep_phone: str = Field(max_length=20)
     contact_name: str = Field(max_length=50)
     contact_phone: str = Field(max_length=20)
-    registering_unit_id: uuid.UUID = Field(foreign_key="account.id", index=True, ondelete="RESTRICT")
+    #: 登记单位; None for an institution registered by its own account (机构自主注册).
+    registering_unit_id: uuid.UUID | None = Field(default=None, foreign_key="account.id", index=True, ondelete="RESTRICT")
     # Part 2: qualifications (办学资质)
     qualification_status: QualificationStatus | None = Field(
         default=None, sa_column=_enum(QualificationStatus, nullable=True)

@@ -44,6 +44,7 @@ MAX_USERNAME_LENGTH = 64
 _ACCOUNT_FIELDS = ["username", "name", "level", "region_code", "department", "parent_id", "mobile", "email", "enabled"]
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+_MOBILE_SPELLING = re.compile(r"\+?[0-9][0-9 ()-]*")
 
 
 def _retry_after(until: datetime, now: datetime) -> int:
@@ -98,21 +99,43 @@ def _record_failure(throttle: LoginThrottle, now: datetime) -> None:
         throttle.locked_until = now + LOCK_FOR
 
 
+def _login_mobile(key: str) -> str | None:
+    """The mobile number a login name stands for (11 digits), if it reads as one (digits
+    and separators only: phonenumbers would also read letters as keypad digits)."""
+    if not _MOBILE_SPELLING.fullmatch(key) or validation.mobile(key):
+        return None
+    return validation.normalized_mobile(key)
+
+
+def throttle_keys(account: Account) -> list[str]:
+    """The throttle rows that count failures against ``account``: its login name and, for
+    an institution account, its mobile number."""
+    return [account.username.lower()] + ([account.mobile] if account.kind is AccountKind.INSTITUTION and account.mobile else [])
+
+
 async def login(info, username: str, password: str) -> tuple[str, Account]:
     """Check the password and open a session; the token goes in the payload and in an
-    HttpOnly cookie. Unknown usernames cost the same argon2 verification as known ones."""
+    HttpOnly cookie. Unknown usernames cost the same argon2 verification as known ones.
+
+    ``username`` is a login name or an institution account's mobile number, in any
+    spelling (``+86 138-0013-8000``): failures are counted per number, whatever the
+    spelling, and a login name that equals it wins over a mobile."""
     ctx = info.context
     now = ctx.now
     key = username.strip().lower()
     if len(key) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         await verify_password_async(None, "")  # the same cost as any other refusal
         raise _invalid_credentials()
+    mobile = _login_mobile(key)
     async with ctx.sessionmaker() as db:
-        throttle = await _locked_throttle(db, key)
+        throttle = await _locked_throttle(db, mobile or key)
         _check_throttle(throttle, now)  # a refusal rolls back, which releases the lock
-        account = (
-            await db.execute(sa.select(Account).where(sa.func.lower(Account.username) == key))
-        ).scalar_one_or_none()
+        by_name = sa.func.lower(Account.username) == key
+        stmt = sa.select(Account).where(by_name)
+        if mobile:
+            by_mobile = sa.and_(Account.kind == AccountKind.INSTITUTION, sa.func.lower(Account.mobile) == mobile)
+            stmt = sa.select(Account).where(sa.or_(by_name, by_mobile)).order_by(by_name.desc()).limit(1)
+        account = (await db.execute(stmt)).scalar_one_or_none()
         ok = await verify_password_async(account.password_hash if account else None, password)
         if not ok:
             _record_failure(throttle, now)

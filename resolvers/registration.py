@@ -17,8 +17,6 @@ from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any
 
-import phonenumbers
-
 from models import Grade, Kind, Mode, Nature, Premises, QualificationStatus, Subject, TrainingCategory
 from resolvers import validation
 from schema.errors import ErrorCode
@@ -210,15 +208,6 @@ def _generic(spec: FieldSpec, value: Any, checked: Checked) -> Any:
     return value
 
 
-def _phone(value: str) -> validation.Problem:
-    """The institution's phone: any valid Chinese number, landline or mobile."""
-    try:
-        ok = phonenumbers.is_valid_number(phonenumbers.parse(value, "CN"))
-    except phonenumbers.NumberParseException:
-        ok = False
-    return None if ok else (ErrorCode.INVALID, "电话号码格式不正确")
-
-
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -247,7 +236,7 @@ def _basics(v: dict, c: Checked, ctx: Context) -> None:
     if v["postal_code"]:
         c.problem("postal_code", validation.postal_code(v["postal_code"]))
     if v["phone"]:
-        c.problem("phone", _phone(v["phone"]))
+        c.problem("phone", validation.phone(v["phone"]))
     if v["email"] and not _EMAIL.fullmatch(v["email"]):
         c.fail("email", ErrorCode.INVALID, "电子邮箱格式不正确")
 

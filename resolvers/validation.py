@@ -9,7 +9,8 @@
 - Resident ID number (公民身份号码, GB 11643): 17 digits and a MOD 11-2 check character
   (``stdnum.cn.ric.calc_check_digit``), a real date of birth not in the future. The place
   of birth is not checked: ``stdnum``'s table rejects real numbers with older place codes.
-- Mobile numbers (``phonenumbers``, region CN, type mobile) and postal codes (six digits).
+- Mobile numbers (``phonenumbers``, region CN, type mobile), phone numbers (landline or
+  mobile) and postal codes (six digits).
 - Free text of a form: no control characters (line breaks allowed in multi-line text), a
   longest length.
 """
@@ -102,6 +103,15 @@ def normalized_mobile(value: str) -> str:
     if digits is None:
         raise ValueError(f"not a mobile number: {value!r}")
     return digits
+
+
+def phone(value: str) -> Problem:
+    """An institution's phone: any valid Chinese number, landline or mobile."""
+    try:
+        ok = phonenumbers.is_valid_number(phonenumbers.parse(value, "CN"))
+    except phonenumbers.NumberParseException:
+        ok = False
+    return None if ok else (ErrorCode.INVALID, "电话号码格式不正确")
 
 
 def postal_code(value: str) -> Problem:

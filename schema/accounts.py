@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -18,6 +19,10 @@ from schema.context import Info
 from schema.errors import UserError
 from schema.regions import Region
 from schema.relay import Connection
+
+if TYPE_CHECKING:
+    from schema.institutions import Institution
+    from schema.portal_accounts import InstitutionClaim
 
 RegulatorLevel = strawberry.enum(
     LevelEnum,
@@ -95,10 +100,17 @@ class RegulatorAccount(AccountInterface):
         return cls.from_row(row) if row and row.kind is AccountKind.REGULATOR else None
 
 
-@strawberry.type(description="培训机构用户: manages one institution through the portal.")
+@strawberry.type(
+    description=(
+        "培训机构用户: manages one institution through the portal. Logs in with its login name "
+        "or its mobile number (a self-registered account's login name is its mobile)."
+    )
+)
 class InstitutionAccount(AccountInterface):
-    mobile: str | None
-    email: str | None
+    mobile: str | None = strawberry.field(description="手机号: login, and codes for a forgotten password")
+    email: str | None = strawberry.field(description="电子邮箱: codes for a forgotten password")
+    institution_id: strawberry.Private[object]
+    row_id: strawberry.Private[object]
 
     @classmethod
     def from_row(cls, row: AccountRow) -> InstitutionAccount:
@@ -106,7 +118,30 @@ class InstitutionAccount(AccountInterface):
             **_account_fields(row),
             mobile=row.mobile,
             email=row.email,
+            institution_id=row.institution_id,
+            row_id=row.id,
         )
+
+    @strawberry.field(
+        description="所管理的培训机构: null while a claim waits for the county (see claim), or for callers who may not see it."
+    )
+    async def institution(self, info: Info) -> Annotated["Institution", strawberry.lazy("schema.institutions")] | None:
+        from schema.institutions import Institution
+
+        if self.institution_id is None:
+            return None
+        row = await info.context.loaders.institution.load(self.institution_id)
+        return Institution.from_row(row, info.context.viewer) if row else None
+
+    @strawberry.field(
+        description="机构认领申请: the latest claim of an institution a county registered first (PENDING until the county confirms), or null."
+    )
+    async def claim(self, info: Info) -> Annotated["InstitutionClaim", strawberry.lazy("schema.portal_accounts")] | None:
+        from resolvers import portal_accounts
+        from schema.portal_accounts import InstitutionClaim
+
+        view = await portal_accounts.my_claim(info, self.row_id)
+        return InstitutionClaim.from_view(view, info.context.viewer) if view else None
 
 
 def account_from_row(row: AccountRow) -> RegulatorAccount | InstitutionAccount:
@@ -227,8 +262,9 @@ def _payload(result) -> RegulatorAccountPayload:
 class AccountMutation:
     @strawberry.mutation(
         description=(
-            "登录. Failures are GraphQL errors: INVALID_CREDENTIALS; LOGIN_THROTTLED and ACCOUNT_LOCKED "
-            "after repeated failures for one username (with extensions.retryAfterSeconds); ACCOUNT_DISABLED."
+            "登录 by login name or, for an institution account, its mobile number. Failures are GraphQL errors: "
+            "INVALID_CREDENTIALS; LOGIN_THROTTLED and ACCOUNT_LOCKED after repeated failures for one username or "
+            "number (with extensions.retryAfterSeconds); ACCOUNT_DISABLED."
         )
     )
     async def login(self, info: Info, username: str, password: str) -> LoginPayload:

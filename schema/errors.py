@@ -3,7 +3,8 @@
 - ``ApiError`` and its subclasses are GraphQL errors: authentication and permission
   failures, with ``extensions.code`` (``UNAUTHENTICATED``, ``FORBIDDEN``,
   ``PASSWORD_CHANGE_REQUIRED``, ``INVALID_CREDENTIALS``, ``ACCOUNT_LOCKED``,
-  ``LOGIN_THROTTLED``, ``ACCOUNT_DISABLED``, ``BAD_USER_INPUT``).
+  ``LOGIN_THROTTLED``, ``ACCOUNT_DISABLED``, ``BAD_USER_INPUT``, ``RATE_LIMITED``,
+  ``INSTITUTION_PENDING``, ``SEND_FAILED``).
 - ``UserError`` is data: a validation problem on a mutation's payload, next to its field,
   so a form can show it. Its ``code`` is an ``ErrorCode``.
 
@@ -63,6 +64,8 @@ class ErrorCode(Enum):
     WEAK_PASSWORD = "WEAK_PASSWORD"
     TOO_LARGE = "TOO_LARGE"
     UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+    INVALID_CODE = "INVALID_CODE"
+    CODE_EXPIRED = "CODE_EXPIRED"
 
 
 @strawberry.type(description="A validation problem of a mutation (字段校验错误), shown beside its field.")

@@ -313,8 +313,10 @@ class Institution:
     async def county(self, info: Info) -> Region:
         return Region.from_row(await info.context.loaders.region.load(self.region_code))
 
-    @strawberry.field(description="登记单位")
-    async def registering_unit(self, info: Info) -> RegisteringUnit:
+    @strawberry.field(description="登记单位; null = 机构自主注册 (registered by the institution's own account)")
+    async def registering_unit(self, info: Info) -> RegisteringUnit | None:
+        if self.registering_unit_id is None:
+            return None
         unit = await info.context.loaders.unit.load(self.registering_unit_id)
         return RegisteringUnit(id=strawberry.ID(str(unit.id)), name=unit.name, level=unit.level)
 

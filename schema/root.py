@@ -14,16 +14,19 @@ from schema.documents import DocumentMutation
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
 from schema.portal import PortalMutation, PortalQuery
+from schema.portal_accounts import PortalAccountMutation, PortalAccountQuery
 from schema.regions import RegionQuery
 
 
 @strawberry.type
-class Query(RegionQuery, AccountQuery, InstitutionQuery, InspectionQuery, ComplaintQuery, AuditQuery, PortalQuery):
+class Query(RegionQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, ComplaintQuery, AuditQuery, PortalQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountMutation, InstitutionMutation, InspectionMutation, ComplaintMutation, PortalMutation, DocumentMutation):
+class Mutation(
+    AccountMutation, PortalAccountMutation, InstitutionMutation, InspectionMutation, ComplaintMutation, PortalMutation, DocumentMutation
+):
     pass
 
 
