@@ -201,10 +201,12 @@ def _with_database(url: str, work):
     return asyncio.run(run())
 
 
-def _seed(url: str) -> None:
+def _seed(url: str, settings: Settings) -> None:
     from resolvers.demo import seed_demo
+    from storage import create_storage
 
-    log.info("demo data: %s", _with_database(url, seed_demo))
+    storage = create_storage(settings)
+    log.info("demo data: %s", _with_database(url, lambda sessionmaker: seed_demo(sessionmaker, storage=storage)))
 
 
 def _create_admin(url: str, username: str, name: str) -> int:
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create-admin":
             return _create_admin(url, args.username, args.name)
         if args.command == "seed-demo" or getattr(args, "demo", False):
-            _seed(url)
+            _seed(url, settings)
         if args.command == "serve":
             import uvicorn
 

@@ -50,8 +50,11 @@ from models import (
     ApplicationType,
     Course,
     Department,
+    Document,
+    DocumentCategory,
     FilingStatus,
     Institution,
+    InstitutionFunds,
     Kind,
     Level,
     Mode,
@@ -173,6 +176,9 @@ async def missing_items(db: AsyncSession, institution: Institution, findings: li
         missing.append(Missing("COURSES", f"请在{place}下添加培训课程"))
     if not staff:
         missing.append(Missing("STAFF", "请添加在职从业人员"))
+    funds = await db.get(InstitutionFunds, institution.id)
+    if funds is None or not (funds.escrow_bank and funds.supervised_account_number):
+        missing.append(Missing("FUNDS", "请填写资金监管信息（存管银行、监管账户）"))
     if findings:
         missing.append(Missing("FINDINGS", f"请先整改 {len(findings)} 项不符合规定的问题"))
     return missing
@@ -269,7 +275,14 @@ async def _check_proof(db: AsyncSession, institution: Institution, proof_id: str
     """注销证明: a document of the institution's own, uploaded as DEREGISTRATION_PROOF."""
     if not validation.text(proof_id):
         raise Refused(FieldError("proofDocumentId", ErrorCode.REQUIRED, "请上传注销证明材料"))
-    raise Refused(FieldError("proofDocumentId", ErrorCode.NOT_FOUND, "注销证明材料不存在"))
+    parsed = parse_id(proof_id)
+    category = (
+        await db.execute(sa.select(Document.category).where(Document.id == parsed, Document.institution_id == institution.id))
+    ).scalar_one_or_none() if parsed else None
+    if category is None:
+        raise Refused(FieldError("proofDocumentId", ErrorCode.NOT_FOUND, "注销证明材料不存在"))
+    if category != DocumentCategory.DEREGISTRATION_PROOF:
+        raise Refused(FieldError("proofDocumentId", ErrorCode.INVALID, "请选择类别为“注销证明”的材料"))
 
 
 # --- reviewing ------------------------------------------------------------------------

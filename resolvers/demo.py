@@ -211,15 +211,16 @@ async def seed_institutions(sessionmaker: async_sessionmaker) -> int:
     return created
 
 
-async def seed_demo(sessionmaker: async_sessionmaker, today: date | None = None) -> dict[str, int]:
-    """Everything of the demo, idempotently."""
+async def seed_demo(sessionmaker: async_sessionmaker, today: date | None = None, *, storage=None) -> dict[str, int]:
+    """Everything of the demo, idempotently; the portal's documents go to ``storage``
+    (none: the portal's demo has no documents)."""
     summary = await seed_accounts(sessionmaker)
     summary["institutions created"] = await seed_institutions(sessionmaker)
     summary["inspections created"] = await seed_inspections(sessionmaker, today or date.today())
     summary["complaints created"] = await seed_complaints(sessionmaker)
     from resolvers.demo_portal import seed_portal
 
-    summary["institution accounts created"] = await seed_portal(sessionmaker)
+    summary["institution accounts created"] = await seed_portal(sessionmaker, storage)
     return summary
 
 

@@ -114,8 +114,10 @@ def _class(rng: random.Random, institution: Institution, course: Course, teacher
     )
 
 
-async def seed_portal(sessionmaker: async_sessionmaker) -> int:
-    """The demo institution accounts and their portal data; returns the accounts created."""
+async def seed_portal(sessionmaker: async_sessionmaker, storage=None) -> int:
+    """The demo institution accounts and their portal data; returns the accounts created.
+    With a ``storage``, each also gets its documents (licence, certificate, party building,
+    contract; the deregistered one its proof)."""
     from resolvers.demo import DEMO_PASSWORD, DEMO_TREE
 
     rng = random.Random(8)
@@ -195,11 +197,73 @@ async def seed_portal(sessionmaker: async_sessionmaker) -> int:
                         author_certificate_number=f"2015{institution.region_code[:2]}{rng.randrange(10**11):011d}" if m != 2 or not subject else None,
                         review=["APPROVED", "NOT_REVIEWED", "APPROVED"][m], created_at=now, updated_at=now,
                     ))
+                db.add(_funds(rng, institution, n, now))
+                if storage is not None:
+                    for category, title in DOCUMENTS:
+                        if category == "LICENCE" and institution.qualification_status not in ("FULL", "LICENCE_ONLY"):
+                            continue
+                        db.add(await _document(storage, institution, category, title, now))
                 await db.flush()
                 _applications(db, institution, paths[institution.region_code], classes, units[f"edu-{county}"], n, now)
         await db.commit()
-    await _deregister_one(sessionmaker)
+    await _deregister_one(sessionmaker, storage)
     return n
+
+
+DOCUMENTS = (("LICENCE", "办学许可证"), ("CERTIFICATE", "民办非企业单位登记证书"), ("PARTY_BUILDING", "党支部成立批复"), ("CONTRACT", "培训服务合同（示范文本）"))
+
+
+def demo_pdf(label: str) -> bytes:
+    """A small, valid one-page PDF naming the document's category (the demo's stand-in for
+    a scan); ``label`` is ASCII."""
+    stream = f"BT /F1 14 Tf 72 720 Td (Demo document: {label}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += f"{number} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(body)
+    body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    body += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return body
+
+
+async def _document(storage, institution: Institution, category: str, title: str, now: datetime):
+    import hashlib
+
+    from models import Document
+
+    content = demo_pdf(category)
+    return Document(
+        institution_id=institution.id, category=category, title=title,
+        number=institution.licence_number if category == "LICENCE" else None,
+        issuer=institution.licence_issuer if category == "LICENCE" else None,
+        valid_to=institution.licence_valid_to if category == "LICENCE" else None,
+        follows_model_text=True if category == "CONTRACT" else None,
+        file_name=f"{title}.pdf", content_type="application/pdf", size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(), storage_key=await storage.put(content), uploaded_at=now, updated_at=now,
+    )
+
+
+def _funds(rng: random.Random, institution: Institution, n: int, now: datetime):
+    from models import InstitutionFunds
+
+    return InstitutionFunds(
+        institution_id=institution.id, charging_method="BY_CLASS_HOUR", fee_standard=f"每课时 {rng.randrange(60, 200)} 元",
+        max_months_per_payment=6 if n % 5 == 0 else 3, max_class_hours_per_payment=60, refund_policy="未上课时按比例退费",
+        escrow_bank=rng.choice(["中国银行", "中国工商银行", "中国建设银行"]) + "营业部",
+        supervised_account_number=f"62{rng.randrange(10**16):016d}", risk_reserve=Decimal(rng.randrange(10, 50) * 10000),
+        basic_account_bank="中国农业银行营业部", basic_account_name=institution.name, basic_account_number=f"44{rng.randrange(10**15):015d}",
+        updated_at=now,
+    )
 
 
 def _applications(db, institution: Institution, region_path: str, classes, reviewer, n: int, now: datetime) -> None:
@@ -229,7 +293,7 @@ def _applications(db, institution: Institution, region_path: str, classes, revie
         application(ApplicationType.LICENCE, "PENDING", statement="申请办学许可证")
 
 
-async def _deregister_one(sessionmaker: async_sessionmaker) -> None:
+async def _deregister_one(sessionmaker: async_sessionmaker, storage) -> None:
     """The last demo institution has deregistered (注销申请 approved): read-only, its account disabled."""
     async with sessionmaker() as db:
         count = (await db.execute(sa.select(sa.func.count()).select_from(Account).where(Account.username.like("org-%")))).scalar_one()
@@ -238,7 +302,11 @@ async def _deregister_one(sessionmaker: async_sessionmaker) -> None:
         path = (await db.execute(sa.select(Region.path).where(Region.code == institution.region_code))).scalar_one()
         who = authority(institution, path, ApplicationType.DEREGISTRATION)
         now = utcnow()
+        proof = await _document(storage, institution, "DEREGISTRATION_PROOF", "注销证明", now) if storage is not None else None
+        if proof is not None:
+            db.add(proof)
         db.add(Application(
+            proof_document_id=proof.id if proof else None,
             institution_id=institution.id, type=ApplicationType.DEREGISTRATION, status="APPROVED", statement="停止办学，申请注销",
             authority_region_code=who.region_code, authority_department=who.department.value, authority_level=who.level.value,
             submitted_at=now - timedelta(days=20), decided_at=now - timedelta(days=15), opinion="经核实，同意注销",

@@ -40,6 +40,7 @@ from auth.sessions import request_viewer
 from models import Document, DocumentCategory, Institution
 from resolvers import audit, validation
 from resolvers.institutions import parse_id
+from resolvers.portal import DEREGISTERED, deregistered
 from resolvers.registration import FieldError
 from schema.errors import ErrorCode
 from storage import discard
@@ -166,6 +167,8 @@ async def upload(info, category: DocumentCategory, file, data: dict[str, Any]) -
             ).scalar_one_or_none()
             if institution is None:
                 return None, [FieldError(None, ErrorCode.NOT_FOUND, "培训机构不存在")]
+            if institution.deregistered_at is not None:
+                return None, [DEREGISTERED]
             count = (
                 await db.execute(sa.select(sa.func.count()).select_from(Document).where(Document.institution_id == institution.id))
             ).scalar_one()
@@ -218,6 +221,8 @@ async def update(info, document_id: Any, data: dict[str, Any]) -> tuple[Document
     async with ctx.sessionmaker() as db:
         if (row := await _own(db, ctx.viewer, document_id)) is None:
             return None, _not_found()
+        if await deregistered(db, ctx.viewer.institution_id):
+            return None, [DEREGISTERED]
         document, region_code = row
         values, errors = check_metadata(data, DocumentCategory(document.category))
         if errors:
@@ -240,6 +245,8 @@ async def delete(info, document_id: Any) -> tuple[uuid.UUID | None, list[FieldEr
     async with ctx.sessionmaker() as db:
         if (row := await _own(db, ctx.viewer, document_id)) is None:
             return None, _not_found()
+        if await deregistered(db, ctx.viewer.institution_id):
+            return None, [DEREGISTERED]
         document, region_code = row
         audit.record(
             db, ctx, "deleteInstitutionDocument", "Document", document.id, region_code,

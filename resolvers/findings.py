@@ -4,7 +4,7 @@ institution for its own account and for regulators, and shown before an applicat
 submitted. Nothing here refuses a save or raises: findings are data.
 
 ``findings_for(db, ids)`` checks many institutions with one statement per kind of record
-(institutions, sites, courses with their classes, teachers, materials), whatever their
+(institutions, sites, courses, classes, teachers, materials, funds), whatever their
 number.
 """
 
@@ -20,7 +20,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Course, FilingStatus, Grade, Institution, Kind, Material, Mode, Nature, Site, Staff, TrainingClass
+from models import Course, FilingStatus, Grade, Institution, InstitutionFunds, Kind, Material, Mode, Nature, Site, Staff, TrainingClass
 
 
 @dataclass(frozen=True)
@@ -183,6 +183,13 @@ async def findings_for(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
                     f"办学点“{site.name}”教学面积 {site.teaching_area} 平方米，同一时段最多 {peak} 名学生，生均不足 3 平方米",
                     "Site", site.id, site.name,
                 )
+            )
+    for funds in (await db.execute(sa.select(InstitutionFunds).where(InstitutionFunds.institution_id.in_(ids)))).scalars():
+        months, hours = funds.max_months_per_payment or 0, funds.max_class_hours_per_payment or 0
+        if months > MAX_FEE_MONTHS or hours > MAX_FEE_CLASS_HOURS:
+            covered = "、".join(x for x in (months and f"{months} 个月", hours and f"{hours} 课时") if x)
+            found[funds.institution_id].append(
+                _finding("FEE_PERIOD", f"收费信息：一次收费最长覆盖 {covered}，超过 3 个月或 60 课时", "InstitutionFunds", funds.institution_id, "收费信息")
             )
     for m in materials:
         if m.author_years_in_education < 3:

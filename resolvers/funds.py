@@ -27,6 +27,7 @@ from auth.viewer import Viewer
 from models import ChargingMethod, Institution, InstitutionFunds
 from resolvers import audit, validation
 from resolvers.institutions import sees_personal_data
+from resolvers.portal import DEREGISTERED, deregistered
 from resolvers.registration import FieldError
 from schema.errors import ErrorCode
 
@@ -100,6 +101,8 @@ async def save_funds(info, version: int | None, data: dict[str, Any]) -> tuple[I
         ).scalar_one_or_none()
         if region_code is None:
             return None, [FieldError(None, ErrorCode.NOT_FOUND, "培训机构不存在")]
+        if await deregistered(db, viewer.institution_id):
+            return None, [DEREGISTERED]
         funds = (
             await db.execute(
                 sa.select(InstitutionFunds).where(InstitutionFunds.institution_id == viewer.institution_id).with_for_update()

@@ -1,8 +1,10 @@
 """Institutions: registration part by part, the list and lookups, deletion.
 
 Who writes: the county's education bureau and its sub-units (区县级用户, 区县下属单位),
-in their own county; the registering unit (登记单位) is the caller. Other departments and
-the levels above read, through ``auth.scope``.
+in their own county; the registering unit (登记单位) is the caller. The institution's own
+account completes and updates its parts through the portal (seed 001 §4: 查看、完善、更新机构
+信息), except while its compliance application is being reviewed, so that the reviewer sees a
+steady record. Other departments and the levels above read, through ``auth.scope``.
 """
 
 from __future__ import annotations
@@ -86,7 +88,15 @@ async def save_part(
     never a silent overwrite of someone else's change."""
     ctx = info.context
     viewer = ctx.viewer
-    check_writer(viewer)
+    own = viewer.is_institution
+    if own:
+        # The portal (seed 001 §4): an institution completes and updates its own information.
+        if viewer.institution_id is None:
+            raise Forbidden("机构账号尚待区县确认绑定", code="INSTITUTION_PENDING")
+        if institution_id is None:
+            raise Forbidden("培训机构通过注册新增机构信息 (institutions register through registerInstitutionAccount)")
+    else:
+        check_writer(viewer)
     async with ctx.sessionmaker() as db:
         institution = None
         if institution_id is not None or part is not Part.BASICS:
@@ -100,6 +110,8 @@ async def save_part(
                 return None, [FieldError("id", ErrorCode.NOT_FOUND, "培训机构不存在")]
             if institution.deregistered_at is not None:
                 return None, [FieldError("id", ErrorCode.NOT_ALLOWED, "机构已注销，信息只读")]
+            if own and institution.review_status == "PENDING":
+                return None, [FieldError("id", ErrorCode.NOT_ALLOWED, "合规申请审核中，审核结束后再修改机构信息")]
             if version is None:
                 return None, [FieldError("version", ErrorCode.REQUIRED, "修改时请带上读取到的版本号 (version)")]
             if version != institution.version:

@@ -241,8 +241,18 @@ async def owner_of(db: AsyncSession, viewer: Viewer) -> Owner:
     if institution is None:
         raise not_found("培训机构")
     if institution.deregistered_at is not None:
-        raise Refused(FieldError(None, ErrorCode.NOT_ALLOWED, "机构已注销，信息只读"))
+        raise Refused(DEREGISTERED)
     return Owner(institution, db)
+
+
+DEREGISTERED = FieldError(None, ErrorCode.NOT_ALLOWED, "机构已注销，信息只读")
+
+
+async def deregistered(db: AsyncSession, institution_id: uuid.UUID | None) -> bool:
+    """Whether the institution has been deregistered (注销): its data is read-only."""
+    return bool(
+        (await db.execute(sa.select(Institution.deregistered_at.is_not(None)).where(Institution.id == institution_id))).scalar()
+    )
 
 
 async def _own(db: AsyncSession, viewer: Viewer, model: type, record_id: Any, label: str, key: str = "id"):

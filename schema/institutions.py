@@ -84,7 +84,7 @@ class InspectionOperation(enum.Enum):
     URGE = "URGE"  # 督办
 
 
-@strawberry.type(description="法定代表人. ID number and phone are masked unless the viewer keeps the record.")
+@strawberry.type(description="法定代表人. ID number and phone are masked unless the viewer keeps the record (the county desk) or is the institution itself.")
 class LegalRepresentative:
     name: str
     id_number: str = strawberry.field(description="身份证号")
@@ -197,7 +197,8 @@ class Institution:
 
     @classmethod
     def from_row(cls, row: InstitutionRow, viewer: Viewer | None) -> Institution:
-        personal = resolve.sees_personal_data(viewer)
+        # The county desk, and the institution itself, read its personal data in full.
+        personal = resolve.sees_personal_data(viewer) or (viewer is not None and viewer.is_institution and viewer.institution_id == row.id)
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
@@ -544,38 +545,41 @@ class InstitutionQuery:
 
 
 _WRITE = allow(Regulator(Level.COUNTY, Level.SUB_UNIT))
+#: The parts are saved by the county desk and, on its own institution, by the institution.
+_SAVE = allow(Authenticated())
 
 
 @strawberry.type
 class InstitutionMutation:
     @strawberry.mutation(
-        description="1 基本情况: without id registers a new institution in the caller's county (登记单位 = the caller); with id (and the version read) edits it.",
-        extensions=_WRITE,
+        description="1 基本情况: without id registers a new institution in the caller's county (登记单位 = the caller); with id (and the version read) edits it. "
+        "An institution account edits its own institution's parts (not while its compliance application is reviewed).",
+        extensions=_SAVE,
     )
     async def save_institution_basics(
         self, info: Info, input: InstitutionBasicsInput, id: strawberry.ID | None = None, version: int | None = None
     ) -> RegistrationPayload:
         return _payload(info, await resolve.save_part(info, Part.BASICS, id, _data(input), version))
 
-    @strawberry.mutation(description="2 办学资质", extensions=_WRITE)
+    @strawberry.mutation(description="2 办学资质", extensions=_SAVE)
     async def save_institution_qualifications(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionQualificationsInput
     ) -> RegistrationPayload:
         return _payload(info, await resolve.save_part(info, Part.QUALIFICATIONS, id, _data(input), version))
 
-    @strawberry.mutation(description="3 办学情况", extensions=_WRITE)
+    @strawberry.mutation(description="3 办学情况", extensions=_SAVE)
     async def save_institution_operation(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionOperationInput
     ) -> RegistrationPayload:
         return _payload(info, await resolve.save_part(info, Part.OPERATION, id, _data(input), version))
 
-    @strawberry.mutation(description="4 中小学学科类培训情况", extensions=_WRITE)
+    @strawberry.mutation(description="4 中小学学科类培训情况", extensions=_SAVE)
     async def save_institution_subject_training(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionSubjectTrainingInput
     ) -> RegistrationPayload:
         return _payload(info, await resolve.save_part(info, Part.SUBJECT_TRAINING, id, _data(input), version))
 
-    @strawberry.mutation(description="5 办学条件", extensions=_WRITE)
+    @strawberry.mutation(description="5 办学条件", extensions=_SAVE)
     async def save_institution_facilities(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionFacilitiesInput
     ) -> RegistrationPayload:

@@ -240,7 +240,7 @@ class Finding:
     title: str = strawberry.field(description="规则")
     message: str = strawberry.field(description="问题说明")
     source: str = strawberry.field(description="依据")
-    record_type: str = strawberry.field(description="涉及的记录类型: Institution, Site, TrainingClass, Staff, Material")
+    record_type: str = strawberry.field(description="涉及的记录类型: Institution, Site, TrainingClass, Material, InstitutionFunds")
     record_id: strawberry.ID
     record_name: str
 
@@ -262,7 +262,7 @@ class Finding:
 
 @strawberry.type(description="待补全事项: what stops a compliance application now.")
 class MissingItem:
-    code: str = strawberry.field(description="REGISTRATION, NON_PROFIT, ONLINE_APPROVAL, LICENCE, SITES, COURSES, STAFF, FINDINGS")
+    code: str = strawberry.field(description="REGISTRATION, NON_PROFIT, ONLINE_APPROVAL, LICENCE, SITES, COURSES, STAFF, FUNDS, FINDINGS")
     message: str
 
 

@@ -78,8 +78,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def app(database_url, clock):
-    application = create_app(Settings(database_url=database_url, clock=clock))
+async def app(database_url, clock, tmp_path):
+    application = create_app(Settings(database_url=database_url, clock=clock, data_dir=tmp_path))
     async with application.router.lifespan_context(application):
         yield application
 

@@ -5,6 +5,7 @@ in their scope with counts."""
 from __future__ import annotations
 
 from tests.helpers import error_codes
+from tests.test_documents import PDF, SAVE_FUNDS, upload
 from tests.test_portal import CREATE_CLASS, CREATE_COURSE, CREATE_SITE, CREATE_STAFF, MATHS, SITE, TEACHER, data, klass, ok, portal_institution
 
 SUBMIT = """mutation($input: ApplicationInput!) {
@@ -19,8 +20,12 @@ REVIEW = """mutation($id: ID!, $input: ReviewInput!) {
 HOME = """{ myInstitution { reviewStatus home { reviewStatus needsNonProfitConversion needsOnlineApproval canApplyForCompliance missing { code } findingsCount } } }"""
 
 
+FUNDS = {"escrowBank": "中国银行广州天河支行", "supervisedAccountNumber": "6216610200012345678", "maxMonthsPerPayment": 3, "maxClassHoursPerPayment": 60}
+
+
 async def ready_for_compliance(gql, token: str) -> None:
-    """Staff, a site, a course and a class that break no rule."""
+    """Staff, a site, a course and a class that break no rule, and the funds' supervision."""
+    ok(await gql(SAVE_FUNDS, {"i": FUNDS}, token=token), "saveInstitutionFunds")
     teacher = ok(await gql(CREATE_STAFF, {"input": TEACHER}, token=token), "createStaff")["staff"]
     site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
     course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": MATHS}, token=token), "createCourse")["course"]
@@ -32,10 +37,10 @@ async def test_compliance_application_from_missing_items_to_approval(gql, demo, 
     home = data(await gql(HOME, token=token), "myInstitution")["home"]
     assert home == {
         "reviewStatus": "NOT_SUBMITTED", "needsNonProfitConversion": False, "needsOnlineApproval": False,
-        "canApplyForCompliance": False, "missing": [{"code": "SITES"}, {"code": "STAFF"}], "findingsCount": 0,
+        "canApplyForCompliance": False, "missing": [{"code": "SITES"}, {"code": "STAFF"}, {"code": "FUNDS"}], "findingsCount": 0,
     }
     refused = data(await gql(SUBMIT, {"input": {"type": "COMPLIANCE"}}, token=token), "submitApplication")
-    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("type", "NOT_ALLOWED"), ("type", "NOT_ALLOWED")]
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("type", "NOT_ALLOWED")] * 3
 
     await ready_for_compliance(gql, token)
     assert data(await gql(HOME, token=token), "myInstitution")["home"]["canApplyForCompliance"] is True
@@ -149,12 +154,40 @@ async def test_pending_applications_in_scope_with_counts(gql, demo, sessionmaker
     assert error_codes(await gql(counts, {"f": None}, token=second)) == ["FORBIDDEN"]
 
 
-async def test_deregistration_needs_a_proof(gql, demo, sessionmaker):
-    _, token = await portal_institution(gql, sessionmaker)
-    missing = data(await gql(SUBMIT, {"input": {"type": "DEREGISTRATION", "statement": "停止办学"}}, token=token), "submitApplication")
+async def test_deregistration_with_a_proof_makes_the_institution_read_only_and_ends_its_account(gql, http, demo, sessionmaker):
+    institution_id, token = await portal_institution(gql, sessionmaker)
+    deregistration = {"type": "DEREGISTRATION", "statement": "停止办学"}
+    missing = data(await gql(SUBMIT, {"input": deregistration}, token=token), "submitApplication")
     assert [(e["field"], e["code"]) for e in missing["errors"]] == [("proofDocumentId", "REQUIRED")]
-    unknown = data(
-        await gql(SUBMIT, {"input": {"type": "DEREGISTRATION", "statement": "停止办学", "proofDocumentId": "5f0c7f36-86c6-4a4d-9b8e-3d8f3b1f6e11"}}, token=token),
-        "submitApplication",
-    )
+    unknown = data(await gql(SUBMIT, {"input": {**deregistration, "proofDocumentId": "5f0c7f36-86c6-4a4d-9b8e-3d8f3b1f6e11"}}, token=token), "submitApplication")
     assert [(e["field"], e["code"]) for e in unknown["errors"]] == [("proofDocumentId", "NOT_FOUND")]
+    licence = (await upload(http, token, PDF))["data"]["uploadInstitutionDocument"]["document"]
+    wrong = data(await gql(SUBMIT, {"input": {**deregistration, "proofDocumentId": licence["id"]}}, token=token), "submitApplication")
+    assert [(e["field"], e["code"]) for e in wrong["errors"]] == [("proofDocumentId", "INVALID")]
+    proof = (await upload(http, token, PDF, "注销证明.pdf", "DEREGISTRATION_PROOF"))["data"]["uploadInstitutionDocument"]["document"]
+    application = ok(await gql(SUBMIT, {"input": {**deregistration, "proofDocumentId": proof["id"]}}, token=token), "submitApplication")["application"]
+    # Another institution's proof is not found either.
+    _, other = await portal_institution(gql, sessionmaker, 2)
+    foreign = data(await gql(SUBMIT, {"input": {**deregistration, "proofDocumentId": proof["id"]}}, token=other), "submitApplication")
+    assert [(e["field"], e["code"]) for e in foreign["errors"]] == [("proofDocumentId", "NOT_FOUND")]
+
+    county = await gql.login("edu-440106")
+    ok(await gql(REVIEW, {"id": application["id"], "input": {"approve": True, "opinion": "经核实，同意注销"}}, token=county), "reviewApplication")
+    # The account's session ended and it cannot log in again.
+    assert error_codes(await gql("{ myInstitution { id } }", token=token)) == ["UNAUTHENTICATED"]
+    username = data(await gql("query($id: ID!) { institution(id: $id) { name } }", {"id": institution_id}, token=county), "institution")
+    assert username["name"] == "天河1号培训学校"
+    seen = data(await gql("query($id: ID!) { institution(id: $id) { deregisteredAt applications { type status } } }", {"id": institution_id}, token=county), "institution")
+    assert seen["deregisteredAt"] is not None and seen["applications"] == [{"type": "DEREGISTRATION", "status": "APPROVED"}]
+    # The registration desk cannot edit it any more.
+    edit = """mutation($id: ID!, $v: Int!) { saveInstitutionFacilities(id: $id, version: $v, input: {floorArea: "900", teachingArea: "500",
+      premises: OWNED, fireSafetyApproved: true}) { errors { code } } }"""
+    version = data(await gql("query($id: ID!) { institution(id: $id) { version } }", {"id": institution_id}, token=county), "institution")["version"]
+    assert data(await gql(edit, {"id": institution_id, "v": version}, token=county), "saveInstitutionFacilities")["errors"] == [{"code": "NOT_ALLOWED"}]
+
+
+async def test_funds_declaring_long_payment_periods_are_a_finding(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker)
+    ok(await gql(SAVE_FUNDS, {"i": {**FUNDS, "maxMonthsPerPayment": 12}}, token=token), "saveInstitutionFunds")
+    findings = data(await gql("{ myInstitution { findings { rule recordType message } } }", token=token), "myInstitution")["findings"]
+    assert findings == [{"rule": "FEE_PERIOD", "recordType": "InstitutionFunds", "message": "收费信息：一次收费最长覆盖 12 个月、60 课时，超过 3 个月或 60 课时"}]

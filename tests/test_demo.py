@@ -46,13 +46,14 @@ async def test_demo_inspections_cover_every_state_including_overdue(sessionmaker
     assert overdue == 16
 
 
-async def test_demo_portal_data_is_valid_and_covers_every_state(gql, sessionmaker):
+async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessionmaker, tmp_path):
     from models import Application, Course, Material, Site, Staff, TrainingClass
     from resolvers import portal
     from resolvers.forms import Form
+    from storage import LocalStorage
     from tests.helpers import error_codes
 
-    await seed_demo(sessionmaker, date(2026, 11, 23))
+    await seed_demo(sessionmaker, date(2026, 11, 23), storage=LocalStorage(tmp_path / "files"))
     async with sessionmaker() as db:
         applications = Counter((a.type, a.status) for a in (await db.execute(sa.select(Application))).scalars())
         staff = (await db.execute(sa.select(Staff))).scalars().all()
@@ -77,7 +78,13 @@ async def test_demo_portal_data_is_valid_and_covers_every_state(gql, sessionmake
             record.check(form, portal.Owner(institutions[row.institution_id], None))
             assert form.errors == [], (record.label, row.name, form.errors)
     token = await gql.login("org-1")
-    home = (await gql("{ myInstitution { name sites { courses { classes { name } } } staff { status } home { reviewStatus } findings { rule } } }", token=token))["data"]["myInstitution"]
-    assert home["sites"] and home["staff"]
+    home = (await gql("{ myInstitution { name sites { courses { classes { name } } } staff { status } funds { escrowBank } documents { category downloadUrl } } }", token=token))["data"]["myInstitution"]
+    assert home["sites"] and home["staff"] and home["funds"]["escrowBank"]
+    assert {d["category"] for d in home["documents"]} >= {"CERTIFICATE", "PARTY_BUILDING", "CONTRACT"}
+    pdf = await http.get(home["documents"][0]["downloadUrl"], headers={"Authorization": f"Bearer {token}"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-1.4") and pdf.content.endswith(b"%%EOF\n")
+    async with sessionmaker() as db:
+        proof = (await db.execute(sa.select(Application.proof_document_id).where(Application.type == "DEREGISTRATION"))).scalar_one()
+    assert proof is not None
     deregistered = await gql("mutation { login(username: \"org-24\", password: \"Demo#2026\") { token } }")
     assert error_codes(deregistered) == ["ACCOUNT_DISABLED"]

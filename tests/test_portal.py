@@ -331,3 +331,30 @@ async def test_materials_export_to_excel_for_the_institution_and_regulators_in_s
     unknown = await http.get("/exports/materials.xlsx?institutionId=00000000-0000-0000-0000-000000000000", headers={"Authorization": f"Bearer {other}"})
     assert (outside.status_code, outside.json()) == (unknown.status_code, unknown.json()) == (404, {"error": {"code": "NOT_FOUND", "message": "培训机构不存在"}})
     assert (await http.get("/exports/materials.xlsx")).status_code == 401
+
+
+async def test_an_institution_updates_its_own_registration_parts(gql, demo, sessionmaker):
+    from tests.helpers import PARTS, part_mutation, save
+
+    institution_id, token = await portal_institution(gql, sessionmaker, 1)
+    other_id, _ = await portal_institution(gql, sessionmaker, 2)
+    facilities = {**PARTS["Facilities"], "floorArea": "900.00"}
+    saved = await save(gql, part_mutation("Facilities"), {"id": institution_id, "input": facilities}, token=token)
+    assert saved["data"]["saveInstitutionFacilities"]["errors"] == []
+    assert data(await gql("{ myInstitution { facilities { floorArea } } }", token=token), "myInstitution")["facilities"] == {"floorArea": "900.00"}
+    foreign = await gql(part_mutation("Facilities"), {"id": other_id, "version": 5, "input": facilities}, token=token)
+    assert foreign["data"]["saveInstitutionFacilities"]["errors"] == [{"field": "id", "code": "NOT_FOUND", "message": "培训机构不存在"}]
+    from tests.helpers import BASICS, basics
+
+    assert error_codes(await gql(BASICS, {"input": basics(9)}, token=token)) == ["FORBIDDEN"]
+    async with sessionmaker() as db:
+        await db.execute(sa.text("UPDATE institution SET review_status = 'PENDING' WHERE id = :id"), {"id": institution_id})
+        await db.commit()
+    pending = await save(gql, part_mutation("Facilities"), {"id": institution_id, "input": facilities}, token=token)
+    assert [e["code"] for e in pending["data"]["saveInstitutionFacilities"]["errors"]] == ["NOT_ALLOWED"]
+
+
+async def test_an_institution_reads_its_own_legal_representative_in_full(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker)
+    mine = data(await gql("{ myInstitution { legalRepresentative { idNumber phone } contactPerson { phone } } }", token=token), "myInstitution")
+    assert mine == {"legalRepresentative": {"idNumber": ID_NUMBER, "phone": "13800138000"}, "contactPerson": {"phone": "13900139000"}}
