@@ -1,5 +1,5 @@
 """The scope matrix for the portal's records (staff, sites, courses, classes, materials,
-applications, findings): each viewer reads exactly those of the institutions in its scope,
+documents, funds, applications, findings): each viewer reads exactly those of the institutions in its scope,
 through every path: nested on the institution list, by institution id, through federation
 _entities, and the application list and counts."""
 
@@ -11,12 +11,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from models import Application, Course, Institution, Material, Site, Staff, TrainingClass
+from models import Application, Course, Document, Institution, InstitutionFunds, Material, Site, Staff, TrainingClass
 from tests.helpers import ID_NUMBER
 from tests.test_scope_institutions import VIEWERS, world  # noqa: F401  (the fixture)
 
 NESTED = """{
   staff { name } materials { name } applications { statement } findings { recordName }
+  documents { title } funds { escrowBank }
   sites { name courses { name classes { name } } }
 }"""
 LIST = "{ institutions(first: 20) { edges { node { name ...portal } } } } fragment portal on Institution " + NESTED
@@ -48,6 +49,13 @@ async def add_portal_records(sessionmaker) -> None:
                     capacity=10, fee=Decimal(100), fee_months=1, teacher_ids=[staff.id],
                 )
             )
+            db.add(
+                Document(
+                    institution_id=institution.id, category="OTHER", title=f"资料@{name}", file_name="a.pdf", content_type="application/pdf",
+                    size=1, sha256="0" * 64, storage_key=institution.id.hex, uploaded_at=now, updated_at=now,
+                )
+            )
+            db.add(InstitutionFunds(institution_id=institution.id, escrow_bank=f"银行@{name}", updated_at=now))
             db.add(Material(institution_id=institution.id, name=f"材料@{name}", category="ARTS", type="HANDOUT", author="作者", author_years_in_education=5))
             db.add(
                 Application(
@@ -64,6 +72,8 @@ def portal_of(name: str) -> dict:
         "materials": [{"name": f"材料@{name}"}],
         "applications": [{"statement": f"申请@{name}"}],
         "findings": [{"recordName": f"班级@{name}"}],
+        "documents": [{"title": f"资料@{name}"}],
+        "funds": {"escrowBank": f"银行@{name}"},
         "sites": [{"name": f"办学点@{name}", "courses": [{"name": f"课程@{name}", "classes": [{"name": f"班级@{name}"}]}]}],
     }
 
