@@ -14,6 +14,11 @@ environment (never through files in the repository).
 - ``XWPX_SENDER``: ``module:Class`` of the sender of verification codes (``messaging``);
   default ``messaging:OutboxSender``, which logs each message and keeps it in the
   ``outbox`` table instead of sending it. Name an SMS or e-mail gateway's class here.
+- ``XWPX_PUBLIC_POOL``: database connections for callers without a session (default 5), a
+  pool of their own so that heavy public traffic cannot take the regulators' connections;
+  ``XWPX_PUBLIC_STATEMENT_TIMEOUT_MS`` (default 2000) bounds each of their statements.
+- ``XWPX_PUBLIC_RATE``: requests a client address may make without a session, as
+  ``burst/per-second`` (default ``60/1``: 60 at once, then one a second), per worker.
 - ``XWPX_ARGON2_PROFILE``: ``default`` (RFC 9106 low-memory argon2id) or ``test`` (argon2id
   with minimal cost, for the test suite only).
 """
@@ -52,3 +57,9 @@ class Settings:
     # The clock every time-dependent rule reads; tests replace it.
     clock: Callable[[], datetime] = utcnow
     graphiql: bool = True
+    public_pool_size: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_POOL", "5")))
+    public_pool_timeout: float = 1.0
+    public_statement_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_STATEMENT_TIMEOUT_MS", "2000")))
+    public_rate: tuple[float, float] = field(
+        default_factory=lambda: tuple(float(x) for x in os.environ.get("XWPX_PUBLIC_RATE", "60/1").split("/", 1))  # type: ignore[return-value]
+    )

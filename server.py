@@ -27,17 +27,25 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from cross_web import HTTPException
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 import messaging
+from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
 from config import Settings
 from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
-from resolvers import documents, institution_excel, material_excel
+from resolvers import documents, institution_excel, material_excel, public
 from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
+from schema.errors import ApiError
+from schema.root import needs_login, public_schema
 from storage import create_storage
 
 log = logging.getLogger("xwpx")
@@ -55,18 +63,57 @@ class GraphQLApp(GraphQL):
                 # resolver read them (a refused upload never reaches one).
                 await request.close()
 
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        """A caller without a session is served from the public schema (``schema.root``):
+        its introspection shows the public part alone. An operation that only the full
+        schema knows runs there, where the fields' permissions answer UNAUTHENTICATED (and
+        federation lookups null) exactly as for any caller; validation errors of an
+        operation neither schema knows come from the public one, so they name public fields
+        only."""
+        chosen = self.schema
+        if context.viewer is None and context.anonymous_reason is None:
+            wait = request.app.state.public_rate.take(context.client_address)
+            if wait is not None:
+                return ExecutionResult(
+                    data=None,
+                    errors=[ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait)))],
+                )
+            if not (request_data.query and needs_login(request_data.query)):
+                chosen = public_schema
+        allowed = OperationType.from_http(request_adapter.method)
+        if not self.allow_queries_via_get and request_adapter.method == "GET":
+            allowed = allowed - {OperationType.QUERY}
+        try:
+            return await chosen.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e
+
     async def get_context(self, request: Request, response: Response) -> Context:
         state = request.app.state
         settings: Settings = state.settings
         now = settings.clock()
         viewer, anonymous_reason = await request_viewer(request, now)
+        # Callers without a session use a pool of their own (see create_app).
+        sessionmaker = state.public_sessionmaker if viewer is None else state.sessionmaker
         return Context(
             request=request,
             response=response,
             settings=settings,
-            sessionmaker=state.sessionmaker,
+            sessionmaker=sessionmaker,
             viewer=viewer,
-            loaders=create_loaders(state.sessionmaker, viewer),
+            loaders=create_loaders(sessionmaker, viewer),
             storage=state.storage,
             anonymous_reason=anonymous_reason,
             client_address=request.client.host if request.client else None,
@@ -132,14 +179,28 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(url)
+        # Public traffic (no session) gets its own small pool and a statement timeout: a
+        # flood of lookups waits for, or is refused from, its own connections (SERVICE_BUSY)
+        # and never takes the connections regulators and institutions work with.
+        public_engine = create_engine(
+            url,
+            pool_size=settings.public_pool_size,
+            max_overflow=0,
+            pool_timeout=settings.public_pool_timeout,
+            connect_args={"server_settings": {"statement_timeout": str(settings.public_statement_timeout_ms)}},
+        )
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.public_engine = public_engine
+        app.state.public_sessionmaker = create_sessionmaker(public_engine)
+        app.state.public_rate = RateLimiter(*settings.public_rate, clock=settings.clock)
         app.state.storage = storage
         try:
             yield
         finally:
             await engine.dispose()
+            await public_engine.dispose()
 
     graphql = GraphQLApp(
         schema,
@@ -169,6 +230,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             Route("/exports/institutions.xlsx", institution_excel.export_endpoint),
             Route("/exports/materials.xlsx", material_excel.export_endpoint),
             Route("/files/{document_id}", documents.download_endpoint),
+            Route("/public/lists/{period_id}.xlsx", public.list_download),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

@@ -37,9 +37,13 @@ from models.portal import (
     TrainingClass,
 )
 from models.portal_accounts import Channel, ClaimStatus, CodePurpose, InstitutionClaim, OutboxMessage, VerificationCode
+from models.lists import ListEntry, ListKind, ListPeriod
 from models.regions import ROOT_CODE, Region
 
 __all__ = [
+    "ListEntry",
+    "ListKind",
+    "ListPeriod",
     "Application",
     "ApplicationStatus",
     "ApplicationType",

@@ -60,6 +60,9 @@ class Loaders:
     materials: DataLoader  # institution id -> list[Material], by name
     applications: DataLoader  # institution id -> list[Application], newest first
     findings: DataLoader  # institution id -> list[Finding] (institutions in scope)
+    #: institution id -> PublicFacts (teachers, filed classes, black-list reason): public
+    #: data of any registered institution, read by anyone (resolvers.public).
+    public_facts: DataLoader
     documents: DataLoader  # institution id -> list[Document], newest first (scoped)
     funds: DataLoader  # institution id -> InstitutionFunds | None (scoped)
 
@@ -167,7 +170,13 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         }
         return [found.get(i) for i in ids]
 
+    async def load_public_facts(ids: list[uuid.UUID]) -> list[Any]:
+        from resolvers.public import public_facts
+
+        return await public_facts(sessionmaker, ids)
+
     return Loaders(
+        public_facts=_loader(load_public_facts),
         sites=grouped(Site, Site.institution_id, Site.name, Site.id),
         courses=grouped(Course, Course.site_id, Course.name, Course.id),
         classes=grouped(TrainingClass, TrainingClass.course_id, TrainingClass.name, TrainingClass.id),

@@ -213,13 +213,16 @@ class UpdateRegulatorAccountInput:
     email: str | None = None
 
 
-@strawberry.type
-class AccountQuery:
+@strawberry.type(description="The public part: 当前账号 (null without a session).")
+class AccountPublicQuery:
     @strawberry.field(description="The caller's account, or null when anonymous.")
     async def me(self, info: Info) -> AccountInterface | None:
         row = await resolve.me(info)
         return account_from_row(row) if row else None
 
+
+@strawberry.type
+class AccountQuery(AccountPublicQuery):
     @strawberry.field(
         description="Regulator accounts in the caller's scope: itself and the accounts below it (单位列表).",
         extensions=allow(Regulator()),
@@ -258,8 +261,8 @@ def _payload(result) -> RegulatorAccountPayload:
     return RegulatorAccountPayload(account=RegulatorAccount.from_row(row) if row else None, errors=errors)
 
 
-@strawberry.type
-class AccountMutation:
+@strawberry.type(description="The public part: 登录.")
+class AccountPublicMutation:
     @strawberry.mutation(
         description=(
             "登录 by login name or, for an institution account, its mobile number. Failures are GraphQL errors: "
@@ -275,6 +278,9 @@ class AccountMutation:
             idle_timeout_seconds=int(info.context.settings.session_idle_timeout.total_seconds()),
         )
 
+
+@strawberry.type
+class AccountMutation(AccountPublicMutation):
     @strawberry.mutation(description="退出登录: ends this session.", extensions=allow(LoggedIn()))
     async def logout(self, info: Info) -> bool:
         return await resolve.logout(info)

@@ -113,13 +113,16 @@ def _payload(info: Info, result) -> ComplaintPayload:
 _HANDLE = allow(Regulator(Level.COUNTY))
 
 
-@strawberry.type
-class ComplaintQuery:
+@strawberry.type(description="The public part: 投诉进度查询.")
+class ComplaintPublicQuery:
     @strawberry.field(description="投诉进度查询, without login: null unless the tracking number and the mobile match.")
     async def complaint_status(self, info: Info, tracking_number: str, mobile: str) -> ComplaintProgress | None:
         row = await resolve.status(info, tracking_number, mobile)
         return ComplaintProgress.from_row(row) if row else None
 
+
+@strawberry.type
+class ComplaintQuery(ComplaintPublicQuery):
     @strawberry.field(description="网上投诉 in the caller's scope: a county's inbox, or the subtree for supervision.", extensions=allow(Regulator()))
     async def complaints(self, info: Info, filter: ComplaintFilter | None = None, first: int | None = 20, after: str | None = None) -> Connection[Complaint]:
         f = resolve.ComplaintFilter(**vars(filter)) if filter else None
@@ -128,8 +131,8 @@ class ComplaintQuery:
         return Connection[Complaint].from_page(page, lambda row: Complaint.for_viewer(row, viewer), after=after)
 
 
-@strawberry.type
-class ComplaintMutation:
+@strawberry.type(description="The public part: 网上投诉.")
+class ComplaintPublicMutation:
     @strawberry.mutation(
         description="网上投诉: public (no login) or an institution account. Rate limited per client address and per mobile (RATE_LIMITED)."
     )
@@ -137,6 +140,9 @@ class ComplaintMutation:
         row, errors = await resolve.submit(info, resolve.NewComplaint(**vars(input)))
         return SubmitComplaintPayload(tracking_number=row.tracking_number if row else None, errors=user_errors(errors))
 
+
+@strawberry.type
+class ComplaintMutation(ComplaintPublicMutation):
     @strawberry.mutation(description="受理投诉 (the handling county)", extensions=_HANDLE)
     async def accept_complaint(self, info: Info, id: strawberry.ID) -> ComplaintPayload:
         return _payload(info, await resolve.handle(info, id, "accept", None))

@@ -257,6 +257,18 @@ def _database_unavailable(error: BaseException | None) -> bool:
     return False
 
 
+def _busy(error: BaseException | None) -> bool:
+    """No connection free in time (a pool's timeout) or a statement cut by its timeout."""
+    import asyncpg
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    while error is not None:
+        if isinstance(error, PoolTimeout | asyncpg.exceptions.QueryCanceledError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """Our errors (``ApiError``) and GraphQL's own pass as they are. A lost database
     answers ``DATABASE_UNAVAILABLE`` (try again: the pool reconnects by itself when the
@@ -266,6 +278,11 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if _busy(error.original_error):
+            return GraphQLError(
+                "访问繁忙，请稍后再试 (the service is busy; try again shortly)",
+                nodes=error.nodes, path=error.path, extensions={"code": "SERVICE_BUSY"},
+            )
         if _database_unavailable(error.original_error):
             return GraphQLError(
                 "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)",

@@ -168,8 +168,8 @@ class PortalAccountQuery:
         return Connection[InstitutionClaim].from_page(page, lambda view: InstitutionClaim.from_view(view, viewer), after=after)
 
 
-@strawberry.type
-class PortalAccountMutation:
+@strawberry.type(description="The public part: 获取验证码, 机构注册, 忘记密码.")
+class PortalAccountPublicMutation:
     @strawberry.mutation(
         description=(
             "获取验证码 by SMS (mobile) or, to recover a password, by e-mail: give one of the two. Good for 10 "
@@ -229,6 +229,9 @@ class PortalAccountMutation:
         errors = await resolve.reset_password(info, mobile_or_email, code, new_password)
         return ResetPasswordPayload(ok=not errors, errors=user_errors(errors))
 
+
+@strawberry.type
+class PortalAccountMutation(PortalAccountPublicMutation):
     @strawberry.mutation(
         description="个人信息: the account holder's name and mobile, the institution's phone, postal code and address.",
         extensions=allow(InstitutionUser()),
@@ -254,4 +257,3 @@ class PortalAccountMutation:
     @strawberry.mutation(description="驳回认领 with a reason (county education bureau of the institution).", extensions=allow(Regulator(Level.COUNTY)))
     async def reject_institution_claim(self, info: Info, id: strawberry.ID, reason: str) -> InstitutionClaimPayload:
         return _claim_payload(info, await resolve.reject_claim(info, id, reason))
-

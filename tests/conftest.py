@@ -79,7 +79,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def app(database_url, clock, tmp_path):
-    application = create_app(Settings(database_url=database_url, clock=clock, data_dir=tmp_path))
+    application = create_app(Settings(database_url=database_url, clock=clock, data_dir=tmp_path, public_rate=(100_000, 1_000)))
     async with application.router.lifespan_context(application):
         yield application
 

@@ -14,10 +14,14 @@ def test_committed_sdl_matches_the_running_schema():
     assert committed == sdl(), "schema.graphql is stale: run `python server.py export-schema --output schema.graphql`"
 
 
-async def test_service_sdl_is_a_federation_2_subgraph(gql):
-    result = await gql("{ _service { sdl } }")
-    served = result["data"]["_service"]["sdl"]
+async def test_service_sdl_is_a_federation_2_subgraph(gql, demo):
+    from schema.root import public_sdl
+
+    token = await gql.login("edu-440106")
+    served = (await gql("{ _service { sdl } }", token=token))["data"]["_service"]["sdl"]
     assert served + "\n" == sdl()
+    # Without a session, the public part alone.
+    assert (await gql("{ _service { sdl } }"))["data"]["_service"]["sdl"] + "\n" == public_sdl()
     assert '@link(url: "https://specs.apollo.dev/federation/v2' in served
     assert 'type Region @key(fields: "code")' in served
     assert 'type RegulatorAccount implements Account @key(fields: "id")' in served
@@ -46,7 +50,8 @@ async def test_an_unreachable_database_is_a_clear_error(gql, app):
     from models.database import create_sessionmaker
 
     broken = create_async_engine("postgresql+asyncpg://nobody@/nowhere?host=/nonexistent")
-    app.state.sessionmaker = create_sessionmaker(broken)
+    # Both pools: the regulators' and the public one.
+    app.state.sessionmaker = app.state.public_sessionmaker = create_sessionmaker(broken)
     result = await gql('{ region(code: "440106") { name } }')
     assert result["data"] == {"region": None}
     assert [(e["message"], e["extensions"]) for e in result["errors"]] == [

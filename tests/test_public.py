@@ -1,0 +1,281 @@
+"""The public service platform: institution lookup and the black and white lists, without
+login; the public part of the schema is all an anonymous caller sees, and nothing
+non-public leaks through it."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from models import Course, Institution, Site, Staff, TrainingClass
+from tests.helpers import ID_NUMBER, error_codes, insert_institutions
+
+SEARCH = """query($name: String!, $region: String!, $first: Int, $after: String) {
+  publicInstitutions(name: $name, regionCode: $region, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { name county { code } } }
+  }
+}"""
+EVERYTHING = """query($id: ID!) { publicInstitution(id: $id) {
+  id name address kind mode status lawful compliant blackListReason
+  licence { number issuer validFrom validTo valid }
+  county { code name }
+  teachers { name hasTeacherCertificate certificateNumber }
+  filedClasses
+} }"""
+
+
+async def named(sessionmaker, names_by_unit: dict[str, list[str]]) -> dict[str, str]:
+    """Institutions with the given names, registered by the given units; name -> id."""
+    counts = {unit: len(names) for unit, names in names_by_unit.items()}
+    generated = await insert_institutions(sessionmaker, counts)
+    async with sessionmaker() as db:
+        for unit, names in names_by_unit.items():
+            for old, new in zip(generated[unit], names, strict=True):
+                await db.execute(sa.update(Institution).where(Institution.name == old).values(name=new))
+        await db.commit()
+        return {n: str(i) for n, i in (await db.execute(sa.select(Institution.name, Institution.id))).all()}
+
+
+async def test_lookup_by_part_of_the_name_within_a_region_ranked_by_relevance(gql, demo, sessionmaker):
+    await named(sessionmaker, {
+        "edu-440106": ["育英", "天河育英培训学校", "育英教育培训中心", "明德学堂"],
+        "edu-440104": ["越秀育英培训学校"],
+        "edu-420102": ["江岸育英培训学校"],
+    })
+
+    async def names(query: str, region: str, **kw) -> list[str]:
+        result = await gql(SEARCH, {"name": query, "region": region, **kw})
+        assert "errors" not in result, result
+        return [e["node"]["name"] for e in result["data"]["publicInstitutions"]["edges"]]
+
+    # The exact name first, then names that start with it, then the rest by similarity.
+    assert await names("育英", "440106") == ["育英", "育英教育培训中心", "天河育英培训学校"]
+    assert set(await names("育英", "440100")) == {"育英", "育英教育培训中心", "天河育英培训学校", "越秀育英培训学校"}
+    assert set(await names("育英培训学校", "440000")) >= {"天河育英培训学校", "越秀育英培训学校"}
+    assert "江岸育英培训学校" not in await names("育英培训学校", "440000")
+    # A typing slip (陪 for 培) still finds it.
+    assert (await names("天河育英陪训学校", "440106"))[0] == "天河育英培训学校"
+    assert await names("不存在的机构", "440106") == []
+    # Paging by cursor.
+    first = (await gql(SEARCH, {"name": "育英", "region": "440106", "first": 2}))["data"]["publicInstitutions"]
+    assert first["totalCount"] == 3 and first["pageInfo"]["hasNextPage"] is True
+    rest = await names("育英", "440106", first=2, after=first["pageInfo"]["endCursor"])
+    assert rest == ["天河育英培训学校"]
+
+
+async def test_lookup_input_is_bounded_with_clear_codes(gql, demo):
+    for variables in (
+        {"name": "育英", "region": "440106", "first": 21},
+        {"name": "育英", "region": "999999"},
+        {"name": "育英", "region": "000000"},
+        {"name": "  ", "region": "440106"},
+        {"name": "育" * 51, "region": "440106"},
+        {"name": "育英", "region": "440106", "after": "bm90LWEtY3Vyc29y"},
+        {"name": "育英", "region": "440106", "after": "bzo5OTk="},  # offset 999, past the 200 results allowed
+    ):
+        assert error_codes(await gql(SEARCH, variables)) == ["BAD_USER_INPUT"], variables
+
+
+async def test_a_parent_reads_what_matters_and_nothing_else(gql, demo, sessionmaker):
+    ids = await named(sessionmaker, {"edu-440106": ["天河育英培训学校"]})
+    institution_id = ids["天河育英培训学校"]
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    async with sessionmaker() as db:
+        institution = await db.get(Institution, institution_id)
+        institution.qualification_status = "FULL"
+        institution.licence_number, institution.licence_issuer = "教民144010670000001号", "广州市天河区教育局"
+        institution.licence_valid_from, institution.licence_valid_to = date(2022, 1, 1), date(2027, 12, 31)
+        institution.review_status = "APPROVED"
+        people = [
+            Staff(institution_id=institution.id, name="王老师", gender="FEMALE", id_number=ID_NUMBER, phone="13700137000", post="TEACHING",
+                  employment="FULL_TIME", subjects=["MATHEMATICS"], teacher_certificate_number="20114400121000123", joined_on=date(2024, 1, 1)),
+            Staff(institution_id=institution.id, name="李老师", gender="MALE", id_number="110105200001010016", phone="13700137001", post="TEACHING",
+                  employment="PART_TIME", subjects=[], joined_on=date(2024, 1, 1)),
+            Staff(institution_id=institution.id, name="离职的老师", gender="MALE", id_number="110105198001010016", phone="13700137002", post="TEACHING",
+                  employment="PART_TIME", subjects=[], joined_on=date(2020, 1, 1), status="DEPARTED", departed_on=date(2021, 1, 1)),
+            Staff(institution_id=institution.id, name="赵会计", gender="FEMALE", id_number="110105199002020026", phone="13700137003", post="MANAGEMENT",
+                  employment="FULL_TIME", subjects=[], joined_on=date(2024, 1, 1)),
+        ]
+        db.add_all(people)
+        site = Site(institution_id=institution.id, type="SITE", name="校区", address="地址", teaching_area=Decimal(300))
+        db.add(site)
+        await db.flush()
+        course = Course(institution_id=institution.id, site_id=site.id, name="小学数学", category="SUBJECT", subject="MATHEMATICS", grades=["PRIMARY"], class_hours=48)
+        db.add(course)
+        await db.flush()
+        for name, status in (("三年级数学培训班", "FILED"), ("四年级数学培训班", "PENDING"), ("五年级数学培训班", "NOT_FILED")):
+            db.add(TrainingClass(institution_id=institution.id, course_id=course.id, name=name, schedule=[], starts_on=date(2026, 9, 1),
+                                 ends_on=date(2027, 1, 1), capacity=20, fee=Decimal(100), fee_months=1, teacher_ids=[people[0].id],
+                                 filing_status=status, created_at=now, updated_at=now))
+        await db.commit()
+    result = await gql(EVERYTHING, {"id": institution_id})
+    assert result == {"data": {"publicInstitution": {
+        "id": institution_id, "name": "天河育英培训学校", "address": "地址", "kind": "SUBJECT", "mode": "OFFLINE",
+        "status": "COMPLIANT", "lawful": True, "compliant": True, "blackListReason": None,
+        "licence": {"number": "教民144010670000001号", "issuer": "广州市天河区教育局", "validFrom": "2022-01-01", "validTo": "2027-12-31", "valid": True},
+        "county": {"code": "440106", "name": "天河区"},
+        "teachers": [
+            {"name": "李老师", "hasTeacherCertificate": False, "certificateNumber": None},
+            {"name": "王老师", "hasTeacherCertificate": True, "certificateNumber": "2011*********0123"},
+        ],
+        "filedClasses": ["三年级数学培训班"],
+    }}}
+    text = json.dumps(result, ensure_ascii=False)
+    for secret in (ID_NUMBER, "13700137000", "20114400121000123", "13800138000", "13900139000", "张三", "李四", "赵会计"):
+        assert secret not in text
+    assert (await gql(EVERYTHING, {"id": "00000000-0000-0000-0000-000000000000"}))["data"]["publicInstitution"] is None
+
+
+async def test_an_anonymous_introspection_shows_the_public_part_alone(gql, demo):
+    types = "{ __schema { types { name kind fields { name } } queryType { fields { name } } mutationType { fields { name } } } }"
+    public = (await gql(types))["data"]["__schema"]
+    names = {t["name"] for t in public["types"] if not t["name"].startswith("__")}
+    assert {f["name"] for f in public["queryType"]["fields"]} == {
+        "regions", "region", "publicInstitutions", "publicInstitution", "listPeriods", "listPeriod", "complaintStatus", "me", "_service", "_entities",
+    }
+    assert {f["name"] for f in public["mutationType"]["fields"]} == {
+        "login", "requestVerificationCode", "registerInstitutionAccount", "resetPassword", "submitComplaint",
+    }
+    assert not names & {"Institution", "Staff", "InstitutionFunds", "Inspection", "Complaint", "Application", "AuditRecord", "InstitutionDocument"}
+    # Walk every public type's fields: none of them is personal or internal data.
+    private = re.compile(r"idNumber|legalRep|contact|funds|inspection|complainant|auditRecord|document|staff|account(Number)?$", re.I)
+    for t in public["types"]:
+        if t["kind"] == "OBJECT" and not t["name"].startswith("__") and t["name"] not in ("Query", "Mutation"):
+            leaking = [f["name"] for f in t["fields"] or [] if private.search(f["name"])]
+            assert leaking == [] or (t["name"], tuple(leaking)) in {("LoginPayload", ("account",)), ("RegisterInstitutionAccountPayload", ("account",))}, (t["name"], leaking)
+    # With a session, the whole graph.
+    token = await gql.login("edu-440106")
+    full = {t["name"] for t in (await gql(types, token=token))["data"]["__schema"]["types"]}
+    assert {"Institution", "Staff", "Application"} <= full
+    # A field of the rest of the graph still says "log in first" without a session.
+    assert error_codes(await gql("{ institutions { totalCount } }")) == ["UNAUTHENTICATED"]
+    # Validation messages of unknown fields name public fields only.
+    unknown = await gql("{ institutio { id } }")
+    assert "institutions" not in json.dumps(unknown, ensure_ascii=False)
+
+
+def test_the_public_part_is_tagged_for_a_contract_variant():
+    from schema.root import sdl
+
+    text = sdl()
+    assert re.search(r'publicInstitutions\(.*?\): PublicInstitutionConnection! @tag\(name: "public"\)', text)
+    assert 'type PublicInstitution @tag(name: "public")' in text
+    assert re.search(r'^  institutions\(.*\): InstitutionConnection!$', text, re.M)
+    assert "type Institution @key" in text and 'type Institution @key(fields: "id") @tag' not in text
+
+
+PUBLISH = """mutation($kind: ListKind!, $entries: [BlackListEntryInput!]) {
+  publishListPeriod(kind: $kind, entries: $entries) { period { id number title entryCount downloadUrl } errors { field code message } }
+}"""
+PERIOD = """query($region: String!, $kind: ListKind!, $number: Int) {
+  listPeriod(regionCode: $region, kind: $kind, number: $number) {
+    number entryCount entries { edges { node { name reason county { code } } } } changes { added { name } removed { name } }
+  }
+}"""
+
+
+async def test_white_and_black_lists_in_numbered_periods_as_snapshots(gql, http, demo, sessionmaker):
+    ids = await named(sessionmaker, {"edu-440106": ["甲培训学校", "乙培训学校", "丙培训学校"], "edu-440104": ["丁培训学校"]})
+    county = await gql.login("edu-440106")
+
+    async def approve(*names: str) -> None:
+        async with sessionmaker() as db:
+            await db.execute(sa.update(Institution).where(Institution.name.in_(names)).values(review_status="APPROVED"))
+            await db.commit()
+
+    await approve("甲培训学校", "丁培训学校")
+    first = (await gql(PUBLISH, {"kind": "WHITE"}, token=county))["data"]["publishListPeriod"]
+    assert first["errors"] == [] and (first["period"]["number"], first["period"]["entryCount"]) == (1, 1)
+    assert first["period"]["title"] == "天河区校外培训机构白名单（第1期）"
+    await approve("乙培训学校")
+    async with sessionmaker() as db:  # a later edit does not change a published period
+        await db.execute(sa.update(Institution).where(Institution.name == "甲培训学校").values(name="甲培训学校（更名）"))
+        await db.commit()
+    second = (await gql(PUBLISH, {"kind": "WHITE"}, token=county))["data"]["publishListPeriod"]["period"]
+    assert second["number"] == 2
+
+    def node_names(period: dict) -> list[str]:
+        return [e["node"]["name"] for e in period["entries"]["edges"]]
+
+    current = (await gql(PERIOD, {"region": "440106", "kind": "WHITE"}))["data"]["listPeriod"]
+    assert (current["number"], node_names(current)) == (2, ["乙培训学校", "甲培训学校（更名）"])
+    assert current["changes"] == {"added": [{"name": "乙培训学校"}], "removed": []}
+    earlier = (await gql(PERIOD, {"region": "440106", "kind": "WHITE", "number": 1}))["data"]["listPeriod"]
+    assert node_names(earlier) == ["甲培训学校"]
+    periods = (await gql('{ listPeriods(regionCode: "440106", kind: WHITE) { totalCount edges { node { number } } } }'))["data"]["listPeriods"]
+    assert (periods["totalCount"], [e["node"]["number"] for e in periods["edges"]]) == (2, [2, 1])
+
+    # The black list names institutions of the publisher's scope, each with a reason.
+    outside = await gql(PUBLISH, {"kind": "BLACK", "entries": [{"institutionId": ids["丁培训学校"], "reason": "无证办学"}]}, token=county)
+    assert [(e["field"], e["code"]) for e in outside["data"]["publishListPeriod"]["errors"]] == [("entries.0.institutionId", "NOT_FOUND")]
+    no_reason = await gql(PUBLISH, {"kind": "BLACK", "entries": [{"institutionId": ids["丙培训学校"], "reason": " "}]}, token=county)
+    assert [(e["field"], e["code"]) for e in no_reason["data"]["publishListPeriod"]["errors"]] == [("entries.0.reason", "REQUIRED")]
+    black = (await gql(PUBLISH, {"kind": "BLACK", "entries": [{"institutionId": ids["丙培训学校"], "reason": "超时培训，拒不整改"}]}, token=county))
+    period = black["data"]["publishListPeriod"]["period"]
+    listed = (await gql(PERIOD, {"region": "440106", "kind": "BLACK"}))["data"]["listPeriod"]
+    assert [e["node"] for e in listed["entries"]["edges"]] == [{"name": "丙培训学校", "reason": "超时培训，拒不整改", "county": {"code": "440106"}}]
+    looked_up = (await gql(EVERYTHING, {"id": ids["丙培训学校"]}))["data"]["publicInstitution"]
+    assert (looked_up["status"], looked_up["lawful"], looked_up["blackListReason"]) == ("BLACKLISTED", False, "超时培训，拒不整改")
+
+    download = await http.get(period["downloadUrl"])
+    assert download.status_code == 200
+    rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "天河区校外培训机构黑名单（第1期）"
+    assert rows[2] == ("序号", "机构名称", "统一社会信用代码", "所在区县", "地址", "办学许可证编号", "列入原因")
+    assert rows[3][:2] == (1, "丙培训学校") and rows[3][3] == "天河区" and rows[3][6] == "超时培训，拒不整改"
+    assert (await http.get("/public/lists/00000000-0000-0000-0000-000000000000.xlsx")).status_code == 404
+
+    # Who publishes: education from county level up, for its own region.
+    for username, code in (("edu-440106-01", "FORBIDDEN"), ("sports-440106", "FORBIDDEN")):
+        assert error_codes(await gql(PUBLISH, {"kind": "WHITE"}, token=await gql.login(username))) == [code]
+    assert error_codes(await gql(PUBLISH, {"kind": "WHITE"})) == ["UNAUTHENTICATED"]
+    province = (await gql(PUBLISH, {"kind": "WHITE"}, token=await gql.login("edu-440000")))["data"]["publishListPeriod"]["period"]
+    assert (province["number"], province["entryCount"], province["title"]) == (1, 3, "广东省校外培训机构白名单（第1期）")
+
+
+async def test_anonymous_requests_are_rate_limited_per_address_and_regulators_are_not(gql, demo, app, clock):
+    token = await gql.login("edu-440106")
+    app.state.public_rate.burst, app.state.public_rate.per_second = 5, 1
+    app.state.public_rate.buckets.clear()
+    query = '{ region(code: "440106") { name } }'
+    for _ in range(5):
+        assert (await gql(query))["data"] == {"region": {"name": "天河区"}}
+    limited = await gql(query)
+    assert error_codes(limited) == ["RATE_LIMITED"] and limited["errors"][0]["extensions"]["retryAfterSeconds"] == 1
+    # A regulator from the same address is not counted against it.
+    assert (await gql(query, token=token))["data"] == {"region": {"name": "天河区"}}
+    clock.advance(seconds=1)
+    assert "errors" not in await gql(query)
+    assert error_codes(await gql(query)) == ["RATE_LIMITED"]
+
+
+async def test_a_flood_of_public_traffic_cannot_take_the_regulators_connections(gql, demo, app):
+    """Public callers have a pool of their own: with every one of its connections taken, a
+    public request is refused (SERVICE_BUSY) after the pool's timeout, while a regulator's
+    request is answered from the regulators' pool at once."""
+    import asyncio
+    import time
+
+    app.state.settings.public_pool_timeout = 0.3
+    app.state.public_engine.pool._timeout = 0.3
+    token = await gql.login("edu-440106")
+    held = [await app.state.public_engine.connect() for _ in range(app.state.settings.public_pool_size)]
+    try:
+        started = time.monotonic()
+        public, regulator = await asyncio.gather(
+            gql('{ publicInstitutions(name: "育英", regionCode: "440106") { totalCount } }'),
+            gql("{ institutions(first: 5) { totalCount } }", token=token),
+        )
+        assert regulator == {"data": {"institutions": {"totalCount": 0}}}
+        assert error_codes(public) == ["SERVICE_BUSY"]
+        assert time.monotonic() - started < 5
+    finally:
+        for connection in held:
+            await connection.close()
+    assert "errors" not in await gql('{ publicInstitutions(name: "育英", regionCode: "440106") { totalCount } }')
