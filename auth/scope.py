@@ -144,6 +144,17 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
         return sa.false()
     if model is Institution:
         return _institutions(viewer)
+    if model is Application and viewer.is_regulator:
+        # The authority fixed at submission keeps its applications, whatever later
+        # happens to the institution's kind, mode or categories.
+        return sa.or_(
+            Application.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer))),
+            sa.and_(
+                Application.authority_region_code == viewer.region_code,
+                Application.authority_department == viewer.department.value,
+                Application.authority_level == viewer.level.value,
+            ),
+        )
     if model is Inspection or model in INSTITUTION_OWNED:
         return model.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
     if model in (UrgingNotice, Complaint):

@@ -31,6 +31,7 @@ submission is kept on the application for the reviewer.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -145,43 +146,59 @@ class Missing:
 
 async def missing_items(db: AsyncSession, institution: Institution, findings: list[Finding]) -> list[Missing]:
     """What stops a compliance application now (待补全事项)."""
-    missing: list[Missing] = []
-    unsaved = [part for part, flag in SAVED_FLAG.items() if not getattr(institution, flag)]
-    if unsaved:
-        from resolvers.registration import PART_LABELS
+    return (await missing_items_of(db, [institution], {institution.id: findings}))[institution.id]
 
-        missing.append(Missing("REGISTRATION", "请补全机构信息：" + "、".join(PART_LABELS[p] for p in unsaved)))
-    if needs_non_profit(institution):
-        missing.append(Missing("NON_PROFIT", "请完成营转非（登记为非营利性机构）后更新机构性质"))
-    if needs_approval(institution):
-        missing.append(Missing("ONLINE_APPROVAL", "请完成备案转审批（取得办学许可证）后更新办学资质"))
-    elif institution.kind == Kind.SUBJECT and institution.qualifications_saved and institution.qualification_status not in LICENSED:
-        missing.append(Missing("LICENCE", "学科类机构须取得办学许可证"))
-    sites, courses, staff = (
-        await db.execute(
+
+async def missing_items_of(
+    db: AsyncSession, institutions: list[Institution], findings: dict[uuid.UUID, list[Finding]]
+) -> dict[uuid.UUID, list[Missing]]:
+    """``missing_items`` of many institutions: two statements, whatever their number."""
+    from resolvers.registration import PART_LABELS
+
+    ids = [i.id for i in institutions]
+    counts = {
+        row.institution_id: row
+        for row in await db.execute(
             sa.select(
-                sa.select(sa.func.count()).select_from(Site).where(Site.institution_id == institution.id).scalar_subquery(),
-                sa.select(sa.func.count()).select_from(Course).where(Course.institution_id == institution.id).scalar_subquery(),
+                Institution.id.label("institution_id"),
+                sa.select(sa.func.count()).select_from(Site).where(Site.institution_id == Institution.id).scalar_subquery().label("sites"),
+                sa.select(sa.func.count()).select_from(Course).where(Course.institution_id == Institution.id).scalar_subquery().label("courses"),
                 sa.select(sa.func.count())
                 .select_from(Staff)
-                .where(Staff.institution_id == institution.id, Staff.status == StaffStatus.ACTIVE)
-                .scalar_subquery(),
-            )
+                .where(Staff.institution_id == Institution.id, Staff.status == StaffStatus.ACTIVE)
+                .scalar_subquery()
+                .label("staff"),
+            ).where(Institution.id.in_(ids))
         )
-    ).one()
-    place = "业务系统" if institution.mode == Mode.ONLINE else "办学点"
-    if not sites:
-        missing.append(Missing("SITES", f"请添加{place}"))
-    elif not courses:
-        missing.append(Missing("COURSES", f"请在{place}下添加培训课程"))
-    if not staff:
-        missing.append(Missing("STAFF", "请添加在职从业人员"))
-    funds = await db.get(InstitutionFunds, institution.id)
-    if funds is None or not (funds.escrow_bank and funds.supervised_account_number):
-        missing.append(Missing("FUNDS", "请填写资金监管信息（存管银行、监管账户）"))
-    if findings:
-        missing.append(Missing("FINDINGS", f"请先整改 {len(findings)} 项不符合规定的问题"))
-    return missing
+    }
+    funds = {f.institution_id: f for f in (await db.execute(sa.select(InstitutionFunds).where(InstitutionFunds.institution_id.in_(ids)))).scalars()}
+    result: dict[uuid.UUID, list[Missing]] = {}
+    for institution in institutions:
+        missing: list[Missing] = []
+        unsaved = [part for part, flag in SAVED_FLAG.items() if not getattr(institution, flag)]
+        if unsaved:
+            missing.append(Missing("REGISTRATION", "请补全机构信息：" + "、".join(PART_LABELS[p] for p in unsaved)))
+        if needs_non_profit(institution):
+            missing.append(Missing("NON_PROFIT", "请完成营转非（登记为非营利性机构）后更新机构性质"))
+        if needs_approval(institution):
+            missing.append(Missing("ONLINE_APPROVAL", "请完成备案转审批（取得办学许可证）后更新办学资质"))
+        elif institution.kind == Kind.SUBJECT and institution.qualifications_saved and institution.qualification_status not in LICENSED:
+            missing.append(Missing("LICENCE", "学科类机构须取得办学许可证"))
+        count = counts[institution.id]
+        place = "业务系统" if institution.mode == Mode.ONLINE else "办学点"
+        if not count.sites:
+            missing.append(Missing("SITES", f"请添加{place}"))
+        elif not count.courses:
+            missing.append(Missing("COURSES", f"请在{place}下添加培训课程"))
+        if not count.staff:
+            missing.append(Missing("STAFF", "请添加在职从业人员"))
+        supervision = funds.get(institution.id)
+        if supervision is None or not (supervision.escrow_bank and supervision.supervised_account_number):
+            missing.append(Missing("FUNDS", "请填写资金监管信息（存管银行、监管账户）"))
+        if found := findings.get(institution.id):
+            missing.append(Missing("FINDINGS", f"请先整改 {len(found)} 项不符合规定的问题"))
+        result[institution.id] = missing
+    return result
 
 
 # --- submitting -----------------------------------------------------------------------
@@ -207,7 +224,7 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
             owner = await owner_of(db, ctx.viewer)
             institution = owner.institution
             form = Form({"statement": new.statement}, today=ctx.now.date())
-            statement = form.text("statement", "申请说明", 2000, required=kind in (ApplicationType.DEREGISTRATION, ApplicationType.LICENCE))
+            statement = form.text("statement", "申请说明", 2000, required=kind in (ApplicationType.DEREGISTRATION, ApplicationType.LICENCE), lines=True)
             if form.errors:
                 raise Refused(*form.errors)
             findings = (await findings_for(db, [institution.id]))[institution.id]
@@ -314,10 +331,12 @@ async def review(info, application_id: Any, decision: Decision) -> tuple[Applica
             if application.status != ApplicationStatus.PENDING:
                 raise Refused(FieldError("id", ErrorCode.NOT_ALLOWED, "该申请已审核"))
             form = Form(vars(decision), today=ctx.now.date())
-            form.text("opinion", "审核意见", 2000)
+            form.text("opinion", "审核意见", 2000, lines=True)
             institution = (
                 await db.execute(sa.select(Institution).where(Institution.id == application.institution_id).with_for_update())
             ).scalar_one()
+            if institution.deregistered_at is not None:
+                raise Refused(FieldError("id", ErrorCode.NOT_ALLOWED, "机构已注销"))
             if application.type == ApplicationType.LICENCE and decision.approve:
                 form.text("licence_number", "办学许可证编号", 50)
                 form.text("licence_issuer", "发证机关", 100)
@@ -373,6 +392,20 @@ async def _apply(db: AsyncSession, ctx, application: Application, institution: I
             account.enabled = False
             account.updated_at = ctx.now
             await end_sessions(db, account.id)
+        # Nothing else of a deregistered institution is pending any more.
+        others = (
+            await db.execute(
+                sa.select(Application)
+                .where(Application.institution_id == institution.id, Application.status == ApplicationStatus.PENDING, Application.id != application.id)
+                .with_for_update()
+            )
+        ).scalars().all()
+        for other in others:
+            other.status, other.decided_at, other.opinion = ApplicationStatus.REJECTED, ctx.now, "机构已注销，申请终止"
+            if other.type == ApplicationType.CLASS_FILING:
+                await db.execute(sa.update(TrainingClass).where(TrainingClass.id == other.class_id).values(filing_status=FilingStatus.NOT_FILED))
+        if others:
+            changed["closedApplications"] = [None, [str(o.id) for o in others]]
     institution_changes = audit.changes(before, audit.values_of(institution))
     if institution_changes:
         institution.version += 1

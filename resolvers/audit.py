@@ -11,7 +11,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import re
+
 from models import ROOT_CODE, AuditRecord
+
+_MOBILE_LOGIN = re.compile(r"1[3-9][0-9]{9}")
 
 #: Fields whose values the trail never holds in clear.
 _ID_NUMBERS = {"legal_rep_id_number", "id_number"}
@@ -58,6 +62,12 @@ def mask_account_number(number: str) -> str:
     return "*" * (len(number) - 4) + number[-4:] if len(number) > 4 else "*" * len(number)
 
 
+def login_name(username: str) -> str:
+    """An account's login name as the trail keeps it: an institution account's login name
+    is its mobile number, which is personal data and kept masked."""
+    return masked("mobile", username) if _MOBILE_LOGIN.fullmatch(username) else username
+
+
 def values_of(row: Any, keys: list[str] | None = None) -> dict[str, Any]:
     """The row's column values (or those of ``keys``), as JSON, masked."""
     keys = keys if keys is not None else [c.key for c in type(row).__table__.columns]
@@ -91,7 +101,7 @@ def record(
         AuditRecord(
             at=ctx.now,
             account_id=(getattr(actor, "account_id", None) or getattr(actor, "id", None)) if actor else None,
-            username=actor.username if actor else "anonymous",
+            username=login_name(actor.username) if actor else "anonymous",
             level=jsonable(level),
             department=jsonable(department),
             operation=operation,

@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from auth.scope import scope
 from auth.sessions import request_viewer
-from models import Document, DocumentCategory, Institution
+from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
 from resolvers import audit, validation
 from resolvers.institutions import parse_id
 from resolvers.portal import DEREGISTERED, deregistered
@@ -144,6 +144,8 @@ async def upload(info, category: DocumentCategory, file, data: dict[str, Any]) -
     ctx = info.context
     viewer = ctx.viewer
     values, errors = check_metadata(data, category)
+    if not hasattr(file, "read"):
+        return None, [*errors, FieldError("file", ErrorCode.REQUIRED, "请上传文件 (a multipart file part, not a value)")]
     content = await file.read(MAX_FILE_BYTES + 1)
     file_type = None
     if len(content) > MAX_FILE_BYTES:
@@ -248,6 +250,13 @@ async def delete(info, document_id: Any) -> tuple[uuid.UUID | None, list[FieldEr
         if await deregistered(db, ctx.viewer.institution_id):
             return None, [DEREGISTERED]
         document, region_code = row
+        pending = (
+            await db.execute(
+                sa.select(sa.exists().where(Application.proof_document_id == document.id, Application.status == ApplicationStatus.PENDING))
+            )
+        ).scalar()
+        if pending:
+            return None, [FieldError("id", ErrorCode.HAS_DEPENDENTS, "该材料是待审核注销申请的注销证明，审核结束前不能删除")]
         audit.record(
             db, ctx, "deleteInstitutionDocument", "Document", document.id, region_code,
             snapshot=audit.values_of(document, list(AUDITED)),

@@ -98,20 +98,25 @@ def _minutes(value: str) -> int:
 
 
 def _site_peak(classes: list[TrainingClass]) -> int:
-    """The most students a site holds at once: for each class's sessions, the capacities of
-    the classes whose sessions overlap it on the same weekday (a sweep per weekday)."""
-    events: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for c in classes:
-        for s in c.schedule:
-            events[s["weekday"]].append((_minutes(s["start"]), c.capacity))
-            events[s["weekday"]].append((_minutes(s["end"]), -c.capacity))
+    """The most students a site holds at once: classes count together when their terms
+    (start to end date) overlap and their sessions overlap on the same weekday. For each
+    stretch of days between the terms' boundaries, a sweep per weekday over the sessions of
+    the classes running then."""
+    boundaries = sorted({c.starts_on for c in classes} | {c.ends_on for c in classes})
     peak = 0
-    for day in events.values():
-        current = 0
-        # Ends sort before starts at the same minute: back-to-back classes do not overlap.
-        for _, change in sorted(day, key=lambda e: (e[0], e[1])):
-            current += change
-            peak = max(peak, current)
+    for day in boundaries:
+        running = [c for c in classes if c.starts_on <= day <= c.ends_on]
+        events: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for c in running:
+            for s in c.schedule:
+                events[s["weekday"]].append((_minutes(s["start"]), c.capacity))
+                events[s["weekday"]].append((_minutes(s["end"]), -c.capacity))
+        for sessions in events.values():
+            current = 0
+            # Ends sort before starts at the same minute: back-to-back classes do not overlap.
+            for _, change in sorted(sessions, key=lambda e: (e[0], e[1])):
+                current += change
+                peak = max(peak, current)
     return peak
 
 

@@ -43,12 +43,14 @@ class Form:
             return True
         return False
 
-    def text(self, key: str, label: str, limit: int, *, required: bool = True, pattern: re.Pattern | None = None, hint: str = "") -> str | None:
+    def text(
+        self, key: str, label: str, limit: int, *, required: bool = True, pattern: re.Pattern | None = None, hint: str = "", lines: bool = False
+    ) -> str | None:
         if self._missing(key, label, required):
             return None
         value = validation.text(self.data[key])
-        if len(value) > limit:
-            self.error(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 个字")
+        if problem := validation.text_problem(value, label, limit, lines=lines):
+            self.error(key, *problem)
         elif pattern is not None and not pattern.match(value):
             self.error(key, ErrorCode.INVALID, hint or f"{label}格式不正确")
         self.values[key] = value

@@ -458,6 +458,8 @@ async def import_rows(
 async def import_upload(info, upload) -> ImportResult:
     ctx = info.context
     check_writer(ctx.viewer)
+    if not hasattr(upload, "read"):
+        return ImportResult(errors=[RowError(0, None, "NOT_A_FILE", "请上传 Excel 文件 (a multipart file part, not a value)")])
     content = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
         return ImportResult(errors=[RowError(0, None, "FILE_TOO_LARGE", f"文件不能超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")])

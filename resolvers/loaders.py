@@ -60,6 +60,7 @@ class Loaders:
     materials: DataLoader  # institution id -> list[Material], by name
     applications: DataLoader  # institution id -> list[Application], newest first
     findings: DataLoader  # institution id -> list[Finding] (institutions in scope)
+    missing: DataLoader  # institution id -> list[Missing] before a compliance application (in scope)
     #: institution id -> PublicFacts (teachers, filed classes, black-list reason): public
     #: data of any registered institution, read by anyone (resolvers.public).
     public_facts: DataLoader
@@ -170,12 +171,22 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         }
         return [found.get(i) for i in ids]
 
+    async def load_missing(ids: list[uuid.UUID]) -> list[list[Any]]:
+        from resolvers.applications import missing_items_of
+
+        findings = dict(zip(ids, await loaders.findings.load_many(ids), strict=True))
+        async with sessionmaker() as db:
+            institutions = (await db.execute(sa.select(Institution).where(Institution.id.in_(ids), scope(viewer, Institution)))).scalars().all()
+            found = await missing_items_of(db, list(institutions), findings)
+        return [found.get(i, []) for i in ids]
+
     async def load_public_facts(ids: list[uuid.UUID]) -> list[Any]:
         from resolvers.public import public_facts
 
         return await public_facts(sessionmaker, ids)
 
-    return Loaders(
+    loaders = Loaders(
+        missing=_loader(load_missing),
         public_facts=_loader(load_public_facts),
         sites=grouped(Site, Site.institution_id, Site.name, Site.id),
         courses=grouped(Course, Course.site_id, Course.name, Course.id),
@@ -196,3 +207,4 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         documents=_loader(load_documents),
         funds=_loader(load_funds),
     )
+    return loaders

@@ -141,7 +141,7 @@ def check_course(form: Form, owner: Owner) -> None:
     form.text("name", "课程名称", 100)
     _subject_fields(form, owner)
     form.integer("class_hours", "总课时", 1, 10000)
-    form.text("description", "课程简介", 1000, required=False)
+    form.text("description", "课程简介", 1000, required=False, lines=True)
 
 
 def check_material(form: Form, owner: Owner) -> None:
@@ -361,10 +361,16 @@ async def update(info, record: Record, record_id: Any, version: int, data: dict[
                 setattr(row, key, value)
             after = audit.values_of(row, list(values))
             changed = audit.changes(before, after)
-            if record is CLASS and row.filing_status in (FilingStatus.FILED, FilingStatus.REJECTED) and set(changed) - {"enrolled"}:
-                # A filed class that changes must be filed again (学科类培训班备案).
-                changed["filing_status"] = [row.filing_status, FilingStatus.NOT_FILED.value]
-                row.filing_status = FilingStatus.NOT_FILED
+            if record is CLASS and set(changed) - {"enrolled"}:
+                if row.filing_status == FilingStatus.PENDING:
+                    # The reviewer decides on what was submitted.
+                    raise Refused(FieldError("id", ErrorCode.NOT_ALLOWED, "该班级备案审核中，审核结束前只能修改在读人数"))
+                if row.filing_status in (FilingStatus.FILED, FilingStatus.REJECTED):
+                    # A filed class that changes must be filed again (学科类培训班备案).
+                    changed["filing_status"] = [row.filing_status, FilingStatus.NOT_FILED.value]
+                    row.filing_status = FilingStatus.NOT_FILED
+            if record is COURSE and "subject" in changed:
+                await _refile_classes(db, row, changed)
             row.version += 1
             row.updated_at = ctx.now
             audit.record(db, ctx, _mutation(record, "update"), record.model.__name__, row.id, owner.institution.region_code, changed=changed)
@@ -372,6 +378,24 @@ async def update(info, record: Record, record_id: Any, version: int, data: dict[
             return row, []
     except Refused as refused:
         return None, refused.errors
+
+
+async def _refile_classes(db: AsyncSession, course: Course, changed: dict) -> None:
+    """A course that becomes a subject course (or stops being one) takes its classes with
+    it: they are to be filed (NOT_FILED), or need no filing (NOT_REQUIRED). Not while a
+    class's filing is being reviewed."""
+    classes = (await db.execute(sa.select(TrainingClass).where(TrainingClass.course_id == course.id).with_for_update())).scalars().all()
+    if any(c.filing_status == FilingStatus.PENDING for c in classes):
+        raise Refused(FieldError("subject", ErrorCode.NOT_ALLOWED, "该课程有班级正在备案审核，审核结束前不能更改学科"))
+    for c in classes:
+        wanted = FilingStatus.NOT_FILED if course.subject else FilingStatus.NOT_REQUIRED
+        if course.subject and c.filing_status != FilingStatus.NOT_REQUIRED:
+            wanted = FilingStatus.NOT_FILED  # another subject: filed classes are filed again
+        if c.filing_status != wanted:
+            c.filing_status = wanted
+            c.version += 1
+    if classes:
+        changed["classes.filing_status"] = [None, sorted({c.filing_status.value if hasattr(c.filing_status, "value") else c.filing_status for c in classes})]
 
 
 async def delete(info, record: Record, record_id: Any) -> tuple[uuid.UUID | None, list[FieldError]]:

@@ -637,6 +637,10 @@ async def update_profile(info, changes: ProfileChanges) -> tuple[Account | None,
         if mobile and not validation.text(changes.mobile_code):
             errors.append(FieldError("mobileCode", ErrorCode.REQUIRED, "更换手机号请填写发送到新号码的验证码"))
         values = {k: v for k, v in values.items() if getattr(institution, k) != v}
+        if values and institution.review_status == "PENDING":
+            errors.append(FieldError(None, ErrorCode.NOT_ALLOWED, "合规申请审核中，审核结束后再修改机构信息"))
+        if values and institution.deregistered_at is not None:
+            errors.append(FieldError(None, ErrorCode.NOT_ALLOWED, "机构已注销，信息只读"))
         if values and not errors:
             if changes.institution_version is None:
                 errors.append(FieldError("institutionVersion", ErrorCode.REQUIRED, "修改机构信息时请带上读取到的版本号 (version)"))

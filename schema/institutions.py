@@ -308,7 +308,8 @@ class Institution:
     async def home(self, info: Info) -> Annotated["PortalHome", strawberry.lazy(_PORTAL)]:
         from schema.portal import portal_home
 
-        return await portal_home(info, self.row_id)
+        row = await info.context.loaders.institution.load(self.row_id)
+        return await portal_home(info, row)
 
     @strawberry.field(description="所在区县 (the lowest region where it is)")
     async def county(self, info: Info) -> Region:

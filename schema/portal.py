@@ -277,20 +277,17 @@ class PortalHome:
     findings_count: int
 
 
-async def portal_home(info: Info, institution_id: uuid.UUID) -> PortalHome:
-    from models import Institution as InstitutionRow
-
-    async with info.context.sessionmaker() as db:
-        institution = await db.get(InstitutionRow, institution_id)
-        findings = await info.context.loaders.findings.load(institution_id)
-        missing = await applications_resolver.missing_items(db, institution, findings)
+async def portal_home(info: Info, row) -> PortalHome:
+    """The home page of an institution the viewer sees (batched over a list by loaders)."""
+    findings = await info.context.loaders.findings.load(row.id)
+    missing = await info.context.loaders.missing.load(row.id)
     return PortalHome(
-        review_status=ReviewStatus(institution.review_status),
-        deregistered=institution.deregistered_at is not None,
-        needs_non_profit_conversion=applications_resolver.needs_non_profit(institution),
-        needs_online_approval=applications_resolver.needs_approval(institution),
+        review_status=ReviewStatus(row.review_status),
+        deregistered=row.deregistered_at is not None,
+        needs_non_profit_conversion=applications_resolver.needs_non_profit(row),
+        needs_online_approval=applications_resolver.needs_approval(row),
         missing=[MissingItem(code=m.code, message=m.message) for m in missing],
-        can_apply_for_compliance=not missing and institution.review_status not in ("PENDING", "APPROVED"),
+        can_apply_for_compliance=not missing and row.review_status not in ("PENDING", "APPROVED"),
         findings_count=len(findings),
     )
 

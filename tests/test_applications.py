@@ -191,3 +191,129 @@ async def test_funds_declaring_long_payment_periods_are_a_finding(gql, demo, ses
     ok(await gql(SAVE_FUNDS, {"i": {**FUNDS, "maxMonthsPerPayment": 12}}, token=token), "saveInstitutionFunds")
     findings = data(await gql("{ myInstitution { findings { rule recordType message } } }", token=token), "myInstitution")["findings"]
     assert findings == [{"rule": "FEE_PERIOD", "recordType": "InstitutionFunds", "message": "收费信息：一次收费最长覆盖 12 个月、60 课时，超过 3 个月或 60 课时"}]
+
+
+UPDATE_COURSE = """mutation($id: ID!, $v: Int!, $input: CourseInput!) {
+  updateCourse(id: $id, version: $v, input: $input) { course { id subject version } errors { field code } } }"""
+UPDATE_CLASS = """mutation($id: ID!, $version: Int!, $input: TrainingClassInput!) {
+  updateTrainingClass(id: $id, version: $version, input: $input) { trainingClass { id filingStatus version } errors { field code } } }"""
+
+
+async def _class(gql, token, course_input, **class_overrides):
+    teacher = ok(await gql(CREATE_STAFF, {"input": TEACHER}, token=token), "createStaff")["staff"]
+    site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
+    course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": course_input}, token=token), "createCourse")["course"]
+    created = ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"], **class_overrides)}, token=token), "createTrainingClass")
+    return teacher, course, created["trainingClass"]
+
+
+async def test_deregistration_closes_the_other_pending_applications_and_its_proof_stays(gql, http, demo, sessionmaker):
+    import uuid
+
+    from models import Institution
+
+    institution_id, token = await portal_institution(gql, sessionmaker)
+    async with sessionmaker() as db:
+        (await db.get(Institution, uuid.UUID(institution_id))).qualification_status = "BUSINESS_LICENCE_ONLY"
+        await db.commit()
+    licence = ok(await gql(SUBMIT, {"input": {"type": "LICENCE", "statement": "申请办学许可"}}, token=token), "submitApplication")["application"]
+    proof = (await upload(http, token, PDF, "proof.pdf", "DEREGISTRATION_PROOF"))["data"]["uploadInstitutionDocument"]["document"]
+    deregistration = ok(await gql(SUBMIT, {"input": {"type": "DEREGISTRATION", "statement": "停办", "proofDocumentId": proof["id"]}}, token=token), "submitApplication")["application"]
+    delete = "mutation($id: ID!) { deleteInstitutionDocument(id: $id) { deletedId errors { field code } } }"
+    assert (await gql(delete, {"id": proof["id"]}, token=token))["data"]["deleteInstitutionDocument"]["errors"] == [{"field": "id", "code": "HAS_DEPENDENTS"}]
+    county = await gql.login("edu-440106")
+    ok(await gql(REVIEW, {"id": deregistration["id"], "input": {"approve": True, "opinion": "同意注销"}}, token=county), "reviewApplication")
+    closed = await gql(REVIEW, {"id": licence["id"], "input": {"approve": True, "opinion": "同意", "licenceNumber": "教民1440106000099号",
+        "licenceIssuer": "天河区教育局", "licenceValidFrom": "2026-11-01", "licenceValidTo": "2029-10-31"}}, token=county)
+    assert [e["code"] for e in data(closed, "reviewApplication")["errors"]] == ["NOT_ALLOWED"]
+    seen = data(await gql("query($id: ID!) { institution(id: $id) { applications { type status opinion } qualifications { licenceNumber } } }", {"id": institution_id}, token=county), "institution")
+    assert seen["applications"] == [
+        {"type": "DEREGISTRATION", "status": "APPROVED", "opinion": "同意注销"},
+        {"type": "LICENCE", "status": "REJECTED", "opinion": "机构已注销，申请终止"},
+    ]
+    assert seen["qualifications"]["licenceNumber"] == "教民144010670000001号"
+
+
+async def test_the_authority_keeps_an_application_when_the_institution_changes_category(gql, demo, sessionmaker):
+    from tests.helpers import part_mutation, save
+
+    institution_id, token = await portal_institution(gql, sessionmaker, 1, kind="NON_SUBJECT", parts=())
+    operation = {"trainingCategories": ["SPORTS"], "studentCount": 10, "staffCount": 3, "teacherCount": 2}
+    assert (await save(gql, part_mutation("Operation"), {"id": institution_id, "input": operation}, token=token))["data"]["saveInstitutionOperation"]["errors"] == []
+    application = ok(await gql(SUBMIT, {"input": {"type": "LICENCE", "statement": "申请"}}, token=token), "submitApplication")["application"]
+    assert application["authorityDepartment"] == "SPORTS"
+    arts = {**operation, "trainingCategories": ["ARTS"]}
+    assert (await save(gql, part_mutation("Operation"), {"id": institution_id, "input": arts}, token=token))["data"]["saveInstitutionOperation"]["errors"] == []
+    sports = await gql.login("sports-440106")
+    mine = data(await gql('{ applications(filter: {forMyReview: true}) { totalCount edges { node { id institution { name } } } } }', token=sports), "applications")
+    # Still the sports bureau's to decide, though the institution itself is no longer in its scope.
+    assert (mine["totalCount"], mine["edges"][0]["node"]) == (1, {"id": application["id"], "institution": None})
+    decided = await gql(REVIEW, {"id": application["id"], "input": {"approve": False, "opinion": "类别已变更，请向文化旅游部门申请"}}, token=sports)
+    assert data(decided, "reviewApplication")["application"]["status"] == "REJECTED"
+
+
+async def test_a_class_under_review_keeps_what_was_submitted(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker)
+    teacher, _, created = await _class(gql, token, MATHS)
+    ok(await gql(SUBMIT, {"input": {"type": "CLASS_FILING", "classId": created["id"]}}, token=token), "submitApplication")
+    late = klass(teacher["id"], schedule=[{"weekday": 6, "start": "20:00", "end": "22:30"}], capacity=200)
+    refused = data(await gql(UPDATE_CLASS, {"id": created["id"], "version": created["version"] + 1, "input": late}, token=token), "updateTrainingClass")
+    assert refused["errors"] == [{"field": "id", "code": "NOT_ALLOWED"}]
+    enrolled = ok(await gql(UPDATE_CLASS, {"id": created["id"], "version": created["version"] + 1, "input": klass(teacher["id"], enrolled=8)}, token=token), "updateTrainingClass")
+    assert enrolled["trainingClass"]["filingStatus"] == "PENDING"
+
+
+async def test_a_course_that_becomes_a_subject_course_sends_its_classes_to_filing(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker)
+    _, course, created = await _class(gql, token, {"name": "美术", "category": "ARTS", "grades": ["PRIMARY"], "classHours": 20}, enrolled=5)
+    assert created["filingStatus"] == "NOT_REQUIRED"
+    ok(await gql(UPDATE_COURSE, {"id": course["id"], "v": course["version"], "input": MATHS}, token=token), "updateCourse")
+    classes = data(await gql("{ myInstitution { sites { courses { classes { filingStatus } } } } }", token=token), "myInstitution")
+    assert classes["sites"][0]["courses"][0]["classes"] == [{"filingStatus": "NOT_FILED"}]
+    ok(await gql(SUBMIT, {"input": {"type": "CLASS_FILING", "classId": created["id"]}}, token=token), "submitApplication")
+
+
+async def test_classes_of_different_terms_do_not_share_the_floor(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker)
+    teacher = ok(await gql(CREATE_STAFF, {"input": TEACHER}, token=token), "createStaff")["staff"]
+    site = ok(await gql(CREATE_SITE, {"input": {**SITE, "teachingArea": "300.00"}}, token=token), "createSite")["site"]
+    course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": MATHS}, token=token), "createCourse")["course"]
+    for name, starts, ends in (("三年级数学培训班（春）", "2026-02-01", "2026-06-30"), ("三年级数学培训班（秋）", "2026-09-01", "2027-01-15")):
+        ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"], name=name, capacity=60, startsOn=starts, endsOn=ends)}, token=token), "createTrainingClass")
+    assert data(await gql("{ myInstitution { findings { rule } } }", token=token), "myInstitution")["findings"] == []
+    # A third class overlapping the autumn term's Saturday slot does share it: 120 students on 300 m².
+    ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"], name="四年级数学培训班", capacity=60, startsOn="2026-10-01", endsOn="2026-12-31")}, token=token), "createTrainingClass")
+    assert [f["rule"] for f in data(await gql("{ myInstitution { findings { rule } } }", token=token), "myInstitution")["findings"]] == ["AREA_PER_STUDENT"]
+
+
+async def test_the_home_page_on_a_list_costs_the_same_for_any_page_size(gql, demo, sessionmaker, sql):
+    from tests.helpers import insert_institutions
+
+    await insert_institutions(sessionmaker, {"edu-440106": 9})
+    token = await gql.login("edu-440106")
+    query = "query($n: Int) { institutions(first: $n) { edges { node { name home { missing { code } findingsCount } } } } }"
+    counts = {}
+    for n in (2, 9):
+        sql.reset()
+        assert len((await gql(query, {"n": n}, token=token))["data"]["institutions"]["edges"]) == n
+        counts[n] = sql.count
+    assert counts[2] == counts[9]
+
+
+async def test_an_upload_variable_that_is_not_a_file_is_a_clear_error(gql, demo, sessionmaker):
+    from tests.test_documents import UPLOAD
+
+    _, token = await portal_institution(gql, sessionmaker)
+    result = await gql(UPLOAD, {"c": "LICENCE", "f": "not a file", "i": {"title": "办学许可证"}}, token=token)
+    assert [(e["field"], e["code"]) for e in result["data"]["uploadInstitutionDocument"]["errors"]] == [("file", "REQUIRED")]
+
+
+async def test_the_audit_trail_keeps_an_institution_accounts_mobile_login_masked(gql, demo, sessionmaker):
+    from tests.test_portal_accounts import LOGIN, MOBILE, PASSWORD, register
+
+    assert (await register(gql, sessionmaker))["errors"] == []
+    await gql(LOGIN, {"u": MOBILE, "p": PASSWORD})
+    province = await gql.login("edu-440000")
+    records = data(await gql("{ auditRecords(first: 50) { edges { node { username } } } }", token=province), "auditRecords")["edges"]
+    usernames = {r["node"]["username"] for r in records}
+    assert MOBILE not in usernames and MOBILE[:3] + "****" + MOBILE[-4:] in usernames
