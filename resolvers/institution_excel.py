@@ -583,6 +583,23 @@ def filter_from_query(params, today: date) -> InstitutionFilter:
     )
 
 
+async def _record_export(request: Request, viewer: Viewer) -> None:
+    """An export with ID numbers in full is a read of personal data: one audit record, with
+    the export's filters."""
+    import uuid
+    from types import SimpleNamespace
+
+    from resolvers import audit
+
+    ctx = SimpleNamespace(viewer=viewer, now=request.app.state.settings.clock(), client_address=request.client.host if request.client else None)
+    async with request.app.state.sessionmaker() as db:
+        audit.record(
+            db, ctx, "exportInstitutions", "InstitutionExport", uuid.uuid4(), viewer.region_code,
+            changed={"filter": [None, dict(request.query_params)], "fields": [None, ["legalRepresentative.idNumber"]]},
+        )
+        await db.commit()
+
+
 async def export_endpoint(request: Request) -> Response:
     """GET /exports/institutions.xlsx?name=…&regionCode=…: the list in the caller's scope."""
     viewer = await _regulator(request)
@@ -593,6 +610,8 @@ async def export_endpoint(request: Request) -> Response:
     except ApiError as e:
         return _error(400, "BAD_USER_INPUT", e.message)
     output = await export_workbook(request.app.state.sessionmaker, viewer, f)
+    if sees_personal_data(viewer):
+        await _record_export(request, viewer)
 
     async def chunks() -> AsyncIterator[bytes]:
         try:

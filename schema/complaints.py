@@ -13,7 +13,7 @@ from models import ComplaintType as ComplaintTypeEnum
 from models import Level
 from models import TargetType as TargetTypeEnum
 from resolvers import complaints as resolve
-from schema.context import Info
+from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.institutions import user_errors
 from schema.regions import Region
@@ -51,20 +51,27 @@ class ComplaintProgress:
 @strawberry.type(description="投诉. The complainant's name and mobile are masked for all but the handling county.")
 class Complaint(ComplaintProgress):
     id: strawberry.ID
-    complainant_name: str
+    shown_name: strawberry.Private[str]
     complainant_mobile: str
+    read_key: strawberry.Private[tuple | None]
     target_type: TargetType
     complaint_type: ComplaintType
     target_name: str
     content: str
     county_code: strawberry.Private[str]
 
+    @strawberry.field(description="投诉人 (the handling county's unmasked read is recorded in the audit trail)")
+    def complainant_name(self, info: Info) -> str:
+        note_personal_read(info, self.read_key, "complainantName")
+        return self.shown_name
+
     @classmethod
     def for_viewer(cls, row: ComplaintRow, viewer) -> Complaint:
         name, mobile = resolve.shown_identity(viewer, row)
         progress = vars(ComplaintProgress.from_row(row))
         return cls(
-            **progress, id=strawberry.ID(str(row.id)), complainant_name=name, complainant_mobile=mobile,
+            **progress, id=strawberry.ID(str(row.id)), shown_name=name, complainant_mobile=mobile,
+            read_key=("Complaint", row.id, row.county_code, None) if name == row.complainant_name else None,
             target_type=TargetTypeEnum(row.target_type), complaint_type=ComplaintTypeEnum(row.complaint_type),
             target_name=row.target_name, content=row.content, county_code=row.county_code,
         )

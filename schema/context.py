@@ -32,6 +32,20 @@ class Context:
     client_address: str | None = None
     #: One instant per request, from the settings' clock.
     now: datetime = field(default=None)  # type: ignore[assignment]
+    #: Unmasked personal data read in this request: (record type, id) -> (region, fields);
+    #: written to the audit trail when the request ends (schema.extensions.RecordPersonalReads).
+    personal_reads: dict = field(default_factory=dict)
+
+
+def note_personal_read(info, key: tuple | None, field_name: str) -> None:
+    """Record that the caller read ``field_name`` of the record ``key`` unmasked; ``key`` is
+    (record type, id, region code or None, institution id or None: its region is looked up),
+    or None when the value was shown masked."""
+    if key is None:
+        return
+    record_type, record_id, region_code, institution_id = key
+    _, _, fields = info.context.personal_reads.setdefault((record_type, record_id), (region_code, institution_id, set()))
+    fields.add(field_name)
 
 
 Info = _Info[Context, None]

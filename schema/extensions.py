@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -289,3 +291,38 @@ class MaskUnexpectedErrors(MaskErrors):
                 nodes=error.nodes, path=error.path, extensions={"code": "DATABASE_UNAVAILABLE"},
             )
         return GraphQLError(self.error_message, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+
+class RecordPersonalReads(SchemaExtension):
+    """Unmasked personal data read in a request (ID numbers, complainants' identity: see
+    ``schema.context.note_personal_read``) goes to the audit trail when the request ends:
+    one record per record read, operation ``readPersonalData``, with the fields read, in
+    one transaction. A failure to write it is logged (the answer has been computed)."""
+
+    async def on_execute(self):
+        yield
+        context = self.execution_context.context
+        reads = getattr(context, "personal_reads", None)
+        if not reads or context.viewer is None:
+            return
+        try:
+            await _write_reads(context, reads)
+        except Exception:  # noqa: BLE001 - logged; the answer stands
+            logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
+
+
+async def _write_reads(context, reads: dict) -> None:
+    import sqlalchemy as sa
+
+    from models import Institution
+    from resolvers import audit
+
+    missing = {institution_id for region, institution_id, _ in reads.values() if region is None and institution_id}
+    async with context.sessionmaker() as db:
+        regions = dict((await db.execute(sa.select(Institution.id, Institution.region_code).where(Institution.id.in_(missing)))).all()) if missing else {}
+        for (record_type, record_id), (region, institution_id, fields) in reads.items():
+            audit.record(
+                db, context, "readPersonalData", record_type, record_id, region or regions.get(institution_id),
+                changed={"fields": [None, sorted(fields)]},
+            )
+        await db.commit()

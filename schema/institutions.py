@@ -24,7 +24,7 @@ from models import TrainingCategory as TrainingCategoryEnum
 from resolvers import audit_trail, institution_excel, institutions as resolve
 from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, FieldError, Part
 from schema.accounts import RegulatorLevel
-from schema.context import Info
+from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.regions import Region
 from schema.relay import Connection
@@ -87,8 +87,15 @@ class InspectionOperation(enum.Enum):
 @strawberry.type(description="法定代表人. ID number and phone are masked unless the viewer keeps the record (the county desk) or is the institution itself.")
 class LegalRepresentative:
     name: str
-    id_number: str = strawberry.field(description="身份证号")
+    shown_id_number: strawberry.Private[str]
     phone: str = strawberry.field(description="手机号")
+    #: (record type, id, region) when the ID number is shown unmasked: the read is audited.
+    read_key: strawberry.Private[tuple | None] = None
+
+    @strawberry.field(description="身份证号 (an unmasked read is recorded in the audit trail)")
+    def id_number(self, info: Info) -> str:
+        note_personal_read(info, self.read_key, "legalRepresentative.idNumber")
+        return self.shown_id_number
 
 
 @strawberry.type(description="联系人. The mobile is masked unless the viewer keeps the record.")
@@ -212,7 +219,8 @@ class Institution:
             nature=Nature(row.nature),
             legal_representative=LegalRepresentative(
                 name=row.legal_rep_name,
-                id_number=row.legal_rep_id_number if personal else resolve.mask_id_number(row.legal_rep_id_number),
+                shown_id_number=row.legal_rep_id_number if personal else resolve.mask_id_number(row.legal_rep_id_number),
+                read_key=("Institution", row.id, row.region_code, None) if personal else None,
                 phone=row.legal_rep_phone if personal else resolve.mask_phone(row.legal_rep_phone),
             ),
             contact_person=ContactPerson(

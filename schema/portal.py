@@ -33,7 +33,7 @@ from resolvers import applications as applications_resolver
 from resolvers import portal as resolve
 from resolvers.findings import RULES, Finding as FindingRow
 from resolvers.institutions import mask_id_number, mask_phone
-from schema.context import Info
+from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.institutions import Grade, Institution, ReviewStatus, Subject, TrainingCategory, user_errors
 from schema.regions import Region
@@ -74,7 +74,8 @@ class Staff:
     id: strawberry.ID
     name: str = strawberry.field(description="姓名")
     gender: Gender
-    id_number: str = strawberry.field(description="身份证号")
+    shown_id_number: strawberry.Private[str]
+    read_key: strawberry.Private[tuple | None]
     phone: str = strawberry.field(description="手机号")
     post: Post
     employment: Employment
@@ -88,12 +89,18 @@ class Staff:
     version: int
     updated_at: dt.datetime
 
+    @strawberry.field(description="身份证号 (an unmasked read is recorded in the audit trail)")
+    def id_number(self, info: Info) -> str:
+        note_personal_read(info, self.read_key, "idNumber")
+        return self.shown_id_number
+
     @classmethod
     def from_row(cls, row: StaffRow, info: Info) -> Staff:
         full = resolve.sees_staff_personal_data(info.context.viewer, row.institution_id)
         return cls(
             id=_id(row.id), name=row.name, gender=GenderEnum(row.gender),
-            id_number=row.id_number if full else mask_id_number(row.id_number),
+            shown_id_number=row.id_number if full else mask_id_number(row.id_number),
+            read_key=("Staff", row.id, None, row.institution_id) if full else None,
             phone=row.phone if full else mask_phone(row.phone),
             post=PostEnum(row.post), employment=EmploymentEnum(row.employment),
             subjects=[Subject(s) for s in row.subjects],

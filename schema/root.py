@@ -34,7 +34,7 @@ from schema.accounts import (
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
 from schema.documents import DocumentMutation
-from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RefuseNulCharacters
+from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RecordPersonalReads, RefuseNulCharacters
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
 from schema.portal import PortalMutation, PortalQuery
@@ -71,7 +71,7 @@ class PublicRootMutation(AccountPublicMutation, PortalAccountPublicMutation, Com
 
 
 def _extensions() -> list:
-    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors]
+    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads]
 
 
 public_schema = strawberry.federation.Schema(

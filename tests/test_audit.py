@@ -113,3 +113,41 @@ async def test_part_saves_name_their_part(gql, demo):
         "saveInstitutionSubjectTraining", "saveInstitutionFacilities",
     ]
     assert all(r["recordId"] == institution_id for r in records)
+
+
+async def test_reading_unmasked_personal_data_is_recorded(gql, demo, sessionmaker):
+    from tests.helpers import register
+
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, 1)
+    query = "query($id: ID!) { institution(id: $id) { name legalRepresentative { idNumber } } }"
+    # Reading without the ID number, or reading it masked, records nothing.
+    await gql("query($id: ID!) { institution(id: $id) { name } }", {"id": institution_id}, token=county)
+    await gql(query, {"id": institution_id}, token=await gql.login("edu-440000"))
+    trail = "{ auditRecords(filter: {operation: \"readPersonalData\"}) { edges { node { username recordType recordId changes } } } }"
+    assert (await gql(trail, token=county))["data"]["auditRecords"]["edges"] == []
+    # The county desk reads it in full: recorded, once per record and request.
+    await gql(query, {"id": institution_id}, token=county)
+    records = [e["node"] for e in (await gql(trail, token=county))["data"]["auditRecords"]["edges"]]
+    assert records == [{"username": "edu-440106", "recordType": "Institution", "recordId": institution_id, "changes": {"fields": [None, ["legalRepresentative.idNumber"]]}}]
+    # The province above reads the trail of the read too.
+    assert len((await gql(trail, token=await gql.login("edu-440000")))["data"]["auditRecords"]["edges"]) == 1
+
+
+async def test_reads_of_staff_id_numbers_and_complainants_are_recorded(gql, demo, sessionmaker):
+    from tests.test_complaints import SUBMIT, complaint
+    from tests.test_portal import CREATE_STAFF, TEACHER, portal_institution
+
+    _, token = await portal_institution(gql, sessionmaker)
+    staff = (await gql(CREATE_STAFF, {"input": TEACHER}, token=token))["data"]["createStaff"]["staff"]
+    await gql("{ myInstitution { staff { idNumber } } }", token=token)
+    await gql(SUBMIT, {"input": complaint()})
+    county = await gql.login("edu-440106")
+    await gql("{ complaints { edges { node { complainantName } } } }", token=county)
+    await gql("{ complaints { edges { node { complainantName } } } }", token=await gql.login("edu-440100"))  # masked: not recorded
+    trail = "{ auditRecords(filter: {operation: \"readPersonalData\"}) { edges { node { username recordType recordId changes } } } }"
+    nodes = [e["node"] for e in (await gql(trail, token=county))["data"]["auditRecords"]["edges"]]
+    records = sorted((n["recordType"], n["username"].split("-")[0], n["changes"]["fields"][1]) for n in nodes)
+    # The staff member's ID number was read twice: in createStaff's payload and in the list.
+    assert records == [("Complaint", "edu", ["complainantName"]), ("Staff", "org", ["idNumber"]), ("Staff", "org", ["idNumber"])]
+    assert staff["id"] in {n["recordId"] for n in nodes}

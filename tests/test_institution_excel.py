@@ -268,6 +268,10 @@ async def test_exports_mask_personal_data_except_for_the_county_desk(http, gql, 
     for username in ("edu-440100", "edu-440000", "edu-000000"):
         row = (await exported(http, await gql.login(username)))[1]
         assert [row[i] for i in columns] == ["110***********002X", "138****8000", "139****9000"], username
+    # Only the unmasked export is a recorded read of personal data.
+    trail = '{ auditRecords(filter: {operation: "exportInstitutions"}) { edges { node { username recordType } } } }'
+    records = (await gql(trail, token=county))["data"]["auditRecords"]["edges"]
+    assert [r["node"] for r in records] == [{"username": "edu-440106", "recordType": "InstitutionExport"}]
 
 
 async def test_text_that_looks_like_a_formula_is_exported_as_text_and_round_trips(http, gql, demo, sessionmaker):
