@@ -1,6 +1,9 @@
 """Generated queries and mutations (hypothesis-graphql) for an anonymous caller, an
 institution account and regulators of two levels: no response is a 500, none carries a
-stack trace or an unexpected (masked) error. A bounded number of examples runs in the
+stack trace or an unexpected (masked) error, and none contains a record outside the
+viewer's scope (an institution of 湖北 with staff, a site, course, class, material,
+application, inspection and complaint, none of which any of these viewers may read: their
+ids and personal data must never appear). A bounded number of examples runs in the
 suite (derandomised, so CI is repeatable); the longer campaign is the same test with more
 random examples:
 
@@ -46,12 +49,56 @@ QUERY_FIELDS = [name for name in GRAPHQL_SCHEMA.query_type.fields if name not in
 MUTATION_FIELDS = [name for name in GRAPHQL_SCHEMA.mutation_type.fields if name not in ("importInstitutions", "uploadInstitutionDocument", "logout")]
 
 
+#: Ids and personal data of the out-of-scope records (filled by _prepare).
+OUTSIDE: list[str] = []
+OUTSIDE_ID_NUMBER = "420102198805050018"
+OUTSIDE_MOBILE = "13712345678"
+
+
 async def _prepare(url: str) -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from models import Application, Complaint, Course, Inspection, Institution, Material, Site, Staff, TrainingClass
+    from tests.helpers import insert_institutions
+
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     await seed_accounts(sessionmaker)
+    inside = await insert_institutions(sessionmaker, {"edu-440106": 1})
+    outside = await insert_institutions(sessionmaker, {"edu-420102": 1})
+    now = datetime(2026, 11, 20, tzinfo=UTC)
     async with sessionmaker() as db:
-        db.add(Account(username="org-1", name="机构", kind=AccountKind.INSTITUTION, password_hash=hash_password("Org#2026x"), must_change_password=False))
+        own = (await db.execute(sa.select(Institution).where(Institution.name == inside["edu-440106"][0]))).scalar_one()
+        db.add(Account(username="org-1", name="机构", kind=AccountKind.INSTITUTION, institution_id=own.id, password_hash=hash_password("Org#2026x"), must_change_password=False))
+        far = (await db.execute(sa.select(Institution).where(Institution.name == outside["edu-420102"][0]))).scalar_one()
+        far.legal_rep_id_number, far.legal_rep_phone, far.contact_phone = OUTSIDE_ID_NUMBER, OUTSIDE_MOBILE, OUTSIDE_MOBILE
+        staff = Staff(institution_id=far.id, name="越界教师", gender="MALE", id_number=OUTSIDE_ID_NUMBER, phone=OUTSIDE_MOBILE, post="TEACHING",
+                      employment="FULL_TIME", subjects=[], joined_on=date(2025, 1, 1))
+        site = Site(institution_id=far.id, type="SITE", name="越界校区", address="地址", teaching_area=Decimal(100))
+        db.add_all([staff, site])
+        await db.flush()
+        course = Course(institution_id=far.id, site_id=site.id, name="越界课程", category="ARTS", grades=["PRIMARY"], class_hours=10)
+        db.add(course)
+        await db.flush()
+        records = [
+            staff, site, course,
+            TrainingClass(institution_id=far.id, course_id=course.id, name="越界班级", schedule=[], starts_on=date(2026, 9, 1),
+                          ends_on=date(2026, 12, 1), capacity=10, fee=Decimal(1), fee_months=1, teacher_ids=[staff.id]),
+            Material(institution_id=far.id, name="越界材料", category="ARTS", type="HANDOUT", author="作者", author_years_in_education=5),
+            Application(institution_id=far.id, type="LICENCE", statement="越界申请", authority_region_code="420102", authority_department="EDUCATION",
+                        authority_level="COUNTY", submitted_at=now),
+            Inspection(institution_id=far.id, inspected_on=date(2026, 11, 1), inspecting_unit="江岸区教育局", result="越界排查", problems=[],
+                       recorded_by=far.registering_unit_id),
+            Complaint(tracking_number="TS20261120OUTSIDE", complainant_name="越界投诉人", complainant_mobile=OUTSIDE_MOBILE, target_type="OTHER",
+                      complaint_type="OTHER", county_code="420102", target_name="越界", content="越界", status="SUBMITTED", submitted_at=now,
+                      client_bucket="127.0.0.1"),
+        ]
+        db.add_all(records[3:])
+        await db.flush()
+        OUTSIDE[:] = [str(r.id) for r in records] + [OUTSIDE_ID_NUMBER, OUTSIDE_MOBILE, "越界投诉人"]
         await db.commit()
     await engine.dispose()
 
@@ -62,7 +109,7 @@ def client(pg_server_url, template_database):
     asyncio.run(execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
     url = with_database(pg_server_url, name)
     asyncio.run(_prepare(url))
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, public_rate=(10**9, 10**9)))  # the campaign sends thousands of anonymous requests
     # The app runs on an event loop in a thread of its own; hypothesis drives it from here.
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(app.router.lifespan_context(app)):
         http = portal.call(lambda: _client(app))
@@ -85,6 +132,8 @@ def _token(post, username: str | None) -> dict:
 
 def _check(response) -> None:
     assert response.status_code < 500, response.text
+    leaked = [marker for marker in OUTSIDE if marker in response.text]
+    assert not leaked, (leaked, response.text)
     assert "Traceback" not in response.text and 'File "' not in response.text
     if response.headers.get("content-type", "").startswith("application/json"):
         body = json.loads(response.text)
@@ -106,3 +155,10 @@ def test_generated_queries_and_mutations_never_fail_the_server(client, username)
         _check(client({"query": query}, headers))
 
     run()
+
+
+def test_the_out_of_scope_markers_are_real_records(client):
+    """The ministry sees the 湖北 records: the markers the fuzzing looks for do exist."""
+    headers = _token(client, "edu-000000")
+    response = client({"query": "{ applications(first: 50) { edges { node { id } } } complaints(first: 50) { edges { node { id } } } }"}, headers)
+    assert OUTSIDE and sum(marker in response.text for marker in OUTSIDE) == 2
