@@ -107,6 +107,8 @@ class Account(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     must_change_password: bool = True
     enabled: bool = True
+    #: Bumped by every edit of the account's details; an edit based on an older one is refused.
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
 

@@ -64,6 +64,8 @@ class Inspection(SQLModel, table=True):
     acceptance_opinion: str | None = Field(default=None, max_length=1000)
     accepted_on: date | None = None
     accepted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="RESTRICT")
+    #: Bumped by every correction and by the acceptance; a correction based on an older one is refused.
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
 

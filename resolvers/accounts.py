@@ -426,9 +426,10 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
 
 
 async def update_account(
-    info, account_id: str, name: str | None, mobile: str | None, email: str | None
+    info, account_id: str, version: int, name: str | None, mobile: str | None, email: str | None
 ) -> tuple[Account | None, list[UserError]]:
-    """Edit name and contacts; ``None`` leaves a field as it is, ``""`` clears a contact."""
+    """Edit name and contacts; ``None`` leaves a field as it is, ``""`` clears a contact.
+    The edit names the version it was based on: an older one is refused (CONFLICT)."""
     ctx = info.context
     errors = _name_errors(name, required=False) + _contact_errors(mobile, email)
     async with ctx.sessionmaker() as db:
@@ -437,6 +438,9 @@ async def update_account(
             return None, _not_found()
         if errors:
             return None, errors
+        if version != account.version:
+            return None, [UserError(field="version", code=ErrorCode.CONFLICT, message="该账号信息已被他人修改，请刷新后重新编辑")]
+        account.version += 1
         before = audit.values_of(account, _ACCOUNT_FIELDS)
         if name is not None and name.strip():
             account.name = name.strip()

@@ -249,9 +249,10 @@ def _summary(inspection: Inspection, items: list) -> dict:
     }
 
 
-async def correct_inspection(info, inspection_id: str, data: InspectionInput) -> tuple[Inspection | None, list[FieldError]]:
+async def correct_inspection(info, inspection_id: str, version: int, data: InspectionInput) -> tuple[Inspection | None, list[FieldError]]:
     """修改排查记录 until the ledger is closed. Items with an id are kept (with their
-    progress), items without one are added, the others removed."""
+    progress), items without one are added, the others removed. The correction names the
+    version it was based on: an older one is refused (CONFLICT)."""
     ctx = info.context
     check_writer(ctx.viewer)
     errors = check_inspection(data, ctx.now.date())
@@ -262,6 +263,8 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
         inspection, institution = found
         if inspection.accepted_on is not None:
             return None, _not_allowed("台账已销号，排查记录只读")
+        if version != inspection.version:
+            return None, [FieldError("version", ErrorCode.CONFLICT, "该排查记录已被他人修改，请刷新后重新编辑")]
         if not await _is_latest(db, inspection):
             return None, _not_allowed("只能修改最近一次排查记录")
         previous = await _latest(db, institution.id, excluding=inspection.id)
@@ -278,6 +281,7 @@ async def correct_inspection(info, inspection_id: str, data: InspectionInput) ->
                 errors.append(FieldError(f"items.{index}.id", ErrorCode.NOT_FOUND, "整改事项不存在"))
         if errors:
             return None, errors
+        inspection.version += 1
         inspection.inspected_on = data.inspected_on
         inspection.inspecting_unit = validation.text(data.inspecting_unit)
         inspection.result = validation.text(data.result)
@@ -379,6 +383,7 @@ async def accept_rectification(info, inspection_id: str, opinion: str | None, ac
             return None, errors
         inspection.acceptance_opinion = opinion
         inspection.accepted_on = accepted_on
+        inspection.version += 1
         inspection.accepted_by = ctx.viewer.account_id
         inspection.updated_at = ctx.now
         await db.flush()

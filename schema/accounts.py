@@ -63,6 +63,7 @@ class RegulatorAccount(AccountInterface):
     enabled: bool = strawberry.field(description="启用状态")
     mobile: str | None = strawberry.field(description="联系电话")
     email: str | None = strawberry.field(description="电子邮箱")
+    version: int = strawberry.field(description="版本号: send it back with updateRegulatorAccount; an older one is refused (CONFLICT)")
     created_at: datetime
     updated_at: datetime
     region_code: strawberry.Private[str]
@@ -77,6 +78,7 @@ class RegulatorAccount(AccountInterface):
             enabled=row.enabled,
             mobile=row.mobile,
             email=row.email,
+            version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
             region_code=row.region_code,
@@ -314,9 +316,9 @@ class AccountMutation(AccountPublicMutation):
 
     @strawberry.mutation(description="修改下级账号信息.", extensions=allow(Regulator(*MANAGERS)))
     async def update_regulator_account(
-        self, info: Info, id: strawberry.ID, input: UpdateRegulatorAccountInput
+        self, info: Info, id: strawberry.ID, version: int, input: UpdateRegulatorAccountInput
     ) -> RegulatorAccountPayload:
-        return _payload(await resolve.update_account(info, id, input.name, input.mobile, input.email))
+        return _payload(await resolve.update_account(info, id, version, input.name, input.mobile, input.email))
 
     @strawberry.mutation(description="启用/禁用下级账号; disabling ends its sessions.", extensions=allow(Regulator(*MANAGERS)))
     async def set_regulator_account_enabled(self, info: Info, id: strawberry.ID, enabled: bool) -> RegulatorAccountPayload:

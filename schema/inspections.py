@@ -58,6 +58,7 @@ class Inspection:
     other_problem: str | None
     acceptance_opinion: str | None = strawberry.field(description="验收意见")
     accepted_on: dt.date | None = strawberry.field(description="验收日期 (台账销号); the record is read-only after it")
+    version: int = strawberry.field(description="版本号: send it back with correctInspection; an older one is refused (CONFLICT)")
     created_at: dt.datetime
     updated_at: dt.datetime
     row_id: strawberry.Private[object]
@@ -67,7 +68,7 @@ class Inspection:
         return cls(
             id=strawberry.ID(str(row.id)), inspected_on=row.inspected_on, inspecting_unit=row.inspecting_unit,
             result=row.result, problems=[ProblemEnum(p) for p in row.problems], other_problem=row.other_problem,
-            acceptance_opinion=row.acceptance_opinion, accepted_on=row.accepted_on,
+            acceptance_opinion=row.acceptance_opinion, accepted_on=row.accepted_on, version=row.version,
             created_at=row.created_at, updated_at=row.updated_at, row_id=row.id,
         )
 
@@ -203,8 +204,8 @@ class InspectionMutation:
         return _inspection_payload(await resolve.record_inspection(info, institution_id, _input(input)))
 
     @strawberry.mutation(description="修改排查记录 until the ledger is closed; items with an id keep their progress.", extensions=_WRITE)
-    async def correct_inspection(self, info: Info, id: strawberry.ID, input: InspectionInput) -> InspectionPayload:
-        return _inspection_payload(await resolve.correct_inspection(info, id, _input(input)))
+    async def correct_inspection(self, info: Info, id: strawberry.ID, version: int, input: InspectionInput) -> InspectionPayload:
+        return _inspection_payload(await resolve.correct_inspection(info, id, version, _input(input)))
 
     @strawberry.mutation(description="更新整改进度 of one ledger item.", extensions=_WRITE)
     async def update_rectification_progress(

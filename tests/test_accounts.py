@@ -20,7 +20,7 @@ LIST = """query($filter: RegulatorAccountFilter, $first: Int, $after: String) {
     pageInfo { hasNextPage hasPreviousPage endCursor }
   }
 }"""
-UPDATE = "mutation($id: ID!, $input: UpdateRegulatorAccountInput!) { updateRegulatorAccount(id: $id, input: $input) { account { name mobile email } errors { field code } } }"
+UPDATE = "mutation($id: ID!, $v: Int!, $input: UpdateRegulatorAccountInput!) { updateRegulatorAccount(id: $id, version: $v, input: $input) { account { name mobile email } errors { field code } } }"
 ENABLE = "mutation($id: ID!, $on: Boolean!) { setRegulatorAccountEnabled(id: $id, enabled: $on) { account { enabled } errors { field code } } }"
 RESET = "mutation($id: ID!) { resetRegulatorAccountPassword(id: $id) { account { mustChangePassword } errors { field code } } }"
 DELETE = "mutation($id: ID!) { deleteRegulatorAccount(id: $id) { deletedId errors { field code } } }"
@@ -77,9 +77,12 @@ async def test_edit_disable_reset_and_delete_a_sub_unit(gql, demo, sessionmaker)
     sub = await account_id(sessionmaker, "edu-440106-01")
     sub_token = await gql.login("edu-440106-01")
     # edit
-    edited = await gql(UPDATE, {"id": sub, "input": {"name": "天河区教育督导室", "mobile": "13800138000", "email": "dd@example.cn"}}, token=token)
+    edited = await gql(UPDATE, {"id": sub, "v": 1, "input": {"name": "天河区教育督导室", "mobile": "13800138000", "email": "dd@example.cn"}}, token=token)
     assert edited == {"data": {"updateRegulatorAccount": {"account": {"name": "天河区教育督导室", "mobile": "13800138000", "email": "dd@example.cn"}, "errors": []}}}
-    bad = await gql(UPDATE, {"id": sub, "input": {"mobile": "010-12345678", "email": "not-an-email"}}, token=token)
+    # An edit based on the version before that one is refused, not applied over it.
+    stale = await gql(UPDATE, {"id": sub, "v": 1, "input": {"name": "旧名称"}}, token=token)
+    assert stale == {"data": {"updateRegulatorAccount": {"account": None, "errors": [{"field": "version", "code": "CONFLICT"}]}}}
+    bad = await gql(UPDATE, {"id": sub, "v": 2, "input": {"mobile": "010-12345678", "email": "not-an-email"}}, token=token)
     assert bad == {"data": {"updateRegulatorAccount": {"account": None, "errors": [{"field": "mobile", "code": "INVALID"}, {"field": "email", "code": "INVALID"}]}}}
     # disable: its session ends at once
     assert (await gql(ENABLE, {"id": sub, "on": False}, token=token))["data"]["setRegulatorAccountEnabled"]["account"] == {"enabled": False}
@@ -107,7 +110,7 @@ async def test_never_beside_or_above(gql, demo, sessionmaker):
     }
     for label, username in targets.items():
         target = await account_id(sessionmaker, username)
-        for mutation, variables in ((UPDATE, {"id": target, "input": {"name": "x"}}), (ENABLE, {"id": target, "on": False}), (RESET, {"id": target}), (DELETE, {"id": target})):
+        for mutation, variables in ((UPDATE, {"id": target, "v": 1, "input": {"name": "x"}}), (ENABLE, {"id": target, "on": False}), (RESET, {"id": target}), (DELETE, {"id": target})):
             result = await gql(mutation, variables, token=token)
             payload = next(iter(result["data"].values()))
             assert payload["errors"] == [{"field": "id", "code": "NOT_FOUND"}], (label, mutation)
@@ -233,9 +236,9 @@ async def test_cursors_with_wrong_values_are_bad_input(gql, demo):
 async def test_contacts_are_checked_and_normalised(gql, demo, sessionmaker):
     token = await gql.login("edu-440106")
     sub = await account_id(sessionmaker, "edu-440106-01")
-    bad = await gql(UPDATE, {"id": sub, "input": {"email": "a@b.cn\n"}}, token=token)
+    bad = await gql(UPDATE, {"id": sub, "v": 1, "input": {"email": "a@b.cn\n"}}, token=token)
     assert bad["data"]["updateRegulatorAccount"]["errors"] == [{"field": "email", "code": "INVALID"}]
-    ok = await gql(UPDATE, {"id": sub, "input": {"mobile": "+86 138-0013-8000"}}, token=token)
+    ok = await gql(UPDATE, {"id": sub, "v": 1, "input": {"mobile": "+86 138-0013-8000"}}, token=token)
     assert ok["data"]["updateRegulatorAccount"]["account"]["mobile"] == "13800138000"
 
 

@@ -13,7 +13,7 @@ RECORD = """mutation($id: ID!, $input: InspectionInput!) {
     errors { field code message }
   }
 }"""
-CORRECT = "mutation($id: ID!, $input: InspectionInput!) { correctInspection(id: $id, input: $input) { inspection { items { id measures progress } } errors { field code message } } }"
+CORRECT = "mutation($id: ID!, $v: Int!, $input: InspectionInput!) { correctInspection(id: $id, version: $v, input: $input) { inspection { version items { id measures progress } } errors { field code message } } }"
 PROGRESS = "mutation($id: ID!, $p: RectificationProgress!) { updateRectificationProgress(id: $id, progress: $p, note: \"已整改\") { item { progress } errors { code message } } }"
 ACCEPT = "mutation($id: ID!) { acceptRectification(id: $id, opinion: \"经复查，已整改到位\") { inspection { acceptedOn acceptanceOpinion } errors { code message } } }"
 STATE = "query($id: ID!) { institution(id: $id) { inspectionStatus overdue inspectionOperations inspections { inspectedOn acceptedOn items { problem } } } }"
@@ -65,20 +65,28 @@ async def test_the_whole_cycle_from_inspection_to_acceptance(gql, demo, sessionm
     assert [e["message"] for e in payload(await gql(ACCEPT, {"id": inspection_id}, token=county))["errors"]] == ["尚有 2 项整改未完成，不能验收"]
     # a correction keeps the progress of the items it keeps
     await gql(PROGRESS, {"id": items[0]["id"], "p": "DONE"}, token=county)
+    correction = {**WITH_PROBLEMS, "inspectedOn": "2026-11-21", "items": [
+        {"id": items[0]["id"], "problem": "LATE_CLASSES", "measures": "课表已调整", "deadline": "2026-12-01"},
+        {"id": items[1]["id"], "problem": "SAFETY_HAZARD", "measures": "增设消防通道和应急照明", "deadline": "2026-12-10"},
+    ]}
     corrected = payload(
-        await gql(CORRECT, {"id": inspection_id, "input": {**WITH_PROBLEMS, "inspectedOn": "2026-11-21", "items": [
+        await gql(CORRECT, {"id": inspection_id, "v": 1, "input": {**WITH_PROBLEMS, "inspectedOn": "2026-11-21", "items": [
             {"id": items[0]["id"], "problem": "LATE_CLASSES", "measures": "课表已调整", "deadline": "2026-12-01"},
             {"id": items[1]["id"], "problem": "SAFETY_HAZARD", "measures": "增设消防通道和应急照明", "deadline": "2026-12-10"},
         ]}}, token=county)
     )
     assert corrected["errors"] == [] and [(i["measures"], i["progress"]) for i in corrected["inspection"]["items"]] == [("课表已调整", "DONE"), ("增设消防通道和应急照明", "NOT_STARTED")]
+    assert corrected["inspection"]["version"] == 2
+    # a correction based on the version before it is refused, not applied over it
+    stale = payload(await gql(CORRECT, {"id": inspection_id, "v": 1, "input": correction}, token=county))
+    assert [(e["field"], e["code"]) for e in stale["errors"]] == [("version", "CONFLICT")]
     await gql(PROGRESS, {"id": items[1]["id"], "p": "DONE"}, token=county)
     accepted = payload(await gql(ACCEPT, {"id": inspection_id}, token=county))
     assert accepted == {"inspection": {"acceptedOn": "2026-11-23", "acceptanceOpinion": "经复查，已整改到位"}, "errors": []}
     state = (await gql(STATE, {"id": target}, token=county))["data"]["institution"]
     assert (state["inspectionStatus"], state["inspectionOperations"]) == ("RECTIFIED", ["RECORD_INSPECTION"])
     # after acceptance the record is read-only
-    assert payload(await gql(CORRECT, {"id": inspection_id, "input": WITH_PROBLEMS}, token=county))["errors"][0]["message"] == "台账已销号，排查记录只读"
+    assert payload(await gql(CORRECT, {"id": inspection_id, "v": 3, "input": WITH_PROBLEMS}, token=county))["errors"][0]["message"] == "台账已销号，排查记录只读"
     assert payload(await gql(PROGRESS, {"id": items[0]["id"], "p": "IN_PROGRESS"}, token=county))["errors"][0]["code"] == "NOT_ALLOWED"
     assert payload(await gql(ACCEPT, {"id": inspection_id}, token=county))["errors"][0]["message"] == "台账已销号"
     # and a new inspection may follow
@@ -231,7 +239,7 @@ async def test_only_the_latest_inspection_moves_and_it_cannot_be_back_dated(gql,
     assert newer["errors"] == []
     async with sessionmaker() as db:
         first = (await db.execute(sa.select(Inspection.id).where(Inspection.problems == []).order_by(Inspection.seq))).scalars().first()
-    assert payload(await gql(CORRECT, {"id": str(first), "input": WITH_PROBLEMS}, token=county))["errors"][0]["message"] == "只能修改最近一次排查记录"
+    assert payload(await gql(CORRECT, {"id": str(first), "v": 1, "input": WITH_PROBLEMS}, token=county))["errors"][0]["message"] == "只能修改最近一次排查记录"
     state = (await gql(STATE, {"id": target}, token=county))["data"]["institution"]
     assert (state["inspectionStatus"], state["inspectionOperations"]) == ("NO_PROBLEMS", ["RECORD_INSPECTION", "CORRECT_INSPECTION"])
 
