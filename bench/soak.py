@@ -4,10 +4,13 @@ loopback; reports requests, errors, latency percentiles and the server's memory 
     python bench/soak.py [--clients 50] [--seconds 300]
 
 Starts `python server.py serve --demo` on a free port with a temporary embedded PostgreSQL
-(or DATABASE_URL when set), then runs, per client, a loop over: a public region lookup, a
-public complaint status check, a county's institution list page, a county edit of one
-institution (read, then save with its version), and a province's overdue counts per
-prefecture. Not part of the test suite; sends traffic to 127.0.0.1 only.
+(or DATABASE_URL when set), then runs, per client, a loop over: public lookups (a region,
+an institution by part of its name, a complaint's status), a county's institution list
+page, a county edit of one institution (read, then save with its version), an institution's
+portal edit (read its staff, then save one with its version), and a province's counts per
+prefecture. All clients come from 127.0.0.1, so the server's per-address limit for public
+traffic is lifted for the run (XWPX_PUBLIC_RATE). Not part of the test suite; sends traffic
+to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ class Stats:
             self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
-async def client_loop(base: str, deadline: float, stats: Stats, seed: int, county: dict, province: dict, institution_ids: list[str]) -> None:
+async def client_loop(base: str, deadline: float, stats: Stats, seed: int, county: dict, province: dict, institution_ids: list[str], portal: dict) -> None:
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
@@ -75,9 +78,26 @@ async def client_loop(base: str, deadline: float, stats: Stats, seed: int, count
 
         while time.monotonic() < deadline:
             choice = rng.random()
-            if choice < 0.4:
+            if choice < 0.2:
                 code = rng.choice(["440106", "440104", "420102", "110108", "441900"])
                 await call("public region", {"query": "query($c: String!) { region(code: $c) { name parent { name } children { code } } }", "variables": {"c": code}})
+            elif choice < 0.4:
+                name, region = rng.choice([("育英", "440100"), ("明德培训", "440000"), ("启航学堂", "420100"), ("博雅艺术", "440300"), ("星辰", "420000")])
+                await call("public name search", {
+                    "query": "query($n: String!, $r: String!) { publicInstitutions(name: $n, regionCode: $r) { totalCount edges { node { name status licence { number } teachers { name } filedClasses } } } }",
+                    "variables": {"n": name, "r": region},
+                })
+            elif choice < 0.45:
+                staff = await call("portal edit: read", {"query": "{ myInstitution { staff(status: ACTIVE) { id version name gender idNumber phone post employment subjects teacherCertificateNumber joinedOn } } }"}, portal)
+                people = (staff or {}).get("data", {}).get("myInstitution", {}).get("staff") or []
+                if people:
+                    person = rng.choice(people)
+                    keys = ("name", "gender", "idNumber", "phone", "post", "employment", "subjects", "teacherCertificateNumber", "joinedOn")
+                    body = {
+                        "query": "mutation($id: ID!, $v: Int!, $input: StaffInput!) { updateStaff(id: $id, version: $v, input: $input) { errors { code } } }",
+                        "variables": {"id": person["id"], "v": person["version"], "input": {k: person[k] for k in keys}},
+                    }
+                    await call("portal edit: save", body, portal, lambda j: "errors" not in j and all(e["code"] == "CONFLICT" for e in j["data"]["updateStaff"]["errors"]))
             elif choice < 0.5:
                 await call("public complaint status", {"query": 'query { complaintStatus(trackingNumber: "TS20260101AAAAAAAA", mobile: "13800138000") { status } }'})
             elif choice < 0.75:
@@ -101,6 +121,7 @@ async def run(base: str, clients: int, seconds: float, pid: int) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         county = await login(client, "edu-440106")
         province = await login(client, "edu-440000")
+        portal = await login(client, "org-1")
         r = await client.post("/graphql", json={"query": "{ institutions(first: 40) { edges { node { id } } } }"}, headers=county)
         institution_ids = [e["node"]["id"] for e in r.json()["data"]["institutions"]["edges"]]
     stats = Stats()
@@ -114,7 +135,7 @@ async def run(base: str, clients: int, seconds: float, pid: int) -> None:
             done = sum(len(v) for v in stats.latencies.values())
             print(f"  {time.monotonic() - started:5.0f} s  {done:>8} requests  {sum(stats.errors.values())} errors  server RSS {rss_mib(pid):.0f} MiB", flush=True)
 
-    await asyncio.gather(progress(), *(client_loop(base, deadline, stats, n, county, province, institution_ids) for n in range(clients)))
+    await asyncio.gather(progress(), *(client_loop(base, deadline, stats, n, county, province, institution_ids, portal) for n in range(clients)))
     elapsed = time.monotonic() - started
     total = sum(len(v) for v in stats.latencies.values())
     print(f"\n{clients} clients, {elapsed:.0f} s: {total} requests ({total / elapsed:.0f}/s), {sum(stats.errors.values())} errors")
@@ -134,6 +155,7 @@ def main() -> None:
     port = free_port()
     env = dict(os.environ)
     env.setdefault("XWPX_DATA_DIR", tempfile.mkdtemp(prefix="xwpx-soak-"))
+    env.setdefault("XWPX_PUBLIC_RATE", "1000000/1000000")  # every client is 127.0.0.1
     print(f"starting the server on 127.0.0.1:{port} (demo data)")
     server = subprocess.Popen([sys.executable, "server.py", "serve", "--demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
