@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -36,6 +37,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 import messaging
+import operations
+from operations import RequestContext
 from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
 from config import Settings
@@ -84,7 +87,7 @@ class GraphQLApp(GraphQL):
         if not self.allow_queries_via_get and request_adapter.method == "GET":
             allowed = allowed - {OperationType.QUERY}
         try:
-            return await chosen.execute(
+            result = await chosen.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -93,6 +96,8 @@ class GraphQLApp(GraphQL):
                 allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
             )
+            operations.count_graphql_errors(result.errors)
+            return result
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e
         except InvalidOperationTypeError as e:
@@ -210,7 +215,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # caller's session.
         multipart_uploads_enabled=True,
     )
-    middleware = [Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
+    middleware = [Middleware(RequestContext), Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
     if settings.cors_origins:
         # Closed unless configured: only the listed front-end origins, with credentials.
         middleware.append(
@@ -232,6 +237,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             Route("/files/{document_id}", documents.download_endpoint),
             Route("/public/lists/{period_id}.xlsx", public.list_download),
             Route("/healthz", healthz),
+            Route("/readyz", operations.readyz),
+            Route("/metrics", operations.metrics),
         ],
         lifespan=lifespan,
     )
@@ -292,6 +299,12 @@ def _create_admin(url: str, username: str, name: str) -> int:
     return 0
 
 
+def worker_app() -> Starlette:
+    """The app of one worker process of ``serve --workers N`` (settings from the environment)."""
+    operations.configure_logging()
+    return create_app(Settings())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python server.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--demo", action="store_true", help="seed the demo accounts and data first")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (they share nothing but PostgreSQL)")
+    serve.add_argument(
+        "--forwarded-allow-ips", default="127.0.0.1",
+        help="proxies trusted for X-Forwarded-For/-Proto (the client address of rate limits and the audit trail)",
+    )
     commands.add_parser("migrate", help="apply the migrations")
     commands.add_parser("seed-demo", help="migrate and seed the demo data (idempotent)")
     admin = commands.add_parser(
@@ -311,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", help="write it to this file instead of standard output")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    operations.configure_logging()
     settings = Settings()
 
     if args.command == "export-schema":
@@ -336,7 +354,13 @@ def main(argv: list[str] | None = None) -> int:
             import uvicorn
 
             log.info("GraphQL (GraphiQL in a browser) at http://%s:%s/graphql", args.host, args.port)
-            uvicorn.run(create_app(settings, database_url=url), host=args.host, port=args.port, log_level="info")
+            options = dict(host=args.host, port=args.port, log_config=None, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+            if args.workers > 1:
+                # Each worker process builds its own app (its own pools) from the environment.
+                os.environ["DATABASE_URL"] = url
+                uvicorn.run("server:worker_app", factory=True, workers=args.workers, **options)
+            else:
+                uvicorn.run(create_app(settings, database_url=url), **options)
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,0 +1,108 @@
+"""Operations: request ids, JSON logs, Prometheus metrics, readiness, several workers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import httpx
+import pytest
+
+from tests.test_server import ROOT, free_port
+
+
+async def test_request_ids_are_kept_or_made_and_answered(http):
+    made = await http.get("/healthz")
+    assert len(made.headers["x-request-id"]) == 32
+    kept = await http.get("/healthz", headers={"X-Request-ID": "gateway-abc.123"})
+    assert kept.headers["x-request-id"] == "gateway-abc.123"
+    refused = await http.get("/healthz", headers={"X-Request-ID": "bad id;" * 20})
+    assert refused.headers["x-request-id"] != "bad id" and len(refused.headers["x-request-id"]) == 32
+
+
+def test_json_logs_carry_the_request_id(capsys):
+    from operations import configure_logging, request_id
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(fmt="json")
+        token = request_id.set("req-1")
+        logging.getLogger("xwpx").warning("导入完成")
+        request_id.reset(token)
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        assert (line["level"], line["logger"], line["message"], line["request_id"]) == ("WARNING", "xwpx", "导入完成", "req-1")
+        assert "time" in line
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+async def test_metrics_count_requests_latency_errors_and_pools(http, gql):
+    await gql('{ region(code: "440106") { name } }')
+    await gql("{ institutions { totalCount } }")  # UNAUTHENTICATED
+    body = (await http.get("/metrics")).text
+    assert 'xwpx_http_requests_total{method="POST",route="/graphql",status="200"}' in body
+    assert 'xwpx_http_request_duration_seconds_bucket{le="0.005",route="/graphql"}' in body
+    assert 'xwpx_graphql_errors_total{code="UNAUTHENTICATED"}' in body
+    assert 'xwpx_db_pool_size{pool="main"} 10.0' in body and 'xwpx_db_pool_size{pool="public"} 5.0' in body
+
+
+async def test_readiness_follows_the_database(http, app):
+    assert (await http.get("/readyz")).json() == {"status": "ready", "database": "ok"}
+    from models.database import create_engine
+
+    working = app.state.engine
+    app.state.engine = create_engine("postgresql+asyncpg://nobody@/nowhere?host=/nonexistent")
+    try:
+        response = await http.get("/readyz")
+        assert (response.status_code, response.json()) == (503, {"status": "unavailable", "database": "unreachable"})
+        assert (await http.get("/healthz")).status_code == 200
+    finally:
+        await app.state.engine.dispose()
+        app.state.engine = working
+
+
+def test_a_session_made_on_one_worker_works_on_another(database_url, demo):
+    """Two uvicorn workers share nothing but PostgreSQL: a token from a login answered by one
+    worker is honoured by the other."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "XWPX_SERVED_BY_HEADER": "1", "XWPX_LOG_FORMAT": "json"}
+    server = subprocess.Popen(
+        [sys.executable, "server.py", "serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        login = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": 'mutation { login(username: "edu-440106", password: "Demo#2026") { token } }'})
+        token, login_worker = login.json()["data"]["login"]["token"], login.headers["x-served-by"]
+        served: dict[str, int] = {}
+        deadline = time.monotonic() + 60
+        # New connections are spread over the workers by the kernel: ask until the other
+        # worker has answered with the session.
+        while len(served) < 2 and time.monotonic() < deadline:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:  # a new connection each time
+                r = client.post("/graphql", json={"query": "{ me { username } }"}, headers={"Authorization": f"Bearer {token}"})
+            assert r.json() == {"data": {"me": {"username": "edu-440106"}}}
+            served[r.headers["x-served-by"]] = served.get(r.headers["x-served-by"], 0) + 1
+        assert len(served) == 2 and login_worker in served, served
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            pytest.fail("the workers did not stop on SIGINT")
