@@ -1,9 +1,10 @@
 """The server: ``create_app()`` (Starlette + Strawberry) and the command line.
 
-    python server.py serve [--demo] [--host H] [--port P]   migrate, seed (with --demo) and serve
+    python server.py serve [--demo] [--host H] [--port P] [--workers N]   migrate, seed, serve
     python server.py migrate                                 apply the Alembic migrations
     python server.py seed-demo                               the demo accounts and data
     python server.py create-admin --username U               the ministry's first account
+    python server.py import FILE --account U                 机构信息批量导入 as a county desk account
     python server.py export-schema [--output schema.graphql] the subgraph SDL
 
 With no ``DATABASE_URL`` the commands start the embedded PostgreSQL (data in ``.data/pg``);
@@ -299,6 +300,63 @@ def _create_admin(url: str, username: str, name: str) -> int:
     return 0
 
 
+def _import(url: str, path: str, username: str) -> int:
+    """机构信息批量导入 from the command line, as the county desk account ``username``: the
+    same checks and the same single transaction as ``importInstitutions``; a progress bar
+    while the rows are read and checked; every bad row listed; exit status 1 when nothing
+    was imported."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from auth.sessions import viewer_of
+    from config import utcnow
+    from models import Account, Region
+    from resolvers.institution_excel import ImportFileError, import_rows, read_rows
+    from schema.errors import ApiError
+
+    content = Path(path).read_bytes()
+
+    async def run(sessionmaker):
+        async with sessionmaker() as db:
+            found = (
+                await db.execute(
+                    sa.select(Account, Region.path).outerjoin(Region, Region.code == Account.region_code).where(Account.username == username)
+                )
+            ).first()
+        if found is None:
+            raise SystemExit(f"no account {username!r}: name a county education account (区县教育局) or one of its sub-units")
+        viewer = viewer_of(found[0], uuid.uuid4(), found[1])
+        rows = list(read_rows(content))
+        total = len(rows)
+
+        def counted():
+            for index, row in enumerate(rows, start=1):
+                if index % 500 == 0 or index == total:
+                    filled = 30 * index // max(total, 1)
+                    print(f"\r  checking [{'#' * filled}{'.' * (30 - filled)}] {index}/{total}", end="", file=sys.stderr, flush=True)
+                yield row
+            print(file=sys.stderr)
+
+        return await import_rows(sessionmaker, viewer, utcnow(), counted(), "command line")
+
+    try:
+        result = _with_database(url, run)
+    except ImportFileError as e:
+        print(f"{e.code}: {e.message}", file=sys.stderr)
+        return 1
+    except ApiError as e:
+        print(f"{e.extensions.get('code')}: {e.message}", file=sys.stderr)
+        return 1
+    for error in result.errors:
+        print(f"row {error.row}{' ' + error.column if error.column else ''}: {error.code} {error.message}", file=sys.stderr)
+    if result.errors:
+        print(f"{len(result.errors)} problems: nothing was imported; fix the rows and import the file again", file=sys.stderr)
+        return 1
+    print(f"imported: {result.created} created, {result.updated} updated")
+    return 0
+
+
 def worker_app() -> Starlette:
     """The app of one worker process of ``serve --workers N`` (settings from the environment)."""
     operations.configure_logging()
@@ -325,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     admin.add_argument("--username", required=True)
     admin.add_argument("--name", default="教育部")
+    importing = commands.add_parser("import", help="机构信息批量导入: import an .xlsx of the template as a county desk account")
+    importing.add_argument("file", help="the filled template (GET /templates/institutions.xlsx)")
+    importing.add_argument("--account", required=True, help="the county education account (or sub-unit) registering them")
     export = commands.add_parser("export-schema", help="print the subgraph SDL")
     export.add_argument("--output", help="write it to this file instead of standard output")
     args = parser.parse_args(argv)
@@ -348,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         run_migrations(url)
         if args.command == "create-admin":
             return _create_admin(url, args.username, args.name)
+        if args.command == "import":
+            return _import(url, args.file, args.account)
         if args.command == "seed-demo" or getattr(args, "demo", False):
             _seed(url, settings)
         if args.command == "serve":

@@ -37,6 +37,23 @@ async def create_session(
     return token
 
 
+def viewer_of(account: Account, session_id: uuid.UUID, region_path: str | None) -> Viewer:
+    """The viewer of an account (its region's materialised path given)."""
+    return Viewer(
+        account_id=account.id,
+        session_id=session_id,
+        kind=account.kind,
+        username=account.username,
+        must_change_password=account.must_change_password,
+        level=account.level,
+        region_code=account.region_code,
+        region_path=region_path,
+        department=account.department,
+        parent_id=account.parent_id,
+        institution_id=account.institution_id,
+    )
+
+
 async def viewer_for_token(
     db: AsyncSession, token: str, now: datetime, idle_timeout: timedelta
 ) -> Viewer | None:
@@ -66,19 +83,7 @@ async def viewer_for_token(
             sa.update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now)
         )
         await db.commit()
-    return Viewer(
-        account_id=account.id,
-        session_id=session_id,
-        kind=account.kind,
-        username=account.username,
-        must_change_password=account.must_change_password,
-        level=account.level,
-        region_code=account.region_code,
-        region_path=region_path,
-        department=account.department,
-        parent_id=account.parent_id,
-        institution_id=account.institution_id,
-    )
+    return viewer_of(account, session_id, region_path)
 
 
 async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:

@@ -49,3 +49,31 @@ def test_create_admin_on_an_empty_database(pg_server_url):
 def test_an_unknown_command_is_refused_with_usage():
     result = subprocess.run([sys.executable, "server.py", "no-such-command"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+async def test_import_from_the_command_line_with_progress(database_url, demo, sessionmaker, tmp_path):
+    from models import Institution
+    from tests.test_kill_import import _build_file
+
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(_build_file(600))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "DATABASE_URL": database_url}
+        return subprocess.run([sys.executable, "server.py", "import", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+
+    done = await asyncio.to_thread(cli, str(good), "--account", "edu-440106")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported: 600 created, 0 updated"
+    assert "checking [##############################] 600/600" in done.stderr
+    async with sessionmaker() as db:
+        assert (await db.execute(sa.select(sa.func.count()).select_from(Institution))).scalar_one() == 600
+    # the sports bureau is not a registration desk; an unknown account is named; a bad file is refused
+    sports = await asyncio.to_thread(cli, str(good), "--account", "sports-440106")
+    assert sports.returncode == 1 and "FORBIDDEN" in sports.stderr
+    unknown = await asyncio.to_thread(cli, str(good), "--account", "nobody")
+    assert unknown.returncode == 1 and "no account 'nobody'" in unknown.stderr
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a spreadsheet")
+    broken = await asyncio.to_thread(cli, str(bad), "--account", "edu-440106")
+    assert broken.returncode == 1 and broken.stderr.strip() == "NOT_XLSX: 文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传"
