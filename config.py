@@ -19,6 +19,9 @@ environment (never through files in the repository).
   ``XWPX_PUBLIC_STATEMENT_TIMEOUT_MS`` (default 2000) bounds each of their statements.
 - ``XWPX_PUBLIC_RATE``: requests a client address may make without a session, as
   ``burst/per-second`` (default ``60/1``: 60 at once, then one a second), per worker.
+- ``XWPX_PUBLIC_OPERATIONS``: ``any`` (default) or ``registered``: callers without a session
+  may run only the operations registered with ``python server.py register-operations``
+  (``persisted.py``).
 - ``XWPX_ARGON2_PROFILE``: ``default`` (RFC 9106 low-memory argon2id) or ``test`` (argon2id
   with minimal cost, for the test suite only).
 """
@@ -60,6 +63,7 @@ class Settings:
     public_pool_size: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_POOL", "5")))
     public_pool_timeout: float = 1.0
     public_statement_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_STATEMENT_TIMEOUT_MS", "2000")))
+    public_operations: str = field(default_factory=lambda: os.environ.get("XWPX_PUBLIC_OPERATIONS", "any"))
     public_rate: tuple[float, float] = field(
         default_factory=lambda: tuple(float(x) for x in os.environ.get("XWPX_PUBLIC_RATE", "60/1").split("/", 1))  # type: ignore[return-value]
     )

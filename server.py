@@ -5,6 +5,7 @@
     python server.py seed-demo                               the demo accounts and data
     python server.py create-admin --username U               the ministry's first account
     python server.py import FILE --account U                 机构信息批量导入 as a county desk account
+    python server.py register-operations FILE                persisted operations for public traffic
     python server.py export-schema [--output schema.graphql] the subgraph SDL
 
 With no ``DATABASE_URL`` the commands start the embedded PostgreSQL (data in ``.data/pg``);
@@ -39,6 +40,7 @@ from strawberry.types.graphql import OperationType
 
 import messaging
 import operations
+import persisted
 from operations import RequestContext
 from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
@@ -75,13 +77,22 @@ class GraphQLApp(GraphQL):
         operation neither schema knows come from the public one, so they name public fields
         only."""
         chosen = self.schema
-        if context.viewer is None and context.anonymous_reason is None:
-            wait = request.app.state.public_rate.take(context.client_address)
+        state = request.app.state
+        anonymous = context.viewer is None and context.anonymous_reason is None
+        if anonymous:
+            wait = state.public_rate.take(context.client_address)
             if wait is not None:
                 return ExecutionResult(
                     data=None,
                     errors=[ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait)))],
                 )
+        problem = await persisted.resolve(
+            request_data, sessionmaker=state.sessionmaker, cache=state.persisted_cache,
+            registered_only=anonymous and state.settings.public_operations == "registered",
+        )
+        if problem is not None:
+            return ExecutionResult(data=None, errors=[problem])
+        if anonymous:
             if not (request_data.query and needs_login(request_data.query)):
                 chosen = public_schema
         allowed = OperationType.from_http(request_adapter.method)
@@ -201,6 +212,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.public_engine = public_engine
         app.state.public_sessionmaker = create_sessionmaker(public_engine)
         app.state.public_rate = RateLimiter(*settings.public_rate, clock=settings.clock)
+        app.state.persisted_cache = persisted.Cache()
         app.state.storage = storage
         try:
             yield
@@ -386,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     importing = commands.add_parser("import", help="机构信息批量导入: import an .xlsx of the template as a county desk account")
     importing.add_argument("file", help="the filled template (GET /templates/institutions.xlsx)")
     importing.add_argument("--account", required=True, help="the county education account (or sub-unit) registering them")
+    registering = commands.add_parser(
+        "register-operations", help="register persisted operations (a JSON list of queries, or sha256 -> query)"
+    )
+    registering.add_argument("file")
     export = commands.add_parser("export-schema", help="print the subgraph SDL")
     export.add_argument("--output", help="write it to this file instead of standard output")
     args = parser.parse_args(argv)
@@ -411,6 +427,14 @@ def main(argv: list[str] | None = None) -> int:
             return _create_admin(url, args.username, args.name)
         if args.command == "import":
             return _import(url, args.file, args.account)
+        if args.command == "register-operations":
+            try:
+                operations_ = persisted.read_manifest(Path(args.file).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                print(f"cannot read {args.file}: {e}", file=sys.stderr)
+                return 1
+            print(f"registered {_with_database(url, lambda sm: persisted.register(sm, operations_))} operations")
+            return 0
         if args.command == "seed-demo" or getattr(args, "demo", False):
             _seed(url, settings)
         if args.command == "serve":

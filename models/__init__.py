@@ -38,9 +38,11 @@ from models.portal import (
 )
 from models.portal_accounts import Channel, ClaimStatus, CodePurpose, InstitutionClaim, OutboxMessage, VerificationCode
 from models.lists import ListEntry, ListKind, ListPeriod
+from models.persisted import PersistedQuery
 from models.regions import ROOT_CODE, Region
 
 __all__ = [
+    "PersistedQuery",
     "ListEntry",
     "ListKind",
     "ListPeriod",
