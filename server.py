@@ -46,7 +46,7 @@ from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
 from config import Settings
 from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
-from resolvers import documents, institution_excel, material_excel, public
+from resolvers import documents, institution_excel, material_excel, public, statistics_excel
 from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
@@ -247,6 +247,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             Route("/templates/institutions.xlsx", institution_excel.template_endpoint),
             Route("/exports/institutions.xlsx", institution_excel.export_endpoint),
             Route("/exports/materials.xlsx", material_excel.export_endpoint),
+            Route("/exports/statistics.xlsx", statistics_excel.export_endpoint),
             Route("/files/{document_id}", documents.download_endpoint),
             Route("/public/lists/{period_id}.xlsx", public.list_download),
             Route("/healthz", healthz),

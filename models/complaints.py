@@ -37,6 +37,13 @@ class Complaint(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_complaint_client_time", "client_bucket", "submitted_at"),
         sa.Index("ix_complaint_mobile_time", "complainant_mobile", "submitted_at"),
+        # Statistics: a region's complaints, by submission time (migration 0010).
+        sa.Index(
+            "ix_complaint_county_submitted",
+            "county_code",
+            "submitted_at",
+            postgresql_include=["status", "complaint_type", "replied_at", "rejected_at"],
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -79,6 +79,16 @@ class Institution(SQLModel, table=True):
         sa.Index("ix_institution_name_id", "name", "id"),
         sa.Index("ix_institution_region_name", "region_code", "name", "id"),
         sa.Index("ix_institution_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        # Statistics read a region's institutions by an index-only scan (migration 0010).
+        sa.Index(
+            "ix_institution_statistics",
+            "region_code",
+            postgresql_include=[
+                "id", "registering_unit_id", "kind", "mode", "nature", "training_categories", "inspection_status",
+                "open_deadline", "review_status", "deregistered_at", "qualifications_saved", "operation_saved",
+                "subject_training_saved", "facilities_saved", "created_at",
+            ],
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

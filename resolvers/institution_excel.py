@@ -549,36 +549,40 @@ async def template_endpoint(request: Request) -> Response:
     )
 
 
+def query_boolean(params, name: str) -> bool | None:
+    """A ``true``/``false`` query parameter (absent: None)."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise ApiError(f"{name} must be true or false", "BAD_USER_INPUT")
+    return value == "true"
+
+
+def query_choice(params, name: str, enum) -> Any:
+    """A query parameter naming a member of ``enum`` (absent: None)."""
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        raise ApiError(f"{name}: unknown value {value!r}", "BAD_USER_INPUT") from None
+
+
 def filter_from_query(params, today: date) -> InstitutionFilter:
     """The list's filters from query parameters (the GraphQL names)."""
-    def boolean(name: str) -> bool | None:
-        value = params.get(name)
-        if value is None:
-            return None
-        if value not in ("true", "false"):
-            raise ApiError(f"{name} must be true or false", "BAD_USER_INPUT")
-        return value == "true"
-
-    def choice(name: str, enum) -> Any:
-        value = params.get(name)
-        if value is None:
-            return None
-        try:
-            return enum(value)
-        except ValueError:
-            raise ApiError(f"{name}: unknown value {value!r}", "BAD_USER_INPUT") from None
-
     return InstitutionFilter(
         name=params.get("name"),
         region_code=params.get("regionCode"),
-        kind=choice("kind", Kind),
-        mode=choice("mode", Mode),
-        nature=choice("nature", Nature),
-        complete=boolean("complete"),
-        missing_part=choice("missingPart", Part),
+        kind=query_choice(params, "kind", Kind),
+        mode=query_choice(params, "mode", Mode),
+        nature=query_choice(params, "nature", Nature),
+        complete=query_boolean(params, "complete"),
+        missing_part=query_choice(params, "missingPart", Part),
         registering_unit_id=params.get("registeringUnitId"),
-        inspection_status=choice("inspectionStatus", InspectionStatus),
-        overdue=boolean("overdue"),
+        inspection_status=query_choice(params, "inspectionStatus", InspectionStatus),
+        overdue=query_boolean(params, "overdue"),
         today=today,
     )
 

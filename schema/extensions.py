@@ -106,6 +106,9 @@ LIST_ESTIMATES = {
     "Institution.applications": 10,
     "Institution.findings": 20,
     "Application.findingsAtSubmission": 10,
+    # A region's children (up to ~40 in the national table) or a county's units.
+    "Statistics.rows": 40,
+    "StatisticsSeries.months": 36,
 }
 
 

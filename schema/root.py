@@ -41,13 +41,15 @@ from schema.portal import PortalMutation, PortalQuery
 from schema.portal_accounts import PortalAccountMutation, PortalAccountPublicMutation, PortalAccountQuery
 from schema.public import ListMutation, PublicQuery
 from schema.regions import RegionQuery
+from schema.statistics import StatisticsQuery
 
 PUBLIC_TAG = "public"
 
 
 @strawberry.type
 class Query(
-    RegionQuery, PublicQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery, PortalQuery
+    RegionQuery, PublicQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery, PortalQuery,
+    StatisticsQuery,
 ):
     pass
 

@@ -109,8 +109,9 @@ _counter = iter(range(1, 10**6))
 
 
 async def insert_institutions(sessionmaker, per_unit: dict[str, int], **fields) -> dict[str, list[str]]:
-    """Institutions registered by the given units (username -> how many), inserted directly;
-    returns their names by unit."""
+    """Institutions registered by the given units (username -> how many), inserted directly,
+    with ``fields`` set on each (any Institution column; ``registering_unit_id=None`` for a
+    self-registered one in the unit's county); returns their names by unit."""
     names: dict[str, list[str]] = {}
     async with sessionmaker() as db:
         units = dict((await db.execute(sa.select(Account.username, Account).where(Account.username.in_(per_unit)))).all())
@@ -118,23 +119,27 @@ async def insert_institutions(sessionmaker, per_unit: dict[str, int], **fields) 
             unit = units[username]
             for _ in range(count):
                 n = next(_counter)
-                name = f"{unit.region_code}-{fields.get('kind', 'SUBJECT')}-{n:05d}"
+                values = {
+                    "kind": "SUBJECT",
+                    "mode": "OFFLINE",
+                    "nature": "NON_PROFIT",
+                    "training_categories": ["SUBJECT"],
+                    "registering_unit_id": unit.id,
+                    **fields,
+                }
+                name = f"{unit.region_code}-{values['kind']}-{n:05d}"
                 db.add(
                     Institution(
                         name=name,
                         credit_code=credit_code(n, unit.region_code),
                         region_code=unit.region_code,
                         address="地址",
-                        kind=fields.get("kind", "SUBJECT"),
-                        mode="OFFLINE",
-                        nature="NON_PROFIT",
                         legal_rep_name="张三",
                         legal_rep_id_number=ID_NUMBER,
                         legal_rep_phone="13800138000",
                         contact_name="李四",
                         contact_phone="13900139000",
-                        registering_unit_id=unit.id,
-                        training_categories=fields.get("training_categories", ["SUBJECT"]),
+                        **values,
                     )
                 )
                 names.setdefault(username, []).append(name)

@@ -1,0 +1,116 @@
+"""``GET /exports/statistics.xlsx``: a statistics view (or the monthly series) as a
+spreadsheet, with a header naming the region, the grouping, the filters and the time it was
+taken. The same resolvers as the GraphQL fields, the same auth and scope as the
+institutions' export (bearer token or session cookie; 401, 403 and 400 as JSON errors).
+
+Query parameters, named as in GraphQL: ``regionCode``, ``groupBy``, ``kind``, ``mode``,
+``nature``, ``complete``, ``from``, ``to``; ``series=1`` with ``from`` and ``to`` for the
+monthly series.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+from openpyxl import Workbook
+from starlette.requests import Request
+from starlette.responses import Response
+
+from models import Kind, Mode, Nature
+from resolvers import statistics as resolve
+from resolvers.institution_excel import XLSX, _error, _regulator, query_boolean, query_choice
+from schema.errors import ApiError
+
+NOTE = "合计为各行之和（投诉办理时长中位数除外）。"
+CATEGORY_NOTE = "多类别机构计入其每一个培训类别，各行之和可能大于合计（合计中每家机构只计一次）。"
+NO_COMPLAINTS_NOTE = "投诉举报按区划统计，仅对县级及以上教育部门账号、按下级区划且未按机构条件筛选时列出。"
+
+
+def _header(sheet, title: str, region, lines: list[tuple[str, str]], taken_at: datetime) -> None:
+    sheet.append([title])
+    sheet.append(["统计区划", f"{region.name}（{region.code}）"])
+    for line in lines:
+        sheet.append(list(line))
+    sheet.append(["统计时间", f"{taken_at.astimezone(resolve.CHINA):%Y-%m-%d %H:%M:%S}（北京时间）"])
+
+
+def _save(book: Workbook) -> bytes:
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def statistics_workbook(result: resolve.Statistics) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("分类统计")
+    grouping = "按登记单位（区县本级、下属单位、机构自主注册）" if result.by_unit else resolve.GROUPING_LABELS[result.grouping]
+    notes = NOTE + (CATEGORY_NOTE if result.grouping is resolve.Grouping.TRAINING_CATEGORY else "")
+    if not result.complaints_counted:
+        notes += NO_COMPLAINTS_NOTE
+    _header(sheet, "校外培训机构分类数据统计", result.region, [("分组", grouping), ("筛选条件", result.filter.describe())], result.taken_at)
+    sheet.append(["说明", notes])
+    counters = [(name, label) for name, label in resolve.COUNTERS if result.complaints_counted or name not in resolve.COMPLAINT_COUNTERS]
+    sheet.append(["代码", "名称", *(label for _, label in counters)])
+    for row in result.rows:
+        code = row.group.region.code if row.group.region is not None else ("" if result.grouping is resolve.Grouping.REGION else row.group.key)
+        sheet.append([code, row.group.label, *(row.counts[name] for name, _ in counters)])
+    sheet.append(["合计", "合计", *(result.total.counts[name] for name, _ in counters)])
+    return _save(book)
+
+
+def series_workbook(result: resolve.Series) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("按月统计")
+    complaints = any(m.complaints is not None for m in result.months)
+    _header(sheet, "校外培训机构按月统计", result.region, [("时间范围", f"{result.from_} 至 {result.to}"), ("筛选条件", "无")], result.taken_at)
+    sheet.append(["说明", "各月只计时间范围内的日期（北京时间）。" + ("" if complaints else "投诉举报不在本账号的统计范围内。")])
+    sheet.append(["月份", "新增登记", "排查记录", *(["投诉举报"] if complaints else []), "审批通过"])
+    for m in result.months:
+        sheet.append([f"{m.month:%Y-%m}", m.registrations, m.inspections, *([m.complaints] if complaints else []), m.approvals])
+    return _save(book)
+
+
+def _date(params, name: str, *, required: bool = False) -> date | None:
+    value = params.get(name)
+    if value is None:
+        if required:
+            raise ApiError(f"{name} is required (YYYY-MM-DD)", "BAD_USER_INPUT")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(f"{name} must be a date (YYYY-MM-DD)", "BAD_USER_INPUT") from None
+
+
+async def export_endpoint(request: Request) -> Response:
+    """GET /exports/statistics.xlsx?regionCode=…&groupBy=…: a statistics view, or with
+    ``series=1&from=…&to=…`` the monthly series, in the caller's scope."""
+    viewer = await _regulator(request)
+    if isinstance(viewer, Response):
+        return viewer
+    params = request.query_params
+    sessionmaker = request.app.state.sessionmaker
+    now = request.app.state.settings.clock()
+    region_code = params.get("regionCode")
+    try:
+        if params.get("series") == "1":
+            series = await resolve.series(
+                sessionmaker, viewer, now, region_code, _date(params, "from", required=True), _date(params, "to", required=True)
+            )
+            body, name = series_workbook(series), f"statistics-series-{series.region.code}"
+        else:
+            f = resolve.StatisticsFilter(
+                kind=query_choice(params, "kind", Kind),
+                mode=query_choice(params, "mode", Mode),
+                nature=query_choice(params, "nature", Nature),
+                complete=query_boolean(params, "complete"),
+                from_=_date(params, "from"),
+                to=_date(params, "to"),
+            )
+            grouping = query_choice(params, "groupBy", resolve.Grouping) or resolve.Grouping.REGION
+            result = await resolve.statistics(sessionmaker, viewer, now, region_code, grouping, f)
+            body, name = statistics_workbook(result), f"statistics-{result.region.code}"
+    except ApiError as e:
+        return _error(400, "BAD_USER_INPUT", e.message)
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}-{now:%Y%m%d-%H%M%S}.xlsx"})
