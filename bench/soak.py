@@ -113,8 +113,12 @@ async def client_loop(base: str, deadline: float, stats: Stats, seed: int, count
                     }
                     # a concurrent client may have saved first: CONFLICT is a correct answer, not an error
                     await call("county edit: save", body, county, lambda j: "errors" not in j and all(e["code"] == "CONFLICT" for e in j["data"]["saveInstitutionSubjectTraining"]["errors"]))
+            elif choice < 0.95:
+                await call("province overdue counts", {"query": "{ rectificationByRegion { region { code } rectifying overdue } }"}, province)
             else:
-                await call("province statistics", {"query": "{ rectificationByRegion { region { code } rectifying overdue } }"}, province)
+                await call("province statistics", {
+                    "query": "{ statistics { rows { region { name } institutions { registered complete } inspections { rectifying overdue } applications { pending } staff { active } } total { institutions { registered } } } }",
+                }, province)
 
 
 async def run(base: str, clients: int, seconds: float, pid: int) -> None:
