@@ -18,7 +18,7 @@ from resolvers import accounts as resolve
 from schema.context import Info
 from schema.errors import UserError
 from schema.regions import Region
-from schema.relay import Connection
+from schema.relay import Connection, Node
 
 if TYPE_CHECKING:
     from schema.institutions import Institution
@@ -57,7 +57,7 @@ def _account_fields(row: AccountRow) -> dict:
 
 
 @strawberry.federation.type(keys=["id"], description="管理用户: one per region node and department, or a county's sub-unit (下属单位).")
-class RegulatorAccount(AccountInterface):
+class RegulatorAccount(AccountInterface, Node):
     level: RegulatorLevel = strawberry.field(description="级别")
     department: Department = strawberry.field(description="主管部门")
     enabled: bool = strawberry.field(description="启用状态")
@@ -108,7 +108,7 @@ class RegulatorAccount(AccountInterface):
         "or its mobile number (a self-registered account's login name is its mobile)."
     )
 )
-class InstitutionAccount(AccountInterface):
+class InstitutionAccount(AccountInterface, Node):
     mobile: str | None = strawberry.field(description="手机号: login, and codes for a forgotten password")
     email: str | None = strawberry.field(description="电子邮箱: codes for a forgotten password")
     institution_id: strawberry.Private[object]

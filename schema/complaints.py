@@ -17,7 +17,7 @@ from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.institutions import user_errors
 from schema.regions import Region
-from schema.relay import Connection
+from schema.relay import Connection, Node
 
 TargetType = strawberry.enum(TargetTypeEnum, name="ComplaintTargetType", description="投诉对象: 校外培训机构, 公办学校, 老师, 其他.")
 ComplaintType = strawberry.enum(ComplaintTypeEnum, name="ComplaintType", description="投诉类型: 违规办学, 违规招生, 其他.")
@@ -49,7 +49,7 @@ class ComplaintProgress:
 
 
 @strawberry.type(description="投诉. The complainant's name and mobile are masked for all but the handling county.")
-class Complaint(ComplaintProgress):
+class Complaint(ComplaintProgress, Node):
     id: strawberry.ID
     shown_name: strawberry.Private[str]
     complainant_mobile: str

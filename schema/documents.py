@@ -23,6 +23,7 @@ from resolvers.audit import mask_account_number
 from schema.context import Info
 from schema.errors import UserError
 from schema.institutions import user_errors
+from schema.relay import Node
 
 DocumentCategory = strawberry.enum(
     DocumentCategoryEnum,
@@ -40,7 +41,7 @@ ChargingMethod = strawberry.enum(
 
 
 @strawberry.type(description="机构资料: a document with its metadata and its file (PDF, JPG or PNG).")
-class InstitutionDocument:
+class InstitutionDocument(Node):
     id: strawberry.ID
     category: DocumentCategory
     title: str = strawberry.field(description="标题")

@@ -19,7 +19,7 @@ from schema.context import Info
 from schema.errors import UserError
 from schema.institutions import Institution, user_errors
 from schema.regions import Region
-from schema.relay import Connection
+from schema.relay import Connection, Node
 
 InspectionProblem = strawberry.enum(
     ProblemEnum,
@@ -49,7 +49,7 @@ class RectificationItem:
 
 
 @strawberry.type(description="排查记录. With problems it carries a rectification ledger (整改台账), closed by an acceptance opinion.")
-class Inspection:
+class Inspection(Node):
     id: strawberry.ID
     inspected_on: dt.date = strawberry.field(description="排查日期")
     inspecting_unit: str = strawberry.field(description="排查单位")
@@ -78,7 +78,7 @@ class Inspection:
 
 
 @strawberry.type(description="督办: from a prefecture, province or the ministry to a county.")
-class UrgingNotice:
+class UrgingNotice(Node):
     id: strawberry.ID
     message: str
     sent_at: dt.datetime

@@ -27,7 +27,7 @@ from schema.accounts import RegulatorLevel
 from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.regions import Region
-from schema.relay import Connection
+from schema.relay import Connection, Node
 
 if TYPE_CHECKING:
     from schema.documents import DocumentCategory, InstitutionDocument, InstitutionFunds
@@ -173,7 +173,7 @@ def _part(row: InstitutionRow, part: Part, cls: type, **renames: str):
 
 
 @strawberry.federation.type(keys=["id"], description="校外培训机构. Read in the caller's scope; out of scope is null.")
-class Institution:
+class Institution(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="机构名称")
     credit_code: str = strawberry.field(description="统一社会信用代码")

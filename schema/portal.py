@@ -37,7 +37,7 @@ from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.institutions import Grade, Institution, ReviewStatus, Subject, TrainingCategory, user_errors
 from schema.regions import Region
-from schema.relay import Connection
+from schema.relay import Connection, Node
 
 Gender = strawberry.enum(GenderEnum, name="Gender", description="性别: 男 MALE, 女 FEMALE.")
 Post = strawberry.enum(PostEnum, name="StaffPost", description="岗位: 教学 TEACHING, 教研 RESEARCH, 管理 MANAGEMENT, 其他 OTHER.")
@@ -70,7 +70,7 @@ def _id(value: uuid.UUID) -> strawberry.ID:
 
 
 @strawberry.type(description="从业人员. ID number, phone and certificate number are shown to the institution and its county desk, masked for others.")
-class Staff:
+class Staff(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="姓名")
     gender: Gender
@@ -122,7 +122,7 @@ class ClassSession:
 
 
 @strawberry.type(description="班级")
-class TrainingClass:
+class TrainingClass(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="班级名称 (学科类: 年级+学科+培训班)")
     schedule: list[ClassSession] = strawberry.field(description="上课时间")
@@ -155,7 +155,7 @@ class TrainingClass:
 
 
 @strawberry.type(description="培训课程")
-class Course:
+class Course(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="课程名称")
     category: TrainingCategory = strawberry.field(description="培训类别")
@@ -180,7 +180,7 @@ class Course:
 
 
 @strawberry.type(description="办学点 (线下: address and teaching area) or 业务系统 (线上: app, website or mini program with its ICP filing).")
-class Site:
+class Site(Node):
     id: strawberry.ID
     type: SiteType
     name: str
@@ -209,7 +209,7 @@ class Site:
 
 
 @strawberry.type(description="培训材料")
-class Material:
+class Material(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="材料名称")
     category: TrainingCategory
@@ -300,7 +300,7 @@ async def portal_home(info: Info, row) -> PortalHome:
 
 
 @strawberry.type(description="申请 and its review (审核).")
-class Application:
+class Application(Node):
     id: strawberry.ID
     type: ApplicationType
     status: ApplicationStatus

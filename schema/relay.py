@@ -1,4 +1,8 @@
-"""Relay-style connections (edges, pageInfo, totalCount)."""
+"""Relay conventions: connections (edges, pageInfo, totalCount) and the ``Node`` interface.
+
+Ids are UUIDs, unique across every table, so they are global ids as they are: ``node(id)``
+finds the record whatever its type (Relay's global object identification), and the ids
+a client already holds keep working."""
 
 from __future__ import annotations
 
@@ -10,6 +14,11 @@ import strawberry
 from resolvers.pagination import Page
 
 T = TypeVar("T")
+
+
+@strawberry.interface(description="Relay: an object with a global id; fetch any of them again with `node(id)`.")
+class Node:
+    id: strawberry.ID
 
 
 @strawberry.type

@@ -37,6 +37,7 @@ from schema.documents import DocumentMutation
 from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RecordPersonalReads, RefuseNulCharacters
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
+from schema.node import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.portal_accounts import PortalAccountMutation, PortalAccountPublicMutation, PortalAccountQuery
 from schema.public import ListMutation, PublicQuery
@@ -48,7 +49,7 @@ PUBLIC_TAG = "public"
 
 @strawberry.type
 class Query(
-    RegionQuery, PublicQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery, PortalQuery,
+    RegionQuery, PublicQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery, PortalQuery, NodeQuery,
     StatisticsQuery,
 ):
     pass

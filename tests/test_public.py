@@ -167,7 +167,7 @@ def test_the_public_part_is_tagged_for_a_contract_variant():
     assert re.search(r'publicInstitutions\(.*?\): PublicInstitutionConnection! @tag\(name: "public"\)', text)
     assert 'type PublicInstitution @tag(name: "public")' in text
     assert re.search(r'^  institutions\(.*\): InstitutionConnection!$', text, re.M)
-    assert "type Institution @key" in text and 'type Institution @key(fields: "id") @tag' not in text
+    assert "type Institution implements Node @key" in text and 'type Institution implements Node @key(fields: "id") @tag' not in text
 
 
 PUBLISH = """mutation($kind: ListKind!, $entries: [BlackListEntryInput!]) {

@@ -24,7 +24,7 @@ async def test_service_sdl_is_a_federation_2_subgraph(gql, demo):
     assert (await gql("{ _service { sdl } }"))["data"]["_service"]["sdl"] + "\n" == public_sdl()
     assert '@link(url: "https://specs.apollo.dev/federation/v2' in served
     assert 'type Region @key(fields: "code")' in served
-    assert 'type RegulatorAccount implements Account @key(fields: "id")' in served
+    assert 'type RegulatorAccount implements Account & Node @key(fields: "id")' in served
 
 
 async def test_unexpected_errors_are_masked(gql, monkeypatch):
