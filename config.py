@@ -14,6 +14,9 @@ environment (never through files in the repository).
 - ``XWPX_SENDER``: ``module:Class`` of the sender of verification codes (``messaging``);
   default ``messaging:OutboxSender``, which logs each message and keeps it in the
   ``outbox`` table instead of sending it. Name an SMS or e-mail gateway's class here.
+- ``XWPX_REPLICA_DATABASE_URL``: an optional read-only replica; public lookups and statistics
+  read from it (they may lag the primary by the replication delay), everything else uses
+  ``DATABASE_URL``.
 - ``XWPX_PUBLIC_POOL``: database connections for callers without a session (default 5), a
   pool of their own so that heavy public traffic cannot take the regulators' connections;
   ``XWPX_PUBLIC_STATEMENT_TIMEOUT_MS`` (default 2000) bounds each of their statements.
@@ -60,6 +63,7 @@ class Settings:
     # The clock every time-dependent rule reads; tests replace it.
     clock: Callable[[], datetime] = utcnow
     graphiql: bool = True
+    replica_database_url: str | None = field(default_factory=lambda: os.environ.get("XWPX_REPLICA_DATABASE_URL") or None)
     public_pool_size: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_POOL", "5")))
     public_pool_timeout: float = 1.0
     public_statement_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_STATEMENT_TIMEOUT_MS", "2000")))

@@ -45,7 +45,7 @@ from operations import RequestContext
 from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
 from config import Settings
-from models.database import create_engine, create_sessionmaker, resolve_database_url, run_migrations
+from models.database import async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
 from resolvers import documents, institution_excel, material_excel, public, statistics_excel
 from resolvers.loaders import create_loaders
 from schema import schema
@@ -133,6 +133,7 @@ class GraphQLApp(GraphQL):
             loaders=create_loaders(sessionmaker, viewer),
             storage=state.storage,
             anonymous_reason=anonymous_reason,
+            read_sessionmaker=state.read_sessionmaker if viewer is not None else state.public_read_sessionmaker,
             client_address=request.client.host if request.client else None,
             now=now,
         )
@@ -199,6 +200,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # Public traffic (no session) gets its own small pool and a statement timeout: a
         # flood of lookups waits for, or is refused from, its own connections (SERVICE_BUSY)
         # and never takes the connections regulators and institutions work with.
+        replica = async_url(settings.replica_database_url) if settings.replica_database_url else None
+        public_options = dict(
+            pool_size=settings.public_pool_size,
+            max_overflow=0,
+            pool_timeout=settings.public_pool_timeout,
+            connect_args={"server_settings": {"statement_timeout": str(settings.public_statement_timeout_ms)}},
+        )
         public_engine = create_engine(
             url,
             pool_size=settings.public_pool_size,
@@ -211,6 +219,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.public_engine = public_engine
         app.state.public_sessionmaker = create_sessionmaker(public_engine)
+        # Reads that may lag (statistics; public lookups) go to the replica when there is
+        # one, each kind of caller through a pool of its own there; writes never do.
+        read_engine = create_engine(replica) if replica else engine
+        public_read_engine = create_engine(replica, **public_options) if replica else public_engine
+        app.state.read_engine, app.state.public_read_engine = read_engine, public_read_engine
+        app.state.read_sessionmaker = create_sessionmaker(read_engine) if replica else app.state.sessionmaker
+        app.state.public_read_sessionmaker = create_sessionmaker(public_read_engine) if replica else app.state.public_sessionmaker
         app.state.public_rate = RateLimiter(*settings.public_rate, clock=settings.clock)
         app.state.persisted_cache = persisted.Cache()
         app.state.storage = storage
@@ -219,6 +234,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         finally:
             await engine.dispose()
             await public_engine.dispose()
+            if replica:
+                await read_engine.dispose()
+                await public_read_engine.dispose()
 
     graphql = GraphQLApp(
         schema,

@@ -90,7 +90,7 @@ async def export_endpoint(request: Request) -> Response:
     if isinstance(viewer, Response):
         return viewer
     params = request.query_params
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = request.app.state.read_sessionmaker
     now = request.app.state.settings.clock()
     region_code = params.get("regionCode")
     try:

@@ -29,6 +29,8 @@ class Context:
     #: Why a token that came with the request was not honoured (expired, or a cookie
     #: without the CSRF header), for the UNAUTHENTICATED message.
     anonymous_reason: str | None = None
+    #: Reads that may lag a little (statistics): the replica when one is configured.
+    read_sessionmaker: async_sessionmaker | None = None
     client_address: str | None = None
     #: One instant per request, from the settings' clock.
     now: datetime = field(default=None)  # type: ignore[assignment]

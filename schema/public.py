@@ -163,12 +163,12 @@ class ListPeriod:
 
     @strawberry.field(description="名单, by name")
     async def entries(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[ListEntry]:
-        page = await resolve.entries(info.context.sessionmaker, self.row.id, first, after)
+        page = await resolve.entries(info.context.read_sessionmaker, self.row.id, first, after)
         return Connection[ListEntry].from_page(page, ListEntry.from_row, after=after)
 
     @strawberry.field(description="与上一期相比的变化")
     async def changes(self, info: Info) -> ListChanges:
-        added, removed = await resolve.changes(info.context.sessionmaker, self.row)
+        added, removed = await resolve.changes(info.context.read_sessionmaker, self.row)
         return ListChanges(added=[ListEntry.from_row(e) for e in added], removed=[ListEntry.from_row(e) for e in removed])
 
 
@@ -183,26 +183,26 @@ class PublicQuery:
     async def public_institutions(
         self, info: Info, name: str, region_code: str, first: int | None = 10, after: str | None = None
     ) -> Connection[PublicInstitution]:
-        page = await resolve.search(info.context.sessionmaker, name, region_code, first, after)
+        page = await resolve.search(info.context.read_sessionmaker, name, region_code, first, after)
         nodes = await _public(info, page.rows)
         by_id = {n.row_id: n for n in nodes}
         return Connection[PublicInstitution].from_page(page, lambda row: by_id[row.id], after=after)
 
     @strawberry.field(description="一家机构的公开信息, by id (null when unknown)")
     async def public_institution(self, info: Info, id: strawberry.ID) -> PublicInstitution | None:
-        row = await resolve.get_public(info.context.sessionmaker, id)
+        row = await resolve.get_public(info.context.read_sessionmaker, id)
         return (await _public(info, [row]))[0] if row else None
 
     @strawberry.field(description="黑/白名单的各期 of a region, newest first")
     async def list_periods(
         self, info: Info, region_code: str, kind: ListKind, first: int | None = 10, after: str | None = None
     ) -> Connection[ListPeriod]:
-        page = await resolve.periods(info.context.sessionmaker, region_code, kind, first, after)
+        page = await resolve.periods(info.context.read_sessionmaker, region_code, kind, first, after)
         return Connection[ListPeriod].from_page(page, ListPeriod.from_row, after=after)
 
     @strawberry.field(description="黑/白名单的一期: `number`, or the current one when omitted (null: none published)")
     async def list_period(self, info: Info, region_code: str, kind: ListKind, number: int | None = None) -> ListPeriod | None:
-        row = await resolve.period(info.context.sessionmaker, region_code, kind, number)
+        row = await resolve.period(info.context.read_sessionmaker, region_code, kind, number)
         return ListPeriod.from_row(row) if row else None
 
 

@@ -224,7 +224,7 @@ class StatisticsQuery:
     ) -> Statistics:
         ctx = info.context
         result = await resolve.statistics(
-            ctx.sessionmaker, ctx.viewer, ctx.now, region_code, group_by or resolve.Grouping.REGION, filter.to_filter() if filter else None
+            ctx.read_sessionmaker, ctx.viewer, ctx.now, region_code, group_by or resolve.Grouping.REGION, filter.to_filter() if filter else None
         )
         return Statistics(
             region=Region.from_row(result.region),
@@ -247,7 +247,7 @@ class StatisticsQuery:
         to: dt.date,
     ) -> StatisticsSeries:
         ctx = info.context
-        result = await resolve.series(ctx.sessionmaker, ctx.viewer, ctx.now, region_code, from_, to)
+        result = await resolve.series(ctx.read_sessionmaker, ctx.viewer, ctx.now, region_code, from_, to)
         return StatisticsSeries(
             region=Region.from_row(result.region),
             from_=result.from_,

@@ -106,3 +106,29 @@ def test_a_session_made_on_one_worker_works_on_another(database_url, demo):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             pytest.fail("the workers did not stop on SIGINT")
+
+
+async def test_a_replica_serves_public_lookups_and_statistics(database_url, clock, tmp_path, demo):
+    """With XWPX_REPLICA_DATABASE_URL, public traffic and statistics read from the replica
+    (here the same database under another URL spelling), the rest from the primary."""
+    from config import Settings
+    from server import create_app
+
+    replica = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    application = create_app(Settings(database_url=database_url, clock=clock, data_dir=tmp_path, replica_database_url=replica, public_rate=(1000, 1000)))
+    async with application.router.lifespan_context(application):
+        state = application.state
+        assert state.public_read_engine.url.render_as_string(hide_password=False) == database_url
+        assert state.read_engine is not state.engine and state.public_read_engine is not state.public_engine
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http:
+            login = await http.post("/graphql", json={"query": 'mutation { login(username: "edu-440000", password: "Demo#2026") { token } }'})
+            token = login.json()["data"]["login"]["token"]
+            stats = await http.post("/graphql", json={"query": "{ statistics { total { institutions { registered } } } }"}, headers={"Authorization": f"Bearer {token}"})
+            assert stats.json() == {"data": {"statistics": {"total": {"institutions": {"registered": 0}}}}}
+            assert state.read_engine.pool.checkedin() >= 1  # the statistics went through the replica's pool
+            lookup = await http.post("/graphql", json={"query": '{ publicInstitutions(name: "育英", regionCode: "440106") { totalCount } }'})
+            assert lookup.json() == {"data": {"publicInstitutions": {"totalCount": 0}}}
+            assert state.public_read_engine.pool.checkedin() >= 1
+            # an anonymous form still writes to the primary
+            complaint = await http.post("/graphql", json={"query": 'mutation { login(username: "edu-440106", password: "wrong") { token } }'})
+            assert complaint.json()["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
