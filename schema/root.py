@@ -74,7 +74,9 @@ class PublicRootMutation(AccountPublicMutation, PortalAccountPublicMutation, Com
 
 
 def _extensions() -> list:
-    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads]
+    import tracing
+
+    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads, *tracing.extensions()]
 
 
 public_schema = strawberry.federation.Schema(

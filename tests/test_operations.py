@@ -132,3 +132,28 @@ async def test_a_replica_serves_public_lookups_and_statistics(database_url, cloc
             # an anonymous form still writes to the primary
             complaint = await http.post("/graphql", json={"query": 'mutation { login(username: "edu-440106", password: "wrong") { token } }'})
             assert complaint.json()["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
+
+
+def test_tracing_behind_a_setting(database_url):
+    """XWPX_OTEL=1: each operation is a span tree (here printed by the console exporter)."""
+    script = f"""
+import asyncio, httpx
+from config import Settings
+from server import create_app
+
+async def main():
+    app = create_app(Settings(database_url={database_url!r}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            r = await http.post("/graphql", json={{"query": '{{ region(code: "440106") {{ name }} }}'}})
+            print("ANSWER", r.json())
+
+asyncio.run(main())
+"""
+    env = {**os.environ, "XWPX_OTEL": "1", "OTEL_TRACES_EXPORTER": "console", "OTEL_SERVICE_NAME": "xwpx-test"}
+    traced = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "ANSWER {'data': {'region': {'name': '天河区'}}}" in traced.stdout, traced.stderr
+    assert '"name": "GraphQL Query"' in traced.stdout and '"service.name": "xwpx-test"' in traced.stdout
+    env.pop("XWPX_OTEL")
+    plain = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "ANSWER" in plain.stdout and "GraphQL Query" not in plain.stdout
