@@ -61,6 +61,7 @@ class Loaders:
     applications: DataLoader  # institution id -> list[Application], newest first
     findings: DataLoader  # institution id -> list[Finding] (institutions in scope)
     missing: DataLoader  # institution id -> list[Missing] before a compliance application (in scope)
+    counts: DataLoader  # institution id -> (sites, active staff) (in scope)
     #: institution id -> PublicFacts (teachers, filed classes, black-list reason): public
     #: data of any registered institution, read by anyone (resolvers.public).
     public_facts: DataLoader
@@ -180,6 +181,19 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
             found = await missing_items_of(db, list(institutions), findings)
         return [found.get(i, []) for i in ids]
 
+    async def load_counts(ids: list[uuid.UUID]) -> list[tuple[int, int]]:
+        visible = sa.select(Institution.id).where(Institution.id.in_(ids), scope(viewer, Institution)).scalar_subquery()
+        async with sessionmaker() as db:
+            sites = dict((await db.execute(
+                sa.select(Site.institution_id, sa.func.count()).where(Site.institution_id.in_(visible)).group_by(Site.institution_id)
+            )).all())
+            staff = dict((await db.execute(
+                sa.select(Staff.institution_id, sa.func.count())
+                .where(Staff.institution_id.in_(visible), Staff.status == "ACTIVE")
+                .group_by(Staff.institution_id)
+            )).all())
+        return [(sites.get(i, 0), staff.get(i, 0)) for i in ids]
+
     async def load_public_facts(ids: list[uuid.UUID]) -> list[Any]:
         from resolvers.public import public_facts
 
@@ -187,6 +201,7 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
 
     loaders = Loaders(
         missing=_loader(load_missing),
+        counts=_loader(load_counts),
         public_facts=_loader(load_public_facts),
         sites=grouped(Site, Site.institution_id, Site.name, Site.id),
         courses=grouped(Course, Course.site_id, Course.name, Course.id),

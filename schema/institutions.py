@@ -279,6 +279,14 @@ class Institution(Node):
     def inspection_operations(self, info: Info) -> list[InspectionOperation]:
         return [InspectionOperation(op) for op in inspection_operations(info.context.viewer, self.inspection_status)]
 
+    @strawberry.field(description="办学点/业务系统数")
+    async def site_count(self, info: Info) -> int:
+        return (await info.context.loaders.counts.load(self.row_id))[0]
+
+    @strawberry.field(description="在职从业人员数")
+    async def active_staff_count(self, info: Info) -> int:
+        return (await info.context.loaders.counts.load(self.row_id))[1]
+
     @strawberry.field(description="从业人员 by name (status: 在职 ACTIVE or 离职 DEPARTED; all when omitted)")
     async def staff(
         self, info: Info, status: Annotated["StaffStatus", strawberry.lazy(_PORTAL)] | None = None

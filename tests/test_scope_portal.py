@@ -16,6 +16,7 @@ from tests.helpers import ID_NUMBER
 from tests.test_scope_institutions import VIEWERS, world  # noqa: F401  (the fixture)
 
 NESTED = """{
+  siteCount activeStaffCount
   staff { name } materials { name } applications { statement } findings { recordName }
   documents { title } funds { escrowBank }
   sites { name courses { name classes { name } } }
@@ -68,6 +69,8 @@ async def add_portal_records(sessionmaker) -> None:
 
 def portal_of(name: str) -> dict:
     return {
+        "siteCount": 1,
+        "activeStaffCount": 1,
         "staff": [{"name": f"教师@{name}"}],
         "materials": [{"name": f"材料@{name}"}],
         "applications": [{"statement": f"申请@{name}"}],
