@@ -337,3 +337,24 @@ async def test_concurrent_saves_lose_no_update(gql, demo, sessionmaker):
     async with sessionmaker() as db:
         row = (await db.execute(sa.select(Institution))).scalar_one()
     assert row.version == 2 and row.operation_saved
+
+
+LIST_PAGE = """query($n: Int) { institutions(first: $n) { totalCount edges { node {
+  name registrationProgress { complete missingParts } registeringUnit { name } siteCount activeStaffCount inspectionStatus overdue
+} } } }"""
+
+
+async def test_the_county_list_page_costs_the_same_statements_for_10_and_50_rows(gql, demo, sessionmaker, sql):
+    """The benchmark's list page (bench/national.py): registration progress, registering unit,
+    number of sites, number of active staff and the latest inspection status."""
+    from tests.helpers import insert_institutions
+
+    await insert_institutions(sessionmaker, {"edu-440106": 40, "edu-440106-01": 15})
+    token = await gql.login("edu-440106")
+    counts = {}
+    for size in (10, 50):
+        sql.reset()
+        page = (await gql(LIST_PAGE, {"n": size}, token=token))["data"]["institutions"]
+        assert len(page["edges"]) == size and page["totalCount"] == 55
+        counts[size] = sql.count
+    assert counts[10] == counts[50]
