@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from cross_web import HTTPException
 from strawberry import UNSET
@@ -57,17 +57,88 @@ from storage import create_storage
 log = logging.getLogger("xwpx")
 
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+#: Statuses of a response without data under application/graphql-response+json; any other
+#: request error (syntax, validation, variables, query limits, NUL) is a 400.
+_STATUS_BY_CODE = {"RATE_LIMITED": 429, "SERVICE_BUSY": 503, "DATABASE_UNAVAILABLE": 503, "INTERNAL_SERVER_ERROR": 500}
+
+
+def response_media_type(accept: str) -> str:
+    """The media type of a GraphQL answer for an ``Accept`` header (GraphQL over HTTP,
+    "Accept"): ``application/graphql-response+json`` when the caller prefers it (the
+    highest q; on a tie, the first listed), otherwise ``application/json``, which also
+    answers callers that send no ``Accept`` or accept neither (the spec's legacy clients)."""
+    chosen, chosen_q = "application/json", 0.0
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        media = media.lower()
+        if media == GRAPHQL_RESPONSE_JSON:
+            kind = GRAPHQL_RESPONSE_JSON
+        elif media in ("application/json", "application/*", "*/*"):
+            kind = "application/json"
+        else:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > chosen_q:
+            chosen, chosen_q = kind, q
+    return chosen
+
+
+def request_error_status(result: ExecutionResult) -> int | None:
+    """The HTTP status of a result without data (the request failed before execution), or
+    None when execution ran: a field error, even one that nulls ``data``, is a 200."""
+    if result.data is not None or not result.errors or any(error.path for error in result.errors):
+        return None
+    codes = [(error.extensions or {}).get("code") for error in result.errors]
+    return next((_STATUS_BY_CODE[code] for code in codes if code in _STATUS_BY_CODE), 400)
+
+
 class GraphQLApp(GraphQL):
-    """Strawberry's ASGI app with our per-request context."""
+    """Strawberry's ASGI app with our per-request context, and the parts of the GraphQL over
+    HTTP specification Strawberry leaves out: ``application/graphql-response+json`` (with
+    4xx/5xx statuses and no ``data`` entry for requests that fail before execution), 405 for
+    a mutation over GET, and a string ``operationName``."""
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         try:
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
+        except HTTPException as e:
+            if e.status_code != 405:
+                raise
+            return PlainTextResponse(e.reason, status_code=405, headers={"Allow": "POST"})
         finally:
             if isinstance(request, Request):
                 # Uploaded files spool to temporary files; close them whether or not a
                 # resolver read them (a refused upload never reaches one).
                 await request.close()
+        # create_response answers application/json; the caller may prefer the newer type.
+        if getattr(response, "media_type", None) == "application/json" and self._media_type(request) == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        return response
+
+    @staticmethod
+    def _media_type(request: Request) -> str:
+        return response_media_type(request.headers.get("accept", ""))
+
+    async def parse_http_body(self, request_adapter):
+        data = await super().parse_http_body(request_adapter)
+        if not isinstance(data, list) and not isinstance(data.operation_name, str | None):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
+        return data
+
+    async def process_result(self, request, result):
+        response = await super().process_result(request, result)
+        if self._media_type(request) == GRAPHQL_RESPONSE_JSON and request_error_status(result):
+            # The spec: a request error's response has no data entry (not even null).
+            response.pop("data", None)
+        return response
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         """A caller without a session is served from the public schema (``schema.root``):
@@ -82,16 +153,16 @@ class GraphQLApp(GraphQL):
         if anonymous:
             wait = state.public_rate.take(context.client_address)
             if wait is not None:
-                return ExecutionResult(
+                return self._with_status(request, sub_response, ExecutionResult(
                     data=None,
                     errors=[ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait)))],
-                )
+                ))
         problem = await persisted.resolve(
             request_data, sessionmaker=state.sessionmaker, cache=state.persisted_cache,
             registered_only=anonymous and state.settings.public_operations == "registered",
         )
         if problem is not None:
-            return ExecutionResult(data=None, errors=[problem])
+            return self._with_status(request, sub_response, ExecutionResult(data=None, errors=[problem]))
         if anonymous:
             if not (request_data.query and needs_login(request_data.query)):
                 chosen = public_schema
@@ -108,14 +179,28 @@ class GraphQLApp(GraphQL):
                 allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
             )
-            operations.count_graphql_errors(result.errors)
-            return result
         except CannotGetOperationTypeError as e:
             raise HTTPException(400, e.as_http_error_reason()) from e
         except InvalidOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason(request_adapter.method)) from e
+            # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
+            status = 405 if request_adapter.method == "GET" else 400
+            raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        operations.count_graphql_errors(result.errors)
+        return self._with_status(request, sub_response, result)
+
+    def _with_status(self, request: Request, sub_response: Response, result: ExecutionResult) -> ExecutionResult:
+        """Under application/graphql-response+json a request error is a 4xx or 5xx (and a
+        RATE_LIMITED one says when to retry); under application/json every GraphQL result
+        stays a 200, as the spec asks for the older type."""
+        if self._media_type(request) != GRAPHQL_RESPONSE_JSON or not (status := request_error_status(result)):
+            return result
+        sub_response.status_code = status
+        retry = next((e.extensions["retryAfterSeconds"] for e in result.errors if (e.extensions or {}).get("retryAfterSeconds")), None)
+        if retry is not None:
+            sub_response.headers["retry-after"] = str(retry)
+        return result
 
     async def get_context(self, request: Request, response: Response) -> Context:
         state = request.app.state

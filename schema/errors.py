@@ -43,9 +43,15 @@ class BadUserInput(ApiError):
 
 
 def is_expected(error: GraphQLError) -> bool:
-    """Errors shown to the client as they are: ours, and GraphQL's own (syntax,
-    validation) which carry no original exception."""
-    return error.original_error is None or isinstance(error.original_error, ApiError)
+    """Errors shown to the client as they are: ours, and GraphQL's own: syntax and
+    validation (no original exception) and variable coercion (before execution, so without
+    a path, wrapping GraphQL's error about the value)."""
+    original = error.original_error
+    return (
+        original is None
+        or isinstance(original, ApiError)
+        or (error.path is None and isinstance(original, GraphQLError))
+    )
 
 
 @strawberry.enum(description="Codes of validation problems on mutation payloads.")

@@ -17,9 +17,78 @@ async def test_a_syntax_error_is_a_graphql_error(gql):
 
 async def test_a_mutation_over_get_is_refused(http):
     response = await http.get("/graphql", params={"query": "mutation { logout }"})
-    assert response.status_code == 400
+    # GraphQL over HTTP: "the server MUST respond with error status code 405"
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
     assert response.text == "mutations are not allowed when using GET"
     assert "Traceback" not in response.text
+
+
+async def test_request_parameters_of_the_wrong_type_are_a_400(http):
+    for body, parameter in (
+        ({"query": 1}, "query"),
+        ({"query": "{ __typename }", "variables": ["a"]}, "variables"),
+        ({"query": "{ __typename }", "extensions": "x"}, "extensions"),
+        ({"query": "{ __typename }", "operationName": {"a": 1}}, "operationName"),
+    ):
+        response = await http.post("/graphql", json=body)
+        assert response.status_code == 400, body
+        assert f"`{parameter}` must be" in response.text
+
+
+def test_the_answer_media_type_follows_the_accept_header():
+    from server import response_media_type
+
+    new = "application/graphql-response+json"
+    assert response_media_type("") == "application/json"
+    assert response_media_type("*/*") == "application/json"
+    assert response_media_type("text/html") == "application/json"  # legacy: still JSON
+    assert response_media_type(new) == new
+    assert response_media_type(f"{new}, application/json;q=0.9") == new  # what clients send
+    assert response_media_type(f"application/json, {new}") == "application/json"  # a tie: the first
+    assert response_media_type(f"application/json;q=0.5, {new};q=0.8") == new
+    assert response_media_type(f"{new};q=0, */*") == "application/json"
+
+
+async def test_graphql_response_json_answers_request_errors_with_4xx_and_no_data(http):
+    accept = {"Accept": "application/graphql-response+json"}
+    # given a caller that accepts the GraphQL response media type
+    ok = await http.post("/graphql", json={"query": '{ region(code: "440106") { name } }'}, headers=accept)
+    invalid = await http.post("/graphql", json={"query": "{ nope }"}, headers=accept)
+    syntax = await http.post("/graphql", json={"query": "{"}, headers=accept)
+    coercion = await http.post("/graphql", json={"query": "query($c: String!) { region(code: $c) { name } }", "variables": {"c": None}}, headers=accept)
+    # then executed operations are 200s, and requests that never executed 400s without data
+    assert ok.status_code == 200 and ok.json() == {"data": {"region": {"name": "天河区"}}}
+    assert ok.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
+    for response in (invalid, syntax, coercion):
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
+        assert "data" not in response.json() and response.json()["errors"]
+    # and application/json keeps every GraphQL result a 200 with "data": null
+    legacy = await http.post("/graphql", json={"query": "{ nope }"}, headers={"Accept": "application/json"})
+    assert legacy.status_code == 200 and legacy.headers["content-type"] == "application/json"
+    assert legacy.json()["data"] is None
+
+
+async def test_graphql_response_json_answers_a_rate_limited_caller_with_429(http, app):
+    app.state.public_rate.burst, app.state.public_rate.per_second = 1, 0.1
+    app.state.public_rate.buckets.clear()
+    accept = {"Accept": "application/graphql-response+json"}
+    assert (await http.post("/graphql", json={"query": "{ __typename }"}, headers=accept)).status_code == 200
+    limited = await http.post("/graphql", json={"query": "{ __typename }"}, headers=accept)
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "10"
+    assert [e["extensions"]["code"] for e in limited.json()["errors"]] == ["RATE_LIMITED"]
+    assert "data" not in limited.json()
+
+
+async def test_a_variable_of_the_wrong_type_is_named_not_masked(gql):
+    missing = await gql("query($c: String!) { region(code: $c) { name } }")
+    wrong = await gql('query($n: Int) { publicInstitutions(name: "育英", regionCode: "440106", first: $n) { totalCount } }', {"n": "abc"})
+    assert missing == {
+        "data": None,
+        "errors": [{"message": "Variable '$c' has invalid value: Expected a value of non-null type 'String!' to be provided.", "locations": [{"line": 1, "column": 7}]}],
+    }
+    assert wrong["errors"][0]["message"] == "Variable '$n' has invalid value: Int cannot represent non-integer value: 'abc'"
 
 
 async def test_health(http):

@@ -34,17 +34,22 @@ def post(port: int, query: str) -> dict:
         return json.loads(response.read())
 
 
-def start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+def start(data_dir: Path, port: int, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python server.py serve`` on the embedded PostgreSQL in ``data_dir``, with ``env``
+    added to the environment; returns once /healthz answers. Its output goes to
+    ``data_dir/server.log`` (a pipe nobody reads would stall a server that logs much)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **(env or {})}
     env["XWPX_DATA_DIR"] = str(data_dir)
-    process = subprocess.Popen(
-        [sys.executable, "server.py", "serve", "--port", str(port), *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    with open(data_dir / "server.log", "a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "server.py", "serve", "--port", str(port), *extra],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    process.log = data_dir / "server.log"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{process.stdout.read()}")
+            pytest.fail(f"server exited early:\n{process.log.read_text()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return process
@@ -56,7 +61,8 @@ def start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen:
 
 def stop(process: subprocess.Popen, sig: int) -> str:
     process.send_signal(sig)
-    output, _ = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    output = process.log.read_text()
     assert process.returncode == 0, output
     return output
 
