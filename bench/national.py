@@ -1,0 +1,230 @@
+"""Benchmarks on the national dataset (bench/dataset.py): the real server, one worker, on
+loopback, and a table of median and 99th-percentile latency, requests per second at the
+stated concurrency, SQL statements per request and the server's peak memory, for:
+
+1. a county's institution list page (50 institutions with registration progress,
+   registering unit, number of sites, number of active staff, latest inspection status);
+2. the same page by raw SQL with asyncpg in this process (the floor), and the ratio;
+3. province statistics by prefecture, and ministry statistics by province;
+4. one institution's full detail (sites → courses → classes → teachers);
+5. the public name search within a province.
+
+    python bench/dataset.py                       # once: the national dataset (xwpx_national)
+    python bench/national.py [--seconds 20] [--concurrency 8] [--database-url URL]
+
+SQL statements are counted in this process, on an app of its own over the same database
+(one run of each request). Not part of the test suite; sends traffic to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "National#2026"
+COUNTY, PROVINCE, MINISTRY = "edu-440106", "edu-440000", "edu-000000"
+LIST_PAGE = """{ institutions(first: 50) { totalCount edges { node {
+  id name registrationProgress { complete missingParts } registeringUnit { name } siteCount activeStaffCount inspectionStatus
+} } } }"""
+STATISTICS = "{ statistics { rows { region { name } institutions { registered complete compliant } inspections { rectifying overdue } applications { pending approved } classes { filed } staff { active } } total { institutions { registered } } } }"
+DETAIL = """query($id: ID!) { institution(id: $id) { name sites { name courses { name classes { name schedule { weekday start end } teachers { name } } } } } }"""
+SEARCH = """query($n: String!, $r: String!) { publicInstitutions(name: $n, regionCode: $r, first: 10) { totalCount edges { node { name status licence { number } } } } }"""
+RAW_PAGE = """
+SELECT i.id, i.name, i.qualifications_saved AND i.operation_saved AND i.subject_training_saved AND i.facilities_saved AS complete,
+       a.name AS unit, i.inspection_status,
+       (SELECT count(*) FROM site s WHERE s.institution_id = i.id) AS sites,
+       (SELECT count(*) FROM staff t WHERE t.institution_id = i.id AND t.status = 'ACTIVE') AS active_staff
+FROM institution i LEFT JOIN account a ON a.id = i.registering_unit_id
+WHERE i.region_code = $1
+ORDER BY i.name, i.id
+LIMIT 50
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+async def measure(call, seconds: float, concurrency: int) -> tuple[list[float], int, float]:
+    """Latencies of ``call()`` from ``concurrency`` loops for ``seconds``; errors; elapsed."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+
+    async def loop() -> None:
+        nonlocal errors
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            ok = await call()
+            latencies.append(time.perf_counter() - started)
+            errors += not ok
+
+    started = time.monotonic()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    return latencies, errors, time.monotonic() - started
+
+
+async def count_statements(url: str, requests: list[tuple[str, str, dict]]) -> dict[str, int]:
+    """SQL statements of one run of each request, on an app in this process."""
+    import sqlalchemy as sa
+
+    from config import Settings
+    from server import create_app
+
+    counts: dict[str, int] = {}
+    app = create_app(Settings(database_url=url, public_rate=(10**9, 10**9)))
+    async with app.router.lifespan_context(app):
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        for engine in (app.state.engine, app.state.public_engine):
+            sa.event.listen(engine.sync_engine, "before_cursor_execute", listener)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+            tokens = {}
+            for username in (COUNTY, PROVINCE, MINISTRY):
+                r = await http.post("/graphql", json={"query": 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', "variables": {"u": username, "p": PASSWORD}})
+                tokens[username] = r.json()["data"]["login"]["token"]
+            for label, username, body in requests:
+                headers = {"Authorization": f"Bearer {tokens[username]}"} if username else {}
+                statements.clear()
+                response = await http.post("/graphql", json=body, headers=headers)
+                assert "errors" not in response.json(), response.text
+                counts[label] = len(statements)
+    return counts
+
+
+async def run(url: str, seconds: float, concurrency: int, server_pid: int, port: int) -> None:
+    from models.database import _connect
+
+    base = f"http://127.0.0.1:{port}"
+    rng = random.Random(1)
+    probe = await _connect(url)
+    try:
+        ids = [str(r["id"]) for r in await probe.fetch("SELECT id FROM institution WHERE region_code = '440106' ORDER BY id LIMIT 200")]
+        names = [r["name"] for r in await probe.fetch("SELECT name FROM institution i JOIN region r ON r.code = i.region_code WHERE r.path LIKE '000000/440000/%' ORDER BY i.id LIMIT 2000")]
+    finally:
+        await probe.close()
+    queries = []
+    for name in names[:400]:
+        core = name[len(name) // 4 : len(name) // 4 + 4] or name
+        queries.append(core)
+    requests = [
+        ("1. county list page (50)", COUNTY, {"query": LIST_PAGE}),
+        ("3a. province statistics", PROVINCE, {"query": STATISTICS}),
+        ("3b. ministry statistics", MINISTRY, {"query": STATISTICS}),
+        ("4. institution detail", COUNTY, {"query": DETAIL, "variables": {"id": ids[0]}}),
+        ("5. public name search", None, {"query": SEARCH, "variables": {"n": queries[0], "r": "440000"}}),
+    ]
+    print("counting SQL statements per request ...", flush=True)
+    statements = await count_statements(url, requests)
+
+    rows = []
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=concurrency * 2)) as http:
+        tokens = {}
+        for username in (COUNTY, PROVINCE, MINISTRY):
+            r = await http.post("/graphql", json={"query": 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', "variables": {"u": username, "p": PASSWORD}})
+            tokens[username] = {"Authorization": f"Bearer {r.json()['data']['login']['token']}"}
+        for label, username, body in requests:
+            async def call(label=label, username=username, body=body) -> bool:
+                if label.startswith("4."):
+                    body = {"query": DETAIL, "variables": {"id": rng.choice(ids)}}
+                elif label.startswith("5."):
+                    body = {"query": SEARCH, "variables": {"n": rng.choice(queries), "r": "440000"}}
+                response = await http.post("/graphql", json=body, headers=tokens.get(username, {}))
+                return response.status_code == 200 and "errors" not in response.json()
+
+            print(f"running {label} for {seconds:.0f} s ...", flush=True)
+            await call()  # warm
+            latencies, errors, elapsed = await measure(call, seconds, concurrency)
+            rows.append((label, latencies, errors, elapsed, statements[label]))
+            if label.startswith("1."):
+                idle: asyncio.Queue = asyncio.Queue()
+                for _ in range(concurrency):
+                    idle.put_nowait(await _connect(url))
+
+                async def raw() -> bool:
+                    connection = await idle.get()
+                    try:
+                        return len(await connection.fetch(RAW_PAGE, "440106")) > 0
+                    finally:
+                        idle.put_nowait(connection)
+
+                print(f"running 2. raw SQL floor for {seconds:.0f} s ...", flush=True)
+                latencies, errors, elapsed = await measure(raw, seconds, concurrency)
+                rows.append(("2. same page, raw SQL", latencies, errors, elapsed, 1))
+                while not idle.empty():
+                    await idle.get_nowait().close()
+
+    print(f"\none worker, {concurrency} concurrent clients, {seconds:.0f} s each; server peak RSS {peak_rss_mib(server_pid):.0f} MiB")
+    print(f"{'request':<28}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'errors':>8}{'SQL/req':>9}")
+    medians = {}
+    for label, latencies, errors, elapsed, sql in rows:
+        median = statistics.median(latencies) * 1000
+        medians[label[:2]] = median
+        print(f"{label:<28}{median:>10.1f}{percentile(latencies, 0.99) * 1000:>9.1f}{len(latencies) / elapsed:>8.0f}{errors:>8}{sql:>9}")
+    print(f"\nlist page / raw SQL floor: {medians['1.'] / medians['2.']:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--database-url", help="the national dataset (default: xwpx_national on the embedded server in .data/pg)")
+    args = parser.parse_args()
+    from models.database import server_url, start_embedded, with_database
+
+    embedded = None
+    url = args.database_url
+    if not url:
+        embedded = start_embedded(Path(os.environ.get("XWPX_DATA_DIR", ROOT / ".data")) / "pg")
+        url = with_database(server_url(embedded), "xwpx_national")
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "XWPX_PUBLIC_RATE": "1000000000/1000000000", "XWPX_LOG_FORMAT": "json"}
+    print(f"starting the server (one worker) on 127.0.0.1:{port}")
+    server = subprocess.Popen([sys.executable, "server.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise SystemExit("the server did not start: run `python server.py serve` with the same DATABASE_URL to see why")
+        asyncio.run(run(url, args.seconds, args.concurrency, server.pid, port))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        if embedded is not None:
+            embedded.cleanup()
+
+
+if __name__ == "__main__":
+    main()
