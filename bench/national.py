@@ -169,7 +169,7 @@ async def run(url: str, seconds: float, concurrency: int, server_pid: int, port:
                 for _ in range(concurrency):
                     idle.put_nowait(await _connect(url))
 
-                async def raw() -> bool:
+                async def raw(idle: asyncio.Queue = idle) -> bool:
                     connection = await idle.get()
                     try:
                         return len(await connection.fetch(RAW_PAGE, "440106")) > 0
