@@ -1490,6 +1490,20 @@ async def generate(url: str, *, scale: float = 1.0, seed: int = 2026, today: dat
     return await load(plan, url, workers=workers, keep_indexes=keep_indexes, report=report)
 
 
+def national_database(database_url: str | None):
+    """The asyncpg URL of the national database: ``database_url``, or ``xwpx_national`` on the
+    embedded server under ``.data/pg`` (started here; the caller stops it with
+    ``server.cleanup()``). Returns (url, embedded server or None)."""
+    from config import Settings
+    from models.database import async_url, server_url, start_embedded
+
+    if database_url:
+        return async_url(database_url), None
+    server = start_embedded(Settings().data_dir / "pg")
+    say(f"embedded PostgreSQL in {Settings().data_dir / 'pg'}; database {DEFAULT_DATABASE}")
+    return server_url(server, DEFAULT_DATABASE), server
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0: 500,000 institutions (default)")
@@ -1500,16 +1514,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="generating processes (0: in the loading process)")
     parser.add_argument("--keep-indexes", action="store_true", help="load with every index and constraint in place (slower)")
     args = parser.parse_args(argv)
-    from config import Settings
-    from models.database import async_url, server_url, start_embedded
-
-    server = None
-    if args.database_url:
-        url = async_url(args.database_url)
-    else:
-        server = start_embedded(Settings().data_dir / "pg")
-        url = server_url(server, DEFAULT_DATABASE)
-        say(f"embedded PostgreSQL in {Settings().data_dir / 'pg'}; database {DEFAULT_DATABASE}")
+    url, server = national_database(args.database_url)
     try:
         asyncio.run(generate(url, scale=args.scale, seed=args.seed, today=args.today, workers=args.workers,
                              keep_indexes=args.keep_indexes, reset=args.reset))

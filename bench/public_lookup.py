@@ -44,7 +44,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.dataset import DEFAULT_DATABASE, connect  # noqa: E402
+from bench.dataset import DEFAULT_DATABASE, connect, national_database  # noqa: E402
 
 QUERY = """query($name: String!, $region: String!) {
   publicInstitutions(name: $name, regionCode: $region, first: 10) {
@@ -213,15 +213,7 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=8, help="XWPX_PUBLIC_POOL of the server")
     parser.add_argument("--database-url", help=f"default: database {DEFAULT_DATABASE} on the embedded server in .data/pg")
     args = parser.parse_args()
-    from config import Settings
-    from models.database import async_url, server_url, start_embedded
-
-    embedded = None
-    if args.database_url:
-        url = async_url(args.database_url)
-    else:
-        embedded = start_embedded(Settings().data_dir / "pg")
-        url = server_url(embedded, DEFAULT_DATABASE)
+    url, embedded = national_database(args.database_url)
     try:
         queries = asyncio.run(draw_queries(url, args.seed, args.queries))
         if not queries:
