@@ -69,6 +69,23 @@ async def test_lookup_by_part_of_the_name_within_a_region_ranked_by_relevance(gq
     assert rest == ["天河育英培训学校"]
 
 
+async def test_names_sharing_only_an_ending_match_only_when_nothing_is_closer(gql, demo, sessionmaker):
+    await named(sessionmaker, {"edu-440106": ["天河育英培训学校", "天河明德培训学校"]})
+
+    async def search(query: str) -> dict:
+        result = await gql(SEARCH, {"name": query, "region": "440106"})
+        assert "errors" not in result, result
+        return result["data"]["publicInstitutions"]
+
+    # 明德 shares only the ending 培训学校 (word similarity 0.43): not a match while a name is
+    # as close as 0.5.
+    found = await search("育英培训学校")
+    assert [e["node"]["name"] for e in found["edges"]] == ["天河育英培训学校"] and found["totalCount"] == 1
+    # A slip in a short query (鹰 for 英, 0.43): no name reaches 0.5, so the looser
+    # similarity (0.3) finds it, and 明德 (0.29) still not.
+    assert [e["node"]["name"] for e in (await search("天河育鹰培训"))["edges"]] == ["天河育英培训学校"]
+
+
 async def test_lookup_input_is_bounded_with_clear_codes(gql, demo):
     for variables in (
         {"name": "育英", "region": "440106", "first": 21},
