@@ -128,7 +128,7 @@ async def run(url: str, seconds: float, concurrency: int, server_pid: int, port:
     probe = await _connect(url)
     try:
         ids = [str(r["id"]) for r in await probe.fetch("SELECT id FROM institution WHERE region_code = '440106' ORDER BY id LIMIT 200")]
-        names = [r["name"] for r in await probe.fetch("SELECT name FROM institution i JOIN region r ON r.code = i.region_code WHERE r.path LIKE '000000/440000/%' ORDER BY i.id LIMIT 2000")]
+        names = [r["name"] for r in await probe.fetch("SELECT i.name FROM institution i JOIN region r ON r.code = i.region_code WHERE r.path LIKE '000000/440000/%' ORDER BY i.id LIMIT 2000")]
     finally:
         await probe.close()
     queries = []

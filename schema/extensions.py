@@ -101,6 +101,7 @@ LIST_ESTIMATES = {
     "Site.courses": 10,
     "Course.classes": 10,
     "TrainingClass.teachers": 3,
+    "TrainingClass.schedule": 3,
     "Institution.staff": 50,
     "Institution.materials": 50,
     "Institution.applications": 10,
