@@ -33,12 +33,12 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from auth.scope import scope
-from auth.sessions import request_viewer
 from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
 from resolvers import audit, validation
+from resolvers.endpoints import endpoint_viewer, json_error
 from resolvers.institutions import parse_id
 from resolvers.portal import DEREGISTERED, deregistered
 from resolvers.registration import FieldError
@@ -281,19 +281,13 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
 async def download_endpoint(request: Request) -> Response:
     """GET /files/{document_id}: the file, for the institution itself and the regulators
     whose scope holds it. Unknown and out of scope answer the same 404."""
     state = request.app.state
-    viewer, reason = await request_viewer(request, state.settings.clock())
-    if viewer is None:
-        return _error(401, "UNAUTHENTICATED", reason or "请先登录")
-    if viewer.must_change_password:
-        return _error(403, "PASSWORD_CHANGE_REQUIRED", "当前为初始密码，请先修改密码")
+    viewer = await endpoint_viewer(request)
+    if isinstance(viewer, Response):
+        return viewer
     parsed = parse_id(request.path_params["document_id"])
     document = None
     if parsed is not None:
@@ -302,12 +296,12 @@ async def download_endpoint(request: Request) -> Response:
                 await db.execute(sa.select(Document).where(Document.id == parsed, scope(viewer, Document)))
             ).scalar_one_or_none()
     if document is None:
-        return _error(404, "NOT_FOUND", "文件不存在")
+        return json_error(404, "NOT_FOUND", "文件不存在")
     try:
         chunks = await state.storage.open(document.storage_key)
     except FileNotFoundError:
         log.error("document %s: stored file %s is missing", document.id, document.storage_key)
-        return _error(500, "FILE_UNAVAILABLE", "文件暂时无法读取")
+        return json_error(500, "FILE_UNAVAILABLE", "文件暂时无法读取")
     return StreamingResponse(
         chunks,
         media_type=document.content_type,

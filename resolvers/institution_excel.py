@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from auth.scope import scope
-from auth.sessions import request_viewer
+from resolvers.endpoints import endpoint_viewer, json_error
 from auth.viewer import Viewer
 from models import InspectionStatus, Institution, Kind, Mode, Nature, Region
 from resolvers import audit
@@ -522,19 +522,8 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
 async def _regulator(request: Request) -> Viewer | JSONResponse:
-    viewer, reason = await request_viewer(request, request.app.state.settings.clock())
-    if viewer is None:
-        return _error(401, "UNAUTHENTICATED", reason or "请先登录")
-    if viewer.must_change_password:
-        return _error(403, "PASSWORD_CHANGE_REQUIRED", "当前为初始密码，请先修改密码")
-    if not viewer.is_regulator:
-        return _error(403, "FORBIDDEN", "无权下载")
-    return viewer
+    return await endpoint_viewer(request, regulators_only=True)
 
 
 async def template_endpoint(request: Request) -> Response:
@@ -612,7 +601,7 @@ async def export_endpoint(request: Request) -> Response:
     try:
         f = filter_from_query(request.query_params, request.app.state.settings.clock().date())
     except ApiError as e:
-        return _error(400, "BAD_USER_INPUT", e.message)
+        return json_error(400, "BAD_USER_INPUT", e.message)
     output = await export_workbook(request.app.state.sessionmaker, viewer, f)
     if sees_personal_data(viewer):
         await _record_export(request, viewer)

@@ -153,16 +153,6 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
             found = await findings_for(db, visible)
         return [found.get(i, []) for i in ids]
 
-    async def load_documents(ids: list[uuid.UUID]) -> list[list[Document]]:
-        found: dict[uuid.UUID, list[Document]] = defaultdict(list)
-        for d in await rows(
-            sa.select(Document)
-            .where(Document.institution_id.in_(ids), scope(viewer, Document))
-            .order_by(Document.uploaded_at.desc(), Document.id)
-        ):
-            found[d.institution_id].append(d)
-        return [found[i] for i in ids]
-
     async def load_funds(ids: list[uuid.UUID]) -> list[InstitutionFunds | None]:
         found = {
             f.institution_id: f
@@ -219,7 +209,7 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         unit=_loader(load_units),
         inspections=_loader(load_inspections),
         rectification_items=_loader(load_items),
-        documents=_loader(load_documents),
+        documents=grouped(Document, Document.institution_id, Document.uploaded_at.desc(), Document.id),
         funds=_loader(load_funds),
     )
     return loaders

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.scope import scope
-from auth.sessions import request_viewer
 from models import Grade, Institution, Material, Subject, TrainingCategory
-from resolvers.institution_excel import XLSX, _error
+from resolvers.endpoints import endpoint_viewer, json_error
+from resolvers.institution_excel import XLSX
 from resolvers.institutions import parse_id
 from resolvers.portal import mask_certificate, sees_staff_personal_data
 from resolvers.registration import CHOICES
@@ -52,23 +52,21 @@ def workbook(institution: Institution, materials: list[Material], *, full: bool,
 
 
 async def export_endpoint(request: Request) -> Response:
-    viewer, reason = await request_viewer(request, request.app.state.settings.clock())
-    if viewer is None:
-        return _error(401, "UNAUTHENTICATED", reason or "请先登录")
-    if viewer.must_change_password:
-        return _error(403, "PASSWORD_CHANGE_REQUIRED", "当前为初始密码，请先修改密码")
+    viewer = await endpoint_viewer(request)
+    if isinstance(viewer, Response):
+        return viewer
     if viewer.is_institution:
         institution_id = viewer.institution_id
     else:
         institution_id = parse_id(request.query_params.get("institutionId", ""))
         if institution_id is None:
-            return _error(400, "BAD_USER_INPUT", "请用 institutionId 参数指明培训机构")
+            return json_error(400, "BAD_USER_INPUT", "请用 institutionId 参数指明培训机构")
     async with request.app.state.sessionmaker() as db:
         institution = (
             await db.execute(sa.select(Institution).where(Institution.id == institution_id, scope(viewer, Institution)))
         ).scalar_one_or_none() if institution_id else None
         if institution is None:
-            return _error(404, "NOT_FOUND", "培训机构不存在")
+            return json_error(404, "NOT_FOUND", "培训机构不存在")
         materials = (
             await db.execute(
                 sa.select(Material)

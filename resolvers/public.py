@@ -44,7 +44,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from auth.scope import scope, subtree_of
 from models import (
@@ -63,6 +63,7 @@ from models import (
     TrainingClass,
 )
 from resolvers import audit, validation
+from resolvers.endpoints import json_error
 from resolvers.institutions import parse_id
 from resolvers.pagination import Page
 from resolvers.registration import FieldError
@@ -425,10 +426,6 @@ async def changes(sessionmaker, current: ListPeriod) -> tuple[list[ListEntry], l
     return [e for e in now if e.credit_code not in codes_before], [e for e in before if e.credit_code not in codes_now]
 
 
-def _json_error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
 async def list_download(request: Request) -> Response:
     """GET /public/lists/{period_id}.xlsx: one period, no login."""
     period_id = parse_id(request.path_params.get("period_id", ""))
@@ -436,7 +433,7 @@ async def list_download(request: Request) -> Response:
     async with sessionmaker() as db:
         found = await db.get(ListPeriod, period_id) if period_id else None
         if found is None:
-            return _json_error(404, "NOT_FOUND", "名单不存在")
+            return json_error(404, "NOT_FOUND", "名单不存在")
         rows = (await db.execute(sa.select(ListEntry).where(ListEntry.period_id == found.id).order_by(ListEntry.name, ListEntry.id))).scalars().all()
         counties = dict((await db.execute(sa.select(Region.code, Region.name).where(Region.code.in_({r.county_code for r in rows})))).all())
     book = Workbook(write_only=True)

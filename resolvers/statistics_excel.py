@@ -19,7 +19,8 @@ from starlette.responses import Response
 
 from models import Kind, Mode, Nature
 from resolvers import statistics as resolve
-from resolvers.institution_excel import XLSX, _error, _regulator, query_boolean, query_choice
+from resolvers.endpoints import json_error
+from resolvers.institution_excel import XLSX, _regulator, query_boolean, query_choice
 from schema.errors import ApiError
 
 NOTE = "合计为各行之和（投诉办理时长中位数除外）。"
@@ -112,5 +113,5 @@ async def export_endpoint(request: Request) -> Response:
             result = await resolve.statistics(sessionmaker, viewer, now, region_code, grouping, f)
             body, name = statistics_workbook(result), f"statistics-{result.region.code}"
     except ApiError as e:
-        return _error(400, "BAD_USER_INPUT", e.message)
+        return json_error(400, "BAD_USER_INPUT", e.message)
     return Response(body, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}-{now:%Y%m%d-%H%M%S}.xlsx"})
