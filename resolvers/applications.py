@@ -61,7 +61,6 @@ from models import (
     Mode,
     Nature,
     QualificationStatus,
-    Region,
     Site,
     Staff,
     StaffStatus,
@@ -71,7 +70,7 @@ from models import (
 from resolvers import audit, validation
 from resolvers.findings import COMPULSORY_GRADES, Finding, findings_for
 from resolvers.forms import Form, raw
-from resolvers.institutions import parse_id, province_of
+from resolvers.institutions import _region_path, parse_id, province_of
 from resolvers.pagination import Page, paginate
 from resolvers.portal import Refused, not_found, owner_of
 from resolvers.registration import SAVED_FLAG, FieldError
@@ -210,10 +209,6 @@ class NewApplication:
     statement: str | None = None
     class_id: str | None = None
     proof_document_id: str | None = None
-
-
-async def _region_path(db: AsyncSession, code: str) -> str:
-    return (await db.execute(sa.select(Region.path).where(Region.code == code))).scalar_one()
 
 
 async def submit(info, new: NewApplication) -> tuple[Application | None, list[FieldError]]:

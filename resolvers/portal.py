@@ -388,9 +388,8 @@ async def _refile_classes(db: AsyncSession, course: Course, changed: dict) -> No
     if any(c.filing_status == FilingStatus.PENDING for c in classes):
         raise Refused(FieldError("subject", ErrorCode.NOT_ALLOWED, "该课程有班级正在备案审核，审核结束前不能更改学科"))
     for c in classes:
+        # A new subject (or a subject course at last): filed again; no subject: no filing.
         wanted = FilingStatus.NOT_FILED if course.subject else FilingStatus.NOT_REQUIRED
-        if course.subject and c.filing_status != FilingStatus.NOT_REQUIRED:
-            wanted = FilingStatus.NOT_FILED  # another subject: filed classes are filed again
         if c.filing_status != wanted:
             c.filing_status = wanted
             c.version += 1

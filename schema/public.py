@@ -232,5 +232,5 @@ class ListMutation:
         self, info: Info, kind: ListKind, title: str | None = None, entries: list[BlackListEntryInput] | None = None
     ) -> PublishListPayload:
         black = [BlackEntryInput(institution_id=e.institution_id, reason=e.reason) for e in entries or []]
-        row, errors = await resolve.publish(info, ListKindEnum(kind.value if hasattr(kind, "value") else kind), title, black)
+        row, errors = await resolve.publish(info, ListKindEnum(kind), title, black)
         return PublishListPayload(period=ListPeriod.from_row(row) if row else None, errors=user_errors(errors))
