@@ -35,7 +35,7 @@ from resolvers.findings import RULES, Finding as FindingRow
 from resolvers.institutions import mask_id_number, mask_phone
 from schema.context import Info, note_personal_read
 from schema.errors import UserError
-from schema.institutions import Grade, Institution, ReviewStatus, Subject, TrainingCategory, user_errors
+from schema.institutions import Grade, Institution, ReviewStatus, Subject, TrainingCategory, _optional, user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node
 
@@ -350,10 +350,6 @@ class ApplicationCount:
 
 
 # --- inputs and payloads --------------------------------------------------------------
-
-
-def _optional(description: str | None = None):
-    return strawberry.field(default=None, description=description)
 
 
 @strawberry.input(description="从业人员. A teaching post with subjects needs teacherCertificateNumber.")
