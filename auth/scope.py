@@ -122,6 +122,21 @@ def _institutions(viewer: Viewer) -> ColumnElement[bool]:
     return condition
 
 
+def sees_whole_subtree(viewer: Viewer | None) -> bool:
+    """Whether ``scope(viewer, Institution)`` is exactly the institutions of the viewer's
+    region subtree (an education regulator above the sub-units, with its password changed):
+    then a count kept per region (the statistics' ``county_tally``) may stand for the scoped
+    count of any region in that subtree."""
+    return (
+        viewer is not None
+        and viewer.is_regulator
+        and not viewer.must_change_password
+        and viewer.region_path is not None
+        and viewer.level not in (None, Level.SUB_UNIT)
+        and viewer.department is Department.EDUCATION
+    )
+
+
 #: Models owned by one institution (an ``institution_id`` column): the portal's data (staff,
 #: sites, courses, classes, materials, documents, applications, ...). A row is in scope when
 #: its institution is. List each such model here.

@@ -175,6 +175,8 @@ WAVES = (
 )
 #: Tables filled by SQL after the load (small).
 DERIVED = ("urging_notice", "list_period", "list_entry")
+#: The tables whose triggers keep the statistics' tallies (migration 0013).
+TALLIED = ("institution", "inspection", "application", "training_class", "staff")
 
 # --- vocabulary -------------------------------------------------------------------------
 
@@ -1395,6 +1397,10 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     if not keep_indexes:
         await drop_schema(conn, schema)
         report(f"dropped {len(schema.keys)} keys, {len(schema.indexes)} indexes and {len(schema.foreign_keys)} foreign keys of {len(LOADED)} tables")
+    # The statistics' tallies (models/tallies.py) are counted once at the end, not row by row.
+    await conn.execute("TRUNCATE institution_tally, county_tally, county_tally_delta")
+    for table in TALLIED:
+        await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER tally")
     loader = Loader(url, keep_indexes)
     await loader.open()
     accounts = regulator_rows(plan)
@@ -1456,6 +1462,12 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     await conn.execute(f"ANALYZE {', '.join(DERIVED)}")
     derived = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in DERIVED}
     report("derived: " + ", ".join(f"{t} {n:,}" for t, n in derived.items()) + f" ({time.perf_counter() - derived_started:.1f} s, analyzed)")
+    tally_started = time.perf_counter()
+    for table in TALLIED:
+        await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER tally")
+    await conn.execute("SELECT tally_rebuild()")
+    await conn.execute("ANALYZE institution_tally, county_tally")
+    report(f"statistics tallies counted ({time.perf_counter() - tally_started:.1f} s)")
     size = await conn.fetchval("SELECT pg_size_pretty(pg_database_size(current_database()))")
     await conn.close()
     report(f"done in {time.perf_counter() - started:.1f} s ({(time.perf_counter() - started) / 60:.1f} min), database {size}")

@@ -45,7 +45,7 @@ import sqlalchemy.orm
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement, False_
 
-from auth.scope import DEPARTMENT_CATEGORIES, scope, subtree_codes
+from auth.scope import DEPARTMENT_CATEGORIES, scope, sees_whole_subtree, subtree_codes
 from auth.viewer import Viewer
 from models import (
     Account,
@@ -57,7 +57,6 @@ from models import (
     ComplaintStatus,
     ComplaintType,
     Department,
-    FilingStatus,
     Inspection,
     InspectionStatus,
     Institution,
@@ -68,13 +67,13 @@ from models import (
     ListPeriod,
     Mode,
     Nature,
-    Post,
     Region,
-    Staff,
-    StaffStatus,
     TrainingCategory,
-    TrainingClass,
+    county_tally,
+    county_tally_delta,
+    institution_tally,
 )
+from models.tallies import APPLICATION_TALLIES, INSTITUTION_TALLIES
 from resolvers.institutions import InstitutionFilter, filter_condition, overdue_condition
 from resolvers.registration import CHOICES
 from schema.errors import BadUserInput
@@ -440,30 +439,45 @@ def _in_days(column: ColumnElement, f: StatisticsFilter) -> ColumnElement[bool]:
     return sa.and_(sa.true(), *conditions)
 
 
-def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter, today: date, complaints: bool) -> sa.Select:
-    place = _placement(region, leaf, grouping)
-    institution_filter = filter_condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
-    inst = (
-        sa.select(
-            Institution.id.label("id"),
-            sa.type_coerce(place.key, sa.String()).label("g"),
-            filter_condition(InstitutionFilter(complete=True)).label("complete"),
-            (Institution.review_status == "APPROVED").label("compliant"),
-            Institution.deregistered_at.is_not(None).label("deregistered"),
-            Institution.inspection_status.label("inspection_status"),
-            overdue_condition(today).label("overdue"),
-        )
-        .select_from(place.source)
-        .where(place.where, scope(viewer, Institution), institution_filter)
-        .cte("inst")
+def _tally_sums(table: Any, names: Iterable[str]) -> dict[str, ColumnElement]:
+    """Sums of a tally table's columns (``models.tallies``) for the counters ``names``; the
+    applications of a status are those of every type."""
+    sums: dict[str, ColumnElement] = {}
+    for name in names:
+        if name in table.c:
+            sums[name] = sa.func.sum(table.c[name])
+        elif name.startswith("applications_"):
+            status = name.removeprefix("applications_")
+            sums[name] = sa.func.sum(sum((table.c[f"{t.value.lower()}_{status}"] for t in ApplicationType), sa.literal(0)))
+    return sums
+
+
+#: The counters of the records an institution owns that a date range counts as events.
+DATED = ("inspections", *(f"applications_{s.value.lower()}" for s in ApplicationStatus), *APPLICATION_TALLIES)
+
+
+def by_county(viewer: Viewer, leaf: bool, grouping: Grouping, f: StatisticsFilter) -> bool:
+    """Whether a view is summed from ``county_tally`` (a few thousand rows for the whole
+    country) rather than from the institution rows: by child region, without a filter on the
+    institutions or a date range, for a viewer whose scope is its whole subtree."""
+    return (
+        grouping is Grouping.REGION
+        and not leaf
+        and not f.about_institutions
+        and f.from_ is None
+        and f.to is None
+        and sees_whole_subtree(viewer)
     )
 
-    names = [name for name, _ in COUNTERS if complaints or name not in COMPLAINT_COUNTERS]
 
-    def part(source: Any, key: ColumnElement, counters: dict[str, ColumnElement], *where: ColumnElement[bool]) -> sa.Select:
+def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter, today: date, complaints: bool) -> sa.Select:
+    names = [name for name, _ in COUNTERS if complaints or name not in COMPLAINT_COUNTERS]
+    place = _placement(region, leaf, grouping)
+
+    def part(source: Any, key: ColumnElement, counters: dict[str, ColumnElement], *where: ColumnElement[bool], total_in_key: bool = False) -> sa.Select:
         """One source's counters for every group and the total (t = 1), the others zero."""
         filler = {name: sa.literal_column("NULL::float8" if name == MEDIAN else "0") for name in names}
-        if place.total_in_key and key is inst.c.g:
+        if total_in_key:
             total, grouped = sa.case((key == TOTAL_KEY, 1), else_=0), key
         else:
             total, grouped = sa.func.grouping(key), sa.func.rollup(key)
@@ -479,69 +493,92 @@ def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grou
         return counted.filter(condition) if condition is not None else counted
 
     listed = _listed(region)
-    status = inst.c.inspection_status
-    parts = [
-        part(
-            inst.outerjoin(listed, listed.c.institution_id == inst.c.id),
-            inst.c.g,
-            {
-                "registered": n(inst.c.id),
-                "complete": n(inst.c.id, inst.c.complete),
-                "compliant": n(inst.c.id, inst.c.compliant),
-                "deregistered": n(inst.c.id, inst.c.deregistered),
-                "inspected": n(inst.c.id, status != InspectionStatus.NOT_INSPECTED.value),
-                "with_problems": n(inst.c.id, status.in_([InspectionStatus.RECTIFYING.value, InspectionStatus.RECTIFIED.value])),
-                "rectifying": n(inst.c.id, status == InspectionStatus.RECTIFYING.value),
-                "rectified": n(inst.c.id, status == InspectionStatus.RECTIFIED.value),
-                "overdue": n(inst.c.id, inst.c.overdue),
-                "white_listed": n(inst.c.id, listed.c.white),
-                "black_listed": n(inst.c.id, listed.c.black),
-            },
-        ),
-        part(
-            inst.join(Inspection, Inspection.institution_id == inst.c.id),
-            inst.c.g,
-            {"inspections": n(Inspection.id)},
-            *([Inspection.inspected_on >= f.from_] if f.from_ else []),
-            *([Inspection.inspected_on <= f.to] if f.to else []),
-        ),
-        part(
-            inst.join(Application, Application.institution_id == inst.c.id),
-            inst.c.g,
-            {
-                **{f"applications_{s.value.lower()}": n(Application.id, Application.status == s) for s in ApplicationStatus},
-                **{
-                    f"{t.value.lower()}_{s.value.lower()}": n(Application.id, sa.and_(Application.type == t, Application.status == s))
-                    for t in ApplicationType
-                    for s in ApplicationStatus
+    if by_county(viewer, leaf, grouping, f):
+        below = _below(region)
+        kept = sa.union_all(sa.select(county_tally), sa.select(county_tally_delta)).subquery("kept")
+        in_below = sa.join(Institution, below, below.c.code == Institution.region_code)
+        parts = [
+            part(sa.join(kept, below, below.c.code == kept.c.region_code), below.c.child, _tally_sums(kept, names)),
+            # 逾期 depends on the day, and the lists on their current periods: counted here.
+            part(in_below, below.c.child, {"overdue": n(Institution.id)}, overdue_condition(today)),
+            part(
+                in_below.join(listed, listed.c.institution_id == Institution.id),
+                below.c.child,
+                {"white_listed": n(Institution.id, listed.c.white), "black_listed": n(Institution.id, listed.c.black)},
+            ),
+        ]
+    else:
+        institution_filter = filter_condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
+        inst = (
+            sa.select(
+                Institution.id.label("id"),
+                sa.type_coerce(place.key, sa.String()).label("g"),
+                filter_condition(InstitutionFilter(complete=True)).label("complete"),
+                (Institution.review_status == "APPROVED").label("compliant"),
+                Institution.deregistered_at.is_not(None).label("deregistered"),
+                Institution.inspection_status.label("inspection_status"),
+                overdue_condition(today).label("overdue"),
+            )
+            .select_from(place.source)
+            .where(place.where, scope(viewer, Institution), institution_filter)
+            .cte("inst")
+        )
+        status = inst.c.inspection_status
+        dated = f.from_ is not None or f.to is not None
+        tallied = [name for name in names if name in INSTITUTION_TALLIES or name.startswith("applications_")]
+        parts = [
+            part(
+                inst.outerjoin(listed, listed.c.institution_id == inst.c.id),
+                inst.c.g,
+                {
+                    "registered": n(inst.c.id),
+                    "complete": n(inst.c.id, inst.c.complete),
+                    "compliant": n(inst.c.id, inst.c.compliant),
+                    "deregistered": n(inst.c.id, inst.c.deregistered),
+                    "inspected": n(inst.c.id, status != InspectionStatus.NOT_INSPECTED.value),
+                    "with_problems": n(inst.c.id, status.in_([InspectionStatus.RECTIFYING.value, InspectionStatus.RECTIFIED.value])),
+                    "rectifying": n(inst.c.id, status == InspectionStatus.RECTIFYING.value),
+                    "rectified": n(inst.c.id, status == InspectionStatus.RECTIFIED.value),
+                    "overdue": n(inst.c.id, inst.c.overdue),
+                    "white_listed": n(inst.c.id, listed.c.white),
+                    "black_listed": n(inst.c.id, listed.c.black),
                 },
-            },
-            _in_days(Application.submitted_at, f),
-        ),
-        part(
-            inst.join(TrainingClass, TrainingClass.institution_id == inst.c.id),
-            inst.c.g,
-            {
-                "classes_filed": n(TrainingClass.id, TrainingClass.filing_status == FilingStatus.FILED),
-                "classes_pending": n(TrainingClass.id, TrainingClass.filing_status == FilingStatus.PENDING),
-                "classes_unfiled": n(TrainingClass.id, TrainingClass.filing_status.in_([FilingStatus.NOT_FILED, FilingStatus.REJECTED])),
-            },
-            # Only subject classes are filed (the partial index holds them alone).
-            TrainingClass.filing_status != FilingStatus.NOT_REQUIRED,
-        ),
-        part(
-            inst.join(Staff, Staff.institution_id == inst.c.id),
-            inst.c.g,
-            {
-                "staff_active": n(Staff.id),
-                "teachers": n(Staff.id, Staff.post == Post.TEACHING),
-                "certified_teachers": n(
-                    Staff.id, sa.and_(Staff.post == Post.TEACHING, sa.func.coalesce(Staff.teacher_certificate_number, "") != "")
+                total_in_key=place.total_in_key,
+            ),
+            # What the institutions own, from their tallies; within a date range, the events
+            # (inspections, applications) are counted from their rows instead.
+            part(
+                inst.join(institution_tally, institution_tally.c.institution_id == inst.c.id),
+                inst.c.g,
+                _tally_sums(institution_tally, [name for name in tallied if not (dated and name in DATED)]),
+                total_in_key=place.total_in_key,
+            ),
+        ]
+        if dated:
+            parts += [
+                part(
+                    inst.join(Inspection, Inspection.institution_id == inst.c.id),
+                    inst.c.g,
+                    {"inspections": n(Inspection.id)},
+                    *([Inspection.inspected_on >= f.from_] if f.from_ else []),
+                    *([Inspection.inspected_on <= f.to] if f.to else []),
+                    total_in_key=place.total_in_key,
                 ),
-            },
-            Staff.status == StaffStatus.ACTIVE,
-        ),
-    ]
+                part(
+                    inst.join(Application, Application.institution_id == inst.c.id),
+                    inst.c.g,
+                    {
+                        **{f"applications_{s.value.lower()}": n(Application.id, Application.status == s) for s in ApplicationStatus},
+                        **{
+                            f"{t.value.lower()}_{s.value.lower()}": n(Application.id, sa.and_(Application.type == t, Application.status == s))
+                            for t in ApplicationType
+                            for s in ApplicationStatus
+                        },
+                    },
+                    _in_days(Application.submitted_at, f),
+                    total_in_key=place.total_in_key,
+                ),
+            ]
     if complaints:
         handled = Complaint.status.in_([ComplaintStatus.REPLIED, ComplaintStatus.REJECTED])
         hours = sa.extract("epoch", sa.func.coalesce(Complaint.replied_at, Complaint.rejected_at) - Complaint.submitted_at) / 3600

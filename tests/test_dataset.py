@@ -78,6 +78,13 @@ async def test_counts_scale_as_stated_and_the_schema_is_restored(loaded):
     assert loaded.lines[-1].startswith("done in")
     # Statistics are fresh.
     assert await conn.fetchval("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'institution' AND last_analyze IS NOT NULL") == 1
+    # The statistics' tallies are counted, agree with a recount, and their triggers are on again.
+    assert await conn.fetchval("SELECT count(*) FROM institution_tally") == stated["institutions"]
+    assert await conn.fetchval("SELECT sum(registered) FROM county_tally") == stated["institutions"]
+    assert await conn.fetchval("SELECT sum(staff_active) FROM county_tally") == await conn.fetchval("SELECT count(*) FROM staff WHERE status = 'ACTIVE'")
+    assert await conn.fetch("SELECT * FROM tally_check()") == []
+    triggers = await conn.fetch("SELECT tgrelid::regclass::text AS t, tgenabled::text FROM pg_trigger WHERE tgname = 'tally'")
+    assert sorted((r["t"], r["tgenabled"]) for r in triggers) == sorted((t, "O") for t in (*dataset.TALLIED, "institution_tally"))
 
 
 async def test_regions_and_regulator_accounts_cover_the_country(loaded):

@@ -1,0 +1,255 @@
+"""Maintained counts for statistics (``models/tallies.py``): the per-institution tally, the
+per-county tally with its differences, the triggers that keep them, ``tally_compact()``,
+``tally_rebuild()`` and ``tally_check()``; the tallies are filled from the existing rows.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-28
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0013'
+down_revision: Union[str, Sequence[str], None] = '0012'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+# What each owned record adds to its institution's tally: column -> condition on the row ``r``.
+SOURCES = {
+    'inspection': {'inspections': 'true'},
+    'application': {
+        f'{kind.lower()}_{status.lower()}': f"r.type = '{kind}' AND r.status = '{status}'"
+        for kind in ('COMPLIANCE', 'DEREGISTRATION', 'LICENCE', 'CLASS_FILING')
+        for status in ('PENDING', 'APPROVED', 'REJECTED')
+    },
+    'training_class': {
+        'classes_filed': "r.filing_status = 'FILED'",
+        'classes_pending': "r.filing_status = 'PENDING'",
+        'classes_unfiled': "r.filing_status IN ('NOT_FILED', 'REJECTED')",
+    },
+    'staff': {
+        'staff_active': "r.status = 'ACTIVE'",
+        'teachers': "r.status = 'ACTIVE' AND r.post = 'TEACHING'",
+        'certified_teachers': "r.status = 'ACTIVE' AND r.post = 'TEACHING' AND coalesce(r.teacher_certificate_number, '') <> ''",
+    },
+}
+INSTITUTION_TALLIES = [column for counters in SOURCES.values() for column in counters]
+# What an institution's own state adds to its county.
+STATES = {
+    'registered': 'true',
+    'complete': 'r.qualifications_saved AND r.operation_saved AND r.subject_training_saved AND r.facilities_saved',
+    'compliant': "r.review_status = 'APPROVED'",
+    'deregistered': 'r.deregistered_at IS NOT NULL',
+    'inspected': "r.inspection_status <> 'NOT_INSPECTED'",
+    'with_problems': "r.inspection_status IN ('RECTIFYING', 'RECTIFIED')",
+    'rectifying': "r.inspection_status = 'RECTIFYING'",
+    'rectified': "r.inspection_status = 'RECTIFIED'",
+}
+COUNTY_TALLIES = [*STATES, *INSTITUTION_TALLIES]
+
+
+def _one(condition: str, row: str) -> str:
+    """1 where the condition holds for ``row`` (OLD, NEW or a table alias), else 0."""
+    return f"coalesce(({condition.replace('r.', row + '.')})::int, 0)"
+
+
+def _list(names) -> str:
+    return ', '.join(names)
+
+
+def _source_trigger(table: str, counters: dict[str, str]) -> str:
+    """The trigger function keeping ``institution_tally`` for ``table``'s rows."""
+    old = [_one(c, 'OLD') for c in counters.values()]
+    new = [_one(c, 'NEW') for c in counters.values()]
+
+    def update(signs_values: list[str], institution: str) -> str:
+        sets = ', '.join(f'{name} = {name} + {value}' for name, value in zip(counters, signs_values, strict=True))
+        return f'UPDATE institution_tally SET {sets} WHERE institution_id = {institution};'
+
+    return f"""
+CREATE FUNCTION tally_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.institution_id = NEW.institution_id THEN
+        IF ROW({_list(old)}) IS NOT DISTINCT FROM ROW({_list(new)}) THEN
+            RETURN NULL;
+        END IF;
+        {update([f'{n} - {o}' for n, o in zip(new, old, strict=True)], 'NEW.institution_id')}
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        {update([f'-{o}' for o in old], 'OLD.institution_id')}
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        {update(new, 'NEW.institution_id')}
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION tally_{table}();
+"""
+
+
+def _delta(region: str, values: list[str]) -> str:
+    return f'INSERT INTO county_tally_delta (region_code, {_list(COUNTY_TALLIES)}) VALUES ({region}, {_list(values)});'
+
+
+ZERO_STATES = ['0'] * len(STATES)
+ZERO_TALLIES = ['0'] * len(INSTITUTION_TALLIES)
+
+# institution_tally -> county differences (its region is copied, so a deleted institution's
+# counts still know their county).
+TALLY_TO_COUNTY = f"""
+CREATE FUNCTION tally_institution_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.region_code = NEW.region_code THEN
+        IF ROW({_list('OLD.' + c for c in INSTITUTION_TALLIES)}) IS NOT DISTINCT FROM ROW({_list('NEW.' + c for c in INSTITUTION_TALLIES)}) THEN
+            RETURN NULL;
+        END IF;
+        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c} - OLD.{c}' for c in INSTITUTION_TALLIES])}
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        {_delta('OLD.region_code', ZERO_STATES + [f'-OLD.{c}' for c in INSTITUTION_TALLIES])}
+    END IF;
+    IF TG_OP <> 'DELETE' AND ROW({_list('NEW.' + c for c in INSTITUTION_TALLIES)}) IS DISTINCT FROM ROW({_list(ZERO_TALLIES)}) THEN
+        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c}' for c in INSTITUTION_TALLIES])}
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON institution_tally FOR EACH ROW EXECUTE FUNCTION tally_institution_tally();
+"""
+
+_old_states = [_one(c, 'OLD') for c in STATES.values()]
+_new_states = [_one(c, 'NEW') for c in STATES.values()]
+# institution -> its tally row (made with it, moved with it) and its state's county differences.
+INSTITUTION = f"""
+CREATE FUNCTION tally_institution() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO institution_tally (institution_id, region_code) VALUES (NEW.id, NEW.region_code);
+    ELSIF TG_OP = 'UPDATE' AND OLD.region_code <> NEW.region_code THEN
+        UPDATE institution_tally SET region_code = NEW.region_code WHERE institution_id = NEW.id;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.region_code = NEW.region_code THEN
+        IF ROW({_list(_old_states)}) IS NOT DISTINCT FROM ROW({_list(_new_states)}) THEN
+            RETURN NULL;
+        END IF;
+        {_delta('NEW.region_code', [f'{n} - {o}' for n, o in zip(_new_states, _old_states, strict=True)] + ZERO_TALLIES)}
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        {_delta('OLD.region_code', [f'-{o}' for o in _old_states] + ZERO_TALLIES)}
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        {_delta('NEW.region_code', _new_states + ZERO_TALLIES)}
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON institution FOR EACH ROW EXECUTE FUNCTION tally_institution();
+"""
+
+_sums = _list(f'sum({c})::bigint AS {c}' for c in COUNTY_TALLIES)
+COMPACT = f"""
+CREATE FUNCTION tally_compact() RETURNS bigint LANGUAGE sql AS $$
+    WITH moved AS (DELETE FROM county_tally_delta RETURNING *),
+    summed AS (SELECT region_code, {_sums} FROM moved GROUP BY region_code),
+    folded AS (
+        INSERT INTO county_tally AS t (region_code, {_list(COUNTY_TALLIES)}) SELECT * FROM summed
+        ON CONFLICT (region_code) DO UPDATE SET {_list(f'{c} = t.{c} + excluded.{c}' for c in COUNTY_TALLIES)}
+        RETURNING 1
+    )
+    SELECT count(*) FROM folded;
+$$;
+"""
+
+
+def _recount_institutions() -> str:
+    """Every institution's tally counted from the source tables."""
+    joins, columns = [], []
+    for table, counters in SOURCES.items():
+        counts = _list(f'count(*) FILTER (WHERE {c}) AS {name}' for name, c in counters.items())
+        joins.append(f'LEFT JOIN (SELECT r.institution_id, {counts} FROM {table} r GROUP BY r.institution_id) {table} ON {table}.institution_id = i.id')
+        columns += [f'coalesce({table}.{name}, 0) AS {name}' for name in counters]
+    return f"SELECT i.id AS institution_id, i.region_code, {_list(columns)} FROM institution i {' '.join(joins)}"
+
+
+def _recount_counties(tallies: str) -> str:
+    """Every county's tally counted from the institutions and ``tallies`` (their tallies)."""
+    states = _list(f'count(*) FILTER (WHERE {c}) AS {name}' for name, c in STATES.items())
+    sums = _list(f'sum(t.{c})::bigint AS {c}' for c in INSTITUTION_TALLIES)
+    return f'SELECT r.region_code, {states}, {sums} FROM institution r JOIN {tallies} t ON t.institution_id = r.id GROUP BY r.region_code'
+
+
+REBUILD = f"""
+CREATE FUNCTION tally_rebuild() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER TABLE institution_tally DISABLE TRIGGER tally;
+    TRUNCATE institution_tally, county_tally, county_tally_delta;
+    INSERT INTO institution_tally (institution_id, region_code, {_list(INSTITUTION_TALLIES)}) {_recount_institutions()};
+    INSERT INTO county_tally (region_code, {_list(COUNTY_TALLIES)}) {_recount_counties('institution_tally')};
+    ALTER TABLE institution_tally ENABLE TRIGGER tally;
+END $$;
+"""
+
+_pending = f'SELECT region_code, {_sums} FROM (SELECT * FROM county_tally UNION ALL SELECT * FROM county_tally_delta) kept GROUP BY region_code'
+CHECK = f"""
+CREATE FUNCTION tally_check() RETURNS TABLE (tally text, key text) LANGUAGE sql STABLE AS $$
+    WITH fresh AS ({_recount_institutions()})
+    SELECT 'institution_tally', coalesce(f.institution_id, t.institution_id)::text
+    FROM fresh f FULL JOIN institution_tally t ON t.institution_id = f.institution_id
+    WHERE ROW(f.region_code, {_list('f.' + c for c in INSTITUTION_TALLIES)})
+        IS DISTINCT FROM ROW(t.region_code, {_list('t.' + c for c in INSTITUTION_TALLIES)})
+    UNION ALL
+    SELECT 'county_tally', coalesce(f.region_code, k.region_code)
+    FROM ({_recount_counties('fresh')}) f FULL JOIN ({_pending}) k ON k.region_code = f.region_code
+    WHERE ROW({_list(f'coalesce(f.{c}, 0)' for c in COUNTY_TALLIES)}) IS DISTINCT FROM ROW({_list(f'coalesce(k.{c}, 0)' for c in COUNTY_TALLIES)});
+$$;
+"""
+
+
+def _counts(names) -> list[sa.Column]:
+    return [sa.Column(name, sa.BigInteger(), server_default='0', nullable=False) for name in names]
+
+
+def upgrade() -> None:
+    op.create_table(
+        'institution_tally',
+        sa.Column('institution_id', sa.Uuid(), nullable=False),
+        sa.Column('region_code', sa.String(length=6), nullable=False),
+        *_counts(INSTITUTION_TALLIES),
+        sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('institution_id'),
+    )
+    op.create_table(
+        'county_tally',
+        sa.Column('region_code', sa.String(length=6), nullable=False),
+        *_counts(COUNTY_TALLIES),
+        sa.ForeignKeyConstraint(['region_code'], ['region.code']),
+        sa.PrimaryKeyConstraint('region_code'),
+    )
+    op.create_table(
+        'county_tally_delta',
+        sa.Column('region_code', sa.String(length=6), nullable=False),
+        *_counts(COUNTY_TALLIES),
+    )
+    for sql in (*(_source_trigger(table, counters) for table, counters in SOURCES.items()), TALLY_TO_COUNTY, INSTITUTION, COMPACT, REBUILD, CHECK):
+        # One statement at a time (asyncpg prepares each).
+        for statement in sql.split('\n--\n'):
+            op.execute(statement)
+    op.execute('SELECT tally_rebuild()')
+
+
+def downgrade() -> None:
+    for table in (*SOURCES, 'institution_tally', 'institution'):
+        op.execute(f'DROP TRIGGER tally ON {table}')
+        op.execute(f'DROP FUNCTION tally_{table}()')
+    for function in ('tally_compact', 'tally_rebuild', 'tally_check'):
+        op.execute(f'DROP FUNCTION {function}()')
+    op.drop_table('county_tally_delta')
+    op.drop_table('county_tally')
+    op.drop_table('institution_tally')
