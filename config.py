@@ -25,6 +25,9 @@ environment (never through files in the repository).
 - ``XWPX_PUBLIC_OPERATIONS``: ``any`` (default) or ``registered``: callers without a session
   may run only the operations registered with ``python server.py register-operations``
   (``persisted.py``).
+- ``XWPX_TALLY_COMPACT_SECONDS``: how often the server folds the statistics' county
+  differences into ``county_tally`` (``models/tallies.py``; default 60, ``0``: never — then
+  run ``SELECT tally_compact()`` from elsewhere, or the differences table keeps growing).
 - ``XWPX_ARGON2_PROFILE``: ``default`` (RFC 9106 low-memory argon2id) or ``test`` (argon2id
   with minimal cost, for the test suite only).
 """
@@ -68,6 +71,7 @@ class Settings:
     public_pool_timeout: float = 1.0
     public_statement_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_STATEMENT_TIMEOUT_MS", "2000")))
     public_operations: str = field(default_factory=lambda: os.environ.get("XWPX_PUBLIC_OPERATIONS", "any"))
+    tally_compact_seconds: float = field(default_factory=lambda: float(os.environ.get("XWPX_TALLY_COMPACT_SECONDS", "60")))
     public_rate: tuple[float, float] = field(
         default_factory=lambda: tuple(float(x) for x in os.environ.get("XWPX_PUBLIC_RATE", "60/1").split("/", 1))  # type: ignore[return-value]
     )

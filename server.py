@@ -45,6 +45,7 @@ from operations import RequestContext
 from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
 from config import Settings
+from models import tallies
 from models.database import async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
 from resolvers import documents, institution_excel, material_excel, public, statistics_excel
 from resolvers.loaders import create_loaders
@@ -314,9 +315,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.public_rate = RateLimiter(*settings.public_rate, clock=settings.clock)
         app.state.persisted_cache = persisted.Cache()
         app.state.storage = storage
+        compacting = asyncio.create_task(tallies.compact_every(engine, settings.tally_compact_seconds)) if settings.tally_compact_seconds > 0 else None
         try:
             yield
         finally:
+            if compacting is not None:
+                compacting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await compacting
             await engine.dispose()
             await public_engine.dispose()
             if replica:
@@ -473,6 +479,35 @@ def _import(url: str, path: str, username: str) -> int:
     return 0
 
 
+def _tallies(url: str, rebuild: bool) -> int:
+    """Check the statistics' tallies against a recount (``models/tallies.py``), after
+    recounting them with ``--rebuild``; exit status 1 when they differ."""
+    import time
+
+    import sqlalchemy as sa
+
+    async def run(sessionmaker):
+        async with sessionmaker() as db:
+            if rebuild:
+                started = time.perf_counter()
+                await db.execute(sa.text("SELECT tally_rebuild()"))
+                await db.commit()
+                print(f"recounted in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            folded = (await db.execute(sa.text("SELECT tally_compact()"))).scalar_one()
+            await db.commit()
+            print(f"folded the differences of {folded} counties; checking against a recount ...", file=sys.stderr)
+            return (await db.execute(sa.text("SELECT tally, key FROM tally_check() ORDER BY 1, 2"))).all()
+
+    differences = _with_database(url, run)
+    for tally, key in differences[:20]:
+        print(f"{tally} {key} differs from a recount")
+    if differences:
+        print(f"{len(differences)} tallies differ: run `python server.py tallies --rebuild` to recount them", file=sys.stderr)
+        return 1
+    print("the tallies agree with a recount")
+    return 0
+
+
 def worker_app() -> Starlette:
     """The app of one worker process of ``serve --workers N`` (settings from the environment)."""
     operations.configure_logging()
@@ -502,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     importing = commands.add_parser("import", help="机构信息批量导入: import an .xlsx of the template as a county desk account")
     importing.add_argument("file", help="the filled template (GET /templates/institutions.xlsx)")
     importing.add_argument("--account", required=True, help="the county education account (or sub-unit) registering them")
+    tallying = commands.add_parser("tallies", help="check the statistics' maintained counts against a recount")
+    tallying.add_argument("--rebuild", action="store_true", help="recount them first (writes to the counted tables wait while it runs)")
     registering = commands.add_parser(
         "register-operations", help="register persisted operations (a JSON list of queries, or sha256 -> query)"
     )
@@ -531,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
             return _create_admin(url, args.username, args.name)
         if args.command == "import":
             return _import(url, args.file, args.account)
+        if args.command == "tallies":
+            return _tallies(url, args.rebuild)
         if args.command == "register-operations":
             try:
                 operations_ = persisted.read_manifest(Path(args.file).read_text(encoding="utf-8"))

@@ -5,7 +5,8 @@ stated concurrency, SQL statements per request and the server's peak memory, for
 1. a county's institution list page (50 institutions with registration progress,
    registering unit, number of sites, number of active staff, latest inspection status);
 2. the same page by raw SQL with asyncpg in this process (the floor), and the ratio;
-3. province statistics by prefecture, and ministry statistics by province;
+3. province statistics by prefecture, and ministry statistics by province (the counters of
+   the benchmark's page; and every counter, the complaints' median handling time included);
 4. one institution's full detail (sites → courses → classes → teachers);
 5. the public name search within a province.
 
@@ -39,6 +40,17 @@ LIST_PAGE = """{ institutions(first: 50) { totalCount edges { node {
   id name registrationProgress { complete missingParts } registeringUnit { name } siteCount activeStaffCount inspectionStatus
 } } } }"""
 STATISTICS = "{ statistics { rows { region { name } institutions { registered complete compliant } inspections { rectifying overdue } applications { pending approved } classes { filed } staff { active } } total { institutions { registered } } } }"
+#: Every counter, the complaints' median handling time included (read from every handled
+#: complaint of the region, where the other counters are kept).
+STATISTICS_FULL = (
+    "{ statistics { rows { key ...c } total { ...c } } } fragment c on StatisticsRow {"
+    " institutions { registered complete compliant deregistered }"
+    " inspections { inspected withProblems rectifying rectified overdue recorded }"
+    " applications { pending approved rejected compliance { pending approved rejected } deregistration { pending approved rejected }"
+    " licence { pending approved rejected } classFiling { pending approved rejected } }"
+    " classes { filed pending unfiled } staff { active teachers certifiedTeachers } lists { white black }"
+    " complaints { total submitted accepted replied rejected illegalOperation illegalEnrolment other medianHandlingHours } }"
+)
 DETAIL = """query($id: ID!) { institution(id: $id) { name sites { name courses { name classes { name schedule { weekday start end } teachers { name } } } } } }"""
 SEARCH = """query($n: String!, $r: String!) { publicInstitutions(name: $n, regionCode: $r, first: 10) { totalCount edges { node { name status licence { number } } } } }"""
 RAW_PAGE = """
@@ -139,6 +151,7 @@ async def run(url: str, seconds: float, concurrency: int, server_pid: int, port:
         ("1. county list page (50)", COUNTY, {"query": LIST_PAGE}),
         ("3a. province statistics", PROVINCE, {"query": STATISTICS}),
         ("3b. ministry statistics", MINISTRY, {"query": STATISTICS}),
+        ("3c. ministry, every counter", MINISTRY, {"query": STATISTICS_FULL}),
         ("4. institution detail", COUNTY, {"query": DETAIL, "variables": {"id": ids[0]}}),
         ("5. public name search", None, {"query": SEARCH, "variables": {"n": queries[0], "r": "440000"}}),
     ]

@@ -89,6 +89,8 @@ class Institution(SQLModel, table=True):
                 "subject_training_saved", "facilities_saved", "created_at",
             ],
         ),
+        # 逾期 by region: the rectifying institutions and their deadlines (migration 0013).
+        sa.Index("ix_institution_rectifying", "region_code", "open_deadline", postgresql_where=sa.text("inspection_status = 'RECTIFYING'")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -5,12 +5,14 @@ institutions of a region, kept up to date by triggers in the same transaction as
 
 - ``institution_tally``: one row per institution (made with it), its counts of records it
   owns: inspections, active staff, teachers and certified teachers, subject classes by filing
-  state, applications by type and status. Written only by the triggers on those tables, each
+  state, applications by type and status; and whether a current period of a white or black
+  list names it (the triggers on the lists' tables recount the institutions a new period or
+  entry concerns). Written only by the triggers on those tables, each
   change touching its own institution's row, so writers to different institutions never
   wait for each other.
 - ``county_tally``: one row per lowest region, the sum over its institutions of their
   states (registered, registration complete, compliant, deregistered, inspection status) and
-  of their ``institution_tally``. The triggers never update it: they append each change's
+  of their ``institution_tally``, and its complaints by status and type. The triggers never update it: they append each change's
   difference to ``county_tally_delta`` (no row is shared, so no writer waits), and
   ``tally_compact()`` folds the differences into ``county_tally`` in one transaction (the
   server runs it every minute). A count is ``county_tally`` plus the differences not folded
@@ -23,8 +25,14 @@ recount (none, unless something bypassed the triggers).
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
+
+log = logging.getLogger("xwpx.tallies")
 
 #: The counts an institution's own records give: (column, label), in the statistics' order.
 APPLICATION_TALLIES = tuple(
@@ -41,10 +49,19 @@ INSTITUTION_TALLIES = (
     "staff_active",
     "teachers",
     "certified_teachers",
+    # 1 while the institution is named in a current period of any white (black) list.
+    "white_listed",
+    "black_listed",
 )
 #: The counts an institution's own state gives (1 or 0 per institution).
 STATE_TALLIES = ("registered", "complete", "compliant", "deregistered", "inspected", "with_problems", "rectifying", "rectified")
-COUNTY_TALLIES = STATE_TALLIES + INSTITUTION_TALLIES
+#: The complaints filed with a county, by status and by type.
+COMPLAINT_TALLIES = (
+    "complaints",
+    *(f"complaints_{status}" for status in ("submitted", "accepted", "replied", "rejected")),
+    *(f"complaints_{kind}" for kind in ("illegal_operation", "illegal_enrolment", "other")),
+)
+COUNTY_TALLIES = STATE_TALLIES + INSTITUTION_TALLIES + COMPLAINT_TALLIES
 
 
 def _counts(names: tuple[str, ...]) -> list[sa.Column]:
@@ -73,3 +90,21 @@ county_tally_delta = sa.Table(
     sa.Column("region_code", sa.String(6), nullable=False),
     *_counts(COUNTY_TALLIES),
 )
+
+
+async def compact(engine: AsyncEngine) -> int:
+    """Fold the county differences into ``county_tally``; returns the counties folded."""
+    async with engine.begin() as conn:
+        return (await conn.execute(sa.text("SELECT tally_compact()"))).scalar_one()
+
+
+async def compact_every(engine: AsyncEngine, seconds: float) -> None:
+    """``compact`` every ``seconds`` until cancelled (the server runs it; with several workers
+    or servers each does, which is safe: a difference is folded once). A failed round is
+    logged and the next one tries again; the counts are exact meanwhile."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await compact(engine)
+        except Exception:
+            log.warning("folding the statistics' county differences failed; retrying in %s s", seconds, exc_info=True)

@@ -62,9 +62,6 @@ from models import (
     Institution,
     Kind,
     Level,
-    ListEntry,
-    ListKind,
-    ListPeriod,
     Mode,
     Nature,
     Region,
@@ -73,6 +70,7 @@ from models import (
     county_tally_delta,
     institution_tally,
 )
+from models.complaints import HANDLED
 from models.tallies import APPLICATION_TALLIES, INSTITUTION_TALLIES
 from resolvers.institutions import InstitutionFilter, filter_condition, overdue_condition
 from resolvers.registration import CHOICES
@@ -86,6 +84,8 @@ TOTAL_KEY = "TOTAL"
 SELF_KEY = "SELF"
 #: Institutions with no training category saved yet (part 3 unsaved), in the category view.
 NO_CATEGORY = "NONE"
+#: The complaint table, with its computed handling time (``models.complaints.handling_hours``).
+complaint_table = Complaint.__table__
 NOT_FOUND = "区划不存在或不在本账号的管辖范围内 (region not found or out of scope)"
 
 
@@ -407,28 +407,6 @@ def _placement(region: Region, leaf: bool, grouping: Grouping) -> _Placement:
     return _Placement(key=sa.type_coerce(column, text), source=Institution, where=in_region)
 
 
-def _listed(region: Region) -> sa.Subquery:
-    """The institutions of ``region`` named in a current period (the latest number per
-    publishing region and kind) of any region's white or black list."""
-    period = sa.orm.aliased(ListPeriod)
-    newest = (
-        sa.select(sa.func.max(ListPeriod.number))
-        .where(ListPeriod.region_code == period.region_code, ListPeriod.kind == period.kind)
-        .scalar_subquery()
-    )
-    return (
-        sa.select(
-            ListEntry.institution_id,
-            sa.func.bool_or(period.kind == ListKind.WHITE).label("white"),
-            sa.func.bool_or(period.kind == ListKind.BLACK).label("black"),
-        )
-        .join(period, period.id == ListEntry.period_id)
-        .where(period.number == newest, ListEntry.county_code.in_(subtree_codes(region.path)))
-        .group_by(ListEntry.institution_id)
-        .subquery("listed")
-    )
-
-
 def _in_days(column: ColumnElement, f: StatisticsFilter) -> ColumnElement[bool]:
     """``column`` (a timestamp) within the filter's days (Beijing time)."""
     conditions = []
@@ -470,7 +448,9 @@ def by_county(viewer: Viewer, leaf: bool, grouping: Grouping, f: StatisticsFilte
     )
 
 
-def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter, today: date, complaints: bool) -> sa.Select:
+def _counts_statement(
+    viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter, today: date, complaints: bool, median: bool = True
+) -> sa.Select:
     names = [name for name, _ in COUNTERS if complaints or name not in COMPLAINT_COUNTERS]
     place = _placement(region, leaf, grouping)
 
@@ -492,21 +472,32 @@ def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grou
         counted = sa.func.count(column)
         return counted.filter(condition) if condition is not None else counted
 
-    listed = _listed(region)
+    hours = complaint_table.c.handling_hours
+    median_hours = sa.func.percentile_cont(0.5).within_group(hours).filter(complaint_table.c.status.in_(HANDLED))
     if by_county(viewer, leaf, grouping, f):
         below = _below(region)
         kept = sa.union_all(sa.select(county_tally), sa.select(county_tally_delta)).subquery("kept")
-        in_below = sa.join(Institution, below, below.c.code == Institution.region_code)
         parts = [
             part(sa.join(kept, below, below.c.code == kept.c.region_code), below.c.child, _tally_sums(kept, names)),
-            # 逾期 depends on the day, and the lists on their current periods: counted here.
-            part(in_below, below.c.child, {"overdue": n(Institution.id)}, overdue_condition(today)),
+            # 逾期 depends on the day: counted from the rectifying institutions' deadlines.
             part(
-                in_below.join(listed, listed.c.institution_id == Institution.id),
+                sa.join(Institution, below, below.c.code == Institution.region_code),
                 below.c.child,
-                {"white_listed": n(Institution.id, listed.c.white), "black_listed": n(Institution.id, listed.c.black)},
+                {"overdue": sa.func.count()},  # count(*): read from the index alone
+                overdue_condition(today),
             ),
         ]
+        if complaints and median:
+            # The median needs the handled complaints' times (the counts are kept). The scope
+            # of complaints is the viewer's subtree, which holds the region.
+            parts.append(
+                part(
+                    sa.join(complaint_table, below, below.c.code == complaint_table.c.county_code),
+                    below.c.child,
+                    {MEDIAN: median_hours},
+                    complaint_table.c.status.in_(HANDLED),
+                )
+            )
     else:
         institution_filter = filter_condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
         inst = (
@@ -528,7 +519,7 @@ def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grou
         tallied = [name for name in names if name in INSTITUTION_TALLIES or name.startswith("applications_")]
         parts = [
             part(
-                inst.outerjoin(listed, listed.c.institution_id == inst.c.id),
+                inst,
                 inst.c.g,
                 {
                     "registered": n(inst.c.id),
@@ -540,8 +531,6 @@ def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grou
                     "rectifying": n(inst.c.id, status == InspectionStatus.RECTIFYING.value),
                     "rectified": n(inst.c.id, status == InspectionStatus.RECTIFIED.value),
                     "overdue": n(inst.c.id, inst.c.overdue),
-                    "white_listed": n(inst.c.id, listed.c.white),
-                    "black_listed": n(inst.c.id, listed.c.black),
                 },
                 total_in_key=place.total_in_key,
             ),
@@ -579,9 +568,7 @@ def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grou
                     total_in_key=place.total_in_key,
                 ),
             ]
-    if complaints:
-        handled = Complaint.status.in_([ComplaintStatus.REPLIED, ComplaintStatus.REJECTED])
-        hours = sa.extract("epoch", sa.func.coalesce(Complaint.replied_at, Complaint.rejected_at) - Complaint.submitted_at) / 3600
+    if complaints and not by_county(viewer, leaf, grouping, f):
         parts.append(
             part(
                 place.complaint_source,
@@ -590,7 +577,7 @@ def _counts_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grou
                     "complaints": sa.func.count(Complaint.id),
                     **{f"complaints_{s.value.lower()}": sa.func.count(Complaint.id).filter(Complaint.status == s) for s in ComplaintStatus},
                     **{f"complaints_{t.value.lower()}": sa.func.count(Complaint.id).filter(Complaint.complaint_type == t) for t in ComplaintType},
-                    MEDIAN: sa.func.percentile_cont(0.5).within_group(hours).filter(handled),
+                    **({MEDIAN: median_hours} if median else {}),
                 },
                 place.complaint_where,
                 scope(viewer, Complaint),
@@ -622,15 +609,25 @@ def check_range(start: date | None, end: date | None) -> None:
 
 
 async def statistics(
-    sessionmaker: async_sessionmaker, viewer: Viewer, now: datetime, region_code: str | None, grouping: Grouping, f: StatisticsFilter | None
+    sessionmaker: async_sessionmaker,
+    viewer: Viewer,
+    now: datetime,
+    region_code: str | None,
+    grouping: Grouping,
+    f: StatisticsFilter | None,
+    *,
+    median: bool = True,
 ) -> Statistics:
+    """The view; ``median=False`` leaves the complaints' median handling time out (null): it
+    is the one counter read from every handled complaint of the region, so it is counted
+    only when asked for."""
     f = f or StatisticsFilter()
     check_range(f.from_, f.to)
     complaints = counts_complaints(viewer, grouping, f)
     async with sessionmaker() as db:
         region, leaf = await _target(db, viewer, region_code)
         groups = await _groups(db, viewer, region, leaf, grouping)
-        counted = (await db.execute(_counts_statement(viewer, region, leaf, grouping, f, now.date(), complaints))).mappings().all()
+        counted = (await db.execute(_counts_statement(viewer, region, leaf, grouping, f, now.date(), complaints, median))).mappings().all()
     by_key: dict[Any, dict[str, Any]] = {}
     for row in counted:
         values = _zeros(complaints)

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from auth.permissions import Regulator, allow
 from models import ApplicationStatus
@@ -206,6 +207,13 @@ class StatisticsSeries:
     months: list[StatisticsMonth]
 
 
+def _selects(selections: list, name: str) -> bool:
+    """Whether the selections (fragments included) ask for the field ``name`` anywhere."""
+    return any(
+        (isinstance(s, SelectedField) and s.name == name) or _selects(getattr(s, "selections", []), name) for s in selections
+    )
+
+
 @strawberry.type
 class StatisticsQuery:
     @strawberry.field(
@@ -224,7 +232,13 @@ class StatisticsQuery:
     ) -> Statistics:
         ctx = info.context
         result = await resolve.statistics(
-            ctx.read_sessionmaker, ctx.viewer, ctx.now, region_code, group_by or resolve.Grouping.REGION, filter.to_filter() if filter else None
+            ctx.read_sessionmaker,
+            ctx.viewer,
+            ctx.now,
+            region_code,
+            group_by or resolve.Grouping.REGION,
+            filter.to_filter() if filter else None,
+            median=_selects(info.selected_fields, "medianHandlingHours"),
         )
         return Statistics(
             region=Region.from_row(result.region),

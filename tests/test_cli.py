@@ -77,3 +77,39 @@ async def test_import_from_the_command_line_with_progress(database_url, demo, se
     bad.write_bytes(b"not a spreadsheet")
     broken = await asyncio.to_thread(cli, str(bad), "--account", "edu-440106")
     assert broken.returncode == 1 and broken.stderr.strip().splitlines()[-1] == "NOT_XLSX: 文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传"
+
+
+async def test_tallies_are_checked_and_rebuilt_from_the_command_line(database_url, demo, sessionmaker):
+    from tests.helpers import insert_institutions
+
+    # given: institutions, counted by the triggers
+    await insert_institutions(sessionmaker, {"edu-440106": 3})
+
+    def tallies(*args: str) -> subprocess.CompletedProcess:
+        return run(database_url, "tallies", *args, password="unused")
+
+    result = await asyncio.to_thread(tallies)
+    assert result.returncode == 0, result.stderr
+    assert "agree" in result.stdout
+    # when: two institutions' tallies are changed behind the triggers' back
+    async with sessionmaker() as db:
+        gone = (
+            await db.execute(
+                sa.text(
+                    "UPDATE institution_tally SET staff_active = staff_active + 3"
+                    " WHERE institution_id IN (SELECT id FROM institution ORDER BY id LIMIT 2) RETURNING institution_id"
+                )
+            )
+        ).scalars().all()
+        await db.commit()
+    assert len(gone) == 2
+    # then: the check names the institutions (and their counties) and fails, telling what to do
+    result = await asyncio.to_thread(tallies)
+    assert result.returncode == 1
+    named = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("institution_tally ")}
+    assert named == {str(i) for i in gone}
+    assert "--rebuild" in result.stderr
+    # and a rebuild recounts them
+    result = await asyncio.to_thread(tallies, "--rebuild")
+    assert result.returncode == 0, result.stderr
+    assert "agree" in result.stdout

@@ -635,3 +635,23 @@ async def test_statements_do_not_grow_with_the_rows(gql, demo, sessionmaker, sql
         )
     # the session, the region, the groups of a region view (none for a classification), the counts
     assert counts[0] == counts[1] == (4, 4, 3, 4, 3), counts
+
+
+async def test_the_median_is_counted_only_when_asked_for(gql, world, sql):
+    token = await gql.login("edu-000000")
+    without = STATISTICS.replace(" medianHandlingHours", "")
+    for region, median in ((None, 10.0), ("440100", 10.0), ("440106", 20.0)):
+        # when: a view is asked for without the median, then with it
+        sql.reset()
+        result = await gql(without, {"r": region}, token=token)
+        assert "errors" not in result, result
+        # then: no statement reads the handling times, and the counts are those of the full view
+        assert not any("percentile_cont" in s for s in sql.statements), region
+        sql.reset()
+        full = await statistics(gql, token, region)
+        assert sum("percentile_cont" in s for s in sql.statements) == 1, region
+        assert full["total"]["complaints"].pop("medianHandlingHours") == median
+        for row in full["rows"]:
+            row["complaints"].pop("medianHandlingHours")
+        del full["takenAt"], result["data"]["statistics"]["takenAt"]
+        assert result["data"]["statistics"] == full

@@ -1,6 +1,9 @@
 """Maintained counts for statistics (``models/tallies.py``): the per-institution tally, the
 per-county tally with its differences, the triggers that keep them, ``tally_compact()``,
 ``tally_rebuild()`` and ``tally_check()``; the tallies are filled from the existing rows.
+Also what the statistics still read from rows, narrowed: complaints' handling time (a stored
+column, indexed for handled complaints by county) and rectifying institutions by county and
+deadline (逾期, which depends on the day).
 
 Revision ID: 0013
 Revises: 0012
@@ -36,7 +39,22 @@ SOURCES = {
         'certified_teachers': "r.status = 'ACTIVE' AND r.post = 'TEACHING' AND coalesce(r.teacher_certificate_number, '') <> ''",
     },
 }
-INSTITUTION_TALLIES = [column for counters in SOURCES.values() for column in counters]
+# Whether a current period (the highest number of its region and kind) of a white or black
+# list names the institution (``r``: an institution id).
+LISTED = {
+    f'{kind.lower()}_listed': (
+        f"EXISTS (SELECT 1 FROM list_entry e JOIN list_period p ON p.id = e.period_id WHERE e.institution_id = r.id AND p.kind = '{kind}'"
+        " AND p.number = (SELECT max(q.number) FROM list_period q WHERE q.region_code = p.region_code AND q.kind = p.kind))"
+    )
+    for kind in ('WHITE', 'BLACK')
+}
+INSTITUTION_TALLIES = [*(column for counters in SOURCES.values() for column in counters), *LISTED]
+# What each complaint adds to its county.
+COMPLAINTS = {
+    'complaints': 'true',
+    **{f'complaints_{status.lower()}': f"r.status = '{status}'" for status in ('SUBMITTED', 'ACCEPTED', 'REPLIED', 'REJECTED')},
+    **{f'complaints_{kind.lower()}': f"r.complaint_type = '{kind}'" for kind in ('ILLEGAL_OPERATION', 'ILLEGAL_ENROLMENT', 'OTHER')},
+}
 # What an institution's own state adds to its county.
 STATES = {
     'registered': 'true',
@@ -48,7 +66,7 @@ STATES = {
     'rectifying': "r.inspection_status = 'RECTIFYING'",
     'rectified': "r.inspection_status = 'RECTIFIED'",
 }
-COUNTY_TALLIES = [*STATES, *INSTITUTION_TALLIES]
+COUNTY_TALLIES = [*STATES, *INSTITUTION_TALLIES, *COMPLAINTS]
 
 
 def _one(condition: str, row: str) -> str:
@@ -98,6 +116,7 @@ def _delta(region: str, values: list[str]) -> str:
 
 ZERO_STATES = ['0'] * len(STATES)
 ZERO_TALLIES = ['0'] * len(INSTITUTION_TALLIES)
+ZERO_COMPLAINTS = ['0'] * len(COMPLAINTS)
 
 # institution_tally -> county differences (its region is copied, so a deleted institution's
 # counts still know their county).
@@ -108,14 +127,14 @@ BEGIN
         IF ROW({_list('OLD.' + c for c in INSTITUTION_TALLIES)}) IS NOT DISTINCT FROM ROW({_list('NEW.' + c for c in INSTITUTION_TALLIES)}) THEN
             RETURN NULL;
         END IF;
-        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c} - OLD.{c}' for c in INSTITUTION_TALLIES])}
+        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c} - OLD.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS)}
         RETURN NULL;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        {_delta('OLD.region_code', ZERO_STATES + [f'-OLD.{c}' for c in INSTITUTION_TALLIES])}
+        {_delta('OLD.region_code', ZERO_STATES + [f'-OLD.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS)}
     END IF;
     IF TG_OP <> 'DELETE' AND ROW({_list('NEW.' + c for c in INSTITUTION_TALLIES)}) IS DISTINCT FROM ROW({_list(ZERO_TALLIES)}) THEN
-        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c}' for c in INSTITUTION_TALLIES])}
+        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS)}
     END IF;
     RETURN NULL;
 END $$;
@@ -138,19 +157,86 @@ BEGIN
         IF ROW({_list(_old_states)}) IS NOT DISTINCT FROM ROW({_list(_new_states)}) THEN
             RETURN NULL;
         END IF;
-        {_delta('NEW.region_code', [f'{n} - {o}' for n, o in zip(_new_states, _old_states, strict=True)] + ZERO_TALLIES)}
+        {_delta('NEW.region_code', [f'{n} - {o}' for n, o in zip(_new_states, _old_states, strict=True)] + ZERO_TALLIES + ZERO_COMPLAINTS)}
         RETURN NULL;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        {_delta('OLD.region_code', [f'-{o}' for o in _old_states] + ZERO_TALLIES)}
+        {_delta('OLD.region_code', [f'-{o}' for o in _old_states] + ZERO_TALLIES + ZERO_COMPLAINTS)}
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        {_delta('NEW.region_code', _new_states + ZERO_TALLIES)}
+        {_delta('NEW.region_code', _new_states + ZERO_TALLIES + ZERO_COMPLAINTS)}
     END IF;
     RETURN NULL;
 END $$;
 --
 CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON institution FOR EACH ROW EXECUTE FUNCTION tally_institution();
+"""
+
+_old_complaint = [_one(c, 'OLD') for c in COMPLAINTS.values()]
+_new_complaint = [_one(c, 'NEW') for c in COMPLAINTS.values()]
+ZERO_INSTITUTION = ZERO_STATES + ZERO_TALLIES
+# complaint -> its county's differences.
+COMPLAINT = f"""
+CREATE FUNCTION tally_complaint() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.county_code = NEW.county_code THEN
+        IF ROW({_list(_old_complaint)}) IS NOT DISTINCT FROM ROW({_list(_new_complaint)}) THEN
+            RETURN NULL;
+        END IF;
+        {_delta('NEW.county_code', ZERO_INSTITUTION + [f'{n} - {o}' for n, o in zip(_new_complaint, _old_complaint, strict=True)])}
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        {_delta('OLD.county_code', ZERO_INSTITUTION + [f'-{o}' for o in _old_complaint])}
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        {_delta('NEW.county_code', ZERO_INSTITUTION + _new_complaint)}
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON complaint FOR EACH ROW EXECUTE FUNCTION tally_complaint();
+"""
+
+# The lists: recount the listed flags of the institutions an entry or a period concerns (a new
+# period supersedes its region's previous one of the kind: their institutions are recounted).
+_listed_now = _list(f"({condition.replace('r.id', 'x.id')})::int AS {name}" for name, condition in LISTED.items())
+_relist_kind = """PERFORM tally_relist(ARRAY(
+            SELECT DISTINCT e.institution_id FROM list_entry e JOIN list_period p ON p.id = e.period_id
+            WHERE p.region_code = {row}.region_code AND p.kind = {row}.kind
+        ));"""
+LISTS = f"""
+CREATE FUNCTION tally_relist(ids uuid[]) RETURNS void LANGUAGE sql AS $$
+    UPDATE institution_tally t SET ({_list(LISTED)}) = ({_list('x.' + c for c in LISTED)})
+    FROM (SELECT x.id, {_listed_now} FROM unnest(ids) AS x(id)) x
+    WHERE t.institution_id = x.id AND ROW({_list('t.' + c for c in LISTED)}) IS DISTINCT FROM ROW({_list('x.' + c for c in LISTED)});
+$$;
+--
+CREATE FUNCTION tally_list_entry() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM tally_relist(ARRAY[OLD.institution_id]);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM tally_relist(ARRAY[NEW.institution_id]);
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON list_entry FOR EACH ROW EXECUTE FUNCTION tally_list_entry();
+--
+CREATE FUNCTION tally_list_period() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        {_relist_kind.format(row='OLD')}
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        {_relist_kind.format(row='NEW')}
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON list_period FOR EACH ROW EXECUTE FUNCTION tally_list_period();
 """
 
 _sums = _list(f'sum({c})::bigint AS {c}' for c in COUNTY_TALLIES)
@@ -173,16 +259,25 @@ def _recount_institutions() -> str:
     joins, columns = [], []
     for table, counters in SOURCES.items():
         counts = _list(f'count(*) FILTER (WHERE {c}) AS {name}' for name, c in counters.items())
-        joins.append(f'LEFT JOIN (SELECT r.institution_id, {counts} FROM {table} r GROUP BY r.institution_id) {table} ON {table}.institution_id = i.id')
+        joins.append(f'LEFT JOIN (SELECT r.institution_id, {counts} FROM {table} r GROUP BY r.institution_id) {table} ON {table}.institution_id = r.id')
         columns += [f'coalesce({table}.{name}, 0) AS {name}' for name in counters]
-    return f"SELECT i.id AS institution_id, i.region_code, {_list(columns)} FROM institution i {' '.join(joins)}"
+    columns += [f'({condition})::int AS {name}' for name, condition in LISTED.items()]
+    return f"SELECT r.id AS institution_id, r.region_code, {_list(columns)} FROM institution r {' '.join(joins)}"
 
 
 def _recount_counties(tallies: str) -> str:
-    """Every county's tally counted from the institutions and ``tallies`` (their tallies)."""
+    """Every county's tally counted from the institutions, ``tallies`` (their tallies) and
+    the complaints."""
+    zeros = lambda names: _list(f'0 AS {name}' for name in names)  # noqa: E731
     states = _list(f'count(*) FILTER (WHERE {c}) AS {name}' for name, c in STATES.items())
-    sums = _list(f'sum(t.{c})::bigint AS {c}' for c in INSTITUTION_TALLIES)
-    return f'SELECT r.region_code, {states}, {sums} FROM institution r JOIN {tallies} t ON t.institution_id = r.id GROUP BY r.region_code'
+    sums = _list(f'sum(t.{c}) AS {c}' for c in INSTITUTION_TALLIES)
+    complaints = _list(f'count(*) FILTER (WHERE {c}) AS {name}' for name, c in COMPLAINTS.items())
+    return f"""SELECT region_code, {_sums} FROM (
+        SELECT r.region_code, {states}, {sums}, {zeros(COMPLAINTS)}
+        FROM institution r JOIN {tallies} t ON t.institution_id = r.id GROUP BY r.region_code
+        UNION ALL
+        SELECT r.county_code, {zeros(STATES)}, {zeros(INSTITUTION_TALLIES)}, {complaints} FROM complaint r GROUP BY r.county_code
+    ) counted GROUP BY region_code"""
 
 
 REBUILD = f"""
@@ -237,7 +332,19 @@ def upgrade() -> None:
         sa.Column('region_code', sa.String(length=6), nullable=False),
         *_counts(COUNTY_TALLIES),
     )
-    for sql in (*(_source_trigger(table, counters) for table, counters in SOURCES.items()), TALLY_TO_COUNTY, INSTITUTION, COMPACT, REBUILD, CHECK):
+    op.add_column('complaint', sa.Column(
+        'handling_hours', sa.Float(),
+        sa.Computed('extract(epoch from coalesce(replied_at, rejected_at) - submitted_at) / 3600', persisted=True), nullable=True,
+    ))
+    op.create_index(
+        'ix_complaint_handled', 'complaint', ['county_code'], unique=False, postgresql_include=['handling_hours'],
+        postgresql_where=sa.text("status = 'REPLIED' OR status = 'REJECTED'"),
+    )
+    op.create_index(
+        'ix_institution_rectifying', 'institution', ['region_code', 'open_deadline'], unique=False,
+        postgresql_where=sa.text("inspection_status = 'RECTIFYING'"),
+    )
+    for sql in (*(_source_trigger(table, counters) for table, counters in SOURCES.items()), TALLY_TO_COUNTY, INSTITUTION, COMPLAINT, LISTS, COMPACT, REBUILD, CHECK):
         # One statement at a time (asyncpg prepares each).
         for statement in sql.split('\n--\n'):
             op.execute(statement)
@@ -245,11 +352,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in (*SOURCES, 'institution_tally', 'institution'):
+    for table in (*SOURCES, 'institution_tally', 'institution', 'complaint', 'list_entry', 'list_period'):
         op.execute(f'DROP TRIGGER tally ON {table}')
         op.execute(f'DROP FUNCTION tally_{table}()')
-    for function in ('tally_compact', 'tally_rebuild', 'tally_check'):
-        op.execute(f'DROP FUNCTION {function}()')
+    for function in ('tally_compact()', 'tally_rebuild()', 'tally_check()', 'tally_relist(uuid[])'):
+        op.execute(f'DROP FUNCTION {function}')
+    op.drop_index('ix_institution_rectifying', table_name='institution')
+    op.drop_index('ix_complaint_handled', table_name='complaint')
+    op.drop_column('complaint', 'handling_hours')
     op.drop_table('county_tally_delta')
     op.drop_table('county_tally')
     op.drop_table('institution_tally')

@@ -1,0 +1,232 @@
+"""The statistics' maintained counts (``models/tallies.py``): after every kind of change to
+what they count, the per-institution and per-county tallies equal a recount from the rows
+(``tally_check()`` lists no difference); folding the county differences keeps the counts;
+and a view summed from the county tallies equals the same view counted from the rows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+import resolvers.statistics
+from models import Account, Application, Complaint, Inspection, Institution, ListEntry, ListPeriod, Staff, TrainingClass, tallies
+from tests.helpers import ID_NUMBER
+from tests.test_statistics import COMPLETE, STATISTICS, build_world
+
+
+@pytest.fixture
+async def world(demo, sessionmaker):
+    return await build_world(sessionmaker)
+
+
+async def differences(sessionmaker) -> list[tuple[str, str]]:
+    async with sessionmaker() as db:
+        return [tuple(r) for r in (await db.execute(sa.text("SELECT tally, key FROM tally_check() ORDER BY 1, 2"))).all()]
+
+
+async def tally(sessionmaker, institution_id) -> dict:
+    async with sessionmaker() as db:
+        row = (await db.execute(sa.select(tallies.institution_tally).where(tallies.institution_tally.c.institution_id == institution_id))).mappings().one()
+    return {k: v for k, v in row.items() if k not in ("institution_id", "region_code") and v}
+
+
+async def county(sessionmaker, code: str, *, folded_only: bool = False) -> dict:
+    """A county's counts: ``county_tally`` plus the differences not folded yet (or alone)."""
+    kept = sa.select(tallies.county_tally)
+    if not folded_only:
+        kept = sa.union_all(kept, sa.select(tallies.county_tally_delta))
+    kept = kept.subquery()
+    async with sessionmaker() as db:
+        row = (
+            await db.execute(sa.select(*(sa.func.sum(kept.c[name]).label(name) for name in tallies.COUNTY_TALLIES)).where(kept.c.region_code == code))
+        ).mappings().one()
+    return {k: int(v) for k, v in row.items() if v}
+
+
+async def change(sessionmaker, *changes) -> None:
+    """Run ``changes`` (SQLAlchemy statements, or new rows to add) in one transaction."""
+    async with sessionmaker() as db:
+        for item in changes:
+            if isinstance(item, sa.sql.Executable):
+                await db.execute(item)
+            else:
+                db.add(item)
+                await db.flush()
+        await db.commit()
+
+
+async def test_tallies_follow_every_change_and_folding_keeps_them(world, sessionmaker, app):
+    ids = world
+    # given: the statistics' world, counted by the triggers as it was inserted
+    assert await differences(sessionmaker) == []
+    assert await tally(sessionmaker, ids["A1"]) == dict(
+        inspections=1, compliance_approved=1, classes_filed=2, classes_pending=1, staff_active=4, teachers=3, certified_teachers=2, white_listed=1
+    )
+    assert await tally(sessionmaker, ids["B2"]) == dict(classes_unfiled=2, black_listed=1)
+    assert await county(sessionmaker, "440106") == dict(
+        registered=6, complete=3, compliant=1, deregistered=1, inspected=4, with_problems=3, rectifying=2, rectified=1, inspections=5,
+        compliance_approved=1, compliance_rejected=1, deregistration_approved=1, licence_pending=1, classes_filed=2, classes_pending=1,
+        classes_unfiled=2, staff_active=6, teachers=4, certified_teachers=3, white_listed=1, black_listed=1,
+        complaints=4, complaints_submitted=1, complaints_accepted=1, complaints_replied=1, complaints_rejected=1,
+        complaints_illegal_operation=2, complaints_illegal_enrolment=1, complaints_other=1,
+    )
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    period = uuid.uuid4()
+    async with sessionmaker() as db:
+        bureau = (await db.execute(sa.select(Account.id).where(Account.username == "edu-440106"))).scalar_one()
+    steps = {
+        "staff": [
+            sa.update(Staff).where(Staff.institution_id == ids["A1"], Staff.status == "DEPARTED").values(status="ACTIVE"),
+            sa.update(Staff).where(Staff.institution_id == ids["A1"], Staff.post == "MANAGEMENT").values(post="TEACHING", teacher_certificate_number="T9"),
+            sa.update(Staff).where(Staff.institution_id == ids["B1"]).values(teacher_certificate_number=None),
+            sa.update(Staff).where(Staff.institution_id == ids["S1"]).values(phone="13900139000"),  # counts nothing
+            sa.delete(Staff).where(Staff.institution_id == ids["E1"]),
+            Staff(
+                institution_id=ids["B2"], name="新员工", gender="MALE", id_number=ID_NUMBER, phone="13700137000", post="TEACHING",
+                employment="PART_TIME", teacher_certificate_number="T8", status="ACTIVE", joined_on=date(2026, 1, 1),
+            ),
+        ],
+        "classes and applications": [
+            sa.update(TrainingClass).where(TrainingClass.institution_id == ids["A1"], TrainingClass.filing_status == "PENDING").values(filing_status="FILED"),
+            # D1's class goes, and the filing application on it with it (ON DELETE CASCADE)
+            sa.delete(TrainingClass).where(TrainingClass.institution_id == ids["D1"]),
+            sa.update(Application).where(Application.institution_id == ids["A2"]).values(status="APPROVED", decided_at=now),
+            Application(
+                institution_id=ids["B2"], type="COMPLIANCE", status="PENDING", authority_region_code="440106", authority_department="EDUCATION",
+                authority_level="COUNTY", submitted_at=now,
+            ),
+        ],
+        "inspections": [
+            Inspection(institution_id=ids["B2"], inspected_on=date(2026, 11, 20), inspecting_unit="教育局", result="已排查", recorded_by=bureau),
+            sa.delete(Inspection).where(Inspection.institution_id == ids["A3"], Inspection.inspected_on == date(2026, 3, 5)),
+        ],
+        "institutions": [
+            sa.update(Institution).where(Institution.id == ids["A2"]).values(review_status="APPROVED", inspection_status="RECTIFYING"),
+            sa.update(Institution).where(Institution.id == ids["B2"]).values(**COMPLETE),
+            sa.update(Institution).where(Institution.id == ids["C2"]).values(deregistered_at=now),
+            sa.update(Institution).where(Institution.id == ids["E1"]).values(region_code="440106"),  # moves with its counts
+            sa.update(Institution).where(Institution.id == ids["S1"]).values(name="改名后的机构"),  # counts nothing
+            sa.delete(Institution).where(Institution.id == ids["C1"]),  # with its classes, inspections, applications
+        ],
+        "complaints": [
+            sa.update(Complaint).where(Complaint.status == "SUBMITTED", Complaint.county_code == "440106").values(status="ACCEPTED", accepted_at=now),
+            sa.update(Complaint).where(Complaint.county_code == "420102").values(county_code="440104"),  # transferred
+            sa.delete(Complaint).where(Complaint.status == "REJECTED"),
+            Complaint(
+                tracking_number="TS202699990001", complainant_name="赵六", complainant_mobile="13812345678", target_type="OTHER",
+                complaint_type="OTHER", county_code="440304", target_name="某处", content="内容", status="SUBMITTED", submitted_at=now,
+            ),
+        ],
+        "lists: a new period supersedes": [
+            ListPeriod(id=period, region_code="440100", kind="WHITE", number=3, title="第3期", published_at=now, entry_count=1),
+            ListEntry(period_id=period, institution_id=ids["C2"], name="C2", credit_code="0" * 18, county_code="440104", address="地址"),
+        ],
+        "lists: periods withdrawn": [sa.delete(ListPeriod).where(ListPeriod.region_code == "440106", ListPeriod.kind == "BLACK")],
+    }
+    for step, statements in steps.items():
+        # when: one kind of change is committed
+        await change(sessionmaker, *statements)
+        # then: the tallies equal a recount
+        assert await differences(sessionmaker) == [], step
+    assert await tally(sessionmaker, ids["A1"]) == dict(
+        inspections=1, compliance_approved=1, classes_filed=3, staff_active=5, teachers=5, certified_teachers=4
+    )
+    assert await tally(sessionmaker, ids["B2"]) == dict(
+        inspections=1, compliance_pending=1, classes_unfiled=2, staff_active=1, teachers=1, certified_teachers=1, black_listed=1
+    )
+    assert await tally(sessionmaker, ids["C2"]) == dict(white_listed=1)
+    # the black list of 广东 still names B2; withdrawing it too leaves B2 unlisted
+    await change(sessionmaker, sa.delete(ListPeriod).where(ListPeriod.region_code == "440000"))
+    assert await tally(sessionmaker, ids["B2"]) == dict(inspections=1, compliance_pending=1, classes_unfiled=2, staff_active=1, teachers=1, certified_teachers=1)
+    assert await differences(sessionmaker) == []
+    expected_440106 = dict(
+        # E1 moved in (with its rejected licence application); B2's new inspection does not set its status
+        registered=7, complete=4, compliant=2, deregistered=1, inspected=4, with_problems=4, rectifying=3, rectified=1, inspections=5,
+        compliance_approved=1, compliance_rejected=1, compliance_pending=1, deregistration_approved=1, licence_approved=1, licence_rejected=1,
+        classes_filed=3, classes_unfiled=2, staff_active=8, teachers=7, certified_teachers=5,
+        complaints=3, complaints_accepted=2, complaints_replied=1, complaints_illegal_operation=2, complaints_illegal_enrolment=1,
+    )
+    assert await county(sessionmaker, "440106") == expected_440106
+    assert await county(sessionmaker, "420102") == dict(registered=2)
+    # when: the differences are folded
+    async with sessionmaker() as db:
+        pending = (await db.execute(sa.text("SELECT count(DISTINCT region_code) FROM county_tally_delta"))).scalar_one()
+    folded = await tallies.compact(app.state.engine)
+    # then: every county with differences was folded, none is left, and the counts are the same
+    assert folded == pending > 0
+    async with sessionmaker() as db:
+        assert (await db.execute(sa.text("SELECT count(*) FROM county_tally_delta"))).scalar_one() == 0
+    assert await county(sessionmaker, "440106", folded_only=True) == expected_440106
+    assert await differences(sessionmaker) == []
+
+
+async def test_a_rebuild_recounts_what_bypassed_the_triggers(world, sessionmaker):
+    # given: a count changed behind the triggers' back (as a bulk load does with them off)
+    async with sessionmaker() as db:
+        await db.execute(sa.text("ALTER TABLE staff DISABLE TRIGGER tally"))
+        await db.execute(sa.delete(Staff).where(Staff.institution_id == world["A1"]))
+        await db.execute(sa.text("ALTER TABLE staff ENABLE TRIGGER tally"))
+        await db.commit()
+    # then: the check names the institution and its county
+    assert await differences(sessionmaker) == [("county_tally", "440106"), ("institution_tally", str(world["A1"]))]
+    # when: the tallies are rebuilt
+    async with sessionmaker() as db:
+        await db.execute(sa.text("SELECT tally_rebuild()"))
+        await db.commit()
+    # then: they agree again
+    assert await differences(sessionmaker) == []
+    assert await tally(sessionmaker, world["A1"]) == dict(inspections=1, compliance_approved=1, classes_filed=2, classes_pending=1, white_listed=1)
+
+
+@pytest.mark.parametrize("username, regions", [("edu-000000", [None, "440000", "440100"]), ("edu-440000", [None, "440300"])])
+async def test_views_summed_from_county_tallies_equal_the_rows_counted(gql, world, monkeypatch, username, regions):
+    token = await gql.login(username)
+    served = resolvers.statistics.by_county
+    taken: list[bool] = []
+    monkeypatch.setattr(resolvers.statistics, "by_county", lambda *args: taken.append(served(*args)) or taken[-1])
+    for region in regions:
+        # given: the view as served, from the county tallies
+        taken.clear()
+        fast = await gql(STATISTICS, {"r": region}, token=token)
+        assert taken and all(taken)
+        # when: the same view is counted from the rows
+        with monkeypatch.context() as m:
+            m.setattr(resolvers.statistics, "by_county", lambda *args: False)
+            slow = await gql(STATISTICS, {"r": region}, token=token)
+        # then: every row and the total are the same, apart from the moment taken
+        for view in (fast, slow):
+            assert "errors" not in view, view
+            del view["data"]["statistics"]["takenAt"]
+        assert fast == slow
+        assert fast["data"]["statistics"]["total"]["institutions"]["registered"] > 0
+
+
+async def test_writers_to_one_county_do_not_wait_for_each_other_nor_for_folding(world, sessionmaker, app):
+    ids = world
+
+    def teacher(key: str, n: int) -> Staff:
+        return Staff(
+            institution_id=ids[key], name=f"并发{n}", gender="MALE", id_number=f"{ID_NUMBER[:-2]}{n + 50:02d}", phone="13700137000",
+            post="TEACHING", employment="FULL_TIME", teacher_certificate_number="T7", status="ACTIVE", joined_on=date(2026, 1, 1),
+        )
+
+    before = await county(sessionmaker, "440106")
+    # given: a transaction adds a teacher to A1 (天河) and has not committed
+    async with sessionmaker() as first:
+        first.add(teacher("A1", 1))
+        await first.flush()
+        # when: another adds one to B1 (天河 too) with a 2-second lock timeout, and the
+        # differences are folded meanwhile
+        async with sessionmaker() as second:
+            await second.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            second.add(teacher("B1", 2))
+            await second.commit()
+        await tallies.compact(app.state.engine)
+        await first.commit()
+    # then: neither waited (no lock timeout), and both teachers are counted once
+    after = await county(sessionmaker, "440106")
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == dict(staff_active=2, teachers=2, certified_teachers=2)
+    assert await differences(sessionmaker) == []
