@@ -5,6 +5,7 @@ and a view summed from the county tallies equals the same view counted from the 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 
@@ -230,3 +231,25 @@ async def test_writers_to_one_county_do_not_wait_for_each_other_nor_for_folding(
     after = await county(sessionmaker, "440106")
     assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == dict(staff_active=2, teachers=2, certified_teachers=2)
     assert await differences(sessionmaker) == []
+
+
+async def test_the_server_folds_the_differences_on_its_own(world, database_url, tmp_path):
+    from config import Settings
+    from server import create_app
+
+    # given: differences not folded yet (the world's)
+    async def pending(app) -> int:
+        async with app.state.sessionmaker() as db:
+            return (await db.execute(sa.text("SELECT count(*) FROM county_tally_delta"))).scalar_one()
+
+    # when: a server runs with the job every half second
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, tally_compact_seconds=0.5))
+    async with app.router.lifespan_context(app):
+        assert await pending(app) > 0
+        for _ in range(100):
+            if await pending(app) == 0:
+                break
+            await asyncio.sleep(0.1)
+        # then: they are folded, and the counts still agree with a recount
+        assert await pending(app) == 0
+        assert await differences(app.state.sessionmaker) == []
