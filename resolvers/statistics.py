@@ -264,16 +264,23 @@ def china_day(ts: ColumnElement) -> ColumnElement:
 
 async def _target(db, viewer: Viewer, code: str | None) -> tuple[Region, bool]:
     """The region ``code`` (default: the viewer's) if it is in the viewer's subtree, and
-    whether it is a lowest region (no children). Unknown and out of scope read alike."""
+    whether it is a lowest region (no children). Unknown and out of scope read alike.
+
+    The same statement makes this transaction's plans custom: a prepared statement turns
+    generic after five runs on a connection, and a generic plan cannot use the partial
+    indexes of the rectifying institutions and the handled complaints, whose conditions
+    are parameters there."""
     code = code if code is not None else viewer.region_code
     if viewer.region_path is None or not isinstance(code, str) or len(code) > 6:
         raise BadUserInput(NOT_FOUND, field="regionCode")
     child = sa.orm.aliased(Region)
     found = (
         await db.execute(
-            sa.select(Region, sa.exists().where(child.parent_code == Region.code).label("has_children")).where(
-                Region.code == code, Region.path.startswith(viewer.region_path)
-            )
+            sa.select(
+                Region,
+                sa.exists().where(child.parent_code == Region.code).label("has_children"),
+                sa.func.set_config("plan_cache_mode", "force_custom_plan", True),
+            ).where(Region.code == code, Region.path.startswith(viewer.region_path))
         )
     ).first()
     if found is None:
