@@ -44,6 +44,7 @@ range, are Beijing's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -349,16 +350,24 @@ def _department() -> ColumnElement:
 
 
 
-def _below(region: Region) -> sa.Subquery:
+def _below(region: Region | None) -> sa.Subquery:
     """Every region strictly below ``region``, with the child of ``region`` that holds it:
-    the next code on its path. A few thousand rows at most, hashed once per statement."""
-    depth = region.path.count("/")
-    # Paths hold only digits and "/", so the prefix needs no LIKE escaping.
+    the next code on its path. A few thousand rows at most, hashed once per statement.
+    Without a region: the parameters ``below`` (the path's pattern) and ``depth`` (``_below_params``)."""
+    if region is None:
+        pattern, depth = sa.bindparam("below", type_=sa.String()), sa.bindparam("depth", type_=sa.Integer())
+    else:
+        pattern, depth = _below_params(region).values()
     return (
-        sa.select(Region.code.label("code"), sa.func.split_part(Region.path, "/", depth + 1).label("child"))
-        .where(Region.path.like(region.path + "_%"))
+        sa.select(Region.code.label("code"), sa.func.split_part(Region.path, "/", depth).label("child"))
+        .where(Region.path.like(pattern))
         .subquery("below")
     )
+
+
+def _below_params(region: Region) -> dict[str, Any]:
+    # Paths hold only digits and "/", so the prefix needs no LIKE escaping.
+    return {"below": region.path + "_%", "depth": region.path.count("/") + 1}
 
 
 @dataclass
@@ -465,127 +474,157 @@ def by_county(viewer: Viewer, leaf: bool, grouping: Grouping, f: StatisticsFilte
     )
 
 
+def _names(complaints: bool) -> list[str]:
+    return [name for name, _ in COUNTERS if complaints or name not in COMPLAINT_COUNTERS]
+
+
+def _part(names: list[str], source: Any, key: ColumnElement, counters: dict[str, ColumnElement], *where: ColumnElement[bool], total_in_key: bool = False) -> sa.Select:
+    """One source's counters for every group and the total (t = 1), the others zero."""
+    filler = {name: sa.literal_column("NULL::float8" if name == MEDIAN else "0") for name in names}
+    if total_in_key:
+        total, grouped = sa.case((key == TOTAL_KEY, 1), else_=0), key
+    else:
+        total, grouped = sa.func.grouping(key), sa.func.rollup(key)
+    return (
+        sa.select(total.label("t"), key.label("g"), *(counters.get(name, filler[name]).label(name) for name in names))
+        .select_from(source)
+        .where(*where)
+        .group_by(grouped)
+    )
+
+
+def _summed(names: list[str], parts: list[sa.Select]) -> sa.Select:
+    """The parts' counters summed per group (the median: the one part that has it)."""
+    union = sa.union_all(*parts).subquery("counted")
+    return sa.select(
+        union.c.t,
+        union.c.g,
+        *(sa.func.max(union.c[name]).label(name) if name == MEDIAN else sa.func.sum(union.c[name]).label(name) for name in names),
+    ).group_by(union.c.t, union.c.g)
+
+
+def _median_hours() -> ColumnElement:
+    return sa.func.percentile_cont(0.5).within_group(complaint_table.c.handling_hours).filter(complaint_table.c.status.in_(HANDLED))
+
+
+@functools.cache
+def _county_statement(complaints: bool, median: bool) -> sa.Select:
+    """A view summed from the county tallies (``by_county``), built once per shape (building
+    it takes longer than running it): its parameters are the region (``_below_params``) and
+    the day (``today``)."""
+    names = _names(complaints)
+    below = _below(None)
+    kept = sa.union_all(sa.select(county_tally), sa.select(county_tally_delta)).subquery("kept")
+    parts = [
+        _part(names, sa.join(kept, below, below.c.code == kept.c.region_code), below.c.child, _tally_sums(kept, names)),
+        # 逾期 depends on the day: counted from the rectifying institutions' deadlines.
+        _part(
+            names,
+            sa.join(Institution, below, below.c.code == Institution.region_code),
+            below.c.child,
+            {"overdue": sa.func.count()},  # count(*): read from the index alone
+            overdue_condition(sa.bindparam("today", type_=sa.Date())),
+        ),
+    ]
+    if complaints and median:
+        # The median needs the handled complaints' times (the counts are kept). The scope
+        # of complaints is the viewer's subtree, which holds the region.
+        parts.append(
+            _part(
+                names,
+                sa.join(complaint_table, below, below.c.code == complaint_table.c.county_code),
+                below.c.child,
+                {MEDIAN: _median_hours()},
+                complaint_table.c.status.in_(HANDLED),
+            )
+        )
+    return _summed(names, parts)
+
+
 def _counts_statement(
     viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter, today: date, complaints: bool, median: bool = True
-) -> sa.Select:
-    names = [name for name, _ in COUNTERS if complaints or name not in COMPLAINT_COUNTERS]
+) -> tuple[sa.Select, dict[str, Any]]:
+    """The counting statement of a view, and its parameters."""
+    if by_county(viewer, leaf, grouping, f):
+        return _county_statement(complaints, median), {**_below_params(region), "today": today}
+    names = _names(complaints)
     place = _placement(region, leaf, grouping)
-
-    def part(source: Any, key: ColumnElement, counters: dict[str, ColumnElement], *where: ColumnElement[bool], total_in_key: bool = False) -> sa.Select:
-        """One source's counters for every group and the total (t = 1), the others zero."""
-        filler = {name: sa.literal_column("NULL::float8" if name == MEDIAN else "0") for name in names}
-        if total_in_key:
-            total, grouped = sa.case((key == TOTAL_KEY, 1), else_=0), key
-        else:
-            total, grouped = sa.func.grouping(key), sa.func.rollup(key)
-        return (
-            sa.select(total.label("t"), key.label("g"), *(counters.get(name, filler[name]).label(name) for name in names))
-            .select_from(source)
-            .where(*where)
-            .group_by(grouped)
-        )
+    part = functools.partial(_part, names)
 
     def n(column: ColumnElement, condition: ColumnElement[bool] | None = None) -> ColumnElement:
         counted = sa.func.count(column)
         return counted.filter(condition) if condition is not None else counted
 
-    hours = complaint_table.c.handling_hours
-    median_hours = sa.func.percentile_cont(0.5).within_group(hours).filter(complaint_table.c.status.in_(HANDLED))
-    if by_county(viewer, leaf, grouping, f):
-        below = _below(region)
-        kept = sa.union_all(sa.select(county_tally), sa.select(county_tally_delta)).subquery("kept")
-        parts = [
-            part(sa.join(kept, below, below.c.code == kept.c.region_code), below.c.child, _tally_sums(kept, names)),
-            # 逾期 depends on the day: counted from the rectifying institutions' deadlines.
-            part(
-                sa.join(Institution, below, below.c.code == Institution.region_code),
-                below.c.child,
-                {"overdue": sa.func.count()},  # count(*): read from the index alone
-                overdue_condition(today),
-            ),
-        ]
-        if complaints and median:
-            # The median needs the handled complaints' times (the counts are kept). The scope
-            # of complaints is the viewer's subtree, which holds the region.
-            parts.append(
-                part(
-                    sa.join(complaint_table, below, below.c.code == complaint_table.c.county_code),
-                    below.c.child,
-                    {MEDIAN: median_hours},
-                    complaint_table.c.status.in_(HANDLED),
-                )
-            )
-    else:
-        institution_filter = filter_condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
-        inst = (
-            sa.select(
-                Institution.id.label("id"),
-                sa.type_coerce(place.key, sa.String()).label("g"),
-                filter_condition(InstitutionFilter(complete=True)).label("complete"),
-                (Institution.review_status == "APPROVED").label("compliant"),
-                Institution.deregistered_at.is_not(None).label("deregistered"),
-                Institution.inspection_status.label("inspection_status"),
-                overdue_condition(today).label("overdue"),
-            )
-            .select_from(place.source)
-            .where(place.where, scope(viewer, Institution), institution_filter)
-            .cte("inst")
+    institution_filter = filter_condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
+    inst = (
+        sa.select(
+            Institution.id.label("id"),
+            sa.type_coerce(place.key, sa.String()).label("g"),
+            filter_condition(InstitutionFilter(complete=True)).label("complete"),
+            (Institution.review_status == "APPROVED").label("compliant"),
+            Institution.deregistered_at.is_not(None).label("deregistered"),
+            Institution.inspection_status.label("inspection_status"),
+            overdue_condition(today).label("overdue"),
         )
-        status = inst.c.inspection_status
-        dated = f.from_ is not None or f.to is not None
-        tallied = [name for name in names if name in INSTITUTION_TALLIES or name.startswith("applications_")]
-        parts = [
+        .select_from(place.source)
+        .where(place.where, scope(viewer, Institution), institution_filter)
+        .cte("inst")
+    )
+    status = inst.c.inspection_status
+    dated = f.from_ is not None or f.to is not None
+    tallied = [name for name in names if name in INSTITUTION_TALLIES or name.startswith("applications_")]
+    parts = [
+        part(
+            inst,
+            inst.c.g,
+            {
+                "registered": n(inst.c.id),
+                "complete": n(inst.c.id, inst.c.complete),
+                "compliant": n(inst.c.id, inst.c.compliant),
+                "deregistered": n(inst.c.id, inst.c.deregistered),
+                "inspected": n(inst.c.id, status != InspectionStatus.NOT_INSPECTED.value),
+                "with_problems": n(inst.c.id, status.in_([InspectionStatus.RECTIFYING.value, InspectionStatus.RECTIFIED.value])),
+                "rectifying": n(inst.c.id, status == InspectionStatus.RECTIFYING.value),
+                "rectified": n(inst.c.id, status == InspectionStatus.RECTIFIED.value),
+                "overdue": n(inst.c.id, inst.c.overdue),
+            },
+            total_in_key=place.total_in_key,
+        ),
+        # What the institutions own, from their tallies; within a date range, the events
+        # (inspections, applications) are counted from their rows instead.
+        part(
+            inst.join(institution_tally, institution_tally.c.institution_id == inst.c.id),
+            inst.c.g,
+            _tally_sums(institution_tally, [name for name in tallied if not (dated and name in DATED)]),
+            total_in_key=place.total_in_key,
+        ),
+    ]
+    if dated:
+        parts += [
             part(
-                inst,
+                inst.join(Inspection, Inspection.institution_id == inst.c.id),
+                inst.c.g,
+                {"inspections": n(Inspection.id)},
+                *([Inspection.inspected_on >= f.from_] if f.from_ else []),
+                *([Inspection.inspected_on <= f.to] if f.to else []),
+                total_in_key=place.total_in_key,
+            ),
+            part(
+                inst.join(Application, Application.institution_id == inst.c.id),
                 inst.c.g,
                 {
-                    "registered": n(inst.c.id),
-                    "complete": n(inst.c.id, inst.c.complete),
-                    "compliant": n(inst.c.id, inst.c.compliant),
-                    "deregistered": n(inst.c.id, inst.c.deregistered),
-                    "inspected": n(inst.c.id, status != InspectionStatus.NOT_INSPECTED.value),
-                    "with_problems": n(inst.c.id, status.in_([InspectionStatus.RECTIFYING.value, InspectionStatus.RECTIFIED.value])),
-                    "rectifying": n(inst.c.id, status == InspectionStatus.RECTIFYING.value),
-                    "rectified": n(inst.c.id, status == InspectionStatus.RECTIFIED.value),
-                    "overdue": n(inst.c.id, inst.c.overdue),
+                    **{f"applications_{s.value.lower()}": n(Application.id, Application.status == s) for s in ApplicationStatus},
+                    **{
+                        f"{t.value.lower()}_{s.value.lower()}": n(Application.id, sa.and_(Application.type == t, Application.status == s))
+                        for t in ApplicationType
+                        for s in ApplicationStatus
+                    },
                 },
-                total_in_key=place.total_in_key,
-            ),
-            # What the institutions own, from their tallies; within a date range, the events
-            # (inspections, applications) are counted from their rows instead.
-            part(
-                inst.join(institution_tally, institution_tally.c.institution_id == inst.c.id),
-                inst.c.g,
-                _tally_sums(institution_tally, [name for name in tallied if not (dated and name in DATED)]),
+                _in_days(Application.submitted_at, f),
                 total_in_key=place.total_in_key,
             ),
         ]
-        if dated:
-            parts += [
-                part(
-                    inst.join(Inspection, Inspection.institution_id == inst.c.id),
-                    inst.c.g,
-                    {"inspections": n(Inspection.id)},
-                    *([Inspection.inspected_on >= f.from_] if f.from_ else []),
-                    *([Inspection.inspected_on <= f.to] if f.to else []),
-                    total_in_key=place.total_in_key,
-                ),
-                part(
-                    inst.join(Application, Application.institution_id == inst.c.id),
-                    inst.c.g,
-                    {
-                        **{f"applications_{s.value.lower()}": n(Application.id, Application.status == s) for s in ApplicationStatus},
-                        **{
-                            f"{t.value.lower()}_{s.value.lower()}": n(Application.id, sa.and_(Application.type == t, Application.status == s))
-                            for t in ApplicationType
-                            for s in ApplicationStatus
-                        },
-                    },
-                    _in_days(Application.submitted_at, f),
-                    total_in_key=place.total_in_key,
-                ),
-            ]
-    if complaints and not by_county(viewer, leaf, grouping, f):
+    if complaints:
         parts.append(
             part(
                 place.complaint_source,
@@ -594,19 +633,14 @@ def _counts_statement(
                     "complaints": sa.func.count(Complaint.id),
                     **{f"complaints_{s.value.lower()}": sa.func.count(Complaint.id).filter(Complaint.status == s) for s in ComplaintStatus},
                     **{f"complaints_{t.value.lower()}": sa.func.count(Complaint.id).filter(Complaint.complaint_type == t) for t in ComplaintType},
-                    **({MEDIAN: median_hours} if median else {}),
+                    **({MEDIAN: _median_hours()} if median else {}),
                 },
                 place.complaint_where,
                 scope(viewer, Complaint),
                 _in_days(Complaint.submitted_at, f),
             )
         )
-    union = sa.union_all(*parts).subquery("counted")
-    return sa.select(
-        union.c.t,
-        union.c.g,
-        *(sa.func.max(union.c[name]).label(name) if name == MEDIAN else sa.func.sum(union.c[name]).label(name) for name in names),
-    ).group_by(union.c.t, union.c.g)
+    return _summed(names, parts), {}
 
 
 def _zeros(complaints: bool) -> dict[str, Any]:
@@ -644,7 +678,8 @@ async def statistics(
     async with sessionmaker() as db:
         region, leaf = await _target(db, viewer, region_code)
         groups = await _groups(db, viewer, region, leaf, grouping)
-        counted = (await db.execute(_counts_statement(viewer, region, leaf, grouping, f, now.date(), complaints, median))).mappings().all()
+        statement, parameters = _counts_statement(viewer, region, leaf, grouping, f, now.date(), complaints, median)
+        counted = (await db.execute(statement, parameters)).mappings().all()
     by_key: dict[Any, dict[str, Any]] = {}
     for row in counted:
         values = _zeros(complaints)
