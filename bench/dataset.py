@@ -1402,7 +1402,7 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     # The statistics' tallies (models/tallies.py) are counted once at the end, not row by row.
     await conn.execute("TRUNCATE institution_tally, county_tally, county_tally_delta")
     for table in TALLIED:
-        await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER tally")
+        await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     loader = Loader(url, keep_indexes)
     await loader.open()
     accounts = regulator_rows(plan)
@@ -1466,7 +1466,7 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     report("derived: " + ", ".join(f"{t} {n:,}" for t, n in derived.items()) + f" ({time.perf_counter() - derived_started:.1f} s, analyzed)")
     tally_started = time.perf_counter()
     for table in TALLIED:
-        await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER tally")
+        await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     await conn.execute("SELECT tally_rebuild()")
     await conn.execute("ANALYZE institution_tally, county_tally")
     report(f"statistics tallies counted ({time.perf_counter() - tally_started:.1f} s)")

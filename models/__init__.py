@@ -40,9 +40,11 @@ from models.portal_accounts import Channel, ClaimStatus, CodePurpose, Institutio
 from models.lists import ListEntry, ListKind, ListPeriod
 from models.persisted import PersistedQuery
 from models.regions import ROOT_CODE, Region
-from models.tallies import county_tally, county_tally_delta, institution_tally
+from models.tallies import county_day_delta, county_day_tally, county_tally, county_tally_delta, institution_tally
 
 __all__ = [
+    "county_day_delta",
+    "county_day_tally",
     "county_tally",
     "county_tally_delta",
     "institution_tally",

@@ -18,7 +18,13 @@ institutions of a region, kept up to date by triggers in the same transaction as
   server runs it every minute). A count is ``county_tally`` plus the differences not folded
   yet, which any snapshot sees consistently: it is exact at every moment.
 
-``tally_rebuild()`` recomputes both from the source tables (the dataset generator loads with
+- ``county_day_tally``: per lowest region and Beijing day, what the monthly series counts:
+  registrations, inspections, complaints and approvals, kept the same way (differences in
+  ``county_day_delta``, folded by ``tally_compact()``). A record counts for its
+  institution's region: an institution that moves takes its days along, one deleted takes
+  them away.
+
+``tally_rebuild()`` recomputes them all from the source tables (the dataset generator loads with
 the triggers off and calls it), and ``tally_check()`` lists every row that differs from a
 recount (none, unless something bypassed the triggers).
 """
@@ -82,6 +88,25 @@ county_tally = sa.Table(
     SQLModel.metadata,
     sa.Column("region_code", sa.String(6), sa.ForeignKey("region.code"), primary_key=True),
     *_counts(COUNTY_TALLIES),
+)
+
+#: What the monthly series counts, per county and Beijing day.
+DAY_TALLIES = ("registrations", "inspections", "complaints", "approvals")
+
+county_day_tally = sa.Table(
+    "county_day_tally",
+    SQLModel.metadata,
+    sa.Column("region_code", sa.String(6), sa.ForeignKey("region.code"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True, index=True),
+    *_counts(DAY_TALLIES),
+)
+
+county_day_delta = sa.Table(
+    "county_day_delta",
+    SQLModel.metadata,
+    sa.Column("region_code", sa.String(6), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    *_counts(DAY_TALLIES),
 )
 
 county_tally_delta = sa.Table(

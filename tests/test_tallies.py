@@ -110,6 +110,8 @@ async def test_tallies_follow_every_change_and_folding_keeps_them(world, session
             sa.update(Institution).where(Institution.id == ids["C2"]).values(deregistered_at=now),
             sa.update(Institution).where(Institution.id == ids["E1"]).values(region_code="440106"),  # moves with its counts
             sa.update(Institution).where(Institution.id == ids["S1"]).values(name="改名后的机构"),  # counts nothing
+            sa.update(Institution).where(Institution.id == ids["D1"]).values(region_code="440305"),  # with its inspection's day
+            sa.update(Institution).where(Institution.id == ids["C1"]).values(region_code="440103"),  # moves, then goes
             sa.delete(Institution).where(Institution.id == ids["C1"]),  # with its classes, inspections, applications
         ],
         "complaints": [
@@ -154,12 +156,19 @@ async def test_tallies_follow_every_change_and_folding_keeps_them(world, session
     assert await county(sessionmaker, "420102") == dict(registered=2)
     # when: the differences are folded
     async with sessionmaker() as db:
-        pending = (await db.execute(sa.text("SELECT count(DISTINCT region_code) FROM county_tally_delta"))).scalar_one()
+        pending = (
+            await db.execute(
+                sa.text(
+                    "SELECT (SELECT count(DISTINCT region_code) FROM county_tally_delta)"
+                    " + (SELECT count(*) FROM (SELECT DISTINCT region_code, day FROM county_day_delta) d)"
+                )
+            )
+        ).scalar_one()
     folded = await tallies.compact(app.state.engine)
     # then: every county with differences was folded, none is left, and the counts are the same
     assert folded == pending > 0
     async with sessionmaker() as db:
-        assert (await db.execute(sa.text("SELECT count(*) FROM county_tally_delta"))).scalar_one() == 0
+        assert (await db.execute(sa.text("SELECT (SELECT count(*) FROM county_tally_delta) + (SELECT count(*) FROM county_day_delta)"))).scalar_one() == 0
     assert await county(sessionmaker, "440106", folded_only=True) == expected_440106
     assert await differences(sessionmaker) == []
 
@@ -253,3 +262,20 @@ async def test_the_server_folds_the_differences_on_its_own(world, database_url, 
         # then: they are folded, and the counts still agree with a recount
         assert await pending(app) == 0
         assert await differences(app.state.sessionmaker) == []
+
+
+@pytest.mark.parametrize("region", [None, "440000", "440100"])
+async def test_series_summed_from_day_tallies_equal_the_rows_counted(gql, world, monkeypatch, region):
+    from tests.test_statistics import SERIES
+
+    token = await gql.login("edu-000000")
+    variables = {"r": region, "from": "2025-11-15", "to": "2026-11-20"}
+    # given: the series as served, from the counties' day tallies
+    fast = await gql(SERIES, variables, token=token)
+    # when: it is counted from the rows
+    monkeypatch.setattr(resolvers.statistics, "sees_whole_subtree", lambda viewer: False)
+    slow = await gql(SERIES, variables, token=token)
+    # then: the same months and counts (the range cuts the first and last months)
+    assert "errors" not in fast and fast == slow
+    months = fast["data"]["statisticsSeries"]["months"]
+    assert len(months) == 13 and sum(m["inspections"] + m["approvals"] + m["registrations"] for m in months) > 0

@@ -1,5 +1,5 @@
 """Maintained counts for statistics (``models/tallies.py``): the per-institution tally, the
-per-county tally with its differences, the triggers that keep them, ``tally_compact()``,
+per-county tally and the per-county-and-day tally with their differences, the triggers that keep them, ``tally_compact()``,
 ``tally_rebuild()`` and ``tally_check()``; the tallies are filled from the existing rows.
 Also what the statistics still read from rows, narrowed: complaints' handling time (a stored
 column, indexed for handled complaints by county) and rectifying institutions by county and
@@ -239,6 +239,111 @@ END $$;
 CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON list_period FOR EACH ROW EXECUTE FUNCTION tally_list_period();
 """
 
+# The day counts of each county (Beijing days): registrations (created), inspections
+# (inspected_on), complaints (submitted), approvals (decided). A record's county is its
+# institution's region, looked up when the record changes; an institution that moves takes
+# its days along, and one deleted takes them away before its records go (BEFORE DELETE: the
+# records' own triggers then find no institution and add nothing).
+DAYS = ['registrations', 'inspections', 'complaints', 'approvals']
+
+
+def _day(ts: str) -> str:
+    return f"(({ts}) AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+def _day_delta(column: str, select: str) -> str:
+    """Append ``select`` (region, day, count) to the day differences of ``column``."""
+    return f'INSERT INTO county_day_delta (region_code, day, {column}) {select};'
+
+
+def _record_day_trigger(table: str, column: str, day: str, counted: str) -> str:
+    """The day trigger of an institution's records (``r``): ``counted`` says whether a row
+    counts, on ``day``, for its institution's region."""
+    old_day, new_day = day.replace('r.', 'OLD.'), day.replace('r.', 'NEW.')
+    old_counted, new_counted = counted.replace('r.', 'OLD.'), counted.replace('r.', 'NEW.')
+    return f"""
+CREATE FUNCTION tally_day_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.institution_id = NEW.institution_id
+       AND ({old_counted}) IS NOT DISTINCT FROM ({new_counted}) AND {old_day} IS NOT DISTINCT FROM {new_day} THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' AND {old_counted} THEN
+        {_day_delta(column, f'SELECT i.region_code, {old_day}, -1 FROM institution i WHERE i.id = OLD.institution_id')}
+    END IF;
+    IF TG_OP <> 'DELETE' AND {new_counted} THEN
+        {_day_delta(column, f'SELECT i.region_code, {new_day}, 1 FROM institution i WHERE i.id = NEW.institution_id')}
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally_day AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION tally_day_{table}();
+"""
+
+
+APPROVED = "r.status = 'APPROVED' AND r.decided_at IS NOT NULL"
+DAY_TRIGGERS = [
+    _record_day_trigger('inspection', 'inspections', 'r.inspected_on', 'true'),
+    _record_day_trigger('application', 'approvals', _day('r.decided_at'), APPROVED),
+    f"""
+CREATE FUNCTION tally_day_complaint() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.county_code = NEW.county_code AND {_day('OLD.submitted_at')} = {_day('NEW.submitted_at')} THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        {_day_delta('complaints', f"SELECT OLD.county_code, {_day('OLD.submitted_at')}, -1")}
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        {_day_delta('complaints', f"SELECT NEW.county_code, {_day('NEW.submitted_at')}, 1")}
+    END IF;
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally_day AFTER INSERT OR UPDATE OR DELETE ON complaint FOR EACH ROW EXECUTE FUNCTION tally_day_complaint();
+""",
+    f"""
+CREATE FUNCTION tally_day_records(institution uuid, region text, sign int) RETURNS void LANGUAGE sql AS $$
+    {_day_delta('inspections', 'SELECT region, r.inspected_on, sign * count(*) FROM inspection r WHERE r.institution_id = institution GROUP BY 2')}
+    {_day_delta('approvals', f"SELECT region, {_day('r.decided_at')}, sign * count(*) FROM application r WHERE r.institution_id = institution AND {APPROVED} GROUP BY 2")}
+$$;
+--
+CREATE FUNCTION tally_day_institution() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.region_code = NEW.region_code AND {_day('OLD.created_at')} = {_day('NEW.created_at')} THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        {_day_delta('registrations', f"SELECT OLD.region_code, {_day('OLD.created_at')}, -1")}
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.region_code <> NEW.region_code THEN
+        PERFORM tally_day_records(NEW.id, OLD.region_code, -1);
+        PERFORM tally_day_records(NEW.id, NEW.region_code, 1);
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM tally_day_records(OLD.id, OLD.region_code, -1);
+        RETURN OLD;
+    END IF;
+    {_day_delta('registrations', f"SELECT NEW.region_code, {_day('NEW.created_at')}, 1")}
+    RETURN NULL;
+END $$;
+--
+CREATE TRIGGER tally_day AFTER INSERT OR UPDATE ON institution FOR EACH ROW EXECUTE FUNCTION tally_day_institution();
+--
+CREATE TRIGGER tally_day_gone BEFORE DELETE ON institution FOR EACH ROW EXECUTE FUNCTION tally_day_institution();
+""",
+]
+RECOUNT_DAYS = f"""SELECT region_code, day, {_list(f'sum({c})::bigint AS {c}' for c in DAYS)} FROM (
+        SELECT r.region_code, {_day('r.created_at')} AS day, 1 AS registrations, 0 AS inspections, 0 AS complaints, 0 AS approvals FROM institution r
+        UNION ALL
+        SELECT i.region_code, r.inspected_on, 0, 1, 0, 0 FROM inspection r JOIN institution i ON i.id = r.institution_id
+        UNION ALL
+        SELECT r.county_code, {_day('r.submitted_at')}, 0, 0, 1, 0 FROM complaint r
+        UNION ALL
+        SELECT i.region_code, {_day('r.decided_at')}, 0, 0, 0, 1 FROM application r JOIN institution i ON i.id = r.institution_id WHERE {APPROVED}
+    ) counted GROUP BY region_code, day"""
+_day_sums = _list(f'sum({c})::bigint AS {c}' for c in DAYS)
+KEPT_DAYS = f'SELECT region_code, day, {_day_sums} FROM (SELECT * FROM county_day_tally UNION ALL SELECT * FROM county_day_delta) kept GROUP BY region_code, day'
+
 _sums = _list(f'sum({c})::bigint AS {c}' for c in COUNTY_TALLIES)
 COMPACT = f"""
 CREATE FUNCTION tally_compact() RETURNS bigint LANGUAGE sql AS $$
@@ -248,8 +353,15 @@ CREATE FUNCTION tally_compact() RETURNS bigint LANGUAGE sql AS $$
         INSERT INTO county_tally AS t (region_code, {_list(COUNTY_TALLIES)}) SELECT * FROM summed
         ON CONFLICT (region_code) DO UPDATE SET {_list(f'{c} = t.{c} + excluded.{c}' for c in COUNTY_TALLIES)}
         RETURNING 1
+    ),
+    moved_days AS (DELETE FROM county_day_delta RETURNING *),
+    summed_days AS (SELECT region_code, day, {_day_sums} FROM moved_days GROUP BY region_code, day),
+    folded_days AS (
+        INSERT INTO county_day_tally AS t (region_code, day, {_list(DAYS)}) SELECT * FROM summed_days
+        ON CONFLICT (region_code, day) DO UPDATE SET {_list(f'{c} = t.{c} + excluded.{c}' for c in DAYS)}
+        RETURNING 1
     )
-    SELECT count(*) FROM folded;
+    SELECT (SELECT count(*) FROM folded) + (SELECT count(*) FROM folded_days);
 $$;
 """
 
@@ -284,9 +396,10 @@ REBUILD = f"""
 CREATE FUNCTION tally_rebuild() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     ALTER TABLE institution_tally DISABLE TRIGGER tally;
-    TRUNCATE institution_tally, county_tally, county_tally_delta;
+    TRUNCATE institution_tally, county_tally, county_tally_delta, county_day_tally, county_day_delta;
     INSERT INTO institution_tally (institution_id, region_code, {_list(INSTITUTION_TALLIES)}) {_recount_institutions()};
     INSERT INTO county_tally (region_code, {_list(COUNTY_TALLIES)}) {_recount_counties('institution_tally')};
+    INSERT INTO county_day_tally (region_code, day, {_list(DAYS)}) {RECOUNT_DAYS};
     ALTER TABLE institution_tally ENABLE TRIGGER tally;
 END $$;
 """
@@ -302,7 +415,11 @@ CREATE FUNCTION tally_check() RETURNS TABLE (tally text, key text) LANGUAGE sql 
     UNION ALL
     SELECT 'county_tally', coalesce(f.region_code, k.region_code)
     FROM ({_recount_counties('fresh')}) f FULL JOIN ({_pending}) k ON k.region_code = f.region_code
-    WHERE ROW({_list(f'coalesce(f.{c}, 0)' for c in COUNTY_TALLIES)}) IS DISTINCT FROM ROW({_list(f'coalesce(k.{c}, 0)' for c in COUNTY_TALLIES)});
+    WHERE ROW({_list(f'coalesce(f.{c}, 0)' for c in COUNTY_TALLIES)}) IS DISTINCT FROM ROW({_list(f'coalesce(k.{c}, 0)' for c in COUNTY_TALLIES)})
+    UNION ALL
+    SELECT 'county_day_tally', coalesce(f.region_code, k.region_code) || ' ' || coalesce(f.day, k.day)
+    FROM ({RECOUNT_DAYS}) f FULL JOIN ({KEPT_DAYS}) k ON k.region_code = f.region_code AND k.day = f.day
+    WHERE ROW({_list(f'coalesce(f.{c}, 0)' for c in DAYS)}) IS DISTINCT FROM ROW({_list(f'coalesce(k.{c}, 0)' for c in DAYS)});
 $$;
 """
 
@@ -332,6 +449,21 @@ def upgrade() -> None:
         sa.Column('region_code', sa.String(length=6), nullable=False),
         *_counts(COUNTY_TALLIES),
     )
+    op.create_table(
+        'county_day_tally',
+        sa.Column('region_code', sa.String(length=6), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        *_counts(DAYS),
+        sa.ForeignKeyConstraint(['region_code'], ['region.code']),
+        sa.PrimaryKeyConstraint('region_code', 'day'),
+    )
+    op.create_index('ix_county_day_tally_day', 'county_day_tally', ['day'], unique=False)
+    op.create_table(
+        'county_day_delta',
+        sa.Column('region_code', sa.String(length=6), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        *_counts(DAYS),
+    )
     op.add_column('complaint', sa.Column(
         'handling_hours', sa.Float(),
         sa.Computed('extract(epoch from coalesce(replied_at, rejected_at) - submitted_at) / 3600', persisted=True), nullable=True,
@@ -344,7 +476,7 @@ def upgrade() -> None:
         'ix_institution_rectifying', 'institution', ['region_code', 'open_deadline'], unique=False,
         postgresql_where=sa.text("inspection_status = 'RECTIFYING'"),
     )
-    for sql in (*(_source_trigger(table, counters) for table, counters in SOURCES.items()), TALLY_TO_COUNTY, INSTITUTION, COMPLAINT, LISTS, COMPACT, REBUILD, CHECK):
+    for sql in (*(_source_trigger(table, counters) for table, counters in SOURCES.items()), TALLY_TO_COUNTY, INSTITUTION, COMPLAINT, LISTS, *DAY_TRIGGERS, COMPACT, REBUILD, CHECK):
         # One statement at a time (asyncpg prepares each).
         for statement in sql.split('\n--\n'):
             op.execute(statement)
@@ -355,11 +487,17 @@ def downgrade() -> None:
     for table in (*SOURCES, 'institution_tally', 'institution', 'complaint', 'list_entry', 'list_period'):
         op.execute(f'DROP TRIGGER tally ON {table}')
         op.execute(f'DROP FUNCTION tally_{table}()')
-    for function in ('tally_compact()', 'tally_rebuild()', 'tally_check()', 'tally_relist(uuid[])'):
+    op.execute('DROP TRIGGER tally_day_gone ON institution')
+    for table in ('inspection', 'application', 'complaint', 'institution'):
+        op.execute(f'DROP TRIGGER tally_day ON {table}')
+        op.execute(f'DROP FUNCTION tally_day_{table}()')
+    for function in ('tally_compact()', 'tally_rebuild()', 'tally_check()', 'tally_relist(uuid[])', 'tally_day_records(uuid, text, int)'):
         op.execute(f'DROP FUNCTION {function}')
     op.drop_index('ix_institution_rectifying', table_name='institution')
     op.drop_index('ix_complaint_handled', table_name='complaint')
     op.drop_column('complaint', 'handling_hours')
+    op.drop_table('county_day_delta')
+    op.drop_table('county_day_tally')
     op.drop_table('county_tally_delta')
     op.drop_table('county_tally')
     op.drop_table('institution_tally')
