@@ -495,7 +495,7 @@ def _tallies(url: str, rebuild: bool) -> int:
                 print(f"recounted in {time.perf_counter() - started:.1f} s", file=sys.stderr)
             folded = (await db.execute(sa.text("SELECT tally_compact()"))).scalar_one()
             await db.commit()
-            print(f"folded the differences of {folded} counties; checking against a recount ...", file=sys.stderr)
+            print(f"folded the differences into {folded} county and county-day rows; checking against a recount (a minute at national scale) ...", file=sys.stderr)
             return (await db.execute(sa.text("SELECT tally, key FROM tally_check() ORDER BY 1, 2"))).all()
 
     differences = _with_database(url, run)

@@ -118,7 +118,7 @@ county_tally_delta = sa.Table(
 
 
 async def compact(engine: AsyncEngine) -> int:
-    """Fold the county differences into ``county_tally``; returns the counties folded."""
+    """Fold the differences into ``county_tally`` and ``county_day_tally``; returns the rows folded."""
     async with engine.begin() as conn:
         return (await conn.execute(sa.text("SELECT tally_compact()"))).scalar_one()
 
