@@ -54,41 +54,51 @@ def viewer_of(account: Account, session_id: uuid.UUID, region_path: str | None) 
     )
 
 
-#: What a request's viewer is made of (``viewer_of``), read with its session.
-_VIEWER_COLUMNS = (
-    Account.id, Account.kind, Account.username, Account.must_change_password, Account.level, Account.region_code,
-    Account.department, Account.parent_id, Account.institution_id, Account.enabled,
-)
+def _lookup() -> sa.Select:
+    """The session of the token hash ``digest`` and its viewer's columns (``viewer_of``),
+    touching it (sliding expiry: last seen at ``moment``) in the same statement when it is
+    live (last seen after ``cutoff``), its account enabled, and ``moment`` later than its
+    last request. PostgreSQL runs a data-modifying WITH query whether or not the statement
+    reads its result. (The parameters are not named after columns of ``auth_session``: an
+    update would take such a name for a value to set.)"""
+    found = (
+        sa.select(
+            AuthSession.id.label("session_id"), AuthSession.last_seen_at,
+            Account.id, Account.kind, Account.username, Account.must_change_password, Account.level, Account.region_code,
+            Account.department, Account.parent_id, Account.institution_id, Account.enabled,
+            Region.path.label("region_path"),
+        )
+        .join(Account, Account.id == AuthSession.account_id)
+        .outerjoin(Region, Region.code == Account.region_code)
+        .where(AuthSession.token_hash == sa.bindparam("digest"))
+        .cte("found")
+    )
+    touch = (
+        sa.update(AuthSession)
+        .where(
+            AuthSession.id == found.c.session_id,
+            found.c.enabled,
+            found.c.last_seen_at < sa.bindparam("moment"),
+            found.c.last_seen_at > sa.bindparam("cutoff"),
+        )
+        .values(last_seen_at=sa.bindparam("moment"))
+        .cte("touch")
+    )
+    return sa.select(found).add_cte(touch)
+
+
+#: Built once: every authenticated request runs it.
+_LOOKUP = _lookup()
 
 
 async def viewer_for_token(
     db: AsyncSession, token: str, now: datetime, idle_timeout: timedelta
 ) -> Viewer | None:
     """The viewer behind ``token``, or None when it is unknown, idle too long or its
-    account is disabled. Touches the session (sliding expiry) in the same statement that
-    reads it: every authenticated request pays for one statement, not two."""
-    found = (
-        sa.select(AuthSession.id.label("session_id"), AuthSession.last_seen_at, *_VIEWER_COLUMNS, Region.path.label("region_path"))
-        .join(Account, Account.id == AuthSession.account_id)
-        .outerjoin(Region, Region.code == Account.region_code)
-        .where(AuthSession.token_hash == token_hash(token))
-        .cte("found")
-    )
-    # Every request of a live session of an enabled account moves the idle deadline (one
-    # primary-key update; anonymous traffic has no session and writes nothing). PostgreSQL
-    # runs a data-modifying WITH query whether or not the statement reads its result.
-    touch = (
-        sa.update(AuthSession)
-        .where(
-            AuthSession.id == found.c.session_id,
-            found.c.enabled,
-            found.c.last_seen_at < now,
-            found.c.last_seen_at > now - idle_timeout,
-        )
-        .values(last_seen_at=now)
-        .cte("touch")
-    )
-    row = (await db.execute(sa.select(found).add_cte(touch))).first()
+    account is disabled. Touches the session (sliding expiry) in the statement that reads
+    it: one statement per authenticated request."""
+    found = await db.execute(_LOOKUP, {"digest": token_hash(token), "moment": now, "cutoff": now - idle_timeout})
+    row = found.first()
     if row is None:
         return None
     if now - row.last_seen_at >= idle_timeout:
