@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from models import Account, AuthSession, Region
+from models.database import single_statements
 
 COOKIE_NAME = "xwpx_session"
 
@@ -151,5 +152,6 @@ async def request_viewer(request, now: datetime) -> tuple[Viewer | None, str | N
         return None, CSRF
     state = request.app.state
     async with state.sessionmaker() as db:
+        await single_statements(db)
         viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
     return viewer, EXPIRED if viewer is None else None

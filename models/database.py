@@ -119,3 +119,11 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def single_statements(db: AsyncSession) -> None:
+    """Run each statement of ``db`` in a transaction of its own, without the BEGIN and the
+    COMMIT or ROLLBACK round trips of a session's transaction: for a session whose work is
+    one statement (a statement is atomic and sees one snapshot by itself). Call it before
+    anything else on the session."""
+    await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.scope import scope, subtree_of
 from auth.viewer import Viewer
 from models import Account, Department, Document, Institution, Level, Region, Site, Staff
+from models.database import single_statements
 from resolvers import audit
 from resolvers.pagination import Page, paginate_rows
 from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, kind_conflict, validate_part
@@ -259,6 +260,7 @@ async def list_institutions(
             .label("active_staff_count"),
         ]
     async with ctx.sessionmaker() as db:
+        await single_statements(db)
         return await paginate_rows(
             db, Institution, listed(ctx.viewer, f), [Institution.name, Institution.id],
             first=first, after=after, columns=columns, outer_joins=joins, count=total,
