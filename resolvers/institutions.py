@@ -237,14 +237,24 @@ def listed(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.ColumnEleme
     return sa.and_(scope(viewer, Institution), filter_condition(f))
 
 
+#: The columns of a list page whose nodes show only the institution's state (name, kind,
+#: progress, statuses, dates) and what is read by its id: not the form's details.
+LIST_COLUMNS = (
+    "id", "name", "region_code", "registering_unit_id", "kind", "mode", "nature", "version", "created_at", "updated_at",
+    "inspection_status", "open_deadline", "review_status", "deregistered_at", *SAVED_FLAG.values(),
+)
+
+
 async def list_institutions(
-    info, f: InstitutionFilter | None, first: int | None, after: str | None, *, unit: bool = False, counts: bool = False, total: bool = True
+    info, f: InstitutionFilter | None, first: int | None, after: str | None, *,
+    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True,
 ) -> Page:
     """A page of the list as rows of the institution's columns, in one statement, with what
     its nodes show besides: ``unit`` the registering unit's ``unit_name`` and ``unit_level``
     (named on every institution its viewers see, like the ``unit`` loader), ``counts`` the
     ``site_count`` and ``active_staff_count`` of each institution (all in scope with it, as
-    the ``counts`` loader reads them); ``total`` the total count (0 without)."""
+    the ``counts`` loader reads them); ``total`` the total count (0 without). Without
+    ``details`` the rows hold ``LIST_COLUMNS`` only."""
     ctx = info.context
     columns: list[sa.ColumnElement[Any]] = []
     joins: list[tuple[Any, sa.ColumnElement[bool]]] = []
@@ -264,6 +274,7 @@ async def list_institutions(
         return await paginate_rows(
             db, Institution, listed(ctx.viewer, f), [Institution.name, Institution.id],
             first=first, after=after, columns=columns, outer_joins=joins, count=total,
+            entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
         )
 
 

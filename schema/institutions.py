@@ -119,9 +119,16 @@ class RegistrationProgress:
 
     @classmethod
     def from_row(cls, row: InstitutionRow) -> RegistrationProgress:
-        saved = [part for part in Part if part not in SAVED_FLAG or getattr(row, SAVED_FLAG[part])]
-        missing = [part for part in Part if part not in saved]
+        saved: list[Part] = []
+        missing: list[Part] = []
+        for part, flag in _PART_FLAGS:
+            (saved if flag is None or getattr(row, flag) else missing).append(part)
         return cls(saved_parts=saved, missing_parts=missing, complete=not missing)
+
+
+#: The parts in the form's order, with the flag that records each one's save (none for
+#: the basic situation, saved with the row).
+_PART_FLAGS = tuple((part, SAVED_FLAG.get(part)) for part in Part)
 
 
 @strawberry.type(description="2 办学资质")
@@ -172,7 +179,8 @@ def _part(row: InstitutionRow, part: Part, cls: type, **renames: str):
     return cls(**values)
 
 
-# The composite fields are built from the row when asked for: a list page asks for few.
+# The composite fields but the progress are built from the row when asked for: a list page
+# asks for few.
 
 
 def _legal_representative(root: Institution) -> LegalRepresentative:
@@ -190,10 +198,6 @@ def _legal_representative(root: Institution) -> LegalRepresentative:
 def _contact_person(root: Institution) -> ContactPerson:
     phone = root.row.contact_phone
     return ContactPerson(name=root.row.contact_name, phone=phone if root.personal else resolve.mask_phone(phone))
-
-
-def _registration_progress(root: Institution) -> RegistrationProgress:
-    return RegistrationProgress.from_row(root.row)
 
 
 def _qualifications(root: Institution) -> Qualifications | None:
@@ -235,7 +239,7 @@ class Institution(Node):
     nature: InstitutionNature
     legal_representative: LegalRepresentative = strawberry.field(resolver=_legal_representative)
     contact_person: ContactPerson = strawberry.field(resolver=_contact_person)
-    registration_progress: RegistrationProgress = strawberry.field(resolver=_registration_progress)
+    registration_progress: RegistrationProgress
     qualifications: Qualifications | None = strawberry.field(resolver=_qualifications, description="null until part 2 is saved")
     operation: Operation | None = strawberry.field(resolver=_operation, description="null until part 3 is saved")
     subject_training: SubjectTraining | None = strawberry.field(resolver=_subject_training, description="null until part 4 is saved")
@@ -259,16 +263,19 @@ class Institution(Node):
 
     @classmethod
     def from_row(
-        cls, row: InstitutionRow, viewer: Viewer | None, *, counts: tuple[int, int] | None = None, unit: RegisteringUnit | None = None
+        cls, row: InstitutionRow, viewer: Viewer | None, *,
+        counts: tuple[int, int] | None = None, unit: RegisteringUnit | None = None, details: bool = True,
     ) -> Institution:
+        """The node of a row. Without ``details`` the row holds the columns of a list page
+        whose nodes ask for none of the form's details (``LIST_FIELDS``), which stay unread."""
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
-            credit_code=row.credit_code,
-            address=row.address,
-            postal_code=row.postal_code,
-            phone=row.phone,
-            email=row.email,
+            credit_code=row.credit_code if details else None,
+            address=row.address if details else None,
+            postal_code=row.postal_code if details else None,
+            phone=row.phone if details else None,
+            email=row.email if details else None,
             kind=Kind(row.kind),
             mode=Mode(row.mode),
             nature=Nature(row.nature),
@@ -278,6 +285,7 @@ class Institution(Node):
             inspection_status=InspectionStatusEnum(row.inspection_status),
             review_status=ReviewStatus(row.review_status),
             deregistered_at=row.deregistered_at,
+            registration_progress=RegistrationProgress.from_row(row),
             region_code=row.region_code,
             registering_unit_id=row.registering_unit_id,
             row_id=row.id,
@@ -551,6 +559,16 @@ class ImportInstitutionsPayload:
     errors: list[ImportRowError]
 
 
+#: The node fields a list page answers from ``resolvers.institutions.LIST_COLUMNS`` (and
+#: what it reads by the institution's id); asking for any other reads every column.
+LIST_FIELDS = frozenset({
+    "__typename", "id", "name", "kind", "mode", "nature", "registrationProgress", "version", "createdAt", "updatedAt",
+    "inspectionStatus", "reviewStatus", "deregisteredAt", "overdue", "inspections", "documents", "funds",
+    "inspectionOperations", "siteCount", "activeStaffCount", "staff", "sites", "materials", "findings", "applications",
+    "county", "registeringUnit",
+})
+
+
 def _payload(info: Info, result) -> RegistrationPayload:
     row, errors = result
     if row is None:
@@ -581,7 +599,10 @@ class InstitutionQuery:
         asked = selected(info)
         unit = "registeringUnit" in asked.node
         counts = "siteCount" in asked.node or "activeStaffCount" in asked.node
-        page = await resolve.list_institutions(info, f, first, after, unit=unit, counts=counts, total="totalCount" in asked.connection)
+        details = not asked.node <= LIST_FIELDS
+        page = await resolve.list_institutions(
+            info, f, first, after, unit=unit, counts=counts, total="totalCount" in asked.connection, details=details
+        )
         viewer = info.context.viewer
 
         def node(row) -> Institution:
@@ -590,6 +611,7 @@ class InstitutionQuery:
                 counts=(row.site_count, row.active_staff_count) if counts else None,
                 unit=RegisteringUnit(id=strawberry.ID(str(row.registering_unit_id)), name=row.unit_name, level=row.unit_level)
                 if unit and row.registering_unit_id is not None else None,
+                details=details,
             )
 
         return Connection[Institution].from_page(page, node, after=after)
