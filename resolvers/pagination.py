@@ -115,11 +115,11 @@ async def paginate_rows(
     entity_columns: Sequence[sa.ColumnElement[Any]] | None = None,
 ) -> Page:
     """Like ``paginate``, as Core rows of ``entity``'s columns (or ``entity_columns``) and
-    ``columns`` (which may be correlated to ``entity``, or read from ``outer_joins``), in one statement: the page's
-    sort keys come first from ``where`` alone (an index on them serves it, and only the
-    page's rows are read), then the rows by their last, unique key, with the total count
-    alongside. Without ``count`` the total is 0. A page that comes back empty is counted by
-    a second statement."""
+    ``columns`` (which may be correlated to ``entity``, or read from ``outer_joins``), in
+    one statement: the page's sort keys come first from ``where`` alone (an index on them
+    serves it, and only the page's rows are read), then the rows by their last, unique key,
+    with the total count alongside. Without ``count`` the total is 0. A page that comes
+    back empty is counted by a second statement."""
     size = page_size(first)
     keys = sa.select(*order_by).where(where)
     if after:

@@ -573,7 +573,8 @@ def _payload(info: Info, result) -> RegistrationPayload:
     row, errors = result
     if row is None:
         return RegistrationPayload(institution=None, progress=None, errors=user_errors(errors))
-    return RegistrationPayload(institution=Institution.from_row(row, info.context.viewer), progress=RegistrationProgress.from_row(row), errors=[])
+    institution = Institution.from_row(row, info.context.viewer)
+    return RegistrationPayload(institution=institution, progress=institution.registration_progress, errors=[])
 
 
 def _data(input: object) -> dict:
