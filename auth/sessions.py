@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from models import Account, AuthSession, Region
+from models.database import single_statements
 
 COOKIE_NAME = "xwpx_session"
 
@@ -54,36 +55,61 @@ def viewer_of(account: Account, session_id: uuid.UUID, region_path: str | None) 
     )
 
 
+def _lookup() -> sa.Select:
+    """The session of the token hash ``digest`` and its viewer's columns (``viewer_of``),
+    touching it (sliding expiry: last seen at ``moment``) in the same statement when it is
+    live (last seen after ``cutoff``), its account enabled, and ``moment`` later than its
+    last request. PostgreSQL runs a data-modifying WITH query whether or not the statement
+    reads its result. (The parameters are not named after columns of ``auth_session``: an
+    update would take such a name for a value to set.)"""
+    found = (
+        sa.select(
+            AuthSession.id.label("session_id"), AuthSession.last_seen_at,
+            Account.id, Account.kind, Account.username, Account.must_change_password, Account.level, Account.region_code,
+            Account.department, Account.parent_id, Account.institution_id, Account.enabled,
+            Region.path.label("region_path"),
+        )
+        .join(Account, Account.id == AuthSession.account_id)
+        .outerjoin(Region, Region.code == Account.region_code)
+        .where(AuthSession.token_hash == sa.bindparam("digest"))
+        .cte("found")
+    )
+    touch = (
+        sa.update(AuthSession)
+        .where(
+            AuthSession.id == found.c.session_id,
+            found.c.enabled,
+            found.c.last_seen_at < sa.bindparam("moment"),
+            found.c.last_seen_at > sa.bindparam("cutoff"),
+        )
+        .values(last_seen_at=sa.bindparam("moment"))
+        .cte("touch")
+    )
+    return sa.select(found).add_cte(touch)
+
+
+#: Built once: every authenticated request runs it.
+_LOOKUP = _lookup()
+
+
 async def viewer_for_token(
     db: AsyncSession, token: str, now: datetime, idle_timeout: timedelta
 ) -> Viewer | None:
     """The viewer behind ``token``, or None when it is unknown, idle too long or its
-    account is disabled. Touches the session (sliding expiry)."""
-    row = (
-        await db.execute(
-            sa.select(AuthSession.id, AuthSession.last_seen_at, Account, Region.path)
-            .join(Account, Account.id == AuthSession.account_id)
-            .outerjoin(Region, Region.code == Account.region_code)
-            .where(AuthSession.token_hash == token_hash(token))
-        )
-    ).first()
+    account is disabled. Touches the session (sliding expiry) in the statement that reads
+    it: one statement per authenticated request."""
+    found = await db.execute(_LOOKUP, {"digest": token_hash(token), "moment": now, "cutoff": now - idle_timeout})
+    row = found.first()
     if row is None:
         return None
-    session_id, last_seen_at, account, region_path = row
-    if now - last_seen_at >= idle_timeout:
-        await db.execute(sa.delete(AuthSession).where(AuthSession.id == session_id))
+    if now - row.last_seen_at >= idle_timeout:
+        await db.execute(sa.delete(AuthSession).where(AuthSession.id == row.session_id))
         await db.commit()
         return None
-    if not account.enabled:
+    if not row.enabled:
         return None
-    if now > last_seen_at:
-        # Every authenticated request moves the idle deadline (one primary-key update;
-        # anonymous traffic has no session and writes nothing).
-        await db.execute(
-            sa.update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now)
-        )
-        await db.commit()
-    return viewer_of(account, session_id, region_path)
+    await db.commit()
+    return viewer_of(row, row.session_id, row.region_path)
 
 
 async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
@@ -126,5 +152,6 @@ async def request_viewer(request, now: datetime) -> tuple[Viewer | None, str | N
         return None, CSRF
     state = request.app.state
     async with state.sessionmaker() as db:
+        await single_statements(db)
         viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
     return viewer, EXPIRED if viewer is None else None

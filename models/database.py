@@ -13,8 +13,11 @@ import warnings
 from pathlib import Path
 
 import asyncpg
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_
 
 from config import ROOT
 
@@ -113,9 +116,32 @@ def run_migrations(url: str, revision: str = "head") -> None:
 def create_engine(url: str, **kwargs) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    ping = kwargs.pop("pool_pre_ping", True)
+    engine = create_async_engine(url, **kwargs)
+    if ping:
+        sa.event.listen(engine.sync_engine.pool, "checkout", _ping)
+    return engine
+
+
+def _ping(dbapi_connection, connection_record, connection_proxy) -> None:
+    """Check a pooled connection before lending it (SQLAlchemy's pessimistic disconnect
+    handling): a connection the database dropped (a restart, a failover) is replaced and
+    the caller never sees it. One round trip: ``pool_pre_ping`` of the asyncpg dialect
+    pings inside BEGIN and ROLLBACK (for pgbouncer's transaction pooling, which the
+    driver's prepared statements rule out here anyway), three round trips per checkout."""
+    try:
+        await_(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure: a fresh connection
+        raise DisconnectionError("the pooled connection failed its ping") from error
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def single_statements(db: AsyncSession) -> None:
+    """Run each statement of ``db`` in a transaction of its own, without the BEGIN and the
+    COMMIT or ROLLBACK round trips of a session's transaction: for a session whose work is
+    one statement (a statement is atomic and sees one snapshot by itself). Call it before
+    anything else on the session."""
+    await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scope import scope, subtree_of
 from auth.viewer import Viewer
-from models import Department, Document, Institution, Level, Region
+from models import Account, Department, Document, Institution, Level, Region, Site, Staff
+from models.database import single_statements
 from resolvers import audit
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, paginate_rows
 from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, kind_conflict, validate_part
 from schema.errors import ErrorCode, Forbidden
 from storage import discard
@@ -236,11 +237,44 @@ def listed(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.ColumnEleme
     return sa.and_(scope(viewer, Institution), filter_condition(f))
 
 
-async def list_institutions(info, f: InstitutionFilter | None, first: int | None, after: str | None) -> Page:
+#: The columns of a list page whose nodes show only the institution's state (name, kind,
+#: progress, statuses, dates) and what is read by its id: not the form's details.
+LIST_COLUMNS = (
+    "id", "name", "region_code", "registering_unit_id", "kind", "mode", "nature", "version", "created_at", "updated_at",
+    "inspection_status", "open_deadline", "review_status", "deregistered_at", *SAVED_FLAG.values(),
+)
+
+
+async def list_institutions(
+    info, f: InstitutionFilter | None, first: int | None, after: str | None, *,
+    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True,
+) -> Page:
+    """A page of the list as rows of the institution's columns, in one statement, with what
+    its nodes show besides: ``unit`` the registering unit's ``unit_name`` and ``unit_level``
+    (named on every institution its viewers see, like the ``unit`` loader), ``counts`` the
+    ``site_count`` and ``active_staff_count`` of each institution (all in scope with it, as
+    the ``counts`` loader reads them); ``total`` the total count (0 without). Without
+    ``details`` the rows hold ``LIST_COLUMNS`` only."""
     ctx = info.context
+    columns: list[sa.ColumnElement[Any]] = []
+    joins: list[tuple[Any, sa.ColumnElement[bool]]] = []
+    if unit:
+        columns += [Account.name.label("unit_name"), Account.level.label("unit_level")]
+        joins.append((Account, Account.id == Institution.registering_unit_id))
+    if counts:
+        columns += [
+            sa.select(sa.func.count()).where(Site.institution_id == Institution.id).scalar_subquery().label("site_count"),
+            sa.select(sa.func.count())
+            .where(Staff.institution_id == Institution.id, Staff.status == "ACTIVE")
+            .scalar_subquery()
+            .label("active_staff_count"),
+        ]
     async with ctx.sessionmaker() as db:
-        return await paginate(
-            db, Institution, listed(ctx.viewer, f), [Institution.name, Institution.id], first=first, after=after
+        await single_statements(db)
+        return await paginate_rows(
+            db, Institution, listed(ctx.viewer, f), [Institution.name, Institution.id],
+            first=first, after=after, columns=columns, outer_joins=joins, count=total,
+            entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
         )
 
 

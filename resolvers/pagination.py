@@ -99,3 +99,49 @@ async def paginate(
         has_next_page=has_next,
         total_count=total,
     )
+
+
+async def paginate_rows(
+    db: AsyncSession,
+    entity: Any,
+    where: sa.ColumnElement[bool],
+    order_by: Sequence[sa.ColumnElement[Any]],
+    *,
+    first: int | None,
+    after: str | None,
+    columns: Sequence[sa.ColumnElement[Any]] = (),
+    outer_joins: Sequence[tuple[Any, sa.ColumnElement[bool]]] = (),
+    count: bool = True,
+    entity_columns: Sequence[sa.ColumnElement[Any]] | None = None,
+) -> Page:
+    """Like ``paginate``, as Core rows of ``entity``'s columns (or ``entity_columns``) and
+    ``columns`` (which may be correlated to ``entity``, or read from ``outer_joins``), in
+    one statement: the page's sort keys come first from ``where`` alone (an index on them
+    serves it, and only the page's rows are read), then the rows by their last, unique key,
+    with the total count alongside. Without ``count`` the total is 0. A page that comes
+    back empty is counted by a second statement."""
+    size = page_size(first)
+    keys = sa.select(*order_by).where(where)
+    if after:
+        keys = keys.where(sa.tuple_(*order_by) > sa.tuple_(*decode_cursor(after, order_by)))
+    keys = keys.order_by(*order_by).limit(size + 1).subquery("page")
+    counted = sa.select(sa.func.count()).select_from(entity).where(where)
+    stmt = sa.select(*(entity.__table__.c if entity_columns is None else entity_columns), *columns)
+    if count:
+        stmt = stmt.add_columns(counted.correlate(None).scalar_subquery().label("total_count"))
+    stmt = stmt.join_from(entity, keys, order_by[-1] == keys.c[order_by[-1].key])
+    for target, on in outer_joins:
+        stmt = stmt.outerjoin(target, on)
+    rows = list(await db.execute(stmt.order_by(*(keys.c[col.key] for col in order_by))))
+    total = 0
+    if count:
+        total = rows[0].total_count if rows else (await db.execute(counted)).scalar_one()
+    has_next = len(rows) > size
+    rows = rows[:size]
+    keys_of = [col.key for col in order_by]
+    return Page(
+        rows=rows,
+        cursors=[encode_cursor([getattr(r, k) for k in keys_of]) for r in rows],
+        has_next_page=has_next,
+        total_count=total,
+    )

@@ -27,7 +27,7 @@ from schema.accounts import RegulatorLevel
 from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.regions import Region
-from schema.relay import Connection, Node
+from schema.relay import Connection, Node, selected
 
 if TYPE_CHECKING:
     from schema.documents import DocumentCategory, InstitutionDocument, InstitutionFunds
@@ -119,9 +119,16 @@ class RegistrationProgress:
 
     @classmethod
     def from_row(cls, row: InstitutionRow) -> RegistrationProgress:
-        saved = [part for part in Part if part not in SAVED_FLAG or getattr(row, SAVED_FLAG[part])]
-        missing = [part for part in Part if part not in saved]
+        saved: list[Part] = []
+        missing: list[Part] = []
+        for part, flag in _PART_FLAGS:
+            (saved if flag is None or getattr(row, flag) else missing).append(part)
         return cls(saved_parts=saved, missing_parts=missing, complete=not missing)
+
+
+#: The parts in the form's order, with the flag that records each one's save (none for
+#: the basic situation, saved with the row).
+_PART_FLAGS = tuple((part, SAVED_FLAG.get(part)) for part in Part)
 
 
 @strawberry.type(description="2 办学资质")
@@ -172,6 +179,52 @@ def _part(row: InstitutionRow, part: Part, cls: type, **renames: str):
     return cls(**values)
 
 
+# The composite fields but the progress are built from the row when asked for: a list page
+# asks for few.
+
+
+def _legal_representative(root: Institution) -> LegalRepresentative:
+    row = root.row
+    if root.personal:
+        return LegalRepresentative(
+            name=row.legal_rep_name, shown_id_number=row.legal_rep_id_number,
+            read_key=("Institution", row.id, row.region_code, None), phone=row.legal_rep_phone,
+        )
+    return LegalRepresentative(
+        name=row.legal_rep_name, shown_id_number=resolve.mask_id_number(row.legal_rep_id_number), phone=resolve.mask_phone(row.legal_rep_phone)
+    )
+
+
+def _contact_person(root: Institution) -> ContactPerson:
+    phone = root.row.contact_phone
+    return ContactPerson(name=root.row.contact_name, phone=phone if root.personal else resolve.mask_phone(phone))
+
+
+def _qualifications(root: Institution) -> Qualifications | None:
+    return _part(root.row, Part.QUALIFICATIONS, Qualifications, status="qualification_status")
+
+
+def _operation(root: Institution) -> Operation | None:
+    return _part(root.row, Part.OPERATION, Operation)
+
+
+def _subject_training(root: Institution) -> SubjectTraining | None:
+    return _part(root.row, Part.SUBJECT_TRAINING, SubjectTraining)
+
+
+def _facilities(root: Institution) -> Facilities | None:
+    return _part(root.row, Part.FACILITIES, Facilities)
+
+
+async def _counted(info: Info, institution_id: object, index: int) -> int:
+    return (await info.context.loaders.counts.load(institution_id))[index]
+
+
+async def _unit(info: Info, unit_id: object) -> RegisteringUnit:
+    unit = await info.context.loaders.unit.load(unit_id)
+    return RegisteringUnit(id=strawberry.ID(str(unit.id)), name=unit.name, level=unit.level)
+
+
 @strawberry.federation.type(keys=["id"], description="校外培训机构. Read in the caller's scope; out of scope is null.")
 class Institution(Node):
     id: strawberry.ID
@@ -184,13 +237,13 @@ class Institution(Node):
     kind: InstitutionKind
     mode: InstitutionMode
     nature: InstitutionNature
-    legal_representative: LegalRepresentative
-    contact_person: ContactPerson
+    legal_representative: LegalRepresentative = strawberry.field(resolver=_legal_representative)
+    contact_person: ContactPerson = strawberry.field(resolver=_contact_person)
     registration_progress: RegistrationProgress
-    qualifications: Qualifications | None = strawberry.field(description="null until part 2 is saved")
-    operation: Operation | None = strawberry.field(description="null until part 3 is saved")
-    subject_training: SubjectTraining | None = strawberry.field(description="null until part 4 is saved")
-    facilities: Facilities | None = strawberry.field(description="null until part 5 is saved")
+    qualifications: Qualifications | None = strawberry.field(resolver=_qualifications, description="null until part 2 is saved")
+    operation: Operation | None = strawberry.field(resolver=_operation, description="null until part 3 is saved")
+    subject_training: SubjectTraining | None = strawberry.field(resolver=_subject_training, description="null until part 4 is saved")
+    facilities: Facilities | None = strawberry.field(resolver=_facilities, description="null until part 5 is saved")
     version: int = strawberry.field(description="版本号: send it back when saving a part; an older one is refused (CONFLICT)")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -201,46 +254,47 @@ class Institution(Node):
     registering_unit_id: strawberry.Private[object]
     row_id: strawberry.Private[object]
     open_deadline: strawberry.Private[object]
+    #: The row (an ORM object or a Core row), and whether the viewer reads its personal data.
+    row: strawberry.Private[object]
+    personal: strawberry.Private[bool]
+    #: What a list page read with the row: (sites, active staff), and the registering unit.
+    counts: strawberry.Private[tuple[int, int] | None] = None
+    unit: strawberry.Private[RegisteringUnit | None] = None
 
     @classmethod
-    def from_row(cls, row: InstitutionRow, viewer: Viewer | None) -> Institution:
-        # The county desk, and the institution itself, read its personal data in full.
-        personal = resolve.sees_personal_data(viewer) or (viewer is not None and viewer.is_institution and viewer.institution_id == row.id)
+    def from_row(
+        cls, row: InstitutionRow, viewer: Viewer | None, *,
+        counts: tuple[int, int] | None = None, unit: RegisteringUnit | None = None, details: bool = True,
+    ) -> Institution:
+        """The node of a row. Without ``details`` the row holds the columns of a list page
+        whose nodes ask for none of the form's details (``LIST_FIELDS``), which stay unread."""
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
-            credit_code=row.credit_code,
-            address=row.address,
-            postal_code=row.postal_code,
-            phone=row.phone,
-            email=row.email,
+            credit_code=row.credit_code if details else None,
+            address=row.address if details else None,
+            postal_code=row.postal_code if details else None,
+            phone=row.phone if details else None,
+            email=row.email if details else None,
             kind=Kind(row.kind),
             mode=Mode(row.mode),
             nature=Nature(row.nature),
-            legal_representative=LegalRepresentative(
-                name=row.legal_rep_name,
-                shown_id_number=row.legal_rep_id_number if personal else resolve.mask_id_number(row.legal_rep_id_number),
-                read_key=("Institution", row.id, row.region_code, None) if personal else None,
-                phone=row.legal_rep_phone if personal else resolve.mask_phone(row.legal_rep_phone),
-            ),
-            contact_person=ContactPerson(
-                name=row.contact_name, phone=row.contact_phone if personal else resolve.mask_phone(row.contact_phone)
-            ),
-            registration_progress=RegistrationProgress.from_row(row),
-            qualifications=_part(row, Part.QUALIFICATIONS, Qualifications, status="qualification_status"),
-            operation=_part(row, Part.OPERATION, Operation),
-            subject_training=_part(row, Part.SUBJECT_TRAINING, SubjectTraining),
-            facilities=_part(row, Part.FACILITIES, Facilities),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
             inspection_status=InspectionStatusEnum(row.inspection_status),
             review_status=ReviewStatus(row.review_status),
             deregistered_at=row.deregistered_at,
+            registration_progress=RegistrationProgress.from_row(row),
             region_code=row.region_code,
             registering_unit_id=row.registering_unit_id,
             row_id=row.id,
             open_deadline=row.open_deadline,
+            row=row,
+            # The county desk, and the institution itself, read its personal data in full.
+            personal=resolve.sees_personal_data(viewer) or (viewer is not None and viewer.is_institution and viewer.institution_id == row.id),
+            counts=counts,
+            unit=unit,
         )
 
     @strawberry.field(description="逾期: rectifying, and an unfinished ledger item's deadline has passed")
@@ -279,13 +333,16 @@ class Institution(Node):
     def inspection_operations(self, info: Info) -> list[InspectionOperation]:
         return [InspectionOperation(op) for op in inspection_operations(info.context.viewer, self.inspection_status)]
 
+    # The counts and the registering unit are plain values on a list page, which reads them
+    # with its rows; elsewhere the resolvers answer an awaitable of the loader's batch.
+
     @strawberry.field(description="办学点/业务系统数")
-    async def site_count(self, info: Info) -> int:
-        return (await info.context.loaders.counts.load(self.row_id))[0]
+    def site_count(self, info: Info) -> int:
+        return self.counts[0] if self.counts is not None else _counted(info, self.row_id, 0)
 
     @strawberry.field(description="在职从业人员数")
-    async def active_staff_count(self, info: Info) -> int:
-        return (await info.context.loaders.counts.load(self.row_id))[1]
+    def active_staff_count(self, info: Info) -> int:
+        return self.counts[1] if self.counts is not None else _counted(info, self.row_id, 1)
 
     @strawberry.field(description="从业人员 by name (status: 在职 ACTIVE or 离职 DEPARTED; all when omitted)")
     async def staff(
@@ -332,11 +389,10 @@ class Institution(Node):
         return Region.from_row(await info.context.loaders.region.load(self.region_code))
 
     @strawberry.field(description="登记单位; null = 机构自主注册 (registered by the institution's own account)")
-    async def registering_unit(self, info: Info) -> RegisteringUnit | None:
-        if self.registering_unit_id is None:
-            return None
-        unit = await info.context.loaders.unit.load(self.registering_unit_id)
-        return RegisteringUnit(id=strawberry.ID(str(unit.id)), name=unit.name, level=unit.level)
+    def registering_unit(self, info: Info) -> RegisteringUnit | None:
+        if self.registering_unit_id is None or self.unit is not None:
+            return self.unit
+        return _unit(info, self.registering_unit_id)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Institution | None:
@@ -503,6 +559,16 @@ class ImportInstitutionsPayload:
     errors: list[ImportRowError]
 
 
+#: The node fields a list page answers from ``resolvers.institutions.LIST_COLUMNS`` (and
+#: what it reads by the institution's id); asking for any other reads every column.
+LIST_FIELDS = frozenset({
+    "__typename", "id", "name", "kind", "mode", "nature", "registrationProgress", "version", "createdAt", "updatedAt",
+    "inspectionStatus", "reviewStatus", "deregisteredAt", "overdue", "inspections", "documents", "funds",
+    "inspectionOperations", "siteCount", "activeStaffCount", "staff", "sites", "materials", "findings", "applications",
+    "county", "registeringUnit",
+})
+
+
 def _payload(info: Info, result) -> RegistrationPayload:
     row, errors = result
     if row is None:
@@ -531,9 +597,25 @@ class InstitutionQuery:
         f = resolve.InstitutionFilter(**vars(filter)) if filter else None
         if f is not None:
             f.today = info.context.now.date()
-        page = await resolve.list_institutions(info, f, first, after)
+        asked = selected(info)
+        unit = "registeringUnit" in asked.node
+        counts = "siteCount" in asked.node or "activeStaffCount" in asked.node
+        details = not asked.node <= LIST_FIELDS
+        page = await resolve.list_institutions(
+            info, f, first, after, unit=unit, counts=counts, total="totalCount" in asked.connection, details=details
+        )
         viewer = info.context.viewer
-        return Connection[Institution].from_page(page, lambda row: Institution.from_row(row, viewer), after=after)
+
+        def node(row) -> Institution:
+            return Institution.from_row(
+                row, viewer,
+                counts=(row.site_count, row.active_staff_count) if counts else None,
+                unit=RegisteringUnit(id=strawberry.ID(str(row.registering_unit_id)), name=row.unit_name, level=row.unit_level)
+                if unit and row.registering_unit_id is not None else None,
+                details=details,
+            )
+
+        return Connection[Institution].from_page(page, node, after=after)
 
     @strawberry.field(description="One institution, or null when it does not exist or is outside the caller's scope.", extensions=allow(Authenticated()))
     async def institution(self, info: Info, id: strawberry.ID) -> Institution | None:

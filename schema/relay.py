@@ -6,10 +6,12 @@ a client already holds keep working."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from resolvers.pagination import Page
 
@@ -54,3 +56,35 @@ class Connection(Generic[T]):
             ),
             total_count=page.total_count,
         )
+
+
+def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
+    """The fields of a selection, through fragments (spread and inline)."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
+
+
+@dataclass(frozen=True)
+class Selected:
+    """The field names asked for on a connection and on its nodes."""
+
+    connection: frozenset[str]
+    node: frozenset[str]
+
+
+def selected(info: Any) -> Selected:
+    """What the operation asks of the connection that ``info``'s field answers: a list
+    reads in its one statement what its nodes show (see ``resolvers.institutions``)."""
+    connection: set[str] = set()
+    node: set[str] = set()
+    for field in _fields(info.selected_fields):
+        for part in _fields(field.selections):
+            connection.add(part.name)
+            if part.name == "edges":
+                for edge_field in _fields(part.selections):
+                    if edge_field.name == "node":
+                        node.update(f.name for f in _fields(edge_field.selections))
+    return Selected(frozenset(connection), frozenset(node))

@@ -9,7 +9,7 @@ import httpx
 from anyio.from_thread import start_blocking_portal
 
 from config import Settings
-from models.database import ensure_database, run_migrations, server_url, start_embedded
+from models.database import _connect, ensure_database, run_migrations, server_url, start_embedded
 from server import create_app
 
 QUERY = {"query": '{ region(code: "440106") { name } }'}
@@ -45,3 +45,23 @@ def test_losing_the_database_answers_clearly_and_the_server_recovers_by_itself(t
             portal.call(http.aclose)
     finally:
         pgserver.cleanup()
+
+
+async def test_connections_the_database_dropped_are_replaced_before_use(gql, demo, database_url):
+    # given: the pools hold connections
+    assert await gql(QUERY["query"]) == {"data": {"region": {"name": "天河区"}}}
+    token = await gql.login("edu-440106")
+    assert "errors" not in await gql("{ institutions { totalCount } }", token=token)
+    # when: the database ends every one of them (a restart, a failover, an idle timeout)
+    admin = await _connect(database_url)
+    try:
+        ended = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert ended >= 2
+    # then: the next requests are answered as if nothing had happened
+    for _ in range(3):
+        assert await gql(QUERY["query"]) == {"data": {"region": {"name": "天河区"}}}
+        assert "errors" not in await gql("{ institutions { totalCount } }", token=token)

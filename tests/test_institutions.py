@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Institution
+from schema.institutions import LIST_FIELDS
 from tests.helpers import BASICS, ID_NUMBER, PARTS, basics, credit_code, error_codes, insert_institutions, part_mutation, register, save
 
 PROGRESS = "{ savedParts missingParts complete }"
@@ -234,7 +235,42 @@ async def test_a_list_page_costs_the_same_statements_for_10_or_50_rows(gql, demo
         result = await gql(query, {"n": n}, token=province)
         assert len(result["data"]["institutions"]["edges"]) == n
         counts[n] = sql.count
-    assert counts[10] == counts[50] == 5  # session, page, count, one batch of regions, one of units
+    assert counts[10] == counts[50] == 3  # session, page (with its count and units), one batch of regions
+
+
+async def test_the_list_reads_what_a_lookup_reads_and_counts_past_its_last_page(gql, demo, sessionmaker):
+    # given: three institutions of the desk and one registered by itself (no registering unit)
+    await insert_institutions(sessionmaker, {"edu-440106": 3})
+    await insert_institutions(sessionmaker, {"edu-440106": 1}, registering_unit_id=None)
+    details = (
+        "id name creditCode address registeringUnit { name level } registrationProgress %s legalRepresentative { idNumber phone } "
+        "contactPerson { phone } qualifications { status } siteCount activeStaffCount inspectionStatus" % PROGRESS
+    )
+    # every field a page reads without the form's details (schema.institutions.LIST_FIELDS)
+    listed = {
+        "id": "", "name": "", "kind": "", "mode": "", "nature": "", "registrationProgress": PROGRESS, "version": "", "createdAt": "",
+        "updatedAt": "", "inspectionStatus": "", "reviewStatus": "", "deregisteredAt": "", "overdue": "", "inspections": "{ id }",
+        "documents": "{ id }", "funds": "{ feeStandard }", "inspectionOperations": "", "siteCount": "", "activeStaffCount": "",
+        "staff": "{ name }", "sites": "{ name }", "materials": "{ name }", "findings": "{ rule }", "applications": "{ id }",
+        "county": "{ code }", "registeringUnit": "{ name level }",
+    }
+    assert set(listed) == LIST_FIELDS - {"__typename"}
+    for fields in (details, " ".join(f"{name} {selection}" for name, selection in listed.items())):
+        page_query = "query($a: String) { institutions(first: 10, after: $a) { totalCount edges { cursor node { %s } } } }" % fields
+        # the desk reads personal data in full, the province masked
+        for username in ("edu-440106", "edu-440000"):
+            token = await gql.login(username)
+            # when
+            page = (await gql(page_query, token=token))["data"]["institutions"]
+            # then: each node is what a lookup by id reads
+            assert page["totalCount"] == 4
+            for edge in page["edges"]:
+                one = await gql("query($id: ID!) { institution(id: $id) { %s } }" % fields, {"id": edge["node"]["id"]}, token=token)
+                assert edge["node"] == one["data"]["institution"]
+            assert [e["node"]["registeringUnit"] for e in page["edges"]].count(None) == 1
+            # and past the last page the total is still counted
+            past = await gql(page_query, {"a": page["edges"][-1]["cursor"]}, token=token)
+            assert past["data"]["institutions"] == {"totalCount": 4, "edges": []}
 
 
 async def test_deletion_needs_the_name_and_leaves_an_audit_snapshot(gql, demo, sessionmaker):
