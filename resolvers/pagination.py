@@ -113,19 +113,22 @@ async def paginate_rows(
     outer_joins: Sequence[tuple[Any, sa.ColumnElement[bool]]] = (),
     count: bool = True,
     entity_columns: Sequence[sa.ColumnElement[Any]] | None = None,
+    counted: sa.Select | None = None,
 ) -> Page:
     """Like ``paginate``, as Core rows of ``entity``'s columns (or ``entity_columns``) and
     ``columns`` (which may be correlated to ``entity``, or read from ``outer_joins``), in
     one statement: the page's sort keys come first from ``where`` alone (an index on them
     serves it, and only the page's rows are read), then the rows by their last, unique key,
-    with the total count alongside. Without ``count`` the total is 0. A page that comes
-    back empty is counted by a second statement."""
+    with the total count alongside (``counted``, a statement of one number, when given:
+    a count kept elsewhere). Without ``count`` the total is 0. A page that comes back empty
+    is counted by a second statement."""
     size = page_size(first)
     keys = sa.select(*order_by).where(where)
     if after:
         keys = keys.where(sa.tuple_(*order_by) > sa.tuple_(*decode_cursor(after, order_by)))
     keys = keys.order_by(*order_by).limit(size + 1).subquery("page")
-    counted = sa.select(sa.func.count()).select_from(entity).where(where)
+    if counted is None:
+        counted = sa.select(sa.func.count()).select_from(entity).where(where)
     stmt = sa.select(*(entity.__table__.c if entity_columns is None else entity_columns), *columns)
     if count:
         stmt = stmt.add_columns(counted.correlate(None).scalar_subquery().label("total_count"))

@@ -279,3 +279,36 @@ async def test_series_summed_from_day_tallies_equal_the_rows_counted(gql, world,
     assert "errors" not in fast and fast == slow
     months = fast["data"]["statisticsSeries"]["months"]
     assert len(months) == 13 and sum(m["inspections"] + m["approvals"] + m["registrations"] for m in months) > 0
+
+
+async def test_list_totals_from_the_county_tallies_equal_the_rows(gql, world, sessionmaker, sql, app):
+    query = "query($f: InstitutionFilter) { institutions(first: 2, filter: $f) { totalCount } }"
+
+    async def total(token: str, f: dict | None = None) -> int:
+        result = await gql(query, {"f": f}, token=token)
+        assert "errors" not in result, result
+        return result["data"]["institutions"]["totalCount"]
+
+    async def rows(*where) -> int:
+        async with sessionmaker() as db:
+            return (await db.execute(sa.select(sa.func.count()).select_from(Institution).where(*where))).scalar_one()
+
+    ministry, province, sports = await gql.login("edu-000000"), await gql.login("edu-440000"), await gql.login("sports-440106")
+    in_guangdong = Institution.region_code.like("44%")
+    # when: the ministry and a province list without filters, or by region alone, with the
+    # world's differences not folded yet
+    sql.reset()
+    national = await total(ministry)
+    # (the tallies answered: no statement counted institutions)
+    assert sql.count == 2 and not any("count(*)" in s for s in sql.statements) and "FROM county_tally" in sql.statements[-1]
+    assert national == await rows() == 12
+    assert await total(province) == await rows(in_guangdong) == 9
+    assert await total(ministry, {"regionCode": "440100"}) == await rows(Institution.region_code.in_(["440106", "440104"])) == 8
+    assert await total(province, {"regionCode": "420000"}) == 0  # out of its scope: none
+    # then: after folding, and after a change not folded yet, the same
+    await tallies.compact(app.state.engine)
+    await change(sessionmaker, sa.delete(Institution).where(Institution.id == world["A2"]))
+    assert await total(ministry) == await rows() == 11
+    # and lists with another filter, or of a department, are counted from the rows
+    assert await total(ministry, {"kind": "NON_SUBJECT"}) == await rows(Institution.kind == "NON_SUBJECT") == 5
+    assert await total(sports) == 1  # B1 (sports) in 天河; A2 is gone
