@@ -1468,7 +1468,7 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     for table in TALLIED:
         await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     await conn.execute("SELECT tally_rebuild()")
-    await conn.execute("ANALYZE institution_tally, county_tally")
+    await conn.execute("VACUUM ANALYZE institution_tally, county_tally, county_day_tally")
     report(f"statistics tallies counted ({time.perf_counter() - tally_started:.1f} s)")
     size = await conn.fetchval("SELECT pg_size_pretty(pg_database_size(current_database()))")
     await conn.close()
