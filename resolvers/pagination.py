@@ -90,13 +90,16 @@ async def paginate(
         stmt = stmt.where(sa.tuple_(*order_by) > sa.tuple_(*values))
     rows = list((await db.execute(stmt.limit(size + 1))).scalars())
     total = (await db.execute(sa.select(sa.func.count()).select_from(entity).where(where))).scalar_one()
-    has_next = len(rows) > size
-    rows = rows[:size]
+    return _page(rows, order_by, size, total)
+
+
+def _page(rows: list, order_by: Sequence[sa.ColumnElement[Any]], size: int, total: int) -> Page:
+    """The page of ``rows`` (read one past ``size``, to tell whether a next page exists)."""
     keys = [col.key for col in order_by]
     return Page(
-        rows=rows,
-        cursors=[encode_cursor([getattr(r, k) for k in keys]) for r in rows],
-        has_next_page=has_next,
+        rows=rows[:size],
+        cursors=[encode_cursor([getattr(r, k) for k in keys]) for r in rows[:size]],
+        has_next_page=len(rows) > size,
         total_count=total,
     )
 
@@ -139,12 +142,4 @@ async def paginate_rows(
     total = 0
     if count:
         total = rows[0].total_count if rows else (await db.execute(counted)).scalar_one()
-    has_next = len(rows) > size
-    rows = rows[:size]
-    keys_of = [col.key for col in order_by]
-    return Page(
-        rows=rows,
-        cursors=[encode_cursor([getattr(r, k) for k in keys_of]) for r in rows],
-        has_next_page=has_next,
-        total_count=total,
-    )
+    return _page(rows, order_by, size, total)

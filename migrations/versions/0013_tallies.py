@@ -114,6 +114,29 @@ def _delta(region: str, values: list[str]) -> str:
     return f'INSERT INTO county_tally_delta (region_code, {_list(COUNTY_TALLIES)}) VALUES ({region}, {_list(values)});'
 
 
+def _county_differences(region: str, old: list[str], new: list[str]) -> str:
+    """The trigger body that appends a row's change to its county's differences: ``old``
+    and ``new`` are what the row adds to each column of ``COUNTY_TALLIES`` before and after
+    the change, ``region`` the column naming its county. Nothing for a change that changes
+    no count, nor for a row that adds nothing."""
+    zeros = ['0'] * len(new)
+    return f"""
+    IF TG_OP = 'UPDATE' AND OLD.{region} = NEW.{region} THEN
+        IF ROW({_list(old)}) IS NOT DISTINCT FROM ROW({_list(new)}) THEN
+            RETURN NULL;
+        END IF;
+        {_delta(f'NEW.{region}', [n if o == '0' else f'{n} - {o}' for n, o in zip(new, old, strict=True)])}
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        {_delta(f'OLD.{region}', [o if o == '0' else f'-{o}' for o in old])}
+    END IF;
+    IF TG_OP <> 'DELETE' AND ROW({_list(new)}) IS DISTINCT FROM ROW({_list(zeros)}) THEN
+        {_delta(f'NEW.{region}', new)}
+    END IF;
+    RETURN NULL;"""
+
+
 ZERO_STATES = ['0'] * len(STATES)
 ZERO_TALLIES = ['0'] * len(INSTITUTION_TALLIES)
 ZERO_COMPLAINTS = ['0'] * len(COMPLAINTS)
@@ -122,21 +145,11 @@ ZERO_COMPLAINTS = ['0'] * len(COMPLAINTS)
 # counts still know their county).
 TALLY_TO_COUNTY = f"""
 CREATE FUNCTION tally_institution_tally() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.region_code = NEW.region_code THEN
-        IF ROW({_list('OLD.' + c for c in INSTITUTION_TALLIES)}) IS NOT DISTINCT FROM ROW({_list('NEW.' + c for c in INSTITUTION_TALLIES)}) THEN
-            RETURN NULL;
-        END IF;
-        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c} - OLD.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS)}
-        RETURN NULL;
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        {_delta('OLD.region_code', ZERO_STATES + [f'-OLD.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS)}
-    END IF;
-    IF TG_OP <> 'DELETE' AND ROW({_list('NEW.' + c for c in INSTITUTION_TALLIES)}) IS DISTINCT FROM ROW({_list(ZERO_TALLIES)}) THEN
-        {_delta('NEW.region_code', ZERO_STATES + [f'NEW.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS)}
-    END IF;
-    RETURN NULL;
+BEGIN{_county_differences(
+    'region_code',
+    ZERO_STATES + [f'OLD.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS,
+    ZERO_STATES + [f'NEW.{c}' for c in INSTITUTION_TALLIES] + ZERO_COMPLAINTS,
+)}
 END $$;
 --
 CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON institution_tally FOR EACH ROW EXECUTE FUNCTION tally_institution_tally();
@@ -153,20 +166,7 @@ BEGIN
     ELSIF TG_OP = 'UPDATE' AND OLD.region_code <> NEW.region_code THEN
         UPDATE institution_tally SET region_code = NEW.region_code WHERE institution_id = NEW.id;
     END IF;
-    IF TG_OP = 'UPDATE' AND OLD.region_code = NEW.region_code THEN
-        IF ROW({_list(_old_states)}) IS NOT DISTINCT FROM ROW({_list(_new_states)}) THEN
-            RETURN NULL;
-        END IF;
-        {_delta('NEW.region_code', [f'{n} - {o}' for n, o in zip(_new_states, _old_states, strict=True)] + ZERO_TALLIES + ZERO_COMPLAINTS)}
-        RETURN NULL;
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        {_delta('OLD.region_code', [f'-{o}' for o in _old_states] + ZERO_TALLIES + ZERO_COMPLAINTS)}
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        {_delta('NEW.region_code', _new_states + ZERO_TALLIES + ZERO_COMPLAINTS)}
-    END IF;
-    RETURN NULL;
+    {_county_differences('region_code', _old_states + ZERO_TALLIES + ZERO_COMPLAINTS, _new_states + ZERO_TALLIES + ZERO_COMPLAINTS)}
 END $$;
 --
 CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON institution FOR EACH ROW EXECUTE FUNCTION tally_institution();
@@ -178,21 +178,7 @@ ZERO_INSTITUTION = ZERO_STATES + ZERO_TALLIES
 # complaint -> its county's differences.
 COMPLAINT = f"""
 CREATE FUNCTION tally_complaint() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.county_code = NEW.county_code THEN
-        IF ROW({_list(_old_complaint)}) IS NOT DISTINCT FROM ROW({_list(_new_complaint)}) THEN
-            RETURN NULL;
-        END IF;
-        {_delta('NEW.county_code', ZERO_INSTITUTION + [f'{n} - {o}' for n, o in zip(_new_complaint, _old_complaint, strict=True)])}
-        RETURN NULL;
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        {_delta('OLD.county_code', ZERO_INSTITUTION + [f'-{o}' for o in _old_complaint])}
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        {_delta('NEW.county_code', ZERO_INSTITUTION + _new_complaint)}
-    END IF;
-    RETURN NULL;
+BEGIN{_county_differences('county_code', ZERO_INSTITUTION + _old_complaint, ZERO_INSTITUTION + _new_complaint)}
 END $$;
 --
 CREATE TRIGGER tally AFTER INSERT OR UPDATE OR DELETE ON complaint FOR EACH ROW EXECUTE FUNCTION tally_complaint();
