@@ -58,13 +58,18 @@ class Connection(Generic[T]):
         )
 
 
-def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
+def fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
     """The fields of a selection, through fragments (spread and inline)."""
     for selection in selections:
         if isinstance(selection, SelectedField):
             yield selection
         else:
-            yield from _fields(selection.selections)
+            yield from fields(selection.selections)
+
+
+def asks_for(selections: Iterable[Any], name: str) -> bool:
+    """Whether the field ``name`` is asked for anywhere in the selections."""
+    return any(field.name == name or asks_for(field.selections, name) for field in fields(selections))
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,11 @@ def selected(info: Any) -> Selected:
     reads in its one statement what its nodes show (see ``resolvers.institutions``)."""
     connection: set[str] = set()
     node: set[str] = set()
-    for field in _fields(info.selected_fields):
-        for part in _fields(field.selections):
+    for field in fields(info.selected_fields):
+        for part in fields(field.selections):
             connection.add(part.name)
             if part.name == "edges":
-                for edge_field in _fields(part.selections):
+                for edge_field in fields(part.selections):
                     if edge_field.name == "node":
-                        node.update(f.name for f in _fields(edge_field.selections))
+                        node.update(f.name for f in fields(edge_field.selections))
     return Selected(frozenset(connection), frozenset(node))

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.types.nodes import SelectedField
 
 from auth.permissions import Regulator, allow
 from models import ApplicationStatus
@@ -15,6 +14,7 @@ from resolvers import statistics as resolve
 from schema.context import Info
 from schema.institutions import InstitutionKind, InstitutionMode, InstitutionNature
 from schema.regions import Region
+from schema.relay import asks_for
 
 StatisticsGrouping = strawberry.enum(
     resolve.Grouping,
@@ -207,13 +207,6 @@ class StatisticsSeries:
     months: list[StatisticsMonth]
 
 
-def _selects(selections: list, name: str) -> bool:
-    """Whether the selections (fragments included) ask for the field ``name`` anywhere."""
-    return any(
-        (isinstance(s, SelectedField) and s.name == name) or _selects(getattr(s, "selections", []), name) for s in selections
-    )
-
-
 @strawberry.type
 class StatisticsQuery:
     @strawberry.field(
@@ -238,7 +231,7 @@ class StatisticsQuery:
             region_code,
             group_by or resolve.Grouping.REGION,
             filter.to_filter() if filter else None,
-            median=_selects(info.selected_fields, "medianHandlingHours"),
+            median=asks_for(info.selected_fields, "medianHandlingHours"),
         )
         return Statistics(
             region=Region.from_row(result.region),
