@@ -12,12 +12,12 @@ institutions of a region, kept up to date by triggers in the same transaction as
   wait for each other.
 - ``county_tally``: one row per lowest region, the sum over its institutions of their
   states (registered, registration complete, compliant, deregistered, inspection status) and
-  of their ``institution_tally``, and its complaints by status and type. The triggers never update it: they append each change's
-  difference to ``county_tally_delta`` (no row is shared, so no writer waits), and
+  of their ``institution_tally``, and its complaints by status and type. The triggers never
+  update it: they append each change's difference to ``county_tally_delta`` (no row is
+  shared, so no writer waits), and
   ``tally_compact()`` folds the differences into ``county_tally`` in one transaction (the
   server runs it every minute). A count is ``county_tally`` plus the differences not folded
-  yet, which any snapshot sees consistently: it is exact at every moment.
-
+  yet (``kept``), which any snapshot sees consistently: it is exact at every moment.
 - ``county_day_tally``: per lowest region and Beijing day, what the monthly series counts:
   registrations, inspections, complaints and approvals, kept the same way (differences in
   ``county_day_delta``, folded by ``tally_compact()``). A record counts for its
@@ -40,7 +40,7 @@ from sqlmodel import SQLModel
 
 log = logging.getLogger("xwpx.tallies")
 
-#: The counts an institution's own records give: (column, label), in the statistics' order.
+#: The counts an institution's own records give, in the statistics' order.
 APPLICATION_TALLIES = tuple(
     f"{kind}_{status}"
     for kind in ("compliance", "deregistration", "licence", "class_filing")
@@ -115,6 +115,18 @@ county_tally_delta = sa.Table(
     sa.Column("region_code", sa.String(6), nullable=False),
     *_counts(COUNTY_TALLIES),
 )
+
+
+def kept(tally: sa.Table, *columns: str) -> sa.Subquery:
+    """The rows of a county tally (``county_tally`` or ``county_day_tally``) and its
+    differences not folded yet (``county_tally_delta``, ``county_day_delta``): summed, the
+    exact counts. All columns, or ``columns`` only."""
+    delta = {county_tally: county_tally_delta, county_day_tally: county_day_delta}[tally]
+
+    def rows(table: sa.Table) -> sa.Select:
+        return sa.select(*(table.c[name] for name in columns)) if columns else sa.select(table)
+
+    return sa.union_all(rows(tally), rows(delta)).subquery("kept")
 
 
 async def compact(engine: AsyncEngine) -> int:

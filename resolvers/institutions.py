@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
 from auth.viewer import Viewer
-from models import Account, Department, Document, Institution, Level, Region, Site, Staff, county_tally, county_tally_delta
+from models import Account, Department, Document, Institution, Level, Region, Site, Staff, tallies
 from models.database import single_statements
 from resolvers import audit
 from resolvers.pagination import Page, paginate_rows
@@ -257,11 +257,8 @@ def tallied_total(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.Sele
     codes = subtree_codes(viewer.region_path)
     if f is not None and f.region_code:
         codes = codes.where(Region.code.in_(subtree_of(f.region_code)))
-    kept = sa.union_all(
-        sa.select(county_tally.c.region_code, county_tally.c.registered),
-        sa.select(county_tally_delta.c.region_code, county_tally_delta.c.registered),
-    ).subquery("kept")
-    return sa.select(sa.cast(sa.func.coalesce(sa.func.sum(kept.c.registered), 0), sa.BigInteger)).where(kept.c.region_code.in_(codes))
+    counted = tallies.kept(tallies.county_tally, "region_code", "registered")
+    return sa.select(sa.cast(sa.func.coalesce(sa.func.sum(counted.c.registered), 0), sa.BigInteger)).where(counted.c.region_code.in_(codes))
 
 
 async def list_institutions(

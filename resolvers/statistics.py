@@ -78,13 +78,12 @@ from models import (
     Nature,
     Region,
     TrainingCategory,
-    county_day_delta,
     county_day_tally,
     county_tally,
-    county_tally_delta,
     institution_tally,
 )
 from models.complaints import HANDLED
+from models import tallies
 from models.tallies import APPLICATION_TALLIES, DAY_TALLIES, INSTITUTION_TALLIES
 from resolvers.institutions import InstitutionFilter, filter_condition, overdue_condition
 from resolvers.registration import CHOICES
@@ -517,7 +516,7 @@ def _county_statement(complaints: bool, median: bool) -> sa.Select:
     the day (``today``)."""
     names = _names(complaints)
     below = _below(None)
-    kept = sa.union_all(sa.select(county_tally), sa.select(county_tally_delta)).subquery("kept")
+    kept = tallies.kept(county_tally)
     overdue = (
         sa.select(Institution.region_code, sa.func.count().label("n"))
         .where(overdue_condition(sa.bindparam("today", type_=sa.Date())))
@@ -741,7 +740,7 @@ async def series(sessionmaker: async_sessionmaker, viewer: Viewer, now: datetime
 
         if sees_whole_subtree(viewer):
             # Summed from the day tallies of the counties in the region.
-            kept = sa.union_all(sa.select(county_day_tally), sa.select(county_day_delta)).subquery("kept")
+            kept = tallies.kept(county_day_tally)
             month = _month_of(kept.c.day)
             counted = (
                 sa.select(month.label("month"), *(sa.cast(sa.func.sum(kept.c[name]), sa.BigInteger).label(name) for name in DAY_TALLIES))
