@@ -33,7 +33,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Channel, OutboxMessage
-from schema.errors import ApiError
+from core.errors import ApiError
 
 log = logging.getLogger("xwpx.messaging")
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from config import utcnow
 from models import PersistedQuery
-from schema.errors import ApiError
+from core.errors import ApiError
 
 CACHE_SIZE = 2_000
 MAX_QUERY_LENGTH = 100_000

@@ -51,7 +51,8 @@ from resolvers import documents, institution_excel, material_excel, public, stat
 from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
-from schema.errors import ApiError
+from schema.errors import graphql_error
+from core.errors import ApiError
 from schema.root import needs_login, public_schema
 from storage import create_storage
 
@@ -156,14 +157,14 @@ class GraphQLApp(GraphQL):
             if wait is not None:
                 return self._with_status(request, sub_response, ExecutionResult(
                     data=None,
-                    errors=[ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait)))],
+                    errors=[graphql_error(ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait))))],
                 ))
         problem = await persisted.resolve(
             request_data, sessionmaker=state.sessionmaker, cache=state.persisted_cache,
             registered_only=anonymous and state.settings.public_operations == "registered",
         )
         if problem is not None:
-            return self._with_status(request, sub_response, ExecutionResult(data=None, errors=[problem]))
+            return self._with_status(request, sub_response, ExecutionResult(data=None, errors=[graphql_error(problem)]))
         if anonymous:
             if not (request_data.query and needs_login(request_data.query)):
                 chosen = public_schema
@@ -435,7 +436,7 @@ def _import(url: str, path: str, username: str) -> int:
     from config import utcnow
     from models import Account, Region
     from resolvers.institution_excel import ImportFileError, import_rows, read_rows
-    from schema.errors import ApiError
+    from core.errors import ApiError
 
     content = Path(path).read_bytes()
 

@@ -14,7 +14,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from models import Level
-from schema.errors import Forbidden, PasswordChangeRequired, Unauthenticated
+from core.errors import Forbidden, PasswordChangeRequired, Unauthenticated
 
 
 def _viewer(info: Info):

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.sql.elements import ColumnElement
 
+from auth.roles import is_education_county_and_up
 from auth.viewer import Viewer
 from models import (
     Account,
@@ -128,12 +129,9 @@ def sees_whole_subtree(viewer: Viewer | None) -> bool:
     then a count kept per region (the statistics' ``county_tally``) may stand for the scoped
     count of any region in that subtree."""
     return (
-        viewer is not None
-        and viewer.is_regulator
+        is_education_county_and_up(viewer)
         and not viewer.must_change_password
         and viewer.region_path is not None
-        and viewer.level not in (None, Level.SUB_UNIT)
-        and viewer.department is Department.EDUCATION
     )
 
 
@@ -173,17 +171,17 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
     if model is Inspection or model in INSTITUTION_OWNED:
         return model.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
     if model in (UrgingNotice, Complaint):
-        if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
+        if not is_education_county_and_up(viewer):
             return sa.false()
         return model.county_code.in_(subtree_codes(viewer.region_path))
     if model is InstitutionClaim:
         if viewer.is_institution:
             return InstitutionClaim.account_id == viewer.account_id
-        if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
+        if not is_education_county_and_up(viewer):
             return sa.false()
         return InstitutionClaim.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
     if model is AuditRecord:
-        if viewer.level in (None, Level.SUB_UNIT) or viewer.department is not Department.EDUCATION:
+        if not is_education_county_and_up(viewer):
             return sa.false()
         return AuditRecord.region_code.in_(subtree_codes(viewer.region_path))
     raise TypeError(f"no scope rule for {model.__name__}")

@@ -1,6 +1,6 @@
 """Accounts: login, logout, passwords, and the management of accounts down the tree.
 
-Validation problems are returned as ``UserError`` lists; authentication and permission
+Validation problems are returned as ``FieldError`` lists; authentication and permission
 failures are raised as ``ApiError``. A target account outside the caller's scope reads as
 ``NOT_FOUND``, exactly like an id that does not exist.
 """
@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.roles import is_under
 from auth.passwords import (
     INITIAL_PASSWORD,
     hash_password_async,
@@ -26,9 +27,11 @@ from auth.passwords import (
 from auth.scope import manages, scope, subtree_of
 from auth.sessions import COOKIE_NAME, create_session, end_sessions
 from models import ROOT_CODE, Account, AccountKind, AuthSession, Department, Level, LoginThrottle, Region
+from resolvers.regions import find_region
 from resolvers import audit, validation
 from resolvers.pagination import Page, paginate
-from schema.errors import ApiError, ErrorCode, UserError
+from core.ids import parse_id
+from core.errors import ApiError, ErrorCode, FieldError
 
 # Login throttle: after SLOW_AFTER failures for one username each attempt waits
 # 2**(failures - SLOW_AFTER) seconds (at most MAX_DELAY); LOCK_AFTER failures lock it.
@@ -180,7 +183,7 @@ async def me(info) -> Account | None:
     return await info.context.loaders.account.load(viewer.account_id)
 
 
-async def change_password(info, current: str, new: str) -> tuple[Account | None, list[UserError]]:
+async def change_password(info, current: str, new: str) -> tuple[Account | None, list[FieldError]]:
     """The current password first; the new one differs and meets ``STRENGTH_RULE``.
     Other sessions of the account end; this one stays."""
     ctx = info.context
@@ -188,11 +191,11 @@ async def change_password(info, current: str, new: str) -> tuple[Account | None,
     async with ctx.sessionmaker() as db:
         account = await db.get(Account, viewer.account_id)
         if not await verify_password_async(account.password_hash, current[:MAX_PASSWORD_LENGTH]):
-            return None, [UserError(field="currentPassword", code=ErrorCode.WRONG_PASSWORD, message="当前密码不正确")]
+            return None, [FieldError("currentPassword", ErrorCode.WRONG_PASSWORD, "当前密码不正确")]
         if new == current:
-            return None, [UserError(field="newPassword", code=ErrorCode.SAME_AS_CURRENT, message="新密码不能与当前密码相同")]
+            return None, [FieldError("newPassword", ErrorCode.SAME_AS_CURRENT, "新密码不能与当前密码相同")]
         if problem := password_problem(new, username=account.username):
-            return None, [UserError(field="newPassword", code=ErrorCode.WEAK_PASSWORD, message=problem)]
+            return None, [FieldError("newPassword", ErrorCode.WEAK_PASSWORD, problem)]
         account.password_hash = await hash_password_async(new)
         account.must_change_password = False
         account.updated_at = ctx.now
@@ -250,20 +253,14 @@ async def list_accounts(info, f: AccountFilter | None, first: int | None, after:
         )
 
 
-def parse_id(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
 
 async def get_account(info, account_id: str) -> Account | None:
     parsed = parse_id(account_id)
     return await info.context.loaders.account.load(parsed) if parsed else None
 
 
-def _not_found(field: str = "id") -> list[UserError]:
-    return [UserError(field=field, code=ErrorCode.NOT_FOUND, message="账号不存在")]
+def _not_found(field: str = "id") -> list[FieldError]:
+    return [FieldError(field, ErrorCode.NOT_FOUND, "账号不存在")]
 
 
 async def _managed(db: AsyncSession, viewer, account_id: str) -> Account | None:
@@ -278,39 +275,39 @@ async def _managed(db: AsyncSession, viewer, account_id: str) -> Account | None:
     ).scalar_one_or_none()
 
 
-def _contact_errors(mobile: str | None, email: str | None) -> list[UserError]:
+def _contact_errors(mobile: str | None, email: str | None) -> list[FieldError]:
     errors = []
     if mobile and (problem := validation.mobile(mobile)):
-        errors.append(UserError(field="mobile", code=problem[0], message=problem[1]))
+        errors.append(FieldError("mobile", problem[0], problem[1]))
     if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
-        errors.append(UserError(field="email", code=ErrorCode.INVALID, message="电子邮箱格式不正确"))
+        errors.append(FieldError("email", ErrorCode.INVALID, "电子邮箱格式不正确"))
     return errors
 
 
-def _name_errors(name: str | None, *, required: bool) -> list[UserError]:
+def _name_errors(name: str | None, *, required: bool) -> list[FieldError]:
     if name is None or not name.strip():
-        return [UserError(field="name", code=ErrorCode.REQUIRED, message="请填写单位名称")] if required else []
+        return [FieldError("name", ErrorCode.REQUIRED, "请填写单位名称")] if required else []
     if len(name.strip()) > 100:
-        return [UserError(field="name", code=ErrorCode.TOO_LONG, message="单位名称不能超过 100 个字")]
+        return [FieldError("name", ErrorCode.TOO_LONG, "单位名称不能超过 100 个字")]
     return []
 
 
-def _username_taken() -> UserError:
-    return UserError(field="username", code=ErrorCode.DUPLICATE, message="登录名已被使用")
+def _username_taken() -> FieldError:
+    return FieldError("username", ErrorCode.DUPLICATE, "登录名已被使用")
 
 
-def _unit_taken() -> UserError:
-    return UserError(field="regionCode", code=ErrorCode.DUPLICATE, message="该区划的该部门已有此级别账号")
+def _unit_taken() -> FieldError:
+    return FieldError("regionCode", ErrorCode.DUPLICATE, "该区划的该部门已有此级别账号")
 
 
-def _region_fits(level: Level, region: Region, has_children: bool) -> bool:
+def _region_fits(level: Level, region: Region, lowest: bool) -> bool:
     if level is Level.PROVINCE:
         return region.level == 1
     if level is Level.PREFECTURE:
         return region.level == 2
     if level is Level.COUNTY:
         # Prefectures without counties (东莞 441900) are their own lowest level.
-        return region.level == 3 or (region.level == 2 and not has_children)
+        return lowest
     return False
 
 
@@ -327,19 +324,19 @@ class NewAccount:
     enabled: bool = True
 
 
-async def create_account(info, new: NewAccount) -> tuple[Account | None, list[UserError]]:
+async def create_account(info, new: NewAccount) -> tuple[Account | None, list[FieldError]]:
     """A regulator account strictly below the caller, in its subtree, on the initial
     password. A sub-unit takes its county account's region and department."""
     ctx = info.context
     viewer = ctx.viewer
-    errors: list[UserError] = []
+    errors: list[FieldError] = []
     username = new.username.strip()
     if not USERNAME.fullmatch(username):
-        errors.append(UserError(field="username", code=ErrorCode.INVALID, message="登录名为 3–64 位字母、数字或 _ . @ -，以字母或数字开头"))
+        errors.append(FieldError("username", ErrorCode.INVALID, "登录名为 3–64 位字母、数字或 _ . @ -，以字母或数字开头"))
     errors += _name_errors(new.name, required=True)
     errors += _contact_errors(new.mobile, new.email)
     if new.level.rank <= viewer.level.rank:
-        errors.append(UserError(field="level", code=ErrorCode.NOT_ALLOWED, message="只能创建下级账号"))
+        errors.append(FieldError("level", ErrorCode.NOT_ALLOWED, "只能创建下级账号"))
         return None, errors
 
     async with ctx.sessionmaker() as db:
@@ -360,26 +357,22 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
                 ).scalar_one_or_none() if parsed else None
             if parent is None:
                 code = ErrorCode.NOT_FOUND if parent_ref else ErrorCode.REQUIRED
-                errors.append(UserError(field="parentId", code=code, message="请选择所属区县账号"))
+                errors.append(FieldError("parentId", code, "请选择所属区县账号"))
             else:
                 region_code, department, parent_id = parent.region_code, parent.department, parent.id
         else:
-            region = await db.get(Region, region_code) if region_code else None
+            region, lowest = await find_region(db, region_code)
             if region is None:
-                errors.append(UserError(field="regionCode", code=ErrorCode.REQUIRED if not region_code else ErrorCode.NOT_FOUND, message="请选择有效的行政区划"))
+                errors.append(FieldError("regionCode", ErrorCode.REQUIRED if not region_code else ErrorCode.NOT_FOUND, "请选择有效的行政区划"))
             else:
-                in_subtree = region.path.startswith(viewer.region_path)
-                has_children = bool(
-                    (await db.execute(sa.select(sa.exists().where(Region.parent_code == region.code)))).scalar()
-                )
-                if not in_subtree:
-                    errors.append(UserError(field="regionCode", code=ErrorCode.OUT_OF_SCOPE, message="只能在本辖区内创建账号"))
-                elif not _region_fits(new.level, region, has_children):
-                    errors.append(UserError(field="regionCode", code=ErrorCode.INVALID, message="账号级别与行政区划级别不符"))
+                if not is_under(viewer, region.path):
+                    errors.append(FieldError("regionCode", ErrorCode.OUT_OF_SCOPE, "只能在本辖区内创建账号"))
+                elif not _region_fits(new.level, region, lowest):
+                    errors.append(FieldError("regionCode", ErrorCode.INVALID, "账号级别与行政区划级别不符"))
             if department is None:
-                errors.append(UserError(field="department", code=ErrorCode.REQUIRED, message="请选择主管部门"))
+                errors.append(FieldError("department", ErrorCode.REQUIRED, "请选择主管部门"))
             elif viewer.department is not Department.EDUCATION and department is not viewer.department:
-                errors.append(UserError(field="department", code=ErrorCode.NOT_ALLOWED, message="只能创建本部门的账号"))
+                errors.append(FieldError("department", ErrorCode.NOT_ALLOWED, "只能创建本部门的账号"))
             if not errors:
                 taken = (
                     await db.execute(
@@ -427,7 +420,7 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
 
 async def update_account(
     info, account_id: str, version: int, name: str | None, mobile: str | None, email: str | None
-) -> tuple[Account | None, list[UserError]]:
+) -> tuple[Account | None, list[FieldError]]:
     """Edit name and contacts; ``None`` leaves a field as it is, ``""`` clears a contact.
     The edit names the version it was based on: an older one is refused (CONFLICT)."""
     ctx = info.context
@@ -439,7 +432,7 @@ async def update_account(
         if errors:
             return None, errors
         if version != account.version:
-            return None, [UserError(field="version", code=ErrorCode.CONFLICT, message="该账号信息已被他人修改，请刷新后重新编辑")]
+            return None, [FieldError("version", ErrorCode.CONFLICT, "该账号信息已被他人修改，请刷新后重新编辑")]
         account.version += 1
         before = audit.values_of(account, _ACCOUNT_FIELDS)
         if name is not None and name.strip():
@@ -454,7 +447,7 @@ async def update_account(
     return account, []
 
 
-async def set_enabled(info, account_id: str, enabled: bool) -> tuple[Account | None, list[UserError]]:
+async def set_enabled(info, account_id: str, enabled: bool) -> tuple[Account | None, list[FieldError]]:
     """Enable or disable; disabling ends the account's sessions."""
     ctx = info.context
     async with ctx.sessionmaker() as db:
@@ -471,7 +464,7 @@ async def set_enabled(info, account_id: str, enabled: bool) -> tuple[Account | N
     return account, []
 
 
-async def reset_password(info, account_id: str) -> tuple[Account | None, list[UserError]]:
+async def reset_password(info, account_id: str) -> tuple[Account | None, list[FieldError]]:
     """Back to the initial password (seed 000: 密码重置后还原为初始密码), to be changed at
     the next login; the account's sessions end."""
     ctx = info.context
@@ -488,7 +481,7 @@ async def reset_password(info, account_id: str) -> tuple[Account | None, list[Us
     return account, []
 
 
-async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[UserError]]:
+async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[FieldError]]:
     """Delete an account below the caller. A county account with sub-units is refused
     until they are deleted (or moved)."""
     ctx = info.context
@@ -500,7 +493,7 @@ async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[
             await db.execute(sa.select(sa.exists().where(Account.parent_id == account.id)))
         ).scalar()
         if has_sub_units:
-            return None, [UserError(field="id", code=ErrorCode.HAS_DEPENDENTS, message="请先删除该账号的下属单位账号")]
+            return None, [FieldError("id", ErrorCode.HAS_DEPENDENTS, "请先删除该账号的下属单位账号")]
         audit.record(db, ctx, "deleteRegulatorAccount", "Account", account.id, account.region_code, snapshot=audit.values_of(account))
         await db.delete(account)
         await db.commit()

@@ -70,11 +70,13 @@ from models import (
 from resolvers import audit, validation
 from resolvers.findings import COMPULSORY_GRADES, Finding, findings_for
 from resolvers.forms import Form, raw
-from resolvers.institutions import _region_path, parse_id, province_of
+from resolvers.institutions import _region_path, province_of
+from core.ids import parse_id
 from resolvers.pagination import Page, paginate
 from resolvers.portal import Refused, not_found, owner_of
-from resolvers.registration import SAVED_FLAG, FieldError
-from schema.errors import ErrorCode, Forbidden
+from resolvers.registration import SAVED_FLAG
+from core.errors import FieldError
+from core.errors import ErrorCode, Forbidden
 
 TYPE_LABELS = {
     ApplicationType.COMPLIANCE: "合规申请",

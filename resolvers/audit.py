@@ -11,20 +11,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-import re
-
+from core.masking import mask_field, mask_login_name
 from models import ROOT_CODE, AuditRecord
-
-_MOBILE_LOGIN = re.compile(r"1[3-9][0-9]{9}")
-
-#: Fields whose values the trail never holds in clear.
-_ID_NUMBERS = {"legal_rep_id_number", "id_number"}
-_CERTIFICATES = {"teacher_certificate_number", "author_certificate_number"}
-_PHONES = {"legal_rep_phone", "contact_phone", "mobile", "complainant_mobile"}
-_NAMES = {"complainant_name"}
-_ACCOUNT_NUMBERS = {"supervised_account_number", "basic_account_number"}
-_SECRETS = {"password_hash"}
-
 
 def jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
@@ -39,33 +27,8 @@ def jsonable(value: Any) -> Any:
 
 
 def masked(key: str, value: Any) -> Any:
-    value = jsonable(value)
-    if value is None or not isinstance(value, str):
-        return value
-    if key in _SECRETS:
-        return "***"
-    if key in _ID_NUMBERS:
-        return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
-    if key in _PHONES:
-        return value[:3] + "****" + value[-4:] if len(value) > 7 else "*" * len(value)
-    if key in _CERTIFICATES:
-        return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:] if len(value) > 8 else "*" * len(value)
-    if key in _NAMES:
-        return value[0] + "*" * (len(value) - 1)
-    if key in _ACCOUNT_NUMBERS:
-        return mask_account_number(value)
-    return value
-
-
-def mask_account_number(number: str) -> str:
-    """A bank account number with its last four digits only (资金账户)."""
-    return "*" * (len(number) - 4) + number[-4:] if len(number) > 4 else "*" * len(number)
-
-
-def login_name(username: str) -> str:
-    """An account's login name as the trail keeps it: an institution account's login name
-    is its mobile number, which is personal data and kept masked."""
-    return masked("mobile", username) if _MOBILE_LOGIN.fullmatch(username) else username
+    """A stored field's value as the trail keeps it: JSON, personal data masked."""
+    return mask_field(key, jsonable(value))
 
 
 def values_of(row: Any, keys: list[str] | None = None) -> dict[str, Any]:
@@ -101,7 +64,7 @@ def record(
         AuditRecord(
             at=ctx.now,
             account_id=(getattr(actor, "account_id", None) or getattr(actor, "id", None)) if actor else None,
-            username=login_name(actor.username) if actor else "anonymous",
+            username=mask_login_name(actor.username) if actor else "anonymous",
             level=jsonable(level),
             department=jsonable(department),
             operation=operation,

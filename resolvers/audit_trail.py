@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from auth.scope import scope
 from models import AuditRecord, Level
-from resolvers.institutions import parse_id
+from core.ids import parse_id
 from resolvers.pagination import Page, paginate
 
 #: Who reads deletion snapshots (seed: the ministry and the province above).

@@ -24,14 +24,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from auth.roles import handles_complaints_of, is_county_bureau
 from auth.scope import scope
 from auth.viewer import Viewer
-from models import Complaint, ComplaintStatus, ComplaintType, Department, Institution, Level, Region, TargetType
+from core.masking import mask_name, mask_phone
+from models import Complaint, ComplaintStatus, ComplaintType, Institution, TargetType
 from resolvers import audit, validation
-from resolvers.institutions import mask_phone, parse_id
+from core.ids import parse_id
 from resolvers.pagination import Page, paginate
-from resolvers.registration import FieldError
-from schema.errors import ApiError, ErrorCode, Forbidden
+from resolvers.regions import find_region
+from core.errors import FieldError
+from core.errors import ApiError, ErrorCode, Forbidden
 
 PER_ADDRESS = (5, timedelta(hours=1))
 PER_MOBILE = (3, timedelta(days=1))
@@ -57,19 +60,6 @@ def client_bucket(address: str | None) -> str:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
 
-
-def mask_name(name: str) -> str:
-    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
-
-
-def handles(viewer: Viewer | None, complaint: Complaint) -> bool:
-    """The handling county desk: the county education bureau the complaint is filed with."""
-    return (
-        viewer is not None
-        and viewer.level is Level.COUNTY
-        and viewer.department is Department.EDUCATION
-        and viewer.region_code == complaint.county_code
-    )
 
 
 @dataclass
@@ -134,13 +124,11 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
     elif _CONTROL.search(content):
         errors.append(FieldError("content", ErrorCode.INVALID, "投诉内容不能包含控制字符"))
     async with ctx.sessionmaker() as db:
-        county = await db.get(Region, new.county_code) if new.county_code else None
+        county, lowest = await find_region(db, new.county_code)
         if county is None:
             errors.append(FieldError("countyCode", ErrorCode.REQUIRED if not new.county_code else ErrorCode.NOT_FOUND, "请选择投诉机构所在区县"))
-        else:
-            has_children = (await db.execute(sa.select(sa.exists().where(Region.parent_code == county.code)))).scalar()
-            if has_children or county.level < 2:
-                errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
+        elif not lowest:
+            errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
         institution_id = None
         if new.institution_id is not None:
             institution_id = parse_id(new.institution_id)
@@ -228,14 +216,14 @@ async def handle(info, complaint_id: str, action: str, text: str | None) -> tupl
     the handling county desk only, each step once, timestamped with the handler."""
     ctx = info.context
     viewer = ctx.viewer
-    if viewer.level is not Level.COUNTY or viewer.department is not Department.EDUCATION:
+    if not is_county_bureau(viewer):
         raise Forbidden("投诉由所在区县教育部门办理 (the county education bureau handles complaints)")
     async with ctx.sessionmaker() as db:
         parsed = parse_id(complaint_id)
         complaint = (
             await db.execute(sa.select(Complaint).where(Complaint.id == parsed, scope(viewer, Complaint)).with_for_update())
         ).scalar_one_or_none() if parsed else None
-        if complaint is None or not handles(viewer, complaint):
+        if complaint is None or not handles_complaints_of(viewer, complaint.county_code):
             return None, [FieldError("id", ErrorCode.NOT_FOUND, "投诉不存在")]
         allowed, message = _ALLOWED[action]
         if complaint.status not in allowed:
@@ -261,6 +249,6 @@ async def handle(info, complaint_id: str, action: str, text: str | None) -> tupl
 
 
 def shown_identity(viewer: Viewer | None, complaint: Complaint) -> tuple[str, str]:
-    if handles(viewer, complaint):
+    if handles_complaints_of(viewer, complaint.county_code):
         return complaint.complainant_name, complaint.complainant_mobile
     return mask_name(complaint.complainant_name), mask_phone(complaint.complainant_mobile)

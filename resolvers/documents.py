@@ -39,10 +39,10 @@ from auth.scope import scope
 from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
 from resolvers import audit, validation
 from resolvers.endpoints import endpoint_viewer, json_error
-from resolvers.institutions import parse_id
+from core.ids import parse_id
 from resolvers.portal import DEREGISTERED, deregistered
-from resolvers.registration import FieldError
-from schema.errors import ErrorCode
+from core.errors import FieldError
+from core.errors import ErrorCode
 from storage import discard
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from enum import Enum
 from typing import Any
 
 from resolvers import validation
-from resolvers.registration import FieldError
-from schema.errors import ErrorCode
+from core.errors import FieldError
+from core.errors import ErrorCode
 
 
 def raw(value: Any) -> Any:

@@ -23,13 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from auth.viewer import Viewer
 from models import ChargingMethod, Institution, InstitutionFunds
 from resolvers import audit, validation
-from resolvers.institutions import sees_personal_data
 from resolvers.portal import DEREGISTERED, deregistered
-from resolvers.registration import FieldError
-from schema.errors import ErrorCode
+from core.errors import FieldError
+from core.errors import ErrorCode
 
 #: Text fields: key -> (label, longest length, whether line breaks are allowed).
 _TEXT = {
@@ -80,11 +78,6 @@ def check_funds(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]
             raise KeyError(key)
         values[key] = value
     return values, errors
-
-
-def sees_account_numbers(viewer: Viewer | None) -> bool:
-    """The institution itself and the county desk that keeps its record."""
-    return viewer is not None and (viewer.is_institution or sees_personal_data(viewer))
 
 
 async def save_funds(info, version: int | None, data: dict[str, Any]) -> tuple[InstitutionFunds | None, list[FieldError]]:

@@ -20,25 +20,26 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.roles import is_county_bureau, is_supervisor, is_under
 from auth.scope import scope, subtree_of
 from auth.viewer import Viewer
 from models import (
-    Department,
     Inspection,
     InspectionStatus,
     Institution,
     ItemProgress,
-    Level,
     Problem,
     RectificationItem,
     Region,
     UrgingNotice,
 )
+from resolvers.regions import find_region
 from resolvers import audit, validation
-from resolvers.institutions import check_writer, overdue_condition, parse_id, writable
+from resolvers.institutions import check_writer, overdue_condition, writable
+from core.ids import parse_id
 from resolvers.pagination import Page, paginate
-from resolvers.registration import FieldError
-from schema.errors import ErrorCode, Forbidden
+from core.errors import FieldError
+from core.errors import ErrorCode, Forbidden
 
 PROBLEM_LABELS = {
     "NO_LICENCES": "无证无照",
@@ -52,7 +53,6 @@ PROBLEM_LABELS = {
     "FALSE_ADVERTISING": "虚假宣传",
     "OTHER": "其他",
 }
-SUPERVISORS = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE)
 #: The latest inspection first: by date, then by recording order.
 LATEST_FIRST = (Inspection.inspected_on.desc(), Inspection.seq.desc())
 
@@ -398,7 +398,7 @@ async def accept_rectification(info, inspection_id: str, opinion: str | None, ac
 
 
 def check_supervisor(viewer: Viewer) -> None:
-    if viewer.level not in SUPERVISORS or viewer.department is not Department.EDUCATION:
+    if not is_supervisor(viewer):
         raise Forbidden("只有地市级、省级、部级教育部门可以督办 (prefecture, province and ministry education accounts)")
 
 
@@ -429,15 +429,12 @@ async def send_notice(info, institution_id: str | None, county_code: str | None,
             else:
                 county_code = institution.region_code
         else:
-            region = await db.get(Region, county_code)
-            leaf = region is not None and not (
-                await db.execute(sa.select(sa.exists().where(Region.parent_code == region.code)))
-            ).scalar()
+            region, lowest = await find_region(db, county_code)
             if region is None:
                 errors.append(FieldError("countyCode", ErrorCode.NOT_FOUND, "行政区划不存在"))
-            elif not region.path.startswith(viewer.region_path):
+            elif not is_under(viewer, region.path):
                 errors.append(FieldError("countyCode", ErrorCode.OUT_OF_SCOPE, "只能督办本辖区内的区县"))
-            elif not leaf or region.level < 2:
+            elif not lowest:
                 errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
         if errors:
             return None, errors
@@ -459,7 +456,7 @@ async def mark_handled(info, notice_id: str, note: str | None) -> tuple[UrgingNo
     """The county marks a notice addressed to it handled (once)."""
     ctx = info.context
     viewer = ctx.viewer
-    if viewer.level is not Level.COUNTY or viewer.department is not Department.EDUCATION:
+    if not is_county_bureau(viewer):
         raise Forbidden("只有区县教育部门可以办理督办 (county education accounts only)")
     async with ctx.sessionmaker() as db:
         parsed = parse_id(notice_id)

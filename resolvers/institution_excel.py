@@ -29,19 +29,19 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from auth.roles import sees_personal_data
 from auth.scope import scope
 from resolvers.endpoints import endpoint_viewer, json_error
 from auth.viewer import Viewer
+from core.masking import mask_field
 from models import InspectionStatus, Institution, Kind, Mode, Nature, Region
 from resolvers import audit
 from resolvers.institutions import (
-    PERSONAL,
     InstitutionFilter,
     check_writer,
     duplicate_credit_code,
     listed,
     province_of,
-    sees_personal_data,
 )
 from resolvers.registration import (
     CHOICES,
@@ -54,7 +54,7 @@ from resolvers.registration import (
     kind_conflict,
     validate_part,
 )
-from schema.errors import ApiError
+from core.errors import ApiError
 
 DATA_SHEET = "机构信息"
 GUIDE_SHEET = "填写说明"
@@ -238,8 +238,8 @@ def export_row(row: Institution, *, personal: bool = True) -> list[Any]:
     values: list[Any] = [row.region_code]
     for spec in FIELDS:
         value = getattr(row, spec.key)
-        if not personal and spec.key in PERSONAL:
-            value = PERSONAL[spec.key](value)
+        if not personal:
+            value = mask_field(spec.key, value)
         if spec.part in SAVED_FLAG and not getattr(row, SAVED_FLAG[spec.part]):
             value = None  # an unsaved part stays empty, so it stays unsaved on re-import
         values.append(to_cell(spec, value))

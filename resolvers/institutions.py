@@ -19,30 +19,24 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.roles import is_county_bureau, is_county_desk
 from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
 from auth.viewer import Viewer
-from models import Account, Department, Document, Institution, Level, Region, Site, Staff, tallies
+from models import Account, Document, Institution, Region, Site, Staff, tallies
 from models.database import single_statements
 from resolvers import audit
 from resolvers.pagination import Page, paginate_rows
-from resolvers.registration import SAVED_FLAG, Context, FieldError, Part, kind_conflict, validate_part
-from schema.errors import ErrorCode, Forbidden
+from resolvers.registration import SAVED_FLAG, Context, Part, kind_conflict, validate_part
+from core.ids import parse_id
+from core.errors import FieldError
+from core.errors import ErrorCode, Forbidden
 from storage import discard
 
-WRITERS = (Level.COUNTY, Level.SUB_UNIT)
-
-
 def check_writer(viewer: Viewer) -> None:
-    """Registration is the county education desk's work (and its sub-units')."""
-    if viewer.level not in WRITERS or viewer.department is not Department.EDUCATION:
+    """Registration is the county desk's work (the county bureau and its sub-units)."""
+    if not is_county_desk(viewer):
         raise Forbidden("只有区县教育部门及其下属单位可以登记、修改培训机构信息 (county education accounts only)")
 
-
-def parse_id(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def province_of(region_path: str) -> str:
@@ -302,31 +296,13 @@ async def get_institution(info, institution_id: Any) -> Institution | None:
 # --- deletion -------------------------------------------------------------------------
 
 
-def mask_id_number(number: str) -> str:
-    return number[:3] + "*" * (len(number) - 7) + number[-4:] if len(number) > 7 else "*" * len(number)
-
-
-def mask_phone(number: str) -> str:
-    return number[:3] + "****" + number[-4:] if len(number) > 7 else "*" * len(number)
-
-
-#: Personal data on an institution, masked for every viewer but the county desk.
-PERSONAL = {"legal_rep_id_number": mask_id_number, "legal_rep_phone": mask_phone, "contact_phone": mask_phone}
-
-
-def sees_personal_data(viewer: Viewer | None) -> bool:
-    """The county desk that keeps the record (county education bureau, its sub-units)
-    reads ID numbers and personal mobiles; every other viewer reads them masked."""
-    return viewer is not None and viewer.level in WRITERS and viewer.department is Department.EDUCATION
-
-
 async def delete_institution(info, institution_id: str, confirm_name: str) -> tuple[uuid.UUID | None, list[FieldError]]:
     """Delete an institution and its registration data (seed 000: 删除确认后，培训机构登记
     信息和排查信息都会清空，无法恢复). County accounts only; the name typed again confirms.
     An audit record keeps who, when, from where, and a snapshot of what was deleted."""
     ctx = info.context
     viewer = ctx.viewer
-    if viewer.level is not Level.COUNTY or viewer.department is not Department.EDUCATION:
+    if not is_county_bureau(viewer):
         raise Forbidden("只有区县教育部门可以删除培训机构 (county education accounts only)")
     async with ctx.sessionmaker() as db:
         parsed = parse_id(institution_id)

@@ -14,12 +14,13 @@ from openpyxl import Workbook
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.roles import sees_institution_personal_data
 from auth.scope import scope
+from core.masking import mask_certificate
 from models import Grade, Institution, Material, Subject, TrainingCategory
 from resolvers.endpoints import endpoint_viewer, json_error
 from resolvers.institution_excel import XLSX
-from resolvers.institutions import parse_id
-from resolvers.portal import mask_certificate, sees_staff_personal_data
+from core.ids import parse_id
 from resolvers.registration import CHOICES
 
 TYPE_LABELS = {"TEXTBOOK": "教材", "HANDOUT": "讲义", "EXERCISES": "练习册", "AUDIOVISUAL": "音视频", "OTHER": "其他"}
@@ -75,5 +76,5 @@ async def export_endpoint(request: Request) -> Response:
             )
         ).scalars().all()
     now = request.app.state.settings.clock()
-    body = workbook(institution, list(materials), full=sees_staff_personal_data(viewer, institution.id), taken_at=now.strftime("%Y-%m-%d %H:%M"))
+    body = workbook(institution, list(materials), full=sees_institution_personal_data(viewer, institution.id), taken_at=now.strftime("%Y-%m-%d %H:%M"))
     return Response(body, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''materials-{now:%Y%m%d-%H%M%S}.xlsx"})

@@ -53,9 +53,9 @@ from models import (
 )
 from resolvers import audit
 from resolvers.forms import Form
-from resolvers.institutions import parse_id, sees_personal_data
-from resolvers.registration import FieldError
-from schema.errors import ErrorCode
+from core.ids import parse_id
+from core.errors import FieldError
+from core.errors import ErrorCode
 
 _TEACHER_CERTIFICATE = re.compile(r"^[0-9A-Z]{8,30}$")
 _ICP = re.compile(r"^.{1,6}ICP(备|证)[0-9]{4,12}号(-[0-9]+)?$")
@@ -63,21 +63,6 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_AMOUNT = Decimal("99999999.99")
 
-
-def sees_staff_personal_data(viewer: Viewer | None, institution_id: uuid.UUID) -> bool:
-    """A staff member's ID number and phone: shown to the institution itself and to the
-    county desk that keeps its record; masked for everyone else."""
-    if viewer is None:
-        return False
-    if viewer.is_institution:
-        return viewer.institution_id == institution_id
-    return sees_personal_data(viewer)
-
-
-def mask_certificate(number: str | None) -> str | None:
-    if not number:
-        return number
-    return number[:4] + "*" * max(len(number) - 8, 0) + number[-4:] if len(number) > 8 else "*" * len(number)
 
 
 # --- forms ----------------------------------------------------------------------------

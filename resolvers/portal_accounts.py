@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import messaging
+from auth.roles import is_county_bureau, is_education_county_and_up
 from auth.passwords import hash_password_async, password_problem
 from auth.permissions import InstitutionUser
 from auth.scope import scope
@@ -49,21 +50,22 @@ from models import (
     Channel,
     ClaimStatus,
     CodePurpose,
-    Department,
     Institution,
     InstitutionClaim,
-    Level,
     LoginThrottle,
     Region,
     VerificationCode,
 )
+from resolvers.regions import find_region
 from resolvers import audit, validation
 from resolvers.accounts import EMAIL, MAX_PASSWORD_LENGTH, throttle_keys
 from resolvers.complaints import client_bucket
-from resolvers.institutions import parse_id, province_of
+from resolvers.institutions import province_of
+from core.ids import parse_id
 from resolvers.pagination import Page, paginate
-from resolvers.registration import Context, FieldError, Part, validate_part
-from schema.errors import ApiError, ErrorCode, Forbidden
+from resolvers.registration import Context, Part, validate_part
+from core.errors import FieldError
+from core.errors import ApiError, ErrorCode, Forbidden
 
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -269,12 +271,11 @@ def _person_name(value: str | None, errors: list[FieldError]) -> str | None:
 
 async def _county(db: AsyncSession, code: str | None, errors: list[FieldError]) -> Region | None:
     """The institution's county: a region with no children below the province level."""
-    region = await db.get(Region, code) if code else None
+    region, lowest = await find_region(db, code)
     if region is None:
         errors.append(FieldError("countyCode", ErrorCode.REQUIRED if not code else ErrorCode.NOT_FOUND, "请选择机构所在区县"))
         return None
-    has_children = (await db.execute(sa.select(sa.exists().where(Region.parent_code == region.code)))).scalar()
-    if has_children or region.level < 2:
+    if not lowest:
         errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
         return None
     return region
@@ -426,12 +427,12 @@ async def my_claim(info, account_id: uuid.UUID) -> ClaimView | None:
 
 
 def _check_claim_reader(viewer) -> None:
-    if viewer.department is not Department.EDUCATION or viewer.level is Level.SUB_UNIT:
+    if not is_education_county_and_up(viewer):
         raise Forbidden("只有区县及以上教育部门可以查看机构认领申请 (education accounts from county level up)")
 
 
 def _check_claim_decider(viewer) -> None:
-    if viewer.department is not Department.EDUCATION or viewer.level is not Level.COUNTY:
+    if not is_county_bureau(viewer):
         raise Forbidden("只有区县教育部门可以确认或驳回机构认领申请 (county education accounts only)")
 
 

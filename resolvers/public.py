@@ -46,12 +46,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.roles import is_education_county_and_up
 from auth.scope import scope, subtree_of
 from models import (
-    Department,
     FilingStatus,
     Institution,
-    Level,
     ListEntry,
     ListKind,
     ListPeriod,
@@ -64,10 +63,10 @@ from models import (
 )
 from resolvers import audit, validation
 from resolvers.endpoints import json_error
-from resolvers.institutions import parse_id
+from core.ids import parse_id
 from resolvers.pagination import Page
-from resolvers.registration import FieldError
-from schema.errors import BadUserInput, ErrorCode, Forbidden
+from core.errors import FieldError
+from core.errors import BadUserInput, ErrorCode, Forbidden
 
 MAX_PUBLIC_PAGE = 20
 MAX_PUBLIC_DEPTH = 200
@@ -286,7 +285,6 @@ def is_lawful(institution: Institution, today: date, black_reason: str | None) -
 
 # --- lists ----------------------------------------------------------------------------
 
-PUBLISHERS = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE, Level.COUNTY)
 
 
 def _entry(institution: Institution, reason: str | None = None) -> ListEntry:
@@ -306,7 +304,7 @@ async def publish(info, kind: ListKind, title: str | None, black: list[BlackEntr
     """Publish the next period of the caller's region's list."""
     ctx = info.context
     viewer = ctx.viewer
-    if viewer.level not in PUBLISHERS or viewer.department is not Department.EDUCATION:
+    if not is_education_county_and_up(viewer):
         raise Forbidden("只有县级及以上教育部门可以发布黑白名单 (education accounts from county level up)")
     errors: list[FieldError] = []
     title = validation.text(title)

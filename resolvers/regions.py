@@ -1,7 +1,11 @@
-"""Reads of the region tree (public, through the loaders, which apply the scope)."""
+"""Reads of the region tree (public reference data, docs/DOMAIN.md §G2)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.roles import is_lowest_region
 from models import ROOT_CODE, Region
 
 
@@ -11,3 +15,12 @@ async def regions(info, parent_code: str | None) -> list[Region]:
 
 async def region(info, code: str) -> Region | None:
     return await info.context.loaders.region.load(code)
+
+
+async def find_region(db: AsyncSession, code: str | None) -> tuple[Region | None, bool]:
+    """The region ``code`` and whether it is a lowest region (a county, or a prefecture
+    without counties), in one statement; ``(None, False)`` for an unknown code."""
+    if not code:
+        return None, False
+    row = (await db.execute(sa.select(Region, is_lowest_region()).where(Region.code == code))).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)

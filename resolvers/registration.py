@@ -19,7 +19,7 @@ from typing import Any
 
 from models import Grade, Kind, Mode, Nature, Premises, QualificationStatus, Subject, TrainingCategory
 from resolvers import validation
-from schema.errors import ErrorCode
+from core.errors import ErrorCode, FieldError
 
 
 class Part(StrEnum):
@@ -139,15 +139,6 @@ FIELDS: tuple[FieldSpec, ...] = (
 FIELDS_BY_PART: dict[Part, tuple[FieldSpec, ...]] = {
     part: tuple(f for f in FIELDS if f.part is part) for part in Part
 }
-
-
-@dataclass
-class FieldError:
-    key: str | None
-    code: ErrorCode
-    message: str
-    #: The record the problem points to (a duplicate), when the caller may see it.
-    related_id: str | None = None
 
 
 @dataclass

@@ -87,7 +87,7 @@ from models import tallies
 from models.tallies import APPLICATION_TALLIES, DAY_TALLIES, INSTITUTION_TALLIES
 from resolvers.institutions import InstitutionFilter, filter_condition, overdue_condition
 from resolvers.registration import CHOICES
-from schema.errors import BadUserInput
+from core.errors import BadUserInput
 
 #: China Standard Time: the day of a timestamp, and the bounds of a date range.
 CHINA = timezone(timedelta(hours=8))

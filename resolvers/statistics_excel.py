@@ -21,7 +21,7 @@ from models import Kind, Mode, Nature
 from resolvers import statistics as resolve
 from resolvers.endpoints import json_error
 from resolvers.institution_excel import XLSX, _regulator, query_boolean, query_choice
-from schema.errors import ApiError
+from core.errors import ApiError
 
 NOTE = "合计为各行之和（投诉办理时长中位数除外）。"
 CATEGORY_NOTE = "多类别机构计入其每一个培训类别，各行之和可能大于合计（合计中每家机构只计一次）。"

@@ -24,7 +24,7 @@ from datetime import date
 import phonenumbers
 from stdnum.cn import ric, uscc
 
-from schema.errors import ErrorCode
+from core.errors import ErrorCode
 
 Problem = tuple[ErrorCode, str] | None
 

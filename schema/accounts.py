@@ -16,7 +16,7 @@ from models import Department as DepartmentEnum
 from models import Level as LevelEnum
 from resolvers import accounts as resolve
 from schema.context import Info
-from schema.errors import UserError
+from schema.errors import UserError, user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node
 
@@ -260,7 +260,7 @@ class AccountQuery(AccountPublicQuery):
 
 def _payload(result) -> RegulatorAccountPayload:
     row, errors = result
-    return RegulatorAccountPayload(account=RegulatorAccount.from_row(row) if row else None, errors=errors)
+    return RegulatorAccountPayload(account=RegulatorAccount.from_row(row) if row else None, errors=user_errors(errors))
 
 
 @strawberry.type(description="The public part: 登录.")
@@ -293,7 +293,7 @@ class AccountMutation(AccountPublicMutation):
     )
     async def change_password(self, info: Info, current_password: str, new_password: str) -> ChangePasswordPayload:
         row, errors = await resolve.change_password(info, current_password, new_password)
-        return ChangePasswordPayload(account=account_from_row(row) if row else None, errors=errors)
+        return ChangePasswordPayload(account=account_from_row(row) if row else None, errors=user_errors(errors))
 
     @strawberry.mutation(description="新增下级账号 (county: 新增下属单位).", extensions=allow(Regulator(*MANAGERS)))
     async def create_regulator_account(self, info: Info, input: CreateRegulatorAccountInput) -> RegulatorAccountPayload:
@@ -335,5 +335,5 @@ class AccountMutation(AccountPublicMutation):
     async def delete_regulator_account(self, info: Info, id: strawberry.ID) -> DeleteRegulatorAccountPayload:
         deleted, errors = await resolve.delete_account(info, id)
         return DeleteRegulatorAccountPayload(
-            deleted_id=strawberry.ID(str(deleted)) if deleted else None, errors=errors
+            deleted_id=strawberry.ID(str(deleted)) if deleted else None, errors=user_errors(errors)
         )

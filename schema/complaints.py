@@ -15,7 +15,7 @@ from models import TargetType as TargetTypeEnum
 from resolvers import complaints as resolve
 from schema.context import Info, note_personal_read
 from schema.errors import UserError
-from schema.institutions import user_errors
+from schema.errors import user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node
 

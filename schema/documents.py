@@ -11,18 +11,19 @@ from typing import Any
 import strawberry
 from strawberry.file_uploads import Upload
 
+from auth.roles import sees_institution_personal_data
 from auth.permissions import InstitutionUser, allow
 from auth.viewer import Viewer
+from core.masking import mask_account_number
 from models import ChargingMethod as ChargingMethodEnum
 from models import Document as DocumentRow
 from models import DocumentCategory as DocumentCategoryEnum
 from models import InstitutionFunds as FundsRow
 from resolvers import documents as resolve
 from resolvers import funds as resolve_funds
-from resolvers.audit import mask_account_number
 from schema.context import Info
 from schema.errors import UserError
-from schema.institutions import user_errors
+from schema.errors import user_errors
 from schema.relay import Node
 
 DocumentCategory = strawberry.enum(
@@ -100,7 +101,7 @@ class InstitutionFunds:
     @classmethod
     def from_row(cls, row: FundsRow, viewer: Viewer | None) -> InstitutionFunds:
         values = {key: getattr(row, key) for key in resolve_funds.FIELDS}
-        if not resolve_funds.sees_account_numbers(viewer):
+        if not sees_institution_personal_data(viewer, row.institution_id):
             for key in resolve_funds.ACCOUNT_NUMBERS:
                 values[key] = values[key] and mask_account_number(values[key])
         if values["charging_method"] is not None:

@@ -1,45 +1,22 @@
-"""Errors, in two kinds (Strawberry's errors guide, Saleor's payloads):
+"""Errors as the GraphQL API shows them (the kinds are ``core.errors``'):
 
-- ``ApiError`` and its subclasses are GraphQL errors: authentication and permission
-  failures, with ``extensions.code`` (``UNAUTHENTICATED``, ``FORBIDDEN``,
-  ``PASSWORD_CHANGE_REQUIRED``, ``INVALID_CREDENTIALS``, ``ACCOUNT_LOCKED``,
-  ``LOGIN_THROTTLED``, ``ACCOUNT_DISABLED``, ``BAD_USER_INPUT``, ``RATE_LIMITED``,
-  ``INSTITUTION_PENDING``, ``SEND_FAILED``).
-- ``UserError`` is data: a validation problem on a mutation's payload, next to its field,
-  so a form can show it. Its ``code`` is an ``ErrorCode``.
+- an ``ApiError`` a resolver or a permission raises becomes a GraphQL error with its
+  message and ``extensions`` (graphql-core keeps an exception's ``extensions``);
+  ``graphql_error`` makes one where a result is built by hand (a refused request);
+- ``FieldError``\\ s become the payload's ``errors`` as ``UserError``\\ s (``user_errors``), the
+  field named as the API spells it.
 
 Every other exception is masked to "Unexpected error." before it reaches the client.
 """
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 from graphql import GraphQLError
 
+from core.errors import ApiError, ErrorCode, FieldError
 
-class ApiError(GraphQLError):
-    code = "INTERNAL"
-
-    def __init__(self, message: str, code: str | None = None, **extensions: object) -> None:
-        super().__init__(message, extensions={"code": code or self.code, **extensions})
-
-
-class Unauthenticated(ApiError):
-    code = "UNAUTHENTICATED"
-
-
-class Forbidden(ApiError):
-    code = "FORBIDDEN"
-
-
-class PasswordChangeRequired(ApiError):
-    code = "PASSWORD_CHANGE_REQUIRED"
-
-
-class BadUserInput(ApiError):
-    code = "BAD_USER_INPUT"
+strawberry.enum(ErrorCode, description="字段校验错误代码 (codes of validation problems on mutation payloads).")
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -54,31 +31,34 @@ def is_expected(error: GraphQLError) -> bool:
     )
 
 
-@strawberry.enum(description="Codes of validation problems on mutation payloads.")
-class ErrorCode(Enum):
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    DUPLICATE = "DUPLICATE"
-    NOT_FOUND = "NOT_FOUND"
-    OUT_OF_SCOPE = "OUT_OF_SCOPE"
-    NOT_ALLOWED = "NOT_ALLOWED"
-    HAS_DEPENDENTS = "HAS_DEPENDENTS"
-    CONFLICT = "CONFLICT"
-    WRONG_PASSWORD = "WRONG_PASSWORD"
-    SAME_AS_CURRENT = "SAME_AS_CURRENT"
-    WEAK_PASSWORD = "WEAK_PASSWORD"
-    TOO_LARGE = "TOO_LARGE"
-    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
-    INVALID_CODE = "INVALID_CODE"
-    CODE_EXPIRED = "CODE_EXPIRED"
+def graphql_error(error: ApiError) -> GraphQLError:
+    """A refusal as a GraphQL error of a result built by hand (not raised by a resolver)."""
+    return GraphQLError(error.message, original_error=error, extensions=error.extensions)
 
 
-@strawberry.type(description="A validation problem of a mutation (字段校验错误), shown beside its field.")
+@strawberry.type(description="字段校验错误 (a validation problem of a mutation, shown beside its field).")
 class UserError:
-    field: str | None = strawberry.field(description="The input field, or null for the whole input.")
+    field: str | None = strawberry.field(description="出错的输入字段，null 表示整个输入 (the input field, or null for the whole input).")
     code: ErrorCode
-    message: str = strawberry.field(description="中文提示")
+    message: str = strawberry.field(description="中文提示 (the message to show).")
     related_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The record the problem points to (e.g. the existing duplicate), when the caller may see it."
+        default=None, description="相关记录 (the record the problem points to, e.g. the existing duplicate, when the caller may see it)."
     )
+
+
+def camel(key: str) -> str:
+    """A Python field name as the API spells it (``region_code`` → ``regionCode``)."""
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def user_errors(errors: list[FieldError]) -> list[UserError]:
+    return [
+        UserError(
+            field=camel(e.key) if e.key else None,
+            code=e.code,
+            message=e.message,
+            related_id=strawberry.ID(e.related_id) if e.related_id else None,
+        )
+        for e in errors
+    ]

@@ -17,7 +17,8 @@ from models import UrgingNotice as NoticeRow
 from resolvers import inspections as resolve
 from schema.context import Info
 from schema.errors import UserError
-from schema.institutions import Institution, user_errors
+from schema.institutions import Institution
+from schema.errors import user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node
 

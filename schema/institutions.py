@@ -12,8 +12,10 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
+from auth.roles import is_supervisor, sees_personal_data
 from auth.permissions import Authenticated, Regulator, allow
 from auth.viewer import Viewer
+from core.masking import mask_id_number, mask_phone
 from models import InspectionStatus as InspectionStatusEnum
 from models import Level
 from models import Grade as GradeEnum
@@ -22,10 +24,10 @@ from models import Kind, Mode, Nature, Premises, QualificationStatus
 from models import Subject as SubjectEnum
 from models import TrainingCategory as TrainingCategoryEnum
 from resolvers import audit_trail, institution_excel, institutions as resolve
-from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, FieldError, Part
+from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, Part
 from schema.accounts import RegulatorLevel
 from schema.context import Info, note_personal_read
-from schema.errors import UserError
+from schema.errors import UserError, user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node, selected
 
@@ -191,13 +193,13 @@ def _legal_representative(root: Institution) -> LegalRepresentative:
             read_key=("Institution", row.id, row.region_code, None), phone=row.legal_rep_phone,
         )
     return LegalRepresentative(
-        name=row.legal_rep_name, shown_id_number=resolve.mask_id_number(row.legal_rep_id_number), phone=resolve.mask_phone(row.legal_rep_phone)
+        name=row.legal_rep_name, shown_id_number=mask_id_number(row.legal_rep_id_number), phone=mask_phone(row.legal_rep_phone)
     )
 
 
 def _contact_person(root: Institution) -> ContactPerson:
     phone = root.row.contact_phone
-    return ContactPerson(name=root.row.contact_name, phone=phone if root.personal else resolve.mask_phone(phone))
+    return ContactPerson(name=root.row.contact_name, phone=phone if root.personal else mask_phone(phone))
 
 
 def _qualifications(root: Institution) -> Qualifications | None:
@@ -292,7 +294,7 @@ class Institution(Node):
             open_deadline=row.open_deadline,
             row=row,
             # The county desk, and the institution itself, read its personal data in full.
-            personal=resolve.sees_personal_data(viewer) or (viewer is not None and viewer.is_institution and viewer.institution_id == row.id),
+            personal=sees_personal_data(viewer) or (viewer is not None and viewer.is_institution and viewer.institution_id == row.id),
             counts=counts,
             unit=unit,
         )
@@ -488,32 +490,15 @@ def inspection_operations(viewer: Viewer | None, status: InspectionStatusEnum) -
     """可进行的操作 of the manual's inspection list, for this viewer and status."""
     if viewer is None or not viewer.is_regulator:
         return []
-    if resolve.sees_personal_data(viewer):  # the county desk that keeps the record
+    if sees_personal_data(viewer):  # the county desk that keeps the record
         if status is InspectionStatusEnum.RECTIFYING:
             return ["CORRECT_INSPECTION", "UPDATE_PROGRESS", "ACCEPT"]
         if status is InspectionStatusEnum.NO_PROBLEMS:  # the latest record stays correctable
             return ["RECORD_INSPECTION", "CORRECT_INSPECTION"]
         return ["RECORD_INSPECTION"]
-    if viewer.level in (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE) and viewer.department.value == "EDUCATION":
+    if is_supervisor(viewer):
         return ["URGE"]
     return []
-
-
-def camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(word.title() for word in rest)
-
-
-def user_errors(errors: list[FieldError]) -> list[UserError]:
-    return [
-        UserError(
-            field=camel(e.key) if e.key else None,
-            code=e.code,
-            message=e.message,
-            related_id=strawberry.ID(e.related_id) if e.related_id else None,
-        )
-        for e in errors
-    ]
 
 
 @strawberry.type

@@ -13,9 +13,9 @@ import strawberry
 from auth.permissions import Authenticated, allow
 from auth.scope import scope
 from models import Account, AccountKind, Application, Complaint, Course, Document, Inspection, Institution, Material, Site, Staff, TrainingClass, UrgingNotice
-from resolvers.institutions import parse_id
+from core.ids import parse_id
 from schema.context import Info
-from schema.errors import BadUserInput
+from core.errors import BadUserInput
 from schema.relay import Node
 
 MAX_NODES = 100

@@ -11,7 +11,9 @@ from decimal import Decimal
 
 import strawberry
 
+from auth.roles import sees_institution_personal_data
 from auth.permissions import Authenticated, InstitutionUser, Regulator, allow
+from core.masking import mask_certificate, mask_id_number, mask_phone
 from models import Application as ApplicationRow
 from models import ApplicationStatus as ApplicationStatusEnum
 from models import ApplicationType as ApplicationTypeEnum
@@ -32,10 +34,10 @@ from models import TrainingClass as ClassRow
 from resolvers import applications as applications_resolver
 from resolvers import portal as resolve
 from resolvers.findings import RULES, Finding as FindingRow
-from resolvers.institutions import mask_id_number, mask_phone
 from schema.context import Info, note_personal_read
 from schema.errors import UserError
-from schema.institutions import Grade, Institution, ReviewStatus, Subject, TrainingCategory, _optional, user_errors
+from schema.institutions import Grade, Institution, ReviewStatus, Subject, TrainingCategory, _optional
+from schema.errors import user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node
 
@@ -96,7 +98,7 @@ class Staff(Node):
 
     @classmethod
     def from_row(cls, row: StaffRow, info: Info) -> Staff:
-        full = resolve.sees_staff_personal_data(info.context.viewer, row.institution_id)
+        full = sees_institution_personal_data(info.context.viewer, row.institution_id)
         return cls(
             id=_id(row.id), name=row.name, gender=GenderEnum(row.gender),
             shown_id_number=row.id_number if full else mask_id_number(row.id_number),
@@ -104,7 +106,7 @@ class Staff(Node):
             phone=row.phone if full else mask_phone(row.phone),
             post=PostEnum(row.post), employment=EmploymentEnum(row.employment),
             subjects=[Subject(s) for s in row.subjects],
-            teacher_certificate_number=row.teacher_certificate_number if full else resolve.mask_certificate(row.teacher_certificate_number),
+            teacher_certificate_number=row.teacher_certificate_number if full else mask_certificate(row.teacher_certificate_number),
             has_teacher_certificate=bool(row.teacher_certificate_number),
             years_in_education=row.years_in_education, status=StaffStatusEnum(row.status),
             joined_on=row.joined_on, departed_on=row.departed_on, version=row.version, updated_at=row.updated_at,
@@ -227,13 +229,13 @@ class Material(Node):
 
     @classmethod
     def from_row(cls, row: MaterialRow, info: Info) -> Material:
-        full = resolve.sees_staff_personal_data(info.context.viewer, row.institution_id)
+        full = sees_institution_personal_data(info.context.viewer, row.institution_id)
         return cls(
             id=_id(row.id), name=row.name, category=TrainingCategory(row.category), subject=Subject(row.subject) if row.subject else None,
             grades=[Grade(g) for g in row.grades], type=MaterialTypeEnum(row.type), author=row.author, publisher=row.publisher,
             edition=row.edition, author_years_in_education=row.author_years_in_education,
             author_has_teacher_certificate=bool(row.author_certificate_number),
-            author_certificate_number=row.author_certificate_number if full else resolve.mask_certificate(row.author_certificate_number),
+            author_certificate_number=row.author_certificate_number if full else mask_certificate(row.author_certificate_number),
             review=MaterialReviewEnum(row.review), version=row.version,
         )
 

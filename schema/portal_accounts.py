@@ -8,15 +8,17 @@ import datetime as dt
 
 import strawberry
 
+from auth.roles import sees_personal_data
 from auth.permissions import InstitutionUser, Regulator, allow
 from auth.viewer import Viewer
+from core.masking import mask_phone
 from models import ClaimStatus, CodePurpose, Level
 from resolvers import portal_accounts as resolve
-from resolvers.institutions import mask_phone, sees_personal_data
 from schema.accounts import InstitutionAccount
 from schema.context import Info
 from schema.errors import UserError
-from schema.institutions import Institution, InstitutionBasicsInput, user_errors
+from schema.institutions import Institution, InstitutionBasicsInput
+from schema.errors import user_errors
 from schema.relay import Connection
 
 VerificationPurpose = strawberry.enum(

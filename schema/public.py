@@ -12,17 +12,18 @@ import uuid
 import strawberry
 
 from auth.permissions import Regulator, allow
+from core.masking import mask_certificate
 from models import Institution as InstitutionRow
 from models import ListEntry as ListEntryRow
 from models import ListKind as ListKindEnum
 from models import ListPeriod as ListPeriodRow
 from models import Staff as StaffRow
 from resolvers import public as resolve
-from resolvers.portal import mask_certificate
 from resolvers.public import BlackEntryInput
 from schema.context import Info
 from schema.errors import UserError
-from schema.institutions import InstitutionKind, InstitutionMode, user_errors
+from schema.institutions import InstitutionKind, InstitutionMode
+from schema.errors import user_errors
 from schema.regions import Region
 from schema.relay import Connection
 

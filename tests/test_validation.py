@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from resolvers import validation
-from schema.errors import ErrorCode
+from core.errors import ErrorCode
 
 TODAY = date(2026, 11, 23)
 
