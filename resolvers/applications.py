@@ -32,6 +32,7 @@ submission is kept on the application for the reviewer.
 from __future__ import annotations
 
 import uuid
+from core.clock import today
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -220,7 +221,7 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
         async with ctx.sessionmaker() as db:
             owner = await owner_of(db, ctx.viewer)
             institution = owner.institution
-            form = Form({"statement": new.statement}, today=ctx.now.date())
+            form = Form({"statement": new.statement}, today=today(ctx.now))
             statement = form.text("statement", "申请说明", 2000, required=kind in (ApplicationType.DEREGISTRATION, ApplicationType.LICENCE), lines=True)
             if form.errors:
                 raise Refused(*form.errors)
@@ -327,7 +328,7 @@ async def review(info, application_id: Any, decision: Decision) -> tuple[Applica
                 raise Forbidden("该申请不由本单位审核 (only the reviewing authority may decide this application)")
             if application.status != ApplicationStatus.PENDING:
                 raise Refused(FieldError("id", ErrorCode.NOT_ALLOWED, "该申请已审核"))
-            form = Form(vars(decision), today=ctx.now.date())
+            form = Form(vars(decision), today=today(ctx.now))
             form.text("opinion", "审核意见", 2000, lines=True)
             institution = (
                 await db.execute(sa.select(Institution).where(Institution.id == application.institution_id).with_for_update())

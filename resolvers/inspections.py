@@ -13,6 +13,7 @@ urging notices to counties.
 
 from __future__ import annotations
 
+from core.clock import today
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -200,7 +201,7 @@ async def record_inspection(info, institution_id: str, data: InspectionInput) ->
     """录入排查结果. Refused while a ledger is open: close it with an acceptance first."""
     ctx = info.context
     check_writer(ctx.viewer)
-    errors = check_inspection(data, ctx.now.date())
+    errors = check_inspection(data, today(ctx.now))
     async with ctx.sessionmaker() as db:
         institution = await _writable_institution(db, ctx.viewer, institution_id)
         if institution is None:
@@ -255,7 +256,7 @@ async def correct_inspection(info, inspection_id: str, version: int, data: Inspe
     version it was based on: an older one is refused (CONFLICT)."""
     ctx = info.context
     check_writer(ctx.viewer)
-    errors = check_inspection(data, ctx.now.date())
+    errors = check_inspection(data, today(ctx.now))
     async with ctx.sessionmaker() as db:
         found = await _writable_inspection(db, ctx.viewer, inspection_id)
         if found is None:
@@ -376,8 +377,8 @@ async def accept_rectification(info, inspection_id: str, opinion: str | None, ac
             errors.append(FieldError("opinion", ErrorCode.REQUIRED, "请填写验收意见"))
         elif len(opinion) > 1000:
             errors.append(FieldError("opinion", ErrorCode.TOO_LONG, "验收意见不能超过 1000 个字"))
-        accepted_on = accepted_on or ctx.now.date()
-        if accepted_on > ctx.now.date() or accepted_on < inspection.inspected_on:
+        accepted_on = accepted_on or today(ctx.now)
+        if accepted_on > today(ctx.now) or accepted_on < inspection.inspected_on:
             errors.append(FieldError("acceptedOn", ErrorCode.INVALID, "验收日期应在排查日期与今天之间"))
         if errors:
             return None, errors
@@ -485,14 +486,14 @@ async def overdue_counts(info, region_code: str | None) -> list[tuple[Region, in
     ctx = info.context
     viewer = ctx.viewer
     code = region_code or viewer.region_code
-    today = ctx.now.date()
+    day = today(ctx.now)
     child = sa.orm.aliased(Region)
     below = sa.orm.aliased(Region)
     stmt = (
         sa.select(
             child,
             sa.func.count(Institution.id).filter(Institution.inspection_status == InspectionStatus.RECTIFYING),
-            sa.func.count(Institution.id).filter(overdue_condition(today)),
+            sa.func.count(Institution.id).filter(overdue_condition(day)),
         )
         .select_from(child)
         .join(below, below.path.like(child.path + "%"))

@@ -13,6 +13,7 @@ import io
 import re
 import tempfile
 import uuid
+from core.clock import today
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -378,7 +379,7 @@ async def import_rows(
     check_writer(viewer)
     async with sessionmaker() as db:
         path = (await db.execute(sa.select(Region.path).where(Region.code == viewer.region_code))).scalar_one()
-    parsed, errors = await asyncio.to_thread(check_rows, rows, viewer, province_of(path), now.date())
+    parsed, errors = await asyncio.to_thread(check_rows, rows, viewer, province_of(path), today(now))
     result = ImportResult(errors=errors)
     by_code = {r.values["credit_code"]: r for r in parsed}
     async with sessionmaker() as db:
@@ -599,7 +600,7 @@ async def export_endpoint(request: Request) -> Response:
     if isinstance(viewer, Response):
         return viewer
     try:
-        f = filter_from_query(request.query_params, request.app.state.settings.clock().date())
+        f = filter_from_query(request.query_params, today(request.app.state.settings.clock()))
     except ApiError as e:
         return json_error(400, "BAD_USER_INPUT", e.message)
     output = await export_workbook(request.app.state.sessionmaker, viewer, f)

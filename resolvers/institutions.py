@@ -10,6 +10,7 @@ steady record. Other departments and the levels above read, through ``auth.scope
 from __future__ import annotations
 
 import uuid
+from core.clock import today, utcnow
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -113,7 +114,7 @@ async def save_part(
                 return None, [FieldError("version", ErrorCode.CONFLICT, "该机构信息已被他人修改，请刷新后重新编辑")]
         region_code = institution.region_code if institution else viewer.region_code
         rules = Context(
-            today=ctx.now.date(),
+            today=today(ctx.now),
             province_code=province_of(await _region_path(db, region_code)),
             kind=institution.kind if institution else None,
         )
@@ -221,7 +222,7 @@ def filter_condition(f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
     if f.review_status is not None:
         conditions.append(Institution.review_status == getattr(f.review_status, "value", f.review_status))
     if f.overdue is not None:
-        overdue = overdue_condition(f.today or date.today())
+        overdue = overdue_condition(f.today or today(utcnow()))
         conditions.append(overdue if f.overdue else sa.not_(overdue))
     return sa.and_(sa.true(), *conditions)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from core.clock import today
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
@@ -311,7 +312,7 @@ async def create(info, record: Record, data: dict[str, Any], parent_id: Any = No
             if record.parent is not None:
                 parent = await _own(db, ctx.viewer, record.parent, parent_id, "上级" + ("办学点/业务系统" if record.parent is Site else "培训课程"), record.parent_key)
                 extra[record.parent_key] = parent.id
-            values = await _values(record, owner, data, parent, ctx.now.date())
+            values = await _values(record, owner, data, parent, today(ctx.now))
             if record is CLASS:
                 extra["filing_status"] = FilingStatus.NOT_FILED if parent.subject else FilingStatus.NOT_REQUIRED
             row = record.model(**values, **extra, institution_id=owner.institution.id, created_at=ctx.now, updated_at=ctx.now)
@@ -338,7 +339,7 @@ async def update(info, record: Record, record_id: Any, version: int, data: dict[
             parent = None
             if record.parent is not None:
                 parent = (await db.execute(sa.select(record.parent).where(record.parent.id == getattr(row, record.parent_key)))).scalar_one()
-            values = await _values(record, owner, data, parent, ctx.now.date())
+            values = await _values(record, owner, data, parent, today(ctx.now))
             if record is STAFF and row.status == StaffStatus.DEPARTED and row.departed_on and values["joined_on"] > row.departed_on:
                 raise Refused(FieldError("joined_on", ErrorCode.INVALID, "入职日期不能晚于离职日期"))
             before = audit.values_of(row, list(values))
@@ -420,7 +421,7 @@ async def move_staff(info, staff_id: Any, version: int, status: StaffStatus, on:
             label = "离职日期" if status == StaffStatus.DEPARTED else "入职日期"
             if on is None:
                 raise Refused(FieldError("on", ErrorCode.REQUIRED, f"请填写{label}"))
-            if on > ctx.now.date():
+            if on > today(ctx.now):
                 raise Refused(FieldError("on", ErrorCode.INVALID, f"{label}不能晚于今天"))
             before = audit.values_of(row, ["status", "joined_on", "departed_on"])
             if status == StaffStatus.DEPARTED:

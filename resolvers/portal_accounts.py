@@ -30,6 +30,7 @@ import hmac
 import re
 import secrets
 import uuid
+from core.clock import today
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -309,7 +310,7 @@ async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, In
     async with ctx.sessionmaker() as db:
         county = await _county(db, new.county_code, errors)
         checked = validate_part(
-            Part.BASICS, new.institution, Context(today=ctx.now.date(), province_code=province_of(county.path) if county else "")
+            Part.BASICS, new.institution, Context(today=today(ctx.now), province_code=province_of(county.path) if county else "")
         )
         errors += [FieldError(f"institution.{e.key}", e.code, e.message) for e in checked.errors]
         if errors:

@@ -44,10 +44,12 @@ range, are Beijing's.
 
 from __future__ import annotations
 
+from core.clock import CHINA_ZONE, day_start, today
+
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -90,8 +92,6 @@ from resolvers.registration import CHOICES
 from core.errors import BadUserInput
 
 #: China Standard Time: the day of a timestamp, and the bounds of a date range.
-CHINA = timezone(timedelta(hours=8))
-CHINA_ZONE = "Asia/Shanghai"
 MAX_MONTHS = 36
 TOTAL_KEY = "TOTAL"
 SELF_KEY = "SELF"
@@ -253,11 +253,6 @@ class Series:
 
 
 # --- the region ---------------------------------------------------------------------------
-
-
-def day_start(day: date) -> datetime:
-    """Midnight at the start of ``day`` in China Standard Time."""
-    return datetime.combine(day, time(), CHINA)
 
 
 def china_day(ts: ColumnElement) -> ColumnElement:
@@ -681,7 +676,7 @@ async def statistics(
     async with sessionmaker() as db:
         region, leaf = await _target(db, viewer, region_code)
         groups = await _groups(db, viewer, region, leaf, grouping)
-        statement, parameters = _counts_statement(viewer, region, leaf, grouping, f, now.date(), complaints, median)
+        statement, parameters = _counts_statement(viewer, region, leaf, grouping, f, today(now), complaints, median)
         counted = (await db.execute(statement, parameters)).mappings().all()
     by_key: dict[Any, dict[str, Any]] = {}
     for row in counted:

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core.clock import CHINA
 from models import Kind, Mode, Nature
 from resolvers import statistics as resolve
 from resolvers.endpoints import json_error
@@ -33,7 +34,7 @@ def _header(sheet, title: str, region, lines: list[tuple[str, str]], taken_at: d
     sheet.append(["统计区划", f"{region.name}（{region.code}）"])
     for line in lines:
         sheet.append(list(line))
-    sheet.append(["统计时间", f"{taken_at.astimezone(resolve.CHINA):%Y-%m-%d %H:%M:%S}（北京时间）"])
+    sheet.append(["统计时间", f"{taken_at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}（北京时间）"])
 
 
 def _save(book: Workbook) -> bytes:

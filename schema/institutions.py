@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from core.clock import today
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -304,7 +305,7 @@ class Institution(Node):
         return (
             self.inspection_status is InspectionStatusEnum.RECTIFYING
             and self.open_deadline is not None
-            and self.open_deadline < info.context.now.date()
+            and self.open_deadline < today(info.context.now)
         )
 
     @strawberry.field(description="排查记录, newest first")
@@ -581,7 +582,7 @@ class InstitutionQuery:
     ) -> Connection[Institution]:
         f = resolve.InstitutionFilter(**vars(filter)) if filter else None
         if f is not None:
-            f.today = info.context.now.date()
+            f.today = today(info.context.now)
         asked = selected(info)
         unit = "registeringUnit" in asked.node
         counts = "siteCount" in asked.node or "activeStaffCount" in asked.node

@@ -11,6 +11,7 @@ import uuid
 
 import strawberry
 
+from core.clock import today
 from auth.permissions import Regulator, allow
 from core.masking import mask_certificate
 from models import Institution as InstitutionRow
@@ -112,8 +113,8 @@ class PublicInstitution:
 
 async def _public(info: Info, rows: list[InstitutionRow]) -> list[PublicInstitution]:
     facts = await info.context.loaders.public_facts.load_many([r.id for r in rows])
-    today = info.context.now.date()
-    return [PublicInstitution.from_row(r, f, today) for r, f in zip(rows, facts, strict=True)]
+    day = today(info.context.now)
+    return [PublicInstitution.from_row(r, f, day) for r, f in zip(rows, facts, strict=True)]
 
 
 @strawberry.type(description="名单中的一家机构 (a snapshot taken when the period was published).")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 from models import Inspection, Institution, UrgingNotice
@@ -266,3 +268,21 @@ async def test_long_texts_are_refused_as_data(gql, demo, sessionmaker):
     }
     result = payload(await gql(RECORD, {"id": target, "input": too_long}, token=county))
     assert [(e["field"], e["code"]) for e in result["errors"]] == [("otherProblem", "TOO_LONG"), ("items.0.measures", "TOO_LONG")]
+
+
+async def test_overdue_turns_at_midnight_in_beijing_not_in_utc(gql, demo, sessionmaker, clock):
+    # given: a ledger whose earliest deadline is 1 December
+    target = (await institution_ids(sessionmaker, **{"edu-440106": 1}))["edu-440106"][0]
+    county = await gql.login("edu-440106")
+    assert payload(await gql(RECORD, {"id": target, "input": WITH_PROBLEMS}, token=county))["errors"] == []
+    # when: 23:30 on 1 December in Beijing (15:30 UTC), the deadline's own day
+    clock.now = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+    county = await gql.login("edu-440106")
+    # then: not overdue yet
+    assert (await gql(STATE, {"id": target}, token=county))["data"]["institution"]["overdue"] is False
+    # when: 00:30 on 2 December in Beijing, still 1 December in UTC
+    clock.now = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)
+    # then: overdue, in the record and in the list's filter
+    assert (await gql(STATE, {"id": target}, token=county))["data"]["institution"]["overdue"] is True
+    query = "query($f: InstitutionFilter) { institutions(filter: $f) { totalCount } }"
+    assert (await gql(query, {"f": {"overdue": True}}, token=county))["data"]["institutions"]["totalCount"] == 1
