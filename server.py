@@ -45,7 +45,7 @@ from operations import RequestContext
 from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
 from config import Settings
-from models import tallies
+from models.statistics import compact_every
 from models.database import async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
 from resolvers import documents, institution_excel, material_excel, public, statistics_excel
 from resolvers.loaders import create_loaders
@@ -54,7 +54,7 @@ from schema.context import Context
 from schema.errors import graphql_error
 from core.errors import ApiError
 from schema.root import needs_login, public_schema
-from storage import create_storage
+from models.storage import create_storage
 
 log = logging.getLogger("xwpx")
 
@@ -316,7 +316,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.public_rate = RateLimiter(*settings.public_rate, clock=settings.clock)
         app.state.persisted_cache = persisted.Cache()
         app.state.storage = storage
-        compacting = asyncio.create_task(tallies.compact_every(engine, settings.tally_compact_seconds)) if settings.tally_compact_seconds > 0 else None
+        compacting = asyncio.create_task(compact_every(engine, settings.tally_compact_seconds)) if settings.tally_compact_seconds > 0 else None
         try:
             yield
         finally:
@@ -396,7 +396,7 @@ def _with_database(url: str, work):
 
 def _seed(url: str, settings: Settings) -> None:
     from resolvers.demo import seed_demo
-    from storage import create_storage
+    from models.storage import create_storage
 
     storage = create_storage(settings)
     log.info("demo data: %s", _with_database(url, lambda sessionmaker: seed_demo(sessionmaker, storage=storage)))

@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.accounts import _enum, _timestamp
+from models.columns import enum_column, timestamp_column
 
 
 class TargetType(StrEnum):
@@ -50,26 +50,26 @@ class Complaint(SQLModel, table=True):
     tracking_number: str = Field(max_length=20, unique=True)
     complainant_name: str = Field(max_length=50)
     complainant_mobile: str = Field(max_length=20)
-    target_type: TargetType = Field(sa_column=_enum(TargetType, nullable=False))
-    complaint_type: ComplaintType = Field(sa_column=_enum(ComplaintType, nullable=False))
+    target_type: TargetType = Field(sa_column=enum_column(TargetType, nullable=False))
+    complaint_type: ComplaintType = Field(sa_column=enum_column(ComplaintType, nullable=False))
     #: The county it is filed with (the lowest region), whose desk handles it.
     county_code: str = Field(foreign_key="region.code", max_length=6, index=True)
     target_name: str = Field(max_length=100)
     institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id", ondelete="SET NULL")
     content: str = Field(max_length=2000)
-    status: ComplaintStatus = Field(default=ComplaintStatus.SUBMITTED, sa_column=_enum(ComplaintStatus, nullable=False))
-    submitted_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    status: ComplaintStatus = Field(default=ComplaintStatus.SUBMITTED, sa_column=enum_column(ComplaintStatus, nullable=False))
+    submitted_at: datetime = Field(sa_column=timestamp_column(nullable=False))
     client_address: str | None = Field(default=None, max_length=64)
     #: What the per-address limit counts: the IPv4 address, or the IPv6 /64 network (one
     #: client can hold a whole /64).
     client_bucket: str = Field(default="unknown", max_length=64)
     submitted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
-    accepted_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    accepted_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     accepted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
-    replied_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    replied_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     replied_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     reply: str | None = Field(default=None, max_length=2000)
-    rejected_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    rejected_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     rejected_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     reject_reason: str | None = Field(default=None, max_length=1000)
 

@@ -2,7 +2,7 @@
 contracts of 资金管理) and its funds (资金管理: 收费信息, 监管信息, 基本账户), kept by the
 institution itself through the portal (seed 001 §4, §5).
 
-A document's file lives outside the database, in the configured storage (``storage.py``),
+A document's file lives outside the database, in the configured storage (``models/storage.py``),
 under ``storage_key``; the row holds its metadata, what the file is (type from its bytes,
 size, SHA-256) and the name it was uploaded with, sanitised, for downloads only.
 """
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
-
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
-
-from config import utcnow
-from models.accounts import _enum, _timestamp
+from core.clock import utcnow
+from models.columns import enum_column, timestamp_column
 
 
 class DocumentCategory(StrEnum):
@@ -30,20 +27,13 @@ class DocumentCategory(StrEnum):
     DEREGISTRATION_PROOF = "DEREGISTRATION_PROOF"  # 注销证明
 
 
-class ChargingMethod(StrEnum):
-    BY_CLASS_HOUR = "BY_CLASS_HOUR"  # 按课时收费
-    BY_TERM = "BY_TERM"  # 按期（按课程）收费
-    BY_MONTH = "BY_MONTH"  # 按月收费
-    OTHER = "OTHER"  # 其他（见收费标准说明）
-
-
 class Document(SQLModel, table=True):
     __tablename__ = "document"
     __table_args__ = (sa.Index("ix_document_institution_uploaded", "institution_id", "uploaded_at"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     institution_id: uuid.UUID = Field(foreign_key="institution.id", ondelete="CASCADE")
-    category: DocumentCategory = Field(sa_column=_enum(DocumentCategory, nullable=False))
+    category: DocumentCategory = Field(sa_column=enum_column(DocumentCategory, nullable=False))
     title: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=1000)
     #: 证照编号 / 合同编号
@@ -62,33 +52,5 @@ class Document(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     storage_key: str = Field(max_length=200, unique=True)
     uploaded_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
-    uploaded_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
-
-
-class InstitutionFunds(SQLModel, table=True):
-    """One row per institution, created by its first save."""
-
-    __tablename__ = "institution_funds"
-
-    institution_id: uuid.UUID = Field(primary_key=True, foreign_key="institution.id", ondelete="CASCADE")
-    # 收费信息
-    charging_method: ChargingMethod | None = Field(default=None, sa_column=_enum(ChargingMethod, nullable=True))
-    fee_standard: str | None = Field(default=None, max_length=500)
-    #: The longest period one payment covers, as declared (the rule of at most 3 months or
-    #: 60 class hours is checked elsewhere, as a finding; never refused here).
-    max_months_per_payment: int | None = None
-    max_class_hours_per_payment: int | None = None
-    refund_policy: str | None = Field(default=None, max_length=2000)
-    # 监管信息
-    escrow_bank: str | None = Field(default=None, max_length=100)
-    supervised_account_number: str | None = Field(default=None, max_length=32)
-    risk_reserve: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(14, 2), nullable=True))
-    # 基本账户
-    basic_account_bank: str | None = Field(default=None, max_length=100)
-    basic_account_name: str | None = Field(default=None, max_length=100)
-    basic_account_number: str | None = Field(default=None, max_length=32)
-    #: Bumped by every save; a save based on an older version is refused.
-    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
-    updated_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from config import utcnow
-from models.accounts import _enum, _timestamp
+from core.clock import utcnow
+from models.columns import enum_column, timestamp_column
 
 
 class Problem(StrEnum):
@@ -66,8 +66,8 @@ class Inspection(SQLModel, table=True):
     accepted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="RESTRICT")
     #: Bumped by every correction and by the acceptance; a correction based on an older one is refused.
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 
 class RectificationItem(SQLModel, table=True):
@@ -80,9 +80,9 @@ class RectificationItem(SQLModel, table=True):
     problem: str = Field(max_length=32)
     measures: str = Field(max_length=1000)
     deadline: date
-    progress: ItemProgress = Field(default=ItemProgress.NOT_STARTED, sa_column=_enum(ItemProgress, nullable=False))
+    progress: ItemProgress = Field(default=ItemProgress.NOT_STARTED, sa_column=enum_column(ItemProgress, nullable=False))
     progress_note: str | None = Field(default=None, max_length=1000)
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 
 class UrgingNotice(SQLModel, table=True):
@@ -96,8 +96,8 @@ class UrgingNotice(SQLModel, table=True):
     county_code: str = Field(foreign_key="region.code", max_length=6, index=True)
     institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id", ondelete="SET NULL")
     message: str = Field(max_length=1000)
-    sent_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    handled_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    sent_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    handled_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     handled_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="RESTRICT")
     handling_note: str | None = Field(default=None, max_length=1000)
 

@@ -11,13 +11,11 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
-
-from config import utcnow
-from models.accounts import _enum, _timestamp
+from core.clock import utcnow
+from models.columns import enum_column, timestamp_column
 
 
 class Kind(StrEnum):
@@ -102,9 +100,9 @@ class Institution(SQLModel, table=True):
     postal_code: str | None = Field(default=None, max_length=6)
     phone: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254)
-    kind: Kind = Field(sa_column=_enum(Kind, nullable=False))
-    mode: Mode = Field(sa_column=_enum(Mode, nullable=False))
-    nature: Nature = Field(sa_column=_enum(Nature, nullable=False))
+    kind: Kind = Field(sa_column=enum_column(Kind, nullable=False))
+    mode: Mode = Field(sa_column=enum_column(Mode, nullable=False))
+    nature: Nature = Field(sa_column=enum_column(Nature, nullable=False))
     legal_rep_name: str = Field(max_length=50)
     legal_rep_id_number: str = Field(max_length=18)
     legal_rep_phone: str = Field(max_length=20)
@@ -114,7 +112,7 @@ class Institution(SQLModel, table=True):
     registering_unit_id: uuid.UUID | None = Field(default=None, foreign_key="account.id", index=True, ondelete="RESTRICT")
     # Part 2: qualifications (办学资质)
     qualification_status: QualificationStatus | None = Field(
-        default=None, sa_column=_enum(QualificationStatus, nullable=True)
+        default=None, sa_column=enum_column(QualificationStatus, nullable=True)
     )
     licence_number: str | None = Field(default=None, max_length=50)
     licence_issuer: str | None = Field(default=None, max_length=100)
@@ -143,7 +141,7 @@ class Institution(SQLModel, table=True):
     # Part 5: facilities (办学条件)
     floor_area: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(12, 2), nullable=True))
     teaching_area: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(12, 2), nullable=True))
-    premises: Premises | None = Field(default=None, sa_column=_enum(Premises, nullable=True))
+    premises: Premises | None = Field(default=None, sa_column=enum_column(Premises, nullable=True))
     lease_end: date | None = None
     fire_safety_approved: bool | None = None
     # Inspection (排查), kept by the inspection mutations in the same transaction so that
@@ -156,7 +154,7 @@ class Institution(SQLModel, table=True):
     review_status: str = Field(
         default="NOT_SUBMITTED", sa_column=sa.Column(sa.String(16), nullable=False, server_default="NOT_SUBMITTED", index=True)
     )
-    deregistered_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    deregistered_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # Progress (登记进度)
     qualifications_saved: bool = False
     operation_saved: bool = False
@@ -164,31 +162,5 @@ class Institution(SQLModel, table=True):
     facilities_saved: bool = False
     #: Bumped by every save of the form's data; a save based on an older version is refused.
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(nullable=False))
-
-
-class AuditRecord(SQLModel, table=True):
-    """Who did what to which record, when, from where; ``changes`` the fields changed and
-    ``snapshot`` the data of a deleted record (personal data masked in both). Written in the
-    same transaction as the change; the database refuses to update or delete it."""
-
-    __tablename__ = "audit_record"
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    #: Append order (several records can share one instant).
-    seq: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), nullable=False, unique=True))
-    at: datetime = Field(sa_column=_timestamp(nullable=False))
-    account_id: uuid.UUID | None = Field(default=None, index=True)
-    username: str = Field(max_length=64)
-    level: str | None = Field(default=None, max_length=16)
-    department: str | None = Field(default=None, max_length=24)
-    operation: str = Field(max_length=64, index=True)
-    record_type: str = Field(max_length=64)
-    record_id: uuid.UUID
-    #: The record's region, so reads of the trail are scoped like the record was.
-    region_code: str = Field(foreign_key="region.code", max_length=6, index=True)
-    client_address: str | None = Field(default=None, max_length=64)
-    #: Changed fields: {field: [old, new]}, personal data masked.
-    changes: dict | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
-    snapshot: dict | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

@@ -12,7 +12,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.accounts import _enum, _timestamp
+from models.columns import enum_column, timestamp_column
 
 
 class ListKind(StrEnum):
@@ -26,11 +26,11 @@ class ListPeriod(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     region_code: str = Field(foreign_key="region.code", max_length=6)
-    kind: ListKind = Field(sa_column=_enum(ListKind, nullable=False))
+    kind: ListKind = Field(sa_column=enum_column(ListKind, nullable=False))
     #: 第N期, from 1 per region and kind.
     number: int
     title: str = Field(max_length=200)
-    published_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    published_at: datetime = Field(sa_column=timestamp_column(nullable=False))
     published_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     entry_count: int = 0
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.accounts import _timestamp
+from models.columns import timestamp_column
 
 
 class PersistedQuery(SQLModel, table=True):
@@ -20,4 +20,4 @@ class PersistedQuery(SQLModel, table=True):
     #: Registered by an operator (``python server.py register-operations``), not just cached
     #: by a client: the only ones accepted from public traffic in the registered-only mode.
     registered: bool = False
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=timestamp_column(nullable=False))

@@ -13,7 +13,7 @@ extension (``scan.pdf`` holding a PNG is stored, served and named as ``scan.png`
 zip renamed ``.pdf``, plain text) is refused with ``UNSUPPORTED_TYPE``, a larger file with
 ``TOO_LARGE``. The uploaded name is kept, sanitised (last path component, no control or
 invisible formatting characters), only to be shown and offered on download; the file is
-stored under a key the storage makes (``storage.py``).
+stored under a key the storage makes (``models/storage.py``).
 
 A file is written before the database transaction and removed when the transaction does
 not commit, so no row points to a missing file and no file outlives a refused upload.
@@ -43,7 +43,7 @@ from core.ids import parse_id
 from resolvers.portal import DEREGISTERED, deregistered
 from core.errors import FieldError
 from core.errors import ErrorCode
-from storage import discard
+from models.storage import discard
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.roles import is_county_bureau, is_county_desk
 from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
 from auth.viewer import Viewer
-from models import Account, Document, Institution, Region, Site, Staff, tallies
+from models import Account, Document, Institution, Region, Site, Staff
+from models.statistics import county_tally, tally_rows
 from models.database import single_statements
 from resolvers import audit
 from resolvers.pagination import Page, paginate_rows
@@ -31,7 +32,7 @@ from resolvers.registration import SAVED_FLAG, Context, Part, kind_conflict, val
 from core.ids import parse_id
 from core.errors import FieldError
 from core.errors import ErrorCode, Forbidden
-from storage import discard
+from models.storage import discard
 
 def check_writer(viewer: Viewer) -> None:
     """Registration is the county desk's work (the county bureau and its sub-units)."""
@@ -243,7 +244,7 @@ LIST_COLUMNS = (
 def tallied_total(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.Select | None:
     """The total of a list without filters, or filtered by region alone, for a viewer whose
     scope is its whole subtree (``auth.scope.sees_whole_subtree``): the institutions the
-    county tallies count there (``models.tallies``), a few thousand rows at most instead of
+    county tallies count there (``models.statistics``), a few thousand rows at most instead of
     counting up to 500,000 institutions. None for any other list."""
     if not sees_whole_subtree(viewer):
         return None
@@ -252,7 +253,7 @@ def tallied_total(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.Sele
     codes = subtree_codes(viewer.region_path)
     if f is not None and f.region_code:
         codes = codes.where(Region.code.in_(subtree_of(f.region_code)))
-    counted = tallies.kept(tallies.county_tally, "region_code", "registered")
+    counted = tally_rows(county_tally, "region_code", "registered")
     return sa.select(sa.cast(sa.func.coalesce(sa.func.sum(counted.c.registered), 0), sa.BigInteger)).where(counted.c.region_code.in_(codes))
 
 

@@ -9,7 +9,7 @@ series counts registrations, inspections, complaints and approvals month by mont
 
 Everything is counted in SQL, in a fixed number of statements whatever the number of rows:
 the region (1), the groups of a region view (1), and the counts (1). The counts come mostly
-from the maintained tallies (``models.tallies``: per institution, and per county), each
+from the maintained tallies (``models.statistics``: per institution, and per county), each
 source counted with ``FILTER`` clauses or sums under ``ROLLUP(group)``, which yields every
 group's row and the total in one pass, and a ``UNION ALL`` of the sources summed per group:
 
@@ -85,8 +85,7 @@ from models import (
     institution_tally,
 )
 from models.complaints import HANDLED
-from models import tallies
-from models.tallies import APPLICATION_TALLIES, DAY_TALLIES, INSTITUTION_TALLIES
+from models.statistics import APPLICATION_TALLIES, DAY_TALLIES, INSTITUTION_TALLIES, tally_rows
 from resolvers.institutions import InstitutionFilter, filter_condition, overdue_condition
 from resolvers.registration import CHOICES
 from core.errors import BadUserInput
@@ -441,7 +440,7 @@ def _in_days(column: ColumnElement, f: StatisticsFilter) -> ColumnElement[bool]:
 
 
 def _tally_sums(table: Any, names: Iterable[str]) -> dict[str, ColumnElement]:
-    """Sums of a tally table's columns (``models.tallies``) for the counters ``names``; the
+    """Sums of a tally table's columns (``models.statistics``) for the counters ``names``; the
     applications of a status are those of every type."""
     sums: dict[str, ColumnElement] = {}
     for name in names:
@@ -511,7 +510,7 @@ def _county_statement(complaints: bool, median: bool) -> sa.Select:
     the day (``today``)."""
     names = _names(complaints)
     below = _below(None)
-    kept = tallies.kept(county_tally)
+    kept = tally_rows(county_tally)
     overdue = (
         sa.select(Institution.region_code, sa.func.count().label("n"))
         .where(overdue_condition(sa.bindparam("today", type_=sa.Date())))
@@ -735,7 +734,7 @@ async def series(sessionmaker: async_sessionmaker, viewer: Viewer, now: datetime
 
         if sees_whole_subtree(viewer):
             # Summed from the day tallies of the counties in the region.
-            kept = tallies.kept(county_day_tally)
+            kept = tally_rows(county_day_tally)
             month = _month_of(kept.c.day)
             counted = (
                 sa.select(month.label("month"), *(sa.cast(sa.func.sum(kept.c[name]), sa.BigInteger).label(name) for name in DAY_TALLIES))

@@ -13,7 +13,7 @@ from strawberry.types import Info as _Info
 from auth.viewer import Viewer
 from config import Settings
 from resolvers.loaders import Loaders
-from storage import Storage
+from models.storage import Storage
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Context:
     sessionmaker: async_sessionmaker
     viewer: Viewer | None
     loaders: Loaders
-    #: Where uploaded files are kept (``storage.py``).
+    #: Where uploaded files are kept (``models/storage.py``).
     storage: Storage
     #: Why a token that came with the request was not honoured (expired, or a cookie
     #: without the CSRF header), for the UNAUTHENTICATED message.

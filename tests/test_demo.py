@@ -50,7 +50,7 @@ async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessi
     from models import Application, Course, Material, Site, Staff, TrainingClass
     from resolvers import portal
     from resolvers.forms import Form
-    from storage import LocalStorage
+    from models.storage import LocalStorage
     from tests.helpers import error_codes
 
     await seed_demo(sessionmaker, date(2026, 11, 23), storage=LocalStorage(tmp_path / "files"))

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 import resolvers.statistics
-from models import Account, Application, Complaint, Inspection, Institution, ListEntry, ListPeriod, Staff, TrainingClass, tallies
+from models import Account, Application, Complaint, Inspection, Institution, ListEntry, ListPeriod, Staff, TrainingClass
+from models.statistics import COUNTY_TALLIES, compact, county_tally, county_tally_delta, institution_tally
 from tests.helpers import ID_NUMBER
 from tests.test_statistics import COMPLETE, STATISTICS, build_world
 
@@ -30,19 +31,19 @@ async def differences(sessionmaker) -> list[tuple[str, str]]:
 
 async def tally(sessionmaker, institution_id) -> dict:
     async with sessionmaker() as db:
-        row = (await db.execute(sa.select(tallies.institution_tally).where(tallies.institution_tally.c.institution_id == institution_id))).mappings().one()
+        row = (await db.execute(sa.select(institution_tally).where(institution_tally.c.institution_id == institution_id))).mappings().one()
     return {k: v for k, v in row.items() if k not in ("institution_id", "region_code") and v}
 
 
 async def county(sessionmaker, code: str, *, folded_only: bool = False) -> dict:
     """A county's counts: ``county_tally`` plus the differences not folded yet (or alone)."""
-    kept = sa.select(tallies.county_tally)
+    kept = sa.select(county_tally)
     if not folded_only:
-        kept = sa.union_all(kept, sa.select(tallies.county_tally_delta))
+        kept = sa.union_all(kept, sa.select(county_tally_delta))
     kept = kept.subquery()
     async with sessionmaker() as db:
         row = (
-            await db.execute(sa.select(*(sa.func.sum(kept.c[name]).label(name) for name in tallies.COUNTY_TALLIES)).where(kept.c.region_code == code))
+            await db.execute(sa.select(*(sa.func.sum(kept.c[name]).label(name) for name in COUNTY_TALLIES)).where(kept.c.region_code == code))
         ).mappings().one()
     return {k: int(v) for k, v in row.items() if v}
 
@@ -164,7 +165,7 @@ async def test_tallies_follow_every_change_and_folding_keeps_them(world, session
                 )
             )
         ).scalar_one()
-    folded = await tallies.compact(app.state.engine)
+    folded = await compact(app.state.engine)
     # then: every county with differences was folded, none is left, and the counts are the same
     assert folded == pending > 0
     async with sessionmaker() as db:
@@ -234,7 +235,7 @@ async def test_writers_to_one_county_do_not_wait_for_each_other_nor_for_folding(
             await second.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
             second.add(teacher("B1", 2))
             await second.commit()
-        await tallies.compact(app.state.engine)
+        await compact(app.state.engine)
         await first.commit()
     # then: neither waited (no lock timeout), and both teachers are counted once
     after = await county(sessionmaker, "440106")
@@ -306,7 +307,7 @@ async def test_list_totals_from_the_county_tallies_equal_the_rows(gql, world, se
     assert await total(ministry, {"regionCode": "440100"}) == await rows(Institution.region_code.in_(["440106", "440104"])) == 8
     assert await total(province, {"regionCode": "420000"}) == 0  # out of its scope: none
     # then: after folding, and after a change not folded yet, the same
-    await tallies.compact(app.state.engine)
+    await compact(app.state.engine)
     await change(sessionmaker, sa.delete(Institution).where(Institution.id == world["A2"]))
     assert await total(ministry) == await rows() == 11
     # and lists with another filter, or of a department, are counted from the rows

@@ -1,4 +1,4 @@
-"""Maintained counts for statistics (``models/tallies.py``): the per-institution tally, the
+"""Maintained counts for statistics (``models/statistics.py``): the per-institution tally, the
 per-county tally and the per-county-and-day tally with their differences, the triggers that keep them, ``tally_compact()``,
 ``tally_rebuild()`` and ``tally_check()``; the tallies are filled from the existing rows.
 Also what the statistics still read from rows, narrowed: complaints' handling time (a stored

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from config import Settings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

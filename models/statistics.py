@@ -117,7 +117,7 @@ county_tally_delta = sa.Table(
 )
 
 
-def kept(tally: sa.Table, *columns: str) -> sa.Subquery:
+def tally_rows(tally: sa.Table, *columns: str) -> sa.Subquery:
     """The rows of a county tally (``county_tally`` or ``county_day_tally``) and its
     differences not folded yet (``county_tally_delta``, ``county_day_delta``): summed, the
     exact counts. All columns, or ``columns`` only."""
