@@ -27,248 +27,22 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from cross_web import HTTPException
-from strawberry import UNSET
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
 
-import messaging
-import operations
-import persisted
-from operations import RequestContext
 from auth.ratelimit import RateLimiter
-from auth.sessions import request_viewer
-from config import Settings
-from models.statistics import compact_every
+from core.logs import configure_logging
+from core.settings import Settings
 from models.database import async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
-from resolvers import documents, institution_excel, material_excel, public, statistics_excel
-from resolvers.loaders import create_loaders
-from schema import schema
-from schema.context import Context
-from schema.errors import graphql_error
-from core.errors import ApiError
-from schema.root import needs_login, public_schema
+from models.statistics import compact_every
 from models.storage import create_storage
+from resolvers import persisted
+from resolvers.accounts import messaging
+from schema.root import schema
+from web import exports, files, health, metrics
+from web.graphql import GraphQLApp
+from web.middleware import RequestContext, SecurityHeaders
 
 log = logging.getLogger("xwpx")
-
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-#: Statuses of a response without data under application/graphql-response+json; any other
-#: request error (syntax, validation, variables, query limits, NUL) is a 400.
-_STATUS_BY_CODE = {"RATE_LIMITED": 429, "SERVICE_BUSY": 503, "DATABASE_UNAVAILABLE": 503, "INTERNAL_SERVER_ERROR": 500}
-
-
-def response_media_type(accept: str) -> str:
-    """The media type of a GraphQL answer for an ``Accept`` header (GraphQL over HTTP,
-    "Accept"): ``application/graphql-response+json`` when the caller prefers it (the
-    highest q; on a tie, the first listed), otherwise ``application/json``, which also
-    answers callers that send no ``Accept`` or accept neither (the spec's legacy clients)."""
-    chosen, chosen_q = "application/json", 0.0
-    for item in accept.split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        media = media.lower()
-        if media == GRAPHQL_RESPONSE_JSON:
-            kind = GRAPHQL_RESPONSE_JSON
-        elif media in ("application/json", "application/*", "*/*"):
-            kind = "application/json"
-        else:
-            continue
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if q > chosen_q:
-            chosen, chosen_q = kind, q
-    return chosen
-
-
-def request_error_status(result: ExecutionResult) -> int | None:
-    """The HTTP status of a result without data (the request failed before execution), or
-    None when execution ran: a field error, even one that nulls ``data``, is a 200."""
-    if result.data is not None or not result.errors or any(error.path for error in result.errors):
-        return None
-    codes = [(error.extensions or {}).get("code") for error in result.errors]
-    return next((_STATUS_BY_CODE[code] for code in codes if code in _STATUS_BY_CODE), 400)
-
-
-class GraphQLApp(GraphQL):
-    """Strawberry's ASGI app with our per-request context, and the parts of the GraphQL over
-    HTTP specification Strawberry leaves out: ``application/graphql-response+json`` (with
-    4xx/5xx statuses and no ``data`` entry for requests that fail before execution), 405 for
-    a mutation over GET, and a string ``operationName``."""
-
-    async def run(self, request, context=UNSET, root_value=UNSET):
-        try:
-            response = await super().run(request, context, root_value)
-        except HTTPException as e:
-            if e.status_code != 405:
-                raise
-            return PlainTextResponse(e.reason, status_code=405, headers={"Allow": "POST"})
-        finally:
-            if isinstance(request, Request):
-                # Uploaded files spool to temporary files; close them whether or not a
-                # resolver read them (a refused upload never reaches one).
-                await request.close()
-        # create_response answers application/json; the caller may prefer the newer type.
-        if getattr(response, "media_type", None) == "application/json" and self._media_type(request) == GRAPHQL_RESPONSE_JSON:
-            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
-        return response
-
-    @staticmethod
-    def _media_type(request: Request) -> str:
-        return response_media_type(request.headers.get("accept", ""))
-
-    async def parse_http_body(self, request_adapter):
-        data = await super().parse_http_body(request_adapter)
-        if not isinstance(data, list) and not isinstance(data.operation_name, str | None):
-            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
-        return data
-
-    async def process_result(self, request, result):
-        response = await super().process_result(request, result)
-        if self._media_type(request) == GRAPHQL_RESPONSE_JSON and request_error_status(result):
-            # The spec: a request error's response has no data entry (not even null).
-            response.pop("data", None)
-        return response
-
-    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
-        """A caller without a session is served from the public schema (``schema.root``):
-        its introspection shows the public part alone. An operation that only the full
-        schema knows runs there, where the fields' permissions answer UNAUTHENTICATED (and
-        federation lookups null) exactly as for any caller; validation errors of an
-        operation neither schema knows come from the public one, so they name public fields
-        only."""
-        chosen = self.schema
-        state = request.app.state
-        anonymous = context.viewer is None and context.anonymous_reason is None
-        if anonymous:
-            wait = state.public_rate.take(context.client_address)
-            if wait is not None:
-                return self._with_status(request, sub_response, ExecutionResult(
-                    data=None,
-                    errors=[graphql_error(ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait))))],
-                ))
-        problem = await persisted.resolve(
-            request_data, sessionmaker=state.sessionmaker, cache=state.persisted_cache,
-            registered_only=anonymous and state.settings.public_operations == "registered",
-        )
-        if problem is not None:
-            return self._with_status(request, sub_response, ExecutionResult(data=None, errors=[graphql_error(problem)]))
-        if anonymous:
-            if not (request_data.query and needs_login(request_data.query)):
-                chosen = public_schema
-        allowed = OperationType.from_http(request_adapter.method)
-        if not self.allow_queries_via_get and request_adapter.method == "GET":
-            allowed = allowed - {OperationType.QUERY}
-        try:
-            result = await chosen.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-        except CannotGetOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason()) from e
-        except InvalidOperationTypeError as e:
-            # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
-            status = 405 if request_adapter.method == "GET" else 400
-            raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
-        except MissingQueryError as e:
-            raise HTTPException(400, "No GraphQL query found in the request") from e
-        operations.count_graphql_errors(result.errors)
-        return self._with_status(request, sub_response, result)
-
-    def _with_status(self, request: Request, sub_response: Response, result: ExecutionResult) -> ExecutionResult:
-        """Under application/graphql-response+json a request error is a 4xx or 5xx (and a
-        RATE_LIMITED one says when to retry); under application/json every GraphQL result
-        stays a 200, as the spec asks for the older type."""
-        if self._media_type(request) != GRAPHQL_RESPONSE_JSON or not (status := request_error_status(result)):
-            return result
-        sub_response.status_code = status
-        retry = next((e.extensions["retryAfterSeconds"] for e in result.errors if (e.extensions or {}).get("retryAfterSeconds")), None)
-        if retry is not None:
-            sub_response.headers["retry-after"] = str(retry)
-        return result
-
-    async def get_context(self, request: Request, response: Response) -> Context:
-        state = request.app.state
-        settings: Settings = state.settings
-        now = settings.clock()
-        viewer, anonymous_reason = await request_viewer(request, now)
-        # Callers without a session use a pool of their own (see create_app).
-        sessionmaker = state.public_sessionmaker if viewer is None else state.sessionmaker
-        return Context(
-            request=request,
-            response=response,
-            settings=settings,
-            sessionmaker=sessionmaker,
-            viewer=viewer,
-            loaders=create_loaders(sessionmaker, viewer),
-            storage=state.storage,
-            anonymous_reason=anonymous_reason,
-            read_sessionmaker=state.read_sessionmaker if viewer is not None else state.public_read_sessionmaker,
-            client_address=request.client.host if request.client else None,
-            now=now,
-        )
-
-
-_SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
-# API answers load nothing; the GraphiQL page (HTML) loads its scripts and is left without.
-_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
-
-
-class SecurityHeaders:
-    """Security headers on every HTTP response (HSTS when cookies are Secure, i.e. behind
-    HTTPS)."""
-
-    def __init__(self, app, *, hsts: bool) -> None:
-        self.app = app
-        self.hsts = hsts
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                extra = list(_SECURITY_HEADERS)
-                if not content_type.startswith(b"text/html"):
-                    extra.append(_API_CSP)
-                if self.hsts:
-                    extra.append(_HSTS)
-                headers += [(name, value) for name, value in extra if name not in present]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
@@ -289,14 +63,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # and never takes the connections regulators and institutions work with.
         replica = async_url(settings.replica_database_url) if settings.replica_database_url else None
         public_options = dict(
-            pool_size=settings.public_pool_size,
+            pool_size=settings.public_pool,
             max_overflow=0,
             pool_timeout=settings.public_pool_timeout,
             connect_args={"server_settings": {"statement_timeout": str(settings.public_statement_timeout_ms)}},
         )
         public_engine = create_engine(
             url,
-            pool_size=settings.public_pool_size,
+            pool_size=settings.public_pool,
             max_overflow=0,
             pool_timeout=settings.public_pool_timeout,
             connect_args={"server_settings": {"statement_timeout": str(settings.public_statement_timeout_ms)}},
@@ -354,21 +128,18 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=middleware,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/templates/institutions.xlsx", institution_excel.template_endpoint),
-            Route("/exports/institutions.xlsx", institution_excel.export_endpoint),
-            Route("/exports/materials.xlsx", material_excel.export_endpoint),
-            Route("/exports/statistics.xlsx", statistics_excel.export_endpoint),
-            Route("/files/{document_id}", documents.download_endpoint),
-            Route("/public/lists/{period_id}.xlsx", public.list_download),
-            Route("/healthz", healthz),
-            Route("/readyz", operations.readyz),
-            Route("/metrics", operations.metrics),
+            Route("/templates/institutions.xlsx", exports.institutions_template),
+            Route("/exports/institutions.xlsx", exports.institutions_export),
+            Route("/exports/materials.xlsx", exports.materials_export),
+            Route("/exports/statistics.xlsx", exports.statistics_export),
+            Route("/files/{document_id}", files.document_download),
+            Route("/public/lists/{period_id}.xlsx", files.list_download),
+            Route("/healthz", health.healthz),
+            Route("/readyz", health.readyz),
+            Route("/metrics", metrics.metrics),
         ],
         lifespan=lifespan,
     )
-
-
-# --- command line ---------------------------------------------------------------------
 
 
 def _stop_on_sigterm() -> None:
@@ -395,8 +166,7 @@ def _with_database(url: str, work):
 
 
 def _seed(url: str, settings: Settings) -> None:
-    from resolvers.demo import seed_demo
-    from models.storage import create_storage
+    from demo import seed_demo
 
     storage = create_storage(settings)
     log.info("demo data: %s", _with_database(url, lambda sessionmaker: seed_demo(sessionmaker, storage=storage)))
@@ -409,7 +179,7 @@ def _create_admin(url: str, username: str, name: str) -> int:
     import os
 
     from auth.passwords import STRENGTH_RULE, password_problem
-    from resolvers.accounts import create_root_account
+    from resolvers.accounts.regulators import create_root_account
 
     password = os.environ.get("XWPX_ADMIN_PASSWORD") or getpass.getpass(f"Password for {username}: ")
     if password_problem(password, username=username):
@@ -433,9 +203,9 @@ def _import(url: str, path: str, username: str) -> int:
     import sqlalchemy as sa
 
     from auth.sessions import viewer_of
-    from config import utcnow
+    from core.clock import utcnow
     from models import Account, Region
-    from resolvers.institution_excel import ImportFileError, import_rows, read_rows
+    from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
     from core.errors import ApiError
 
     content = Path(path).read_bytes()
@@ -511,7 +281,7 @@ def _tallies(url: str, rebuild: bool) -> int:
 
 def worker_app() -> Starlette:
     """The app of one worker process of ``serve --workers N`` (settings from the environment)."""
-    operations.configure_logging()
+    configure_logging()
     return create_app(Settings())
 
 
@@ -548,11 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", help="write it to this file instead of standard output")
     args = parser.parse_args(argv)
 
-    operations.configure_logging()
+    configure_logging()
     settings = Settings()
 
     if args.command == "export-schema":
-        from schema import sdl
+        from schema.root import sdl
 
         if args.output:
             Path(args.output).write_text(sdl(), encoding="utf-8")

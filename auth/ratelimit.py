@@ -8,13 +8,26 @@ database write per public request, and with several workers each keeps its own b
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import datetime
 
-from resolvers.complaints import client_bucket
 
 #: Buckets kept at most; full ones (idle addresses) are dropped first when it is reached.
 MAX_ADDRESSES = 100_000
+
+
+def client_bucket(address: str | None) -> str:
+    """The per-address limit's key: an IPv4 address, or the /64 network of an IPv6 one."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class RateLimiter:

@@ -41,29 +41,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from auth.roles import is_education_county_and_up
 from auth.viewer import Viewer
-from models import (
-    Account,
-    Application,
-    Course,
-    Material,
-    Site,
-    Staff,
-    TrainingClass,
-    AccountKind,
-    AuditRecord,
-    Complaint,
-    Department,
-    Document,
-    Inspection,
-    Institution,
-    InstitutionFunds,
-    InstitutionClaim,
-    Kind,
-    Level,
-    Region,
-    TrainingCategory,
-    UrgingNotice,
-)
+from models import Account, Application, Course, Material, Site, Staff, TrainingClass, AccountKind, AuditRecord, Complaint, Department, Document, Inspection, Institution, InstitutionFunds, InstitutionClaim, Kind, Level, Region, TrainingCategory, UrgingNotice
 
 
 def subtree_codes(region_path: str) -> sa.Select:

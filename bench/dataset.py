@@ -1508,7 +1508,7 @@ def national_database(database_url: str | None):
     """The asyncpg URL of the national database: ``database_url``, or ``xwpx_national`` on the
     embedded server under ``.data/pg`` (started here; the caller stops it with
     ``server.cleanup()``). Returns (url, embedded server or None)."""
-    from config import Settings
+    from core.settings import Settings
     from models.database import async_url, server_url, start_embedded
 
     if database_url:

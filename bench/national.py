@@ -108,7 +108,7 @@ async def count_statements(url: str, requests: list[tuple[str, str, dict]]) -> d
     """SQL statements of one run of each request, on an app in this process."""
     import sqlalchemy as sa
 
-    from config import Settings
+    from core.settings import Settings
     from server import create_app
 
     counts: dict[str, int] = {}

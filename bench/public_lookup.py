@@ -181,7 +181,7 @@ async def statements_per_request(url: str, queries: list[tuple[str, str, str]], 
     """SQL statements of ``sample`` requests of each shape, counted in-process."""
     import sqlalchemy as sa
 
-    from config import Settings
+    from core.settings import Settings
     from server import create_app
 
     app = create_app(Settings(database_url=url, public_rate=(1e6, 1e6), data_dir=Path(tempfile.mkdtemp(prefix="xwpx-bench-"))))

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     )
     storage: str = Field("local", description="Where uploaded files are kept: `local` (`<data dir>/files`) or `package.module:factory`.")
     sender: str = Field(
-        "resolvers.messaging:OutboxSender",
+        "resolvers.accounts.messaging:OutboxSender",
         description="`module:Class` of the sender of verification codes; the default logs them and keeps them in the `outbox` table.",
     )
     public_pool: int = Field(5, ge=1, description="Database connections for callers without a session (a pool of their own).")

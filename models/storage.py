@@ -21,10 +21,9 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
+from core.settings import Settings
 
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

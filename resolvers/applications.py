@@ -44,40 +44,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.scope import scope
 from auth.sessions import end_sessions
 from auth.viewer import Viewer
-from models import (
-    Account,
-    AccountKind,
-    Application,
-    ApplicationStatus,
-    ApplicationType,
-    Course,
-    Department,
-    Document,
-    DocumentCategory,
-    FilingStatus,
-    Institution,
-    InstitutionFunds,
-    Kind,
-    Level,
-    Mode,
-    Nature,
-    QualificationStatus,
-    Site,
-    Staff,
-    StaffStatus,
-    TrainingCategory,
-    TrainingClass,
-)
+from models import Account, AccountKind, Application, ApplicationStatus, ApplicationType, Course, Department, Document, DocumentCategory, FilingStatus, Institution, InstitutionFunds, Kind, Level, Mode, Nature, QualificationStatus, Site, Staff, StaffStatus, TrainingCategory, TrainingClass
 from resolvers import audit, validation
 from resolvers.findings import COMPULSORY_GRADES, Finding, findings_for
 from resolvers.forms import Form, raw
-from resolvers.institutions import _region_path, province_of
+from resolvers.institutions.saving import region_path, province_of
 from core.ids import parse_id
 from resolvers.pagination import Page, paginate
-from resolvers.portal import Refused, not_found, owner_of
-from resolvers.registration import SAVED_FLAG
+from resolvers.records import Refused, not_found, owner_of
+from resolvers.institutions.registration import SAVED_FLAG
 from core.errors import FieldError
 from core.errors import ErrorCode, Forbidden
+from resolvers.institutions.registration import PART_LABELS
 
 TYPE_LABELS = {
     ApplicationType.COMPLIANCE: "合规申请",
@@ -155,7 +133,6 @@ async def missing_items_of(
     db: AsyncSession, institutions: list[Institution], findings: dict[uuid.UUID, list[Finding]]
 ) -> dict[uuid.UUID, list[Missing]]:
     """``missing_items`` of many institutions: two statements, whatever their number."""
-    from resolvers.registration import PART_LABELS
 
     ids = [i.id for i in institutions]
     counts = {
@@ -254,7 +231,7 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
                 training_class.filing_status = FilingStatus.PENDING
                 training_class.version += 1
                 training_class.updated_at = ctx.now
-            who = authority(institution, await _region_path(db, institution.region_code), kind)
+            who = authority(institution, await region_path(db, institution.region_code), kind)
             application = Application(
                 institution_id=institution.id,
                 type=kind,

@@ -15,7 +15,6 @@ sees it (behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from resolvers.pagination import Page, paginate
 from resolvers.regions import find_region
 from core.errors import FieldError
 from core.errors import ApiError, ErrorCode, Forbidden
+from auth.ratelimit import client_bucket
 
 PER_ADDRESS = (5, timedelta(hours=1))
 PER_MOBILE = (3, timedelta(days=1))
@@ -46,19 +46,6 @@ _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 def tracking_number(now: datetime) -> str:
     """TS + date + 8 random characters: unguessable, and readable over the phone."""
     return f"TS{now:%Y%m%d}" + "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(8))
-
-
-def client_bucket(address: str | None) -> str:
-    """The per-address limit's key: an IPv4 address, or the /64 network of an IPv6 one."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return "unknown"
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 

@@ -29,18 +29,14 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
 
 from auth.scope import scope
 from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
 from resolvers import audit, validation
-from resolvers.endpoints import endpoint_viewer, json_error
 from core.ids import parse_id
-from resolvers.portal import DEREGISTERED, deregistered
+from resolvers.records import DEREGISTERED, deregistered
 from core.errors import FieldError
 from core.errors import ErrorCode
 from models.storage import discard
@@ -274,41 +270,11 @@ def download_url(document_id: uuid.UUID) -> str:
     return f"/files/{document_id}"
 
 
-def content_disposition(file_name: str) -> str:
-    """``attachment`` with the name twice: plain ASCII for old clients, and RFC 5987
-    ``filename*`` (UTF-8, percent-encoded) that keeps a Chinese name."""
-    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\%;' else "_" for ch in file_name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
-
-
-async def download_endpoint(request: Request) -> Response:
-    """GET /files/{document_id}: the file, for the institution itself and the regulators
-    whose scope holds it. Unknown and out of scope answer the same 404."""
-    state = request.app.state
-    viewer = await endpoint_viewer(request)
-    if isinstance(viewer, Response):
-        return viewer
-    parsed = parse_id(request.path_params["document_id"])
-    document = None
-    if parsed is not None:
-        async with state.sessionmaker() as db:
-            document = (
-                await db.execute(sa.select(Document).where(Document.id == parsed, scope(viewer, Document)))
-            ).scalar_one_or_none()
-    if document is None:
-        return json_error(404, "NOT_FOUND", "文件不存在")
-    try:
-        chunks = await state.storage.open(document.storage_key)
-    except FileNotFoundError:
-        log.error("document %s: stored file %s is missing", document.id, document.storage_key)
-        return json_error(500, "FILE_UNAVAILABLE", "文件暂时无法读取")
-    return StreamingResponse(
-        chunks,
-        media_type=document.content_type,
-        headers={
-            "Content-Disposition": content_disposition(document.file_name),
-            "Content-Length": str(document.size),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+async def in_scope(sessionmaker, viewer, document_id: str) -> Document | None:
+    """The document ``document_id`` when the viewer's scope holds it (None otherwise, alike
+    for an unknown id)."""
+    parsed = parse_id(document_id)
+    if parsed is None:
+        return None
+    async with sessionmaker() as db:
+        return (await db.execute(sa.select(Document).where(Document.id == parsed, scope(viewer, Document)))).scalar_one_or_none()

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import ChargingMethod, Institution, InstitutionFunds
 from resolvers import audit, validation
-from resolvers.portal import DEREGISTERED, deregistered
+from resolvers.records import DEREGISTERED, deregistered
 from core.errors import FieldError
 from core.errors import ErrorCode
 

@@ -16,21 +16,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.scope import scope
 from auth.viewer import Viewer
-from models import (
-    Account,
-    Application,
-    Course,
-    Document,
-    Inspection,
-    Institution,
-    InstitutionFunds,
-    Material,
-    RectificationItem,
-    Region,
-    Site,
-    Staff,
-    TrainingClass,
-)
+from models import Account, Application, Course, Document, Inspection, Institution, InstitutionFunds, Material, RectificationItem, Region, Site, Staff, TrainingClass
+from resolvers.applications import missing_items_of
+from resolvers.findings import findings_for
+from resolvers.public import public_facts
 
 K = TypeVar("K")
 
@@ -146,8 +135,6 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         return _loader(load)
 
     async def load_findings(ids: list[uuid.UUID]) -> list[list[Any]]:
-        from resolvers.findings import findings_for
-
         async with sessionmaker() as db:
             visible = list((await db.execute(sa.select(Institution.id).where(Institution.id.in_(ids), scope(viewer, Institution)))).scalars())
             found = await findings_for(db, visible)
@@ -163,8 +150,6 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         return [found.get(i) for i in ids]
 
     async def load_missing(ids: list[uuid.UUID]) -> list[list[Any]]:
-        from resolvers.applications import missing_items_of
-
         findings = dict(zip(ids, await loaders.findings.load_many(ids), strict=True))
         async with sessionmaker() as db:
             institutions = (await db.execute(sa.select(Institution).where(Institution.id.in_(ids), scope(viewer, Institution)))).scalars().all()
@@ -185,8 +170,6 @@ def create_loaders(sessionmaker: async_sessionmaker, viewer: Viewer | None) -> L
         return [(sites.get(i, 0), staff.get(i, 0)) for i in ids]
 
     async def load_public_facts(ids: list[uuid.UUID]) -> list[Any]:
-        from resolvers.public import public_facts
-
         return await public_facts(sessionmaker, ids)
 
     loaders = Loaders(

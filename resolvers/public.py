@@ -31,60 +31,44 @@ since the previous period (by credit code), and downloads a period as ``.xlsx``.
 from __future__ import annotations
 
 import base64
-import io
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.dialects.postgresql import ARRAY
-from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
-from starlette.responses import Response
-
-from auth.roles import is_education_county_and_up
-from auth.scope import scope, subtree_of
-from models import (
-    FilingStatus,
-    Institution,
-    ListEntry,
-    ListKind,
-    ListPeriod,
-    Post,
-    QualificationStatus,
-    Region,
-    Staff,
-    StaffStatus,
-    TrainingClass,
-)
-from resolvers import audit, validation
-from resolvers.endpoints import json_error
+from models import FilingStatus, Institution, ListEntry, ListKind, ListPeriod, Post, QualificationStatus, Region, Staff, StaffStatus, TrainingClass
+from resolvers import validation
 from core.ids import parse_id
 from resolvers.pagination import Page
-from core.errors import FieldError
-from core.errors import BadUserInput, ErrorCode, Forbidden
+from core.errors import BadUserInput
+
 
 MAX_PUBLIC_PAGE = 20
+
+
 MAX_PUBLIC_DEPTH = 200
+
+
 #: Word similarity (pg_trgm ``<%``) a name needs to be a candidate; the looser one when no
 #: name reaches the first.
 WORD_SIMILARITY = 0.5
+
+
 LOOSE_WORD_SIMILARITY = 0.3
+
+
 MAX_QUERY_LENGTH = 50
 
 
-# --- lookup ---------------------------------------------------------------------------
-
-
-def _offset_cursor(offset: int) -> str:
+def offset_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
-def _offset(after: str | None, deepest: int = MAX_PUBLIC_DEPTH) -> int:
+def offset_of(after: str | None, deepest: int = MAX_PUBLIC_DEPTH) -> int:
     if not after:
         return 0
     try:
@@ -104,7 +88,7 @@ def page_size(first: int | None) -> int:
     return size
 
 
-async def _region(db: AsyncSession, code: str | None) -> Region:
+async def public_region(db: AsyncSession, code: str | None) -> Region:
     region = (await db.execute(sa.select(Region).where(Region.code == (code or "").strip()))).scalar_one_or_none() if code else None
     if region is None or region.level == 0:
         raise BadUserInput("请选择省、市或区县 (regionCode: a province, prefecture or county code)", field="regionCode")
@@ -152,7 +136,7 @@ async def search(sessionmaker, name: str, region_code: str, first: int | None, a
     if len(query) > MAX_QUERY_LENGTH:
         raise BadUserInput(f"机构名称不能超过 {MAX_QUERY_LENGTH} 个字", field="name")
     size = page_size(first)
-    offset = _offset(after)
+    offset = offset_of(after)
     if offset + size > MAX_PUBLIC_DEPTH:
         size = max(MAX_PUBLIC_DEPTH - offset, 0)
     q = sa.literal(query, sa.String)
@@ -204,7 +188,7 @@ async def search(sessionmaker, name: str, region_code: str, first: int | None, a
     rows = rows[:size]
     return Page(
         rows=rows,
-        cursors=[_offset_cursor(offset + i + 1) for i in range(len(rows))],
+        cursors=[offset_cursor(offset + i + 1) for i in range(len(rows))],
         has_next_page=has_next,
         total_count=total,
     )
@@ -216,9 +200,6 @@ async def get_public(sessionmaker, institution_id: Any) -> Institution | None:
         return None
     async with sessionmaker() as db:
         return await db.get(Institution, parsed)
-
-
-# --- what the public reads of an institution ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -280,174 +261,4 @@ def is_lawful(institution: Institution, today: date, black_reason: str | None) -
         and today <= institution.licence_valid_to
         and institution.deregistered_at is None
         and black_reason is None
-    )
-
-
-# --- lists ----------------------------------------------------------------------------
-
-
-
-def _entry(institution: Institution, reason: str | None = None) -> ListEntry:
-    return ListEntry(
-        institution_id=institution.id, name=institution.name, credit_code=institution.credit_code, county_code=institution.region_code,
-        address=institution.address, licence_number=institution.licence_number, reason=reason,
-    )
-
-
-@dataclass
-class BlackEntryInput:
-    institution_id: str
-    reason: str | None
-
-
-async def publish(info, kind: ListKind, title: str | None, black: list[BlackEntryInput]) -> tuple[ListPeriod | None, list[FieldError]]:
-    """Publish the next period of the caller's region's list."""
-    ctx = info.context
-    viewer = ctx.viewer
-    if not is_education_county_and_up(viewer):
-        raise Forbidden("只有县级及以上教育部门可以发布黑白名单 (education accounts from county level up)")
-    errors: list[FieldError] = []
-    title = validation.text(title)
-    if title is not None and len(title) > 200:
-        errors.append(FieldError("title", ErrorCode.TOO_LONG, "标题不能超过 200 个字"))
-    async with ctx.sessionmaker() as db:
-        region = (await db.execute(sa.select(Region).where(Region.code == viewer.region_code))).scalar_one()
-        in_region = sa.and_(Institution.region_code.in_(subtree_of(region.code)), scope(viewer, Institution))
-        if kind is ListKind.WHITE:
-            if black:
-                errors.append(FieldError("entries", ErrorCode.INVALID, "白名单由审核通过的机构自动生成，不能指定机构"))
-            institutions = (
-                await db.execute(
-                    sa.select(Institution)
-                    .where(in_region, Institution.review_status == "APPROVED", Institution.deregistered_at.is_(None))
-                    .order_by(Institution.name, Institution.id)
-                )
-            ).scalars().all()
-            entries = [_entry(i) for i in institutions]
-        else:
-            if not black:
-                errors.append(FieldError("entries", ErrorCode.REQUIRED, "请列出列入黑名单的机构及原因"))
-            wanted: dict[uuid.UUID, str] = {}
-            for index, item in enumerate(black):
-                parsed = parse_id(item.institution_id)
-                reason = validation.text(item.reason)
-                if parsed is None:
-                    errors.append(FieldError(f"entries.{index}.institutionId", ErrorCode.NOT_FOUND, "培训机构不存在"))
-                if reason is None:
-                    errors.append(FieldError(f"entries.{index}.reason", ErrorCode.REQUIRED, "请填写列入黑名单的原因"))
-                elif len(reason) > 500:
-                    errors.append(FieldError(f"entries.{index}.reason", ErrorCode.TOO_LONG, "原因不能超过 500 个字"))
-                if parsed is not None:
-                    if parsed in wanted:
-                        errors.append(FieldError(f"entries.{index}.institutionId", ErrorCode.DUPLICATE, "同一机构只能列入一次"))
-                    wanted[parsed] = reason or ""
-            found = {
-                i.id: i for i in (await db.execute(sa.select(Institution).where(Institution.id.in_(list(wanted)), in_region))).scalars()
-            } if wanted else {}
-            for index, item in enumerate(black):
-                parsed = parse_id(item.institution_id)
-                if parsed is not None and parsed not in found:
-                    errors.append(FieldError(f"entries.{index}.institutionId", ErrorCode.NOT_FOUND, "培训机构不存在"))
-            entries = [_entry(found[i], wanted[i]) for i in sorted(found, key=lambda i: (found[i].name, i))]
-        if errors:
-            return None, errors
-        # Numbers are per region and kind; the row lock orders simultaneous publications.
-        await db.execute(sa.select(Region.code).where(Region.code == region.code).with_for_update())
-        number = (
-            await db.execute(sa.select(sa.func.coalesce(sa.func.max(ListPeriod.number), 0) + 1).where(ListPeriod.region_code == region.code, ListPeriod.kind == kind))
-        ).scalar_one()
-        label = "白名单" if kind is ListKind.WHITE else "黑名单"
-        period = ListPeriod(
-            region_code=region.code, kind=kind, number=number, title=title or f"{region.name}校外培训机构{label}（第{number}期）",
-            published_at=ctx.now, published_by=viewer.account_id, entry_count=len(entries),
-        )
-        db.add(period)
-        await db.flush()
-        for entry in entries:
-            entry.period_id = period.id
-        db.add_all(entries)
-        audit.record(db, ctx, "publishListPeriod", "ListPeriod", period.id, region.code, changed={"kind": [None, kind.value], "number": [None, number], "entries": [None, len(entries)]})
-        await db.commit()
-    return period, []
-
-
-async def periods(sessionmaker, region_code: str, kind: ListKind, first: int | None, after: str | None) -> Page:
-    size = page_size(first)
-    offset = _offset(after)
-    async with sessionmaker() as db:
-        region = await _region(db, region_code)
-        where = sa.and_(ListPeriod.region_code == region.code, ListPeriod.kind == kind)
-        rows = (await db.execute(sa.select(ListPeriod).where(where).order_by(ListPeriod.number.desc()).offset(offset).limit(size + 1))).scalars().all()
-        total = (await db.execute(sa.select(sa.func.count()).select_from(ListPeriod).where(where))).scalar_one()
-    return Page(rows=list(rows[:size]), cursors=[_offset_cursor(offset + i + 1) for i in range(min(len(rows), size))], has_next_page=len(rows) > size, total_count=total)
-
-
-async def period(sessionmaker, region_code: str, kind: ListKind, number: int | None) -> ListPeriod | None:
-    """Period ``number`` of the region's list, or the current (latest) one."""
-    async with sessionmaker() as db:
-        region = await _region(db, region_code)
-        stmt = sa.select(ListPeriod).where(ListPeriod.region_code == region.code, ListPeriod.kind == kind)
-        stmt = stmt.where(ListPeriod.number == number) if number is not None else stmt.order_by(ListPeriod.number.desc()).limit(1)
-        return (await db.execute(stmt)).scalar_one_or_none()
-
-
-async def entries(sessionmaker, period_id: uuid.UUID, first: int | None, after: str | None) -> Page:
-    size = 50 if first is None else first
-    if not 0 <= size <= 100:
-        raise BadUserInput("first 必须在 0 到 100 之间", field="first", max=100)
-    offset = _offset(after, deepest=10**7)
-    async with sessionmaker() as db:
-        rows = (
-            await db.execute(
-                sa.select(ListEntry).where(ListEntry.period_id == period_id).order_by(ListEntry.name, ListEntry.id).offset(offset).limit(size + 1)
-            )
-        ).scalars().all()
-        total = (await db.execute(sa.select(sa.func.count()).select_from(ListEntry).where(ListEntry.period_id == period_id))).scalar_one()
-    return Page(rows=list(rows[:size]), cursors=[_offset_cursor(offset + i + 1) for i in range(min(len(rows), size))], has_next_page=len(rows) > size, total_count=total)
-
-
-async def changes(sessionmaker, current: ListPeriod) -> tuple[list[ListEntry], list[ListEntry]]:
-    """(added, removed) since the previous period of the same list, by credit code."""
-    async with sessionmaker() as db:
-        previous = (
-            await db.execute(
-                sa.select(ListPeriod.id).where(
-                    ListPeriod.region_code == current.region_code, ListPeriod.kind == current.kind, ListPeriod.number == current.number - 1
-                )
-            )
-        ).scalar_one_or_none()
-        now = (await db.execute(sa.select(ListEntry).where(ListEntry.period_id == current.id).order_by(ListEntry.name, ListEntry.id))).scalars().all()
-        before = (
-            await db.execute(sa.select(ListEntry).where(ListEntry.period_id == previous).order_by(ListEntry.name, ListEntry.id))
-        ).scalars().all() if previous else []
-    codes_now, codes_before = {e.credit_code for e in now}, {e.credit_code for e in before}
-    return [e for e in now if e.credit_code not in codes_before], [e for e in before if e.credit_code not in codes_now]
-
-
-async def list_download(request: Request) -> Response:
-    """GET /public/lists/{period_id}.xlsx: one period, no login."""
-    period_id = parse_id(request.path_params.get("period_id", ""))
-    sessionmaker = request.app.state.sessionmaker
-    async with sessionmaker() as db:
-        found = await db.get(ListPeriod, period_id) if period_id else None
-        if found is None:
-            return json_error(404, "NOT_FOUND", "名单不存在")
-        rows = (await db.execute(sa.select(ListEntry).where(ListEntry.period_id == found.id).order_by(ListEntry.name, ListEntry.id))).scalars().all()
-        counties = dict((await db.execute(sa.select(Region.code, Region.name).where(Region.code.in_({r.county_code for r in rows})))).all())
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("黑名单" if found.kind == ListKind.BLACK else "白名单")
-    sheet.append([found.title])
-    sheet.append([f"发布时间 {found.published_at:%Y-%m-%d %H:%M}，共 {found.entry_count} 家"])
-    headers = ["序号", "机构名称", "统一社会信用代码", "所在区县", "地址", "办学许可证编号"]
-    sheet.append(headers + (["列入原因"] if found.kind == ListKind.BLACK else []))
-    for n, e in enumerate(rows, 1):
-        row = [n, e.name, e.credit_code, counties.get(e.county_code, e.county_code), e.address, e.licence_number or ""]
-        sheet.append(row + ([e.reason or ""] if found.kind == ListKind.BLACK else []))
-    output = io.BytesIO()
-    book.save(output)
-    name = f"{'black' if found.kind == ListKind.BLACK else 'white'}-list-{found.region_code}-{found.number}.xlsx"
-    return Response(
-        output.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
     )

@@ -119,3 +119,7 @@ def postal_code(value: str) -> Problem:
     if not _POSTAL.match(code) or code == "000000":
         return ErrorCode.INVALID, "邮政编码应为 6 位数字"
     return None
+
+
+#: An e-mail address (used with fullmatch: "$" alone would also accept a trailing newline).
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")

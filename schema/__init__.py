@@ -1,17 +1,9 @@
-"""The GraphQL schema package: one module per domain, ``errors`` and ``context`` shared.
+"""The GraphQL schema: one module (or package) per domain, composed in ``schema.root``.
 
-``schema.schema`` and ``schema.sdl`` are built on first use (from ``schema.root``), so the
-resolvers can import ``schema.errors`` without importing every domain first.
+``schema`` is the whole Federation 2 subgraph; ``public_schema`` the part a caller without a
+session is served from; ``sdl()`` prints the subgraph's SDL as committed in ``schema.graphql``.
 """
 
-from __future__ import annotations
+from schema.root import public_schema, schema, sdl
 
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("schema", "sdl"):
-        from schema import root
-
-        return getattr(root, name)
-    raise AttributeError(name)
+__all__ = ["public_schema", "schema", "sdl"]

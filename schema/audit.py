@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from auth.permissions import Regulator, allow
 from models import AuditRecord as AuditRow
 from models import Level
-from resolvers import audit_trail as resolve
+from resolvers import audit
 from schema.context import Info
 from schema.regions import Region
 from schema.relay import Connection
@@ -38,7 +38,7 @@ class AuditRecord:
             id=strawberry.ID(str(row.id)), at=row.at, username=row.username, level=row.level, department=row.department,
             operation=row.operation, record_type=row.record_type, record_id=strawberry.ID(str(row.record_id)),
             client_address=row.client_address, changes=row.changes,
-            snapshot=row.snapshot if viewer.level in resolve.SNAPSHOT_READERS else None,
+            snapshot=row.snapshot if viewer.level in audit.SNAPSHOT_READERS else None,
             region_code=row.region_code,
         )
 
@@ -64,7 +64,7 @@ class AuditQuery:
     async def audit_records(
         self, info: Info, filter: AuditFilter | None = None, first: int | None = 20, after: str | None = None
     ) -> Connection[AuditRecord]:
-        f = resolve.AuditFilter(**vars(filter)) if filter else None
-        page = await resolve.list_records(info, f, first, after)
+        f = audit.AuditFilter(**vars(filter)) if filter else None
+        page = await audit.list_records(info, f, first, after)
         viewer = info.context.viewer
         return Connection[AuditRecord].from_page(page, lambda row: AuditRecord.from_row(row, viewer), after=after)

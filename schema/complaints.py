@@ -12,7 +12,7 @@ from models import ComplaintStatus as ComplaintStatusEnum
 from models import ComplaintType as ComplaintTypeEnum
 from models import Level
 from models import TargetType as TargetTypeEnum
-from resolvers import complaints as resolve
+from resolvers import complaints
 from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.errors import user_errors
@@ -67,7 +67,7 @@ class Complaint(ComplaintProgress, Node):
 
     @classmethod
     def for_viewer(cls, row: ComplaintRow, viewer) -> Complaint:
-        name, mobile = resolve.shown_identity(viewer, row)
+        name, mobile = complaints.shown_identity(viewer, row)
         progress = vars(ComplaintProgress.from_row(row))
         return cls(
             **progress, id=strawberry.ID(str(row.id)), shown_name=name, complainant_mobile=mobile,
@@ -124,7 +124,7 @@ _HANDLE = allow(Regulator(Level.COUNTY))
 class ComplaintPublicQuery:
     @strawberry.field(description="投诉进度查询, without login: null unless the tracking number and the mobile match.")
     async def complaint_status(self, info: Info, tracking_number: str, mobile: str) -> ComplaintProgress | None:
-        row = await resolve.status(info, tracking_number, mobile)
+        row = await complaints.status(info, tracking_number, mobile)
         return ComplaintProgress.from_row(row) if row else None
 
 
@@ -132,8 +132,8 @@ class ComplaintPublicQuery:
 class ComplaintQuery(ComplaintPublicQuery):
     @strawberry.field(description="网上投诉 in the caller's scope: a county's inbox, or the subtree for supervision.", extensions=allow(Regulator()))
     async def complaints(self, info: Info, filter: ComplaintFilter | None = None, first: int | None = 20, after: str | None = None) -> Connection[Complaint]:
-        f = resolve.ComplaintFilter(**vars(filter)) if filter else None
-        page = await resolve.list_complaints(info, f, first, after)
+        f = complaints.ComplaintFilter(**vars(filter)) if filter else None
+        page = await complaints.list_complaints(info, f, first, after)
         viewer = info.context.viewer
         return Connection[Complaint].from_page(page, lambda row: Complaint.for_viewer(row, viewer), after=after)
 
@@ -144,7 +144,7 @@ class ComplaintPublicMutation:
         description="网上投诉: public (no login) or an institution account. Rate limited per client address and per mobile (RATE_LIMITED)."
     )
     async def submit_complaint(self, info: Info, input: ComplaintInput) -> SubmitComplaintPayload:
-        row, errors = await resolve.submit(info, resolve.NewComplaint(**vars(input)))
+        row, errors = await complaints.submit(info, complaints.NewComplaint(**vars(input)))
         return SubmitComplaintPayload(tracking_number=row.tracking_number if row else None, errors=user_errors(errors))
 
 
@@ -152,12 +152,12 @@ class ComplaintPublicMutation:
 class ComplaintMutation(ComplaintPublicMutation):
     @strawberry.mutation(description="受理投诉 (the handling county)", extensions=_HANDLE)
     async def accept_complaint(self, info: Info, id: strawberry.ID) -> ComplaintPayload:
-        return _payload(info, await resolve.handle(info, id, "accept", None))
+        return _payload(info, await complaints.handle(info, id, "accept", None))
 
     @strawberry.mutation(description="答复投诉: the handling result (after accepting)", extensions=_HANDLE)
     async def reply_complaint(self, info: Info, id: strawberry.ID, reply: str) -> ComplaintPayload:
-        return _payload(info, await resolve.handle(info, id, "reply", reply))
+        return _payload(info, await complaints.handle(info, id, "reply", reply))
 
     @strawberry.mutation(description="不予受理, with a reason", extensions=_HANDLE)
     async def reject_complaint(self, info: Info, id: strawberry.ID, reason: str) -> ComplaintPayload:
-        return _payload(info, await resolve.handle(info, id, "reject", reason))
+        return _payload(info, await complaints.handle(info, id, "reject", reason))

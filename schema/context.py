@@ -11,7 +11,7 @@ from starlette.responses import Response
 from strawberry.types import Info as _Info
 
 from auth.viewer import Viewer
-from config import Settings
+from core.settings import Settings
 from resolvers.loaders import Loaders
 from models.storage import Storage
 

@@ -1,30 +1,20 @@
-"""The institution portal's documents (机构管理: 办学许可证, 机构证照, 党建情况, 其他资料) and
-funds (资金管理: 收费信息, 监管信息, 基本账户, 合同). Read as fields of ``Institution``; written
-by the institution's own account."""
+"""An institution's documents (机构资料: 办学许可证, 机构证照, 党建情况, 其他资料, 合同, 注销证明,
+docs/DOMAIN.md §P4), uploaded by the institution and read in scope."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any
-
 import strawberry
 from strawberry.file_uploads import Upload
-
-from auth.roles import sees_institution_personal_data
 from auth.permissions import InstitutionUser, allow
-from auth.viewer import Viewer
-from core.masking import mask_account_number
-from models import ChargingMethod as ChargingMethodEnum
 from models import Document as DocumentRow
 from models import DocumentCategory as DocumentCategoryEnum
-from models import InstitutionFunds as FundsRow
-from resolvers import documents as resolve
-from resolvers import funds as resolve_funds
+from resolvers import documents
 from schema.context import Info
 from schema.errors import UserError
 from schema.errors import user_errors
 from schema.relay import Node
+
 
 DocumentCategory = strawberry.enum(
     DocumentCategoryEnum,
@@ -33,11 +23,6 @@ DocumentCategory = strawberry.enum(
         "资料类别: 办学许可证 LICENCE, 机构证照 CERTIFICATE (营业执照、民办非企业单位登记证书等), "
         "党建情况 PARTY_BUILDING, 其他资料 OTHER, 合同 CONTRACT, 注销证明 DEREGISTRATION_PROOF."
     ),
-)
-ChargingMethod = strawberry.enum(
-    ChargingMethodEnum,
-    name="ChargingMethod",
-    description="收费方式: 按课时 BY_CLASS_HOUR, 按期（按课程）BY_TERM, 按月 BY_MONTH, 其他 OTHER (see feeStandard).",
 )
 
 
@@ -64,49 +49,13 @@ class InstitutionDocument(Node):
 
     @classmethod
     def from_row(cls, row: DocumentRow) -> InstitutionDocument:
-        shown = (*resolve.METADATA, "file_name", "content_type", "size", "sha256", "uploaded_at", "updated_at")
+        shown = (*documents.METADATA, "file_name", "content_type", "size", "sha256", "uploaded_at", "updated_at")
         return cls(
             id=strawberry.ID(str(row.id)),
             category=DocumentCategoryEnum(row.category),
             **{key: getattr(row, key) for key in shown},
-            download_url=resolve.download_url(row.id),
+            download_url=documents.download_url(row.id),
         )
-
-
-@strawberry.type(
-    description=(
-        "资金管理: 收费信息, 监管信息, 基本账户 (合同: the institution's documents of category CONTRACT). "
-        "Account numbers are shown in full to the institution and the county desk, masked (last four digits) to others."
-    )
-)
-class InstitutionFunds:
-    charging_method: ChargingMethod | None = strawberry.field(description="收费信息: 收费方式")
-    fee_standard: str | None = strawberry.field(description="收费信息: 收费标准")
-    max_months_per_payment: int | None = strawberry.field(
-        description="收费信息: 单次收费最长周期（月）, as declared (the rule allows at most 3)"
-    )
-    max_class_hours_per_payment: int | None = strawberry.field(
-        description="收费信息: 单次收费最多课时, as declared (the rule allows at most 60)"
-    )
-    refund_policy: str | None = strawberry.field(description="收费信息: 退费办法")
-    escrow_bank: str | None = strawberry.field(description="监管信息: 存管银行")
-    supervised_account_number: str | None = strawberry.field(description="监管信息: 监管账户账号")
-    risk_reserve: Decimal | None = strawberry.field(description="监管信息: 风险保证金（元）")
-    basic_account_bank: str | None = strawberry.field(description="基本账户: 开户银行")
-    basic_account_name: str | None = strawberry.field(description="基本账户: 户名")
-    basic_account_number: str | None = strawberry.field(description="基本账户: 账号")
-    version: int = strawberry.field(description="版本号: send it back when saving; an older one is refused (CONFLICT)")
-    updated_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: FundsRow, viewer: Viewer | None) -> InstitutionFunds:
-        values = {key: getattr(row, key) for key in resolve_funds.FIELDS}
-        if not sees_institution_personal_data(viewer, row.institution_id):
-            for key in resolve_funds.ACCOUNT_NUMBERS:
-                values[key] = values[key] and mask_account_number(values[key])
-        if values["charging_method"] is not None:
-            values["charging_method"] = ChargingMethodEnum(values["charging_method"])
-        return cls(**values, version=row.version, updated_at=row.updated_at)
 
 
 @strawberry.input(description="机构资料的信息. Checked on the server: a missing title comes back as REQUIRED.")
@@ -122,26 +71,6 @@ class InstitutionDocumentInput:
     )
 
 
-@strawberry.input(
-    description=(
-        "资金管理. A save changes the fields sent (null clears one) and keeps those left out, so each tab saves on its own. "
-        "Declared periods beyond the rule (3 months, 60 class hours) are stored as declared."
-    )
-)
-class InstitutionFundsInput:
-    charging_method: ChargingMethod | None = strawberry.UNSET
-    fee_standard: str | None = strawberry.field(default=strawberry.UNSET, description="at most 500")
-    max_months_per_payment: int | None = strawberry.field(default=strawberry.UNSET, description="1–120")
-    max_class_hours_per_payment: int | None = strawberry.field(default=strawberry.UNSET, description="1–10000")
-    refund_policy: str | None = strawberry.field(default=strawberry.UNSET, description="at most 2000")
-    escrow_bank: str | None = strawberry.UNSET
-    supervised_account_number: str | None = strawberry.field(default=strawberry.UNSET, description="8–32 digits (spaces and hyphens dropped)")
-    risk_reserve: Decimal | None = strawberry.field(default=strawberry.UNSET, description="元, not negative, at most two decimals")
-    basic_account_bank: str | None = strawberry.UNSET
-    basic_account_name: str | None = strawberry.UNSET
-    basic_account_number: str | None = strawberry.field(default=strawberry.UNSET, description="8–32 digits (spaces and hyphens dropped)")
-
-
 @strawberry.type
 class InstitutionDocumentPayload:
     document: InstitutionDocument | None
@@ -154,19 +83,9 @@ class DeleteInstitutionDocumentPayload:
     errors: list[UserError]
 
 
-@strawberry.type
-class InstitutionFundsPayload:
-    funds: InstitutionFunds | None
-    errors: list[UserError]
-
-
 def _document_payload(result) -> InstitutionDocumentPayload:
     row, errors = result
     return InstitutionDocumentPayload(document=InstitutionDocument.from_row(row) if row else None, errors=user_errors(errors))
-
-
-def _sent(input: Any) -> dict[str, Any]:
-    return {key: value for key, value in vars(input).items() if value is not strawberry.UNSET}
 
 
 _OWN = allow(InstitutionUser())
@@ -184,30 +103,15 @@ class DocumentMutation:
     async def upload_institution_document(
         self, info: Info, category: DocumentCategory, file: Upload, input: InstitutionDocumentInput
     ) -> InstitutionDocumentPayload:
-        return _document_payload(await resolve.upload(info, category, file, vars(input)))
+        return _document_payload(await documents.upload(info, category, file, vars(input)))
 
     @strawberry.mutation(description="修改机构资料的信息 (the file and category stay). Institution accounts only.", extensions=_OWN)
     async def update_institution_document(
         self, info: Info, id: strawberry.ID, input: InstitutionDocumentInput
     ) -> InstitutionDocumentPayload:
-        return _document_payload(await resolve.update(info, id, vars(input)))
+        return _document_payload(await documents.update(info, id, vars(input)))
 
     @strawberry.mutation(description="删除机构资料 and its file. Institution accounts only.", extensions=_OWN)
     async def delete_institution_document(self, info: Info, id: strawberry.ID) -> DeleteInstitutionDocumentPayload:
-        deleted, errors = await resolve.delete(info, id)
+        deleted, errors = await documents.delete(info, id)
         return DeleteInstitutionDocumentPayload(deleted_id=strawberry.ID(str(deleted)) if deleted else None, errors=user_errors(errors))
-
-    @strawberry.mutation(
-        description=(
-            "保存资金信息 of the caller's institution. The first save creates them (version null); later saves send "
-            "the version read (an older one: CONFLICT). Institution accounts only."
-        ),
-        extensions=_OWN,
-    )
-    async def save_institution_funds(
-        self, info: Info, input: InstitutionFundsInput, version: int | None = None
-    ) -> InstitutionFundsPayload:
-        row, errors = await resolve_funds.save_funds(info, version, _sent(input))
-        return InstitutionFundsPayload(
-            funds=InstitutionFunds.from_row(row, info.context.viewer) if row else None, errors=user_errors(errors)
-        )

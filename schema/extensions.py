@@ -36,6 +36,8 @@ from graphql.language import (
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from schema.errors import is_expected
+from models import Institution
+from resolvers import audit
 
 
 def _holds_nul(value: Any) -> bool:
@@ -317,9 +319,6 @@ class RecordPersonalReads(SchemaExtension):
 
 async def _write_reads(context, reads: dict) -> None:
     import sqlalchemy as sa
-
-    from models import Institution
-    from resolvers import audit
 
     missing = {institution_id for region, institution_id, _ in reads.values() if region is None and institution_id}
     async with context.sessionmaker() as db:

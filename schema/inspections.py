@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from typing import Annotated
+
 import strawberry
 
 from auth.permissions import Regulator, allow
@@ -14,10 +16,10 @@ from models import Level
 from models import Problem as ProblemEnum
 from models import RectificationItem as ItemRow
 from models import UrgingNotice as NoticeRow
-from resolvers import inspections as resolve
+from resolvers.inspections import ledgers
+from resolvers.inspections import notices
 from schema.context import Info
 from schema.errors import UserError
-from schema.institutions import Institution
 from schema.errors import user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node
@@ -25,7 +27,7 @@ from schema.relay import Connection, Node
 InspectionProblem = strawberry.enum(
     ProblemEnum,
     name="InspectionProblem",
-    description="排查发现的问题: " + "; ".join(f"{k} {v}" for k, v in resolve.PROBLEM_LABELS.items()) + ".",
+    description="排查发现的问题: " + "; ".join(f"{k} {v}" for k, v in ledgers.PROBLEM_LABELS.items()) + ".",
 )
 ItemProgress = strawberry.enum(ItemProgressEnum, name="RectificationProgress", description="整改进度: 未开始, 整改中, 已完成.")
 
@@ -102,11 +104,11 @@ class UrgingNotice(Node):
         return Region.from_row(await info.context.loaders.region.load(self.county_code))
 
     @strawberry.field(description="The institution it is about (null: the county's overdue ledgers, or out of scope)")
-    async def institution(self, info: Info) -> Institution | None:
+    async def institution(self, info: Info) -> Annotated["Institution", strawberry.lazy("schema.institutions.types")] | None:  # noqa: F821
         if self.institution_id is None:
             return None
         row = await info.context.loaders.institution.load(self.institution_id)
-        return Institution.from_row(row, info.context.viewer) if row else None
+        return Node.named("Institution").from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="发送单位")
     async def sender_name(self, info: Info) -> str:
@@ -138,14 +140,14 @@ class InspectionInput:
     items: list[RectificationItemInput] = strawberry.field(default_factory=list)
 
 
-def _input(data: InspectionInput) -> resolve.InspectionInput:
-    return resolve.InspectionInput(
+def _input(data: InspectionInput) -> ledgers.InspectionInput:
+    return ledgers.InspectionInput(
         inspected_on=data.inspected_on,
         inspecting_unit=data.inspecting_unit,
         result=data.result,
         problems=list(data.problems),
         other_problem=data.other_problem,
-        items=[resolve.ItemInput(problem=i.problem, measures=i.measures, deadline=i.deadline, id=i.id) for i in data.items],
+        items=[ledgers.ItemInput(problem=i.problem, measures=i.measures, deadline=i.deadline, id=i.id) for i in data.items],
     )
 
 
@@ -189,12 +191,12 @@ class InspectionQuery:
     async def rectification_by_region(self, info: Info, region_code: str | None = None) -> list[RegionRectificationCount]:
         return [
             RegionRectificationCount(region=Region.from_row(r), rectifying=rectifying, overdue=overdue)
-            for r, rectifying, overdue in await resolve.overdue_counts(info, region_code)
+            for r, rectifying, overdue in await notices.overdue_counts(info, region_code)
         ]
 
     @strawberry.field(description="督办 in the caller's scope: addressed to its county, or sent within its subtree.", extensions=allow(Regulator()))
     async def urging_notices(self, info: Info, handled: bool | None = None, first: int | None = 20, after: str | None = None) -> Connection[UrgingNotice]:
-        page = await resolve.list_notices(info, handled, first, after)
+        page = await notices.list_notices(info, handled, first, after)
         return Connection[UrgingNotice].from_page(page, UrgingNotice.from_row, after=after)
 
 
@@ -202,24 +204,24 @@ class InspectionQuery:
 class InspectionMutation:
     @strawberry.mutation(description="录入排查结果. Refused (NOT_ALLOWED) while the institution's ledger is open.", extensions=_WRITE)
     async def record_inspection(self, info: Info, institution_id: strawberry.ID, input: InspectionInput) -> InspectionPayload:
-        return _inspection_payload(await resolve.record_inspection(info, institution_id, _input(input)))
+        return _inspection_payload(await ledgers.record_inspection(info, institution_id, _input(input)))
 
     @strawberry.mutation(description="修改排查记录 until the ledger is closed; items with an id keep their progress.", extensions=_WRITE)
     async def correct_inspection(self, info: Info, id: strawberry.ID, version: int, input: InspectionInput) -> InspectionPayload:
-        return _inspection_payload(await resolve.correct_inspection(info, id, version, _input(input)))
+        return _inspection_payload(await ledgers.correct_inspection(info, id, version, _input(input)))
 
     @strawberry.mutation(description="更新整改进度 of one ledger item.", extensions=_WRITE)
     async def update_rectification_progress(
         self, info: Info, id: strawberry.ID, progress: ItemProgress, note: str | None = None
     ) -> RectificationItemPayload:
-        row, errors = await resolve.update_progress(info, id, progress, note)
+        row, errors = await ledgers.update_progress(info, id, progress, note)
         return RectificationItemPayload(item=RectificationItem.from_row(row) if row else None, errors=user_errors(errors))
 
     @strawberry.mutation(description="录入验收意见: closes the ledger (台账销号) once every item is done.", extensions=_WRITE)
     async def accept_rectification(
         self, info: Info, id: strawberry.ID, opinion: str, accepted_on: dt.date | None = None
     ) -> InspectionPayload:
-        return _inspection_payload(await resolve.accept_rectification(info, id, opinion, accepted_on))
+        return _inspection_payload(await ledgers.accept_rectification(info, id, opinion, accepted_on))
 
     @strawberry.mutation(
         description="督办: to the county of an institution (institutionId) or about a county's overdue ledgers (countyCode).",
@@ -228,9 +230,9 @@ class InspectionMutation:
     async def send_urging_notice(
         self, info: Info, message: str, institution_id: strawberry.ID | None = None, county_code: str | None = None
     ) -> UrgingNoticePayload:
-        return _notice_payload(await resolve.send_notice(info, institution_id, county_code, message))
+        return _notice_payload(await notices.send_notice(info, institution_id, county_code, message))
 
     @strawberry.mutation(description="办理督办: the county marks a notice addressed to it handled.", extensions=allow(Regulator(Level.COUNTY)))
     async def mark_urging_notice_handled(self, info: Info, id: strawberry.ID, note: str) -> UrgingNoticePayload:
-        return _notice_payload(await resolve.mark_handled(info, id, note))
+        return _notice_payload(await notices.mark_handled(info, id, note))
 

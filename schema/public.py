@@ -8,27 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-
 import strawberry
-
 from core.clock import today
-from auth.permissions import Regulator, allow
 from core.masking import mask_certificate
 from models import Institution as InstitutionRow
-from models import ListEntry as ListEntryRow
-from models import ListKind as ListKindEnum
-from models import ListPeriod as ListPeriodRow
 from models import Staff as StaffRow
-from resolvers import public as resolve
-from resolvers.public import BlackEntryInput
+from resolvers import public
 from schema.context import Info
-from schema.errors import UserError
-from schema.institutions import InstitutionKind, InstitutionMode
-from schema.errors import user_errors
+from schema.enums import InstitutionKind, InstitutionMode
 from schema.regions import Region
 from schema.relay import Connection
-
-ListKind = strawberry.enum(ListKindEnum, name="ListKind", description="白名单 WHITE, 黑名单 BLACK.")
 
 
 @strawberry.enum(description="机构状态 as the public reads it.")
@@ -79,7 +68,7 @@ class PublicInstitution:
     row_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_row(cls, row: InstitutionRow, facts: resolve.PublicFacts, today: dt.date) -> PublicInstitution:
+    def from_row(cls, row: InstitutionRow, facts: public.PublicFacts, today: dt.date) -> PublicInstitution:
         compliant = row.review_status == "APPROVED" and row.deregistered_at is None
         if row.deregistered_at is not None:
             status = PublicStatus.DEREGISTERED
@@ -93,7 +82,7 @@ class PublicInstitution:
             licence = PublicLicence(number=row.licence_number, issuer=row.licence_issuer, valid_from=row.licence_valid_from, valid_to=row.licence_valid_to, valid=valid)
         return cls(
             id=strawberry.ID(str(row.id)), name=row.name, address=row.address, kind=row.kind, mode=row.mode, status=status,
-            lawful=resolve.is_lawful(row, today, facts.black_reason), compliant=compliant and facts.black_reason is None,
+            lawful=public.is_lawful(row, today, facts.black_reason), compliant=compliant and facts.black_reason is None,
             black_list_reason=facts.black_reason, licence=licence, region_code=row.region_code, row_id=row.id,
         )
 
@@ -117,63 +106,6 @@ async def _public(info: Info, rows: list[InstitutionRow]) -> list[PublicInstitut
     return [PublicInstitution.from_row(r, f, day) for r, f in zip(rows, facts, strict=True)]
 
 
-@strawberry.type(description="名单中的一家机构 (a snapshot taken when the period was published).")
-class ListEntry:
-    name: str
-    credit_code: str = strawberry.field(description="统一社会信用代码")
-    address: str
-    licence_number: str | None
-    reason: str | None = strawberry.field(description="列入黑名单的原因")
-    county_code: strawberry.Private[str]
-
-    @classmethod
-    def from_row(cls, row: ListEntryRow) -> ListEntry:
-        return cls(name=row.name, credit_code=row.credit_code, address=row.address, licence_number=row.licence_number, reason=row.reason, county_code=row.county_code)
-
-    @strawberry.field(description="所在区县")
-    async def county(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.county_code))
-
-
-@strawberry.type(description="与上一期相比: entries added and removed (by credit code).")
-class ListChanges:
-    added: list[ListEntry]
-    removed: list[ListEntry]
-
-
-@strawberry.type(description="黑/白名单的一期 (第N期). Download: GET /public/lists/<id>.xlsx")
-class ListPeriod:
-    id: strawberry.ID
-    kind: ListKind
-    number: int = strawberry.field(description="期数")
-    title: str
-    published_at: dt.datetime
-    entry_count: int
-    download_url: str
-    row: strawberry.Private[ListPeriodRow]
-
-    @classmethod
-    def from_row(cls, row: ListPeriodRow) -> ListPeriod:
-        return cls(
-            id=strawberry.ID(str(row.id)), kind=ListKindEnum(row.kind), number=row.number, title=row.title, published_at=row.published_at,
-            entry_count=row.entry_count, download_url=f"/public/lists/{row.id}.xlsx", row=row,
-        )
-
-    @strawberry.field(description="发布地区")
-    async def region(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.row.region_code))
-
-    @strawberry.field(description="名单, by name")
-    async def entries(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[ListEntry]:
-        page = await resolve.entries(info.context.read_sessionmaker, self.row.id, first, after)
-        return Connection[ListEntry].from_page(page, ListEntry.from_row, after=after)
-
-    @strawberry.field(description="与上一期相比的变化")
-    async def changes(self, info: Info) -> ListChanges:
-        added, removed = await resolve.changes(info.context.read_sessionmaker, self.row)
-        return ListChanges(added=[ListEntry.from_row(e) for e in added], removed=[ListEntry.from_row(e) for e in removed])
-
-
 @strawberry.type
 class PublicQuery:
     @strawberry.field(
@@ -185,54 +117,12 @@ class PublicQuery:
     async def public_institutions(
         self, info: Info, name: str, region_code: str, first: int | None = 10, after: str | None = None
     ) -> Connection[PublicInstitution]:
-        page = await resolve.search(info.context.read_sessionmaker, name, region_code, first, after)
+        page = await public.search(info.context.read_sessionmaker, name, region_code, first, after)
         nodes = await _public(info, page.rows)
         by_id = {n.row_id: n for n in nodes}
         return Connection[PublicInstitution].from_page(page, lambda row: by_id[row.id], after=after)
 
     @strawberry.field(description="一家机构的公开信息, by id (null when unknown)")
     async def public_institution(self, info: Info, id: strawberry.ID) -> PublicInstitution | None:
-        row = await resolve.get_public(info.context.read_sessionmaker, id)
+        row = await public.get_public(info.context.read_sessionmaker, id)
         return (await _public(info, [row]))[0] if row else None
-
-    @strawberry.field(description="黑/白名单的各期 of a region, newest first")
-    async def list_periods(
-        self, info: Info, region_code: str, kind: ListKind, first: int | None = 10, after: str | None = None
-    ) -> Connection[ListPeriod]:
-        page = await resolve.periods(info.context.read_sessionmaker, region_code, kind, first, after)
-        return Connection[ListPeriod].from_page(page, ListPeriod.from_row, after=after)
-
-    @strawberry.field(description="黑/白名单的一期: `number`, or the current one when omitted (null: none published)")
-    async def list_period(self, info: Info, region_code: str, kind: ListKind, number: int | None = None) -> ListPeriod | None:
-        row = await resolve.period(info.context.read_sessionmaker, region_code, kind, number)
-        return ListPeriod.from_row(row) if row else None
-
-
-@strawberry.input(description="列入黑名单的机构 and the reason")
-class BlackListEntryInput:
-    institution_id: strawberry.ID
-    reason: str
-
-
-@strawberry.type
-class PublishListPayload:
-    period: ListPeriod | None
-    errors: list[UserError]
-
-
-@strawberry.type
-class ListMutation:
-    @strawberry.mutation(
-        description=(
-            "发布黑/白名单的下一期 for the caller's region (education, county level and up). The white list is every "
-            "approved, registered institution of the region; the black list names institutions of the caller's scope "
-            "with reasons. Entries are snapshots."
-        ),
-        extensions=allow(Regulator()),
-    )
-    async def publish_list_period(
-        self, info: Info, kind: ListKind, title: str | None = None, entries: list[BlackListEntryInput] | None = None
-    ) -> PublishListPayload:
-        black = [BlackEntryInput(institution_id=e.institution_id, reason=e.reason) for e in entries or []]
-        row, errors = await resolve.publish(info, ListKindEnum(kind), title, black)
-        return PublishListPayload(period=ListPeriod.from_row(row) if row else None, errors=user_errors(errors))

@@ -7,7 +7,7 @@ from enum import Enum
 import strawberry
 
 from models import Region as RegionRow
-from resolvers import regions as resolve
+from resolvers import regions
 from schema.context import Info
 
 
@@ -50,7 +50,7 @@ class Region:
 
     @classmethod
     async def resolve_reference(cls, info: Info, code: str) -> Region | None:
-        row = await resolve.region(info, code)
+        row = await regions.region(info, code)
         return cls.from_row(row) if row else None
 
 
@@ -58,9 +58,9 @@ class Region:
 class RegionQuery:
     @strawberry.field(description="下级区划: the children of `parentCode`, or the provinces when it is omitted. Public.")
     async def regions(self, info: Info, parent_code: str | None = None) -> list[Region]:
-        return [Region.from_row(r) for r in await resolve.regions(info, parent_code)]
+        return [Region.from_row(r) for r in await regions.regions(info, parent_code)]
 
     @strawberry.field(description="One region by code (`000000` is the national root), or null. Public.")
     async def region(self, info: Info, code: str) -> Region | None:
-        row = await resolve.region(info, code)
+        row = await regions.region(info, code)
         return Region.from_row(row) if row else None

@@ -2,13 +2,19 @@
 
 Ids are UUIDs, unique across every table, so they are global ids as they are: ``node(id)``
 finds the record whatever its type (Relay's global object identification), and the ids
-a client already holds keep working."""
+a client already holds keep working.
+
+Every record type is a ``Node``, and ``Node.named`` finds one by its GraphQL name. The graph
+has edges back up its tree (an application's institution, an urging notice's institution):
+such a field names its type with ``strawberry.lazy`` and builds its value with
+``Node.named``, so that a domain module imports only the types below it and the modules'
+imports never run in a circle."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import strawberry
 from strawberry.types.nodes import SelectedField
@@ -21,6 +27,18 @@ T = TypeVar("T")
 @strawberry.interface(description="Relay: an object with a global id; fetch any of them again with `node(id)`.")
 class Node:
     id: strawberry.ID
+
+    #: Every record type, by its GraphQL name (filled as the types are defined).
+    _types: ClassVar[dict[str, type]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Node._types[cls.__name__] = cls
+
+    @staticmethod
+    def named(name: str) -> Any:
+        """The record type called ``name`` (defined by the time the schema is built)."""
+        return Node._types[name]
 
 
 @strawberry.type

@@ -19,52 +19,54 @@ import functools
 
 import strawberry
 from graphql import GraphQLError, parse, validate
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema, GraphQLUnionType, get_named_type
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation.schema_directives import Tag
 
-from schema.accounts import (
-    AccountMutation,
-    AccountPublicMutation,
-    AccountPublicQuery,
-    AccountQuery,
-    InstitutionAccount,
-    RegulatorAccount,
-)
+from schema.accounts.mutation import AccountMutation, AccountPublicMutation, PortalAccountMutation, PortalAccountPublicMutation
+from schema.accounts.query import AccountPublicQuery, AccountQuery, PortalAccountQuery
+from schema.accounts.types import InstitutionAccount, RegulatorAccount
+from schema.applications import ApplicationMutation, ApplicationQuery
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
 from schema.documents import DocumentMutation
 from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RecordPersonalReads, RefuseNulCharacters
+from schema.funds import FundsMutation
 from schema.inspections import InspectionMutation, InspectionQuery
-from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
+from schema.institutions.mutation import InstitutionMutation
+from schema.institutions.query import InstitutionQuery
+from schema.institutions.types import Institution
+from schema.lists import ListMutation, ListQuery
+from schema.materials import MaterialMutation
 from schema.node import NodeQuery
-from schema.portal import PortalMutation, PortalQuery
-from schema.portal_accounts import PortalAccountMutation, PortalAccountPublicMutation, PortalAccountQuery
-from schema.public import ListMutation, PublicQuery
+from schema.public import PublicQuery
 from schema.regions import RegionQuery
+from schema.sites import SiteMutation
+from schema.staff import StaffMutation
 from schema.statistics import StatisticsQuery
+from schema.tracing import extensions as tracing_extensions
 
 PUBLIC_TAG = "public"
 
 
 @strawberry.type
 class Query(
-    RegionQuery, PublicQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery, PortalQuery, NodeQuery,
-    StatisticsQuery,
+    RegionQuery, PublicQuery, ListQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery,
+    ApplicationQuery, NodeQuery, StatisticsQuery,
 ):
     pass
 
 
 @strawberry.type
 class Mutation(
-    AccountMutation, PortalAccountMutation, ComplaintMutation, InstitutionMutation, InspectionMutation, PortalMutation,
-    DocumentMutation, ListMutation,
+    AccountMutation, PortalAccountMutation, ComplaintMutation, InstitutionMutation, InspectionMutation, StaffMutation, SiteMutation,
+    MaterialMutation, ApplicationMutation, DocumentMutation, FundsMutation, ListMutation,
 ):
     pass
 
 
 @strawberry.type(name="Query")
-class PublicRootQuery(RegionQuery, PublicQuery, ComplaintPublicQuery, AccountPublicQuery):
+class PublicRootQuery(RegionQuery, PublicQuery, ListQuery, ComplaintPublicQuery, AccountPublicQuery):
     pass
 
 
@@ -74,9 +76,7 @@ class PublicRootMutation(AccountPublicMutation, PortalAccountPublicMutation, Com
 
 
 def _extensions() -> list:
-    import tracing
-
-    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads, *tracing.extensions()]
+    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads, *tracing_extensions()]
 
 
 public_schema = strawberry.federation.Schema(
@@ -88,6 +88,31 @@ public_schema = strawberry.federation.Schema(
 PRIVATE_FIELDS = {"InstitutionAccount": {"institution", "claim"}}
 
 
+#: A login answers with either kind of account.
+LOGIN_TYPES = ("RegulatorAccount", "InstitutionAccount")
+
+
+def _reachable(roots, skip: set[str]) -> set[str]:
+    """The names of the types reachable from ``roots`` through fields, arguments, interfaces
+    and union members, not following the fields named in ``skip``."""
+    seen: set[str] = set()
+    todo = [r for r in roots if r is not None]
+    while todo:
+        named = get_named_type(todo.pop())
+        if named.name in seen:
+            continue
+        seen.add(named.name)
+        for name, field in getattr(named, "fields", {}).items():
+            if name in skip:
+                continue
+            todo.append(field.type)
+            todo.extend(arg.type for arg in getattr(field, "args", {}).values())
+        todo.extend(getattr(named, "interfaces", ()))
+        if isinstance(named, GraphQLUnionType):
+            todo.extend(named.types)
+    return seen
+
+
 def _prune(strawberry_schema, cut: dict[str, set[str]]) -> None:
     """Rebuild the public schema's GraphQL schema without ``cut``'s fields, so that the types
     only they reached are gone from it (and from its introspection) too."""
@@ -96,11 +121,16 @@ def _prune(strawberry_schema, cut: dict[str, set[str]]) -> None:
         graphql_type = graphql_schema.type_map[type_name]
         for field in fields:
             del graphql_type.fields[field]
+    # Federation's entity union names every entity of the whole graph: keep those the public
+    # part reaches without it, so that ``_entities`` leads nowhere else.
+    entities = graphql_schema.type_map.get("_Entity")
+    if isinstance(entities, GraphQLUnionType):
+        reached = _reachable([graphql_schema.query_type, graphql_schema.mutation_type, *(graphql_schema.type_map[n] for n in LOGIN_TYPES)], skip={"_entities"})
+        entities.types = tuple(t for t in entities.types if t.name in reached)  # a cached property: set once here
     pruned = GraphQLSchema(
         query=graphql_schema.query_type,
         mutation=graphql_schema.mutation_type,
-        # A login answers with either kind of account.
-        types=[graphql_schema.type_map["RegulatorAccount"], graphql_schema.type_map["InstitutionAccount"]],
+        types=[graphql_schema.type_map[name] for name in LOGIN_TYPES],
         directives=graphql_schema.directives,
         extensions=graphql_schema.extensions,
     )

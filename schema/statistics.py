@@ -10,14 +10,16 @@ import strawberry
 
 from auth.permissions import Regulator, allow
 from models import ApplicationStatus
-from resolvers import statistics as resolve
+from resolvers.statistics import counting
+from resolvers.statistics import series
+from resolvers.statistics import views
 from schema.context import Info
-from schema.institutions import InstitutionKind, InstitutionMode, InstitutionNature
+from schema.enums import InstitutionKind, InstitutionMode, InstitutionNature
 from schema.regions import Region
 from schema.relay import asks_for
 
 StatisticsGrouping = strawberry.enum(
-    resolve.Grouping,
+    views.Grouping,
     name="StatisticsGrouping",
     description=(
         "统计分组: REGION 按下级区划 (drill-down: 全国 → 省 → 地市 → 区县; in a lowest region (区县) its registering "
@@ -46,8 +48,8 @@ class StatisticsFilter:
     )
     to: dt.date | None = strawberry.field(default=None, description="截止日期 (inclusive), like `from`.")
 
-    def to_filter(self) -> resolve.StatisticsFilter:
-        return resolve.StatisticsFilter(kind=self.kind, mode=self.mode, nature=self.nature, complete=self.complete, from_=self.from_, to=self.to)
+    def to_filter(self) -> views.StatisticsFilter:
+        return views.StatisticsFilter(kind=self.kind, mode=self.mode, nature=self.nature, complete=self.complete, from_=self.from_, to=self.to)
 
 
 @strawberry.type(description="机构登记情况")
@@ -150,7 +152,7 @@ class StatisticsRow:
     )
 
     @classmethod
-    def from_row(cls, row: resolve.Row) -> StatisticsRow:
+    def from_row(cls, row: views.Row) -> StatisticsRow:
         c = row.counts
         return cls(
             key=row.group.key,
@@ -220,16 +222,16 @@ class StatisticsQuery:
         self,
         info: Info,
         region_code: str | None = None,
-        group_by: StatisticsGrouping | None = resolve.Grouping.REGION,
+        group_by: StatisticsGrouping | None = views.Grouping.REGION,
         filter: StatisticsFilter | None = None,
     ) -> Statistics:
         ctx = info.context
-        result = await resolve.statistics(
+        result = await counting.statistics(
             ctx.read_sessionmaker,
             ctx.viewer,
             ctx.now,
             region_code,
-            group_by or resolve.Grouping.REGION,
+            group_by or views.Grouping.REGION,
             filter.to_filter() if filter else None,
             median=asks_for(info.selected_fields, "medianHandlingHours"),
         )
@@ -254,7 +256,7 @@ class StatisticsQuery:
         to: dt.date,
     ) -> StatisticsSeries:
         ctx = info.context
-        result = await resolve.series(ctx.read_sessionmaker, ctx.viewer, ctx.now, region_code, from_, to)
+        result = await series.series(ctx.read_sessionmaker, ctx.viewer, ctx.now, region_code, from_, to)
         return StatisticsSeries(
             region=Region.from_row(result.region),
             from_=result.from_,

@@ -23,9 +23,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from config import Settings
+from core.settings import Settings
 from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
-from resolvers.demo import DEMO_PASSWORD, seed_accounts
+from demo.accounts import DEMO_PASSWORD, seed_accounts
 from server import create_app
 
 

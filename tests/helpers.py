@@ -152,7 +152,7 @@ async def institution_account(sessionmaker, institution_name: str, username: str
     ``institution_name``, password ``Demo#2026`` already changed from the initial one;
     returns its username."""
     from auth.passwords import hash_password
-    from resolvers.demo import DEMO_PASSWORD
+    from demo.accounts import DEMO_PASSWORD
 
     async with sessionmaker() as db:
         institution = (await db.execute(sa.select(Institution).where(Institution.name == institution_name))).scalar_one()

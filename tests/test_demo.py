@@ -8,8 +8,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from models import Institution
-from resolvers.demo import DEMO_TREE, PER_COUNTY, seed_demo
-from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
+from demo.accounts import DEMO_TREE
+from demo import seed_demo
+from demo.institutions import PER_COUNTY
+from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
 
 
 async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
@@ -48,7 +50,10 @@ async def test_demo_inspections_cover_every_state_including_overdue(sessionmaker
 
 async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessionmaker, tmp_path):
     from models import Application, Course, Material, Site, Staff, TrainingClass
-    from resolvers import portal
+    from resolvers.materials import MATERIAL
+    from resolvers.records import Owner
+    from resolvers.sites import CLASS, COURSE, SITE
+    from resolvers.staff import STAFF
     from resolvers.forms import Form
     from models.storage import LocalStorage
     from tests.helpers import error_codes
@@ -58,11 +63,11 @@ async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessi
         applications = Counter((a.type, a.status) for a in (await db.execute(sa.select(Application))).scalars())
         staff = (await db.execute(sa.select(Staff))).scalars().all()
         records = {
-            portal.STAFF: staff,
-            portal.SITE: (await db.execute(sa.select(Site))).scalars().all(),
-            portal.COURSE: (await db.execute(sa.select(Course))).scalars().all(),
-            portal.CLASS: (await db.execute(sa.select(TrainingClass))).scalars().all(),
-            portal.MATERIAL: (await db.execute(sa.select(Material))).scalars().all(),
+            STAFF: staff,
+            SITE: (await db.execute(sa.select(Site))).scalars().all(),
+            COURSE: (await db.execute(sa.select(Course))).scalars().all(),
+            CLASS: (await db.execute(sa.select(TrainingClass))).scalars().all(),
+            MATERIAL: (await db.execute(sa.select(Material))).scalars().all(),
         }
         institutions = {i.id: i for i in (await db.execute(sa.select(Institution))).scalars()}
     assert {key for key in applications} >= {
@@ -75,7 +80,7 @@ async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessi
         for row in rows:
             data = {c.key: getattr(row, c.key) for c in type(row).__table__.columns}
             form = Form(data, today=date(2026, 11, 23))
-            record.check(form, portal.Owner(institutions[row.institution_id], None))
+            record.check(form, Owner(institutions[row.institution_id], None))
             assert form.errors == [], (record.label, row.name, form.errors)
     token = await gql.login("org-1")
     home = (await gql("{ myInstitution { name sites { courses { classes { name } } } staff { status } funds { escrowBank } documents { category downloadUrl } } }", token=token))["data"]["myInstitution"]

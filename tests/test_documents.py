@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from config import Settings
+from core.settings import Settings
 from models import Account, AuditRecord, Document, Institution, InstitutionFunds
 from resolvers.documents import MAX_FILE_BYTES
 from server import create_app

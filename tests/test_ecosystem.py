@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from resolvers.demo import DEMO_PASSWORD
+from demo.accounts import DEMO_PASSWORD
 from tests.test_server import ROOT, free_port, start, stop
 
 SCRIPTS = ROOT / "scripts"

@@ -8,7 +8,7 @@ import functools
 import httpx
 from anyio.from_thread import start_blocking_portal
 
-from config import Settings
+from core.settings import Settings
 from models.database import _connect, ensure_database, run_migrations, server_url, start_embedded
 from server import create_app
 

@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from hypothesis_graphql import mutations, queries
 
 from auth.passwords import hash_password
-from config import Settings
+from core.settings import Settings
 from models import Account, AccountKind
 from models.database import create_engine, create_sessionmaker, execute_admin, with_database
-from resolvers.demo import DEMO_PASSWORD, seed_accounts
-from schema import schema
+from demo.accounts import DEMO_PASSWORD, seed_accounts
+from schema.root import schema
 from server import create_app
 
 CAMPAIGN = int(os.environ.get("XWPX_FUZZ_EXAMPLES", "0"))

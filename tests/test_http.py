@@ -37,7 +37,7 @@ async def test_request_parameters_of_the_wrong_type_are_a_400(http):
 
 
 def test_the_answer_media_type_follows_the_accept_header():
-    from server import response_media_type
+    from web.graphql import response_media_type
 
     new = "application/graphql-response+json"
     assert response_media_type("") == "application/json"
@@ -127,7 +127,7 @@ async def test_cors_is_closed_by_default(http):
 async def test_cors_opens_to_configured_origins(database_url, clock):
     import httpx
 
-    from config import Settings
+    from core.settings import Settings
     from server import create_app
 
     app = create_app(Settings(database_url=database_url, clock=clock, cors_origins=["https://xwpx.example"], secure_cookies=True))

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from models import Institution
-from resolvers.institution_excel import DATA_SHEET, GUIDE_SHEET, HEADERS, MAX_UPLOAD_BYTES, TEMPLATE_MARK
+from resolvers.institutions.template import DATA_SHEET, GUIDE_SHEET, HEADERS, TEMPLATE_MARK
+from resolvers.institutions.importing import MAX_UPLOAD_BYTES
 from tests.helpers import ID_NUMBER, credit_code, insert_institutions, register
 
 IMPORT = "mutation($file: Upload!) { importInstitutions(file: $file) { created updated errors { row column code message } } }"

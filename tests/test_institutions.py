@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Institution
-from schema.institutions import LIST_FIELDS
+from schema.institutions.types import LIST_FIELDS
 from tests.helpers import BASICS, ID_NUMBER, PARTS, basics, credit_code, error_codes, insert_institutions, part_mutation, register, save
 
 PROGRESS = "{ savedParts missingParts complete }"
@@ -306,8 +306,8 @@ async def test_deletion_needs_the_name_and_leaves_an_audit_snapshot(gql, demo, s
 def test_part_inputs_carry_exactly_the_field_table():
     import dataclasses
 
-    from resolvers.registration import FIELDS_BY_PART
-    from schema.institutions import PART_INPUTS
+    from resolvers.institutions.registration import FIELDS_BY_PART
+    from schema.institutions.inputs import PART_INPUTS
 
     for part, input_type in PART_INPUTS.items():
         assert [f.name for f in dataclasses.fields(input_type)] == [spec.key for spec in FIELDS_BY_PART[part]], part

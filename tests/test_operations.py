@@ -27,7 +27,7 @@ async def test_request_ids_are_kept_or_made_and_answered(http):
 
 
 def test_json_logs_carry_the_request_id(capsys):
-    from operations import configure_logging, request_id
+    from core.logs import configure_logging, request_id
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level
@@ -111,7 +111,7 @@ def test_a_session_made_on_one_worker_works_on_another(database_url, demo):
 async def test_a_replica_serves_public_lookups_and_statistics(database_url, clock, tmp_path, demo):
     """With XWPX_REPLICA_DATABASE_URL, public traffic and statistics read from the replica
     (here the same database under another URL spelling), the rest from the primary."""
-    from config import Settings
+    from core.settings import Settings
     from server import create_app
 
     replica = database_url.replace("postgresql+asyncpg://", "postgresql://")
@@ -138,7 +138,7 @@ def test_tracing_behind_a_setting(database_url):
     """XWPX_OTEL=1: each operation is a span tree (here printed by the console exporter)."""
     script = f"""
 import asyncio, httpx
-from config import Settings
+from core.settings import Settings
 from server import create_app
 
 async def main():

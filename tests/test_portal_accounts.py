@@ -9,7 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-import messaging
+from resolvers.accounts import messaging
 from models import Account, AuditRecord, Institution, InstitutionClaim, OutboxMessage, VerificationCode
 from tests.helpers import basics, credit_code, error_codes, insert_institutions, institution_account
 

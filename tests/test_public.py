@@ -282,7 +282,7 @@ async def test_a_flood_of_public_traffic_cannot_take_the_regulators_connections(
     app.state.settings.public_pool_timeout = 0.3
     app.state.public_engine.pool._timeout = 0.3
     token = await gql.login("edu-440106")
-    held = [await app.state.public_engine.connect() for _ in range(app.state.settings.public_pool_size)]
+    held = [await app.state.public_engine.connect() for _ in range(app.state.settings.public_pool)]
     try:
         started = time.monotonic()
         public, regulator = await asyncio.gather(

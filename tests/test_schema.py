@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schema import sdl
+from schema.root import sdl
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from auth.passwords import hash_password
 from models import Account, AccountKind
-from resolvers.demo import DEMO_TREE
+from demo.accounts import DEMO_TREE
 from tests.helpers import error_codes
 
 # The demo tree, written out: what each viewer may see, by the rules of DOMAIN.md.

@@ -27,19 +27,7 @@ from openpyxl import load_workbook
 
 from auth.scope import scope
 from auth.sessions import viewer_for_token
-from models import (
-    Account,
-    Application,
-    Complaint,
-    Course,
-    Inspection,
-    Institution,
-    ListEntry,
-    ListPeriod,
-    Site,
-    Staff,
-    TrainingClass,
-)
+from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, Site, Staff, TrainingClass
 from tests.helpers import ID_NUMBER, error_codes, insert_institutions, institution_account
 
 COMPLETE = dict(qualifications_saved=True, operation_saved=True, subject_training_saved=True, facilities_saved=True)

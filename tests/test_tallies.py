@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-import resolvers.statistics
+from resolvers.statistics import counting, series
 from models import Account, Application, Complaint, Inspection, Institution, ListEntry, ListPeriod, Staff, TrainingClass
 from models.statistics import COUNTY_TALLIES, compact, county_tally, county_tally_delta, institution_tally
 from tests.helpers import ID_NUMBER
@@ -195,9 +195,9 @@ async def test_a_rebuild_recounts_what_bypassed_the_triggers(world, sessionmaker
 @pytest.mark.parametrize("username, regions", [("edu-000000", [None, "440000", "440100"]), ("edu-440000", [None, "440300"])])
 async def test_views_summed_from_county_tallies_equal_the_rows_counted(gql, world, monkeypatch, username, regions):
     token = await gql.login(username)
-    served = resolvers.statistics.by_county
+    served = counting.by_county
     taken: list[bool] = []
-    monkeypatch.setattr(resolvers.statistics, "by_county", lambda *args: taken.append(served(*args)) or taken[-1])
+    monkeypatch.setattr(counting, "by_county", lambda *args: taken.append(served(*args)) or taken[-1])
     for region in regions:
         # given: the view as served, from the county tallies
         taken.clear()
@@ -205,7 +205,7 @@ async def test_views_summed_from_county_tallies_equal_the_rows_counted(gql, worl
         assert taken and all(taken)
         # when: the same view is counted from the rows
         with monkeypatch.context() as m:
-            m.setattr(resolvers.statistics, "by_county", lambda *args: False)
+            m.setattr(counting, "by_county", lambda *args: False)
             slow = await gql(STATISTICS, {"r": region}, token=token)
         # then: every row and the total are the same, apart from the moment taken
         for view in (fast, slow):
@@ -244,7 +244,7 @@ async def test_writers_to_one_county_do_not_wait_for_each_other_nor_for_folding(
 
 
 async def test_the_server_folds_the_differences_on_its_own(world, database_url, tmp_path):
-    from config import Settings
+    from core.settings import Settings
     from server import create_app
 
     # given: differences not folded yet (the world's)
@@ -274,7 +274,7 @@ async def test_series_summed_from_day_tallies_equal_the_rows_counted(gql, world,
     # given: the series as served, from the counties' day tallies
     fast = await gql(SERIES, variables, token=token)
     # when: it is counted from the rows
-    monkeypatch.setattr(resolvers.statistics, "sees_whole_subtree", lambda viewer: False)
+    monkeypatch.setattr(series, "sees_whole_subtree", lambda viewer: False)
     slow = await gql(SERIES, variables, token=token)
     # then: the same months and counts (the range cuts the first and last months)
     assert "errors" not in fast and fast == slow

@@ -1,0 +1,34 @@
+"""Demo data for ``--demo`` / ``seed-demo``; idempotent (existing usernames and credit codes
+are kept as they are). Every demo account's password is ``Demo#2026`` (``DEMO_PASSWORD``).
+
+- ``demo.accounts``: the regulators of the demo tree (ministry; 广东, 湖北; four prefectures;
+  eight counties with their sports bureaus and two sub-units each);
+- ``demo.institutions``: 40 registered institutions per demo county;
+- ``demo.supervision``: inspections, ledgers, urging notices and complaints;
+- ``demo.portal``: the institution accounts ``org-1`` … ``org-24`` and their portal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from core.clock import today, utcnow
+from demo.accounts import DEMO_PASSWORD, DEMO_TREE, seed_accounts
+from demo.institutions import seed_institutions
+from demo.portal import seed_portal
+from demo.supervision import seed_complaints, seed_inspections
+
+__all__ = ["DEMO_PASSWORD", "DEMO_TREE", "seed_accounts", "seed_demo"]
+
+
+async def seed_demo(sessionmaker: async_sessionmaker, day: date | None = None, *, storage=None) -> dict[str, int]:
+    """Everything of the demo, idempotently, as of ``day`` (default: today in Beijing); the
+    portal's documents go to ``storage`` (none: the portal's demo has no documents)."""
+    summary = await seed_accounts(sessionmaker)
+    summary["institutions created"] = await seed_institutions(sessionmaker)
+    summary["inspections created"] = await seed_inspections(sessionmaker, day or today(utcnow()))
+    summary["complaints created"] = await seed_complaints(sessionmaker)
+    summary["institution accounts created"] = await seed_portal(sessionmaker, storage)
+    return summary

@@ -1,0 +1,249 @@
+"""The batch import (机构信息批量导入, docs/DOMAIN.md §R2.3): every row checked by the forms' rules, all
+or nothing, in one transaction; a credit code already registered in the caller's scope
+updates that institution."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from core.clock import today
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from openpyxl import load_workbook
+from auth.scope import scope
+from auth.viewer import Viewer
+from models import Institution, Region
+from resolvers import audit
+from resolvers.institutions.saving import check_writer, duplicate_credit_code, province_of
+from resolvers.institutions.registration import FIELDS, FIELDS_BY_PART, SAVED_FLAG, Context, Part, kind_conflict, validate_part
+from resolvers.institutions.template import DATA_SHEET, HEADER_OF, HEADERS, MAX_ROWS, REGION_HEADER, cell_text, from_cell, header
+
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class ImportFileError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def read_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
+    """The data rows (Excel row number, cells) of an import file, or ImportFileError."""
+    if not content:
+        raise ImportFileError("EMPTY_FILE", "文件为空，请上传填写好的导入模板")
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - whatever the parsers (zip, XML, openpyxl) reject is not an xlsx
+        raise ImportFileError("NOT_XLSX", "文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传") from None
+    try:
+        if DATA_SHEET not in wb.sheetnames:
+            raise ImportFileError("WRONG_TEMPLATE", f"文件中没有“{DATA_SHEET}”工作表，请使用导入模板")
+        rows = wb[DATA_SHEET].iter_rows(values_only=True)
+        first = next(rows, None)
+        found = [(cell_text(v) if v is not None else "") for v in (first or ())]
+        while found and not found[-1]:
+            found.pop()
+        if found != HEADERS:
+            raise ImportFileError("WRONG_TEMPLATE", "表头与导入模板不一致，请下载最新的导入模板")
+        for number, cells in enumerate(rows, start=2):
+            if number - 1 > MAX_ROWS:
+                raise ImportFileError("TOO_MANY_ROWS", f"一次最多导入 {MAX_ROWS} 行")
+            cells = tuple(cells[: len(HEADERS)]) + (None,) * (len(HEADERS) - len(cells))
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue
+            yield number, cells
+    except ImportFileError:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged part of the file, found while reading it
+        raise ImportFileError("NOT_XLSX", "文件内容已损坏，无法读取") from None
+    finally:
+        wb.close()
+
+
+@dataclass
+class _Row:
+    number: int
+    region_code: str
+    values: dict[str, Any]
+    parts: set[Part]
+
+
+def _parse(number: int, cells: tuple, viewer: Viewer, province: str, today: date, errors: list[RowError]) -> _Row | None:
+    before = len(errors)
+    region_code = cell_text(cells[0]) if cells[0] is not None else ""
+    if region_code != viewer.region_code:
+        errors.append(RowError(number, REGION_HEADER, "OUT_OF_SCOPE", f"所在区县代码应为本账号所在区县 {viewer.region_code}"))
+    raw: dict[str, Any] = {}
+    for spec, cell in zip(FIELDS, cells[1:], strict=True):
+        try:
+            raw[spec.key] = from_cell(spec, cell)
+        except ValueError as e:
+            errors.append(RowError(number, header(spec), "INVALID", str(e)))
+    if len(errors) > before:
+        return None
+    values: dict[str, Any] = {}
+    parts = set()
+    for part in Part:
+        specs = FIELDS_BY_PART[part]
+        if part is not Part.BASICS and all(raw[s.key] in (None, []) for s in specs):
+            continue  # the part is left for later
+        checked = validate_part(part, raw, Context(today=today, province_code=province, kind=values.get("kind")))
+        for e in checked.errors:
+            errors.append(RowError(number, HEADER_OF.get(e.key), e.code.value, e.message))
+        values.update(checked.values)
+        parts.add(part)
+    return None if len(errors) > before else _Row(number, region_code, values, parts)
+
+
+def check_rows(rows: Iterable[tuple[int, tuple]], viewer: Viewer, province: str, today: date) -> tuple[list[_Row], list[RowError]]:
+    """Every row by the forms' rules, and duplicates within the file. Pure Python: the
+    import runs it in a worker thread so the server keeps answering meanwhile."""
+    errors: list[RowError] = []
+    parsed: list[_Row] = []
+    seen: dict[str, int] = {}
+    for number, cells in rows:
+        row = _parse(number, cells, viewer, province, today, errors)
+        if row is None:
+            continue
+        code = row.values["credit_code"]
+        if code in seen:
+            errors.append(RowError(number, HEADER_OF["credit_code"], "DUPLICATE", f"与第 {seen[code]} 行的统一社会信用代码重复"))
+            continue
+        seen[code] = number
+        parsed.append(row)
+    if not parsed and not errors:
+        errors.append(RowError(1, None, "EMPTY_FILE", "模板中没有数据行"))
+    return parsed, errors
+
+
+@dataclass
+class _AuditContext:
+    """What the audit trail reads from a request, for imports run outside one (the bench)."""
+
+    now: datetime
+    client_address: str | None
+    viewer: Viewer | None = None
+
+
+async def import_rows(
+    sessionmaker, viewer: Viewer, now: datetime, rows: Iterable[tuple[int, tuple]], client_address: str | None = None
+) -> ImportResult:
+    """Check every row by the forms' rules, then write all rows in one transaction, or
+    none when any row is wrong. The credit code is the natural key: a code already
+    registered in the caller's scope updates that institution."""
+    check_writer(viewer)
+    async with sessionmaker() as db:
+        path = (await db.execute(sa.select(Region.path).where(Region.code == viewer.region_code))).scalar_one()
+    parsed, errors = await asyncio.to_thread(check_rows, rows, viewer, province_of(path), today(now))
+    result = ImportResult(errors=errors)
+    by_code = {r.values["credit_code"]: r for r in parsed}
+    async with sessionmaker() as db:
+        existing: dict[str, uuid.UUID] = {}
+        codes = list(by_code)
+        for chunk in range(0, len(codes), 5000):
+            found = await db.execute(
+                sa.select(
+                    Institution.credit_code,
+                    Institution.id,
+                    Institution.operation_saved,
+                    Institution.training_categories,
+                    scope(viewer, Institution).label("mine"),
+                ).where(Institution.credit_code.in_(codes[chunk : chunk + 5000]))
+            )
+            for code, institution_id, operation_saved, categories, mine in found:
+                row = by_code[code]
+                if not mine:
+                    problem = await duplicate_credit_code(db, viewer, code)
+                    result.errors.append(RowError(row.number, HEADER_OF["credit_code"], "DUPLICATE", problem.message))
+                    continue
+                existing[code] = institution_id
+                if operation_saved and Part.OPERATION not in row.parts and kind_conflict(row.values["kind"], categories):
+                    # As in the form: a new kind the saved categories do not fit reopens part 3.
+                    row.values["operation_saved"] = False
+        if result.errors:
+            result.errors.sort(key=lambda e: e.row)
+            return result
+        inserts: dict[frozenset, list[dict]] = {}
+        updates: dict[frozenset, list[dict]] = {}
+        for row in parsed:
+            values = dict(row.values)
+            values.update({SAVED_FLAG[p]: True for p in row.parts if p in SAVED_FLAG})
+            values["updated_at"] = now
+            if row.values["credit_code"] in existing:
+                values["id"] = existing[row.values["credit_code"]]
+                target = updates
+            else:
+                values.update(
+                    {flag: values.get(flag, False) for flag in SAVED_FLAG.values()},
+                    id=uuid.uuid4(),
+                    region_code=row.region_code,
+                    registering_unit_id=viewer.account_id,
+                    created_at=now,
+                )
+                target = inserts
+            # Rows differ in which parts they carry: one executemany per set of columns.
+            target.setdefault(frozenset(values), []).append(values)
+        try:
+            for batch in inserts.values():
+                await db.execute(sa.insert(Institution), batch)
+            for batch in updates.values():
+                await db.execute(sa.update(Institution), batch)
+            updated_ids = [row["id"] for batch in updates.values() for row in batch]
+            for chunk in range(0, len(updated_ids), 5000):
+                await db.execute(
+                    sa.update(Institution)
+                    .where(Institution.id.in_(updated_ids[chunk : chunk + 5000]))
+                    .values(version=Institution.version + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            audit.record(
+                db, _AuditContext(now, client_address), "importInstitutions", "InstitutionImport", uuid.uuid4(), viewer.region_code,
+                changed={"created": [None, sum(map(len, inserts.values()))], "updated": [None, len(updated_ids)]}, viewer=viewer,
+            )
+            await db.commit()
+        except IntegrityError:
+            # Another registration or import took one of the credit codes meanwhile.
+            await db.rollback()
+            result.errors.append(RowError(0, None, "DUPLICATE", "导入期间有统一社会信用代码被其他登记占用，未导入任何数据，请重新导入"))
+            return result
+    result.created = sum(map(len, inserts.values()))
+    result.updated = sum(map(len, updates.values()))
+    return result
+
+
+async def import_upload(info, upload) -> ImportResult:
+    ctx = info.context
+    check_writer(ctx.viewer)
+    if not hasattr(upload, "read"):
+        return ImportResult(errors=[RowError(0, None, "NOT_A_FILE", "请上传 Excel 文件 (a multipart file part, not a value)")])
+    content = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        return ImportResult(errors=[RowError(0, None, "FILE_TOO_LARGE", f"文件不能超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")])
+    try:
+        return await import_rows(ctx.sessionmaker, ctx.viewer, ctx.now, read_rows(content), ctx.client_address)
+    except ImportFileError as e:
+        return ImportResult(errors=[RowError(0, None, e.code, e.message)])

@@ -1,0 +1,491 @@
+"""Statistics (分类数据统计): seed 000, 部级、省级、地市级以指导监管为主 … 能够对所辖范围内的摸排
+整改情况、审批情况、备案情况、举报情况进行分类数据统计.
+
+One view counts, within the caller's scope, the institutions of a region grouped by its child
+regions (drill-down: ministry → provinces → prefectures → counties; in a lowest region, its
+registering units: the county bureau itself, each sub-unit, and self-registered institutions)
+or by kind, mode, nature, training category or supervising department, with a total. The
+series counts registrations, inspections, complaints and approvals month by month.
+
+Everything is counted in SQL, in a fixed number of statements whatever the number of rows:
+the region (1), the groups of a region view (1), and the counts (1). The counts come mostly
+from the maintained tallies (``models.statistics``: per institution, and per county), each
+source counted with ``FILTER`` clauses or sums under ``ROLLUP(group)``, which yields every
+group's row and the total in one pass, and a ``UNION ALL`` of the sources summed per group:
+
+- A view by child region, without filters on the institutions or dates, for a viewer whose
+  scope is its whole subtree (``by_county``), sums the county tallies of the regions below,
+  each under its child (the region path gives it: ``split_part(path, '/', depth + 1)``);
+  overdue (which depends on the day) is counted from the rectifying institutions' deadlines
+  and the median handling time from the handled complaints.
+- Every other view maps each institution in scope to its group once (a CTE over the
+  institution table) and sums their ``institution_tally``; with a date range the events
+  (inspections, applications) are counted from their rows, and complaints always are.
+  In the training-category view, where an institution has several groups, each institution
+  is placed once more under the total's key instead of ROLLUP.
+
+Because each total comes from the same rows as the groups, every number of the total is the
+sum of the rows' numbers (except medians, and in the training-category view, where an
+institution with several categories counts in each of them and the total counts it once).
+
+Scope (``auth.scope``): institutions are those of ``scope(viewer, Institution)``; inspections,
+applications, classes and staff are counted through them (the scope rule of the records an
+institution owns); complaints by ``scope(viewer, Complaint)``. Where that rule gives a viewer
+nothing (sub-units and departments other than education), the complaint counters are null,
+not zero, so that "none in scope" does not read as "none filed". They are null too in the
+views by kind, mode, nature, category and department and under an institution filter, since
+a complaint is filed with a county, not necessarily about a registered institution. The
+county tallies stand for scoped counts only where ``auth.scope.sees_whole_subtree`` says the
+scope of institutions and complaints is exactly the viewer's subtree (which holds the region).
+
+Days are China Standard Time (UTC+8): a timestamp's day and month, and the bounds of a date
+range, are Beijing's.
+"""
+
+from __future__ import annotations
+
+from core.clock import CHINA_ZONE, day_start, today
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement, False_
+from auth.scope import DEPARTMENT_CATEGORIES, scope, sees_whole_subtree, subtree_codes
+from auth.viewer import Viewer
+from models import Account, AccountKind, Application, ApplicationStatus, ApplicationType, Complaint, ComplaintStatus, ComplaintType, Department, Inspection, InspectionStatus, Institution, Kind, Level, Mode, Nature, Region, TrainingCategory, county_tally, institution_tally
+from models.complaints import HANDLED
+from models.statistics import APPLICATION_TALLIES, INSTITUTION_TALLIES, tally_rows
+from resolvers.institutions.listing import InstitutionFilter, filter_condition, overdue_condition
+from resolvers.institutions.registration import CHOICES
+from core.errors import BadUserInput
+from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, DEPARTMENT_LABELS, Group, Grouping, MEDIAN, NOT_FOUND, NO_CATEGORY, Row, SELF_KEY, Statistics, StatisticsFilter, TOTAL_KEY, check_range, complaint_table
+
+
+def china_day(ts: ColumnElement) -> ColumnElement:
+    """A timestamp's local (Beijing) date and time, without zone."""
+    return sa.func.timezone(CHINA_ZONE, ts)
+
+
+async def target_region(db, viewer: Viewer, code: str | None) -> tuple[Region, bool]:
+    """The region ``code`` (default: the viewer's) if it is in the viewer's subtree, and
+    whether it is a lowest region (no children). Unknown and out of scope read alike.
+
+    The same statement makes this transaction's plans custom: a prepared statement turns
+    generic after five runs on a connection, and a generic plan cannot use the partial
+    indexes of the rectifying institutions and the handled complaints, whose conditions
+    are parameters there."""
+    code = code if code is not None else viewer.region_code
+    if viewer.region_path is None or not isinstance(code, str) or len(code) > 6:
+        raise BadUserInput(NOT_FOUND, field="regionCode")
+    child = sa.orm.aliased(Region)
+    found = (
+        await db.execute(
+            sa.select(
+                Region,
+                sa.exists().where(child.parent_code == Region.code).label("has_children"),
+                sa.func.set_config("plan_cache_mode", "force_custom_plan", True),
+            ).where(Region.code == code, Region.path.startswith(viewer.region_path))
+        )
+    ).first()
+    if found is None:
+        raise BadUserInput(NOT_FOUND, field="regionCode")
+    return found[0], not found.has_children
+
+
+def _enum_groups(choices: Iterable[tuple[str, str]]) -> list[Group]:
+    return [Group(key, label) for key, label in choices]
+
+
+async def _groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: Grouping) -> list[Group]:
+    """The rows of a view, each with zeros until counted."""
+    if grouping is Grouping.KIND:
+        return _enum_groups(CHOICES[Kind].items())
+    if grouping is Grouping.MODE:
+        return _enum_groups(CHOICES[Mode].items())
+    if grouping is Grouping.NATURE:
+        return _enum_groups(CHOICES[Nature].items())
+    if grouping is Grouping.TRAINING_CATEGORY:
+        return _enum_groups([*CHOICES[TrainingCategory].items(), (NO_CATEGORY, "未填写培训类别")])
+    if grouping is Grouping.DEPARTMENT:
+        return _enum_groups((d.value, label) for d, label in DEPARTMENT_LABELS.items())
+    if not leaf:
+        children = (await db.execute(sa.select(Region).where(Region.parent_code == region.code).order_by(Region.code))).scalars()
+        return [Group(r.code, r.name, r) for r in children]
+    # A lowest region: its registering units (登记单位).
+    if viewer.level is Level.SUB_UNIT:
+        return [Group(str(viewer.account_id), (await db.get(Account, viewer.account_id)).name)]
+    units = (
+        await db.execute(
+            sa.select(Account.id, Account.name, Account.level)
+            .where(
+                Account.kind == AccountKind.REGULATOR,
+                Account.region_code == region.code,
+                sa.or_(
+                    Account.level == Level.SUB_UNIT,
+                    sa.and_(Account.level == Level.COUNTY, Account.department == Department.EDUCATION),
+                ),
+            )
+            .order_by(Account.level, Account.name, Account.id)
+        )
+    ).all()
+    bureau = next((u.name for u in units if u.level is Level.COUNTY), f"{region.name}（本级）")
+    return [
+        Group(region.code, bureau, region),
+        *(Group(str(u.id), u.name) for u in units if u.level is Level.SUB_UNIT),
+        Group(SELF_KEY, "机构自主注册"),
+    ]
+
+
+def _department() -> ColumnElement:
+    """The supervising department (主管部门) of an institution: the department of its first
+    non-subject category under one (auth.scope's order: the department that reviews its
+    applications), otherwise education. One per institution, so the rows add up."""
+    return sa.case(
+        *(
+            (sa.and_(Institution.kind == Kind.NON_SUBJECT, Institution.training_categories.contains([category.value])), department.value)
+            for department, category in DEPARTMENT_CATEGORIES.items()
+        ),
+        else_=Department.EDUCATION.value,
+    )
+
+
+def _below(region: Region | None) -> sa.Subquery:
+    """Every region strictly below ``region``, with the child of ``region`` that holds it:
+    the next code on its path. A few thousand rows at most, hashed once per statement.
+    Without a region: the parameters ``below`` (the path's pattern) and ``depth`` (``_below_params``)."""
+    if region is None:
+        pattern, depth = sa.bindparam("below", type_=sa.String()), sa.bindparam("depth", type_=sa.Integer())
+    else:
+        pattern, depth = _below_params(region).values()
+    return (
+        sa.select(Region.code.label("code"), sa.func.split_part(Region.path, "/", depth).label("child"))
+        .where(Region.path.like(pattern))
+        .subquery("below")
+    )
+
+
+def _below_params(region: Region) -> dict[str, Any]:
+    # Paths hold only digits and "/", so the prefix needs no LIKE escaping.
+    return {"below": region.path + "_%", "depth": region.path.count("/") + 1}
+
+
+@dataclass
+class _Placement:
+    """Where each institution (and each complaint, when they are grouped) goes."""
+
+    key: ColumnElement
+    source: Any
+    where: ColumnElement[bool]
+    #: The key itself names the total (TOTAL_KEY, one more row per institution) instead of
+    #: ROLLUP: the training categories, where an institution has several groups.
+    total_in_key: bool = False
+    complaint_key: ColumnElement | None = None
+    complaint_source: Any = None
+    complaint_where: ColumnElement[bool] | None = None
+
+
+def _placement(region: Region, leaf: bool, grouping: Grouping) -> _Placement:
+    text = sa.String()
+    if grouping is Grouping.REGION and not leaf:
+        below = _below(region)
+        return _Placement(
+            key=below.c.child,
+            source=sa.join(Institution, below, below.c.code == Institution.region_code),
+            where=sa.true(),
+            complaint_key=below.c.child,
+            complaint_source=sa.join(Complaint, below, below.c.code == Complaint.county_code),
+            complaint_where=sa.true(),
+        )
+    if grouping is Grouping.REGION:
+        # A lowest region: by registering unit (登记单位).
+        sub_units = sa.select(Account.id).where(
+            Account.kind == AccountKind.REGULATOR, Account.level == Level.SUB_UNIT, Account.region_code == region.code
+        )
+        key = sa.case(
+            (Institution.registering_unit_id.is_(None), SELF_KEY),
+            (Institution.registering_unit_id.in_(sub_units), sa.cast(Institution.registering_unit_id, text)),
+            # the county bureau itself (and any other county-level unit)
+            else_=region.code,
+        )
+        return _Placement(
+            key=key,
+            source=Institution,
+            where=Institution.region_code == region.code,
+            # Complaints are the county bureau's: they go to its row.
+            complaint_key=Complaint.county_code,
+            complaint_source=Complaint,
+            complaint_where=Complaint.county_code == region.code,
+        )
+    in_region = Institution.region_code.in_(subtree_codes(region.path))
+    if grouping is Grouping.TRAINING_CATEGORY:
+        array = Institution.training_categories.type
+        categories = sa.case(
+            (sa.func.cardinality(Institution.training_categories) == 0, sa.literal([NO_CATEGORY], array)),
+            else_=Institution.training_categories,
+        )
+        # Each institution once per category, and once more in the total.
+        keys = sa.func.array_append(categories, sa.cast(sa.literal(TOTAL_KEY), sa.String(24)), type_=array)
+        return _Placement(key=sa.func.unnest(keys), source=Institution, where=in_region, total_in_key=True)
+    if grouping is Grouping.DEPARTMENT:
+        return _Placement(key=_department(), source=Institution, where=in_region)
+    column = {Grouping.KIND: Institution.kind, Grouping.MODE: Institution.mode, Grouping.NATURE: Institution.nature}[grouping]
+    return _Placement(key=sa.type_coerce(column, text), source=Institution, where=in_region)
+
+
+def in_days(column: ColumnElement, f: StatisticsFilter) -> ColumnElement[bool]:
+    """``column`` (a timestamp) within the filter's days (Beijing time)."""
+    conditions = []
+    if f.from_ is not None:
+        conditions.append(column >= day_start(f.from_))
+    if f.to is not None:
+        conditions.append(column < day_start(f.to + timedelta(days=1)))
+    return sa.and_(sa.true(), *conditions)
+
+
+def _tally_sums(table: Any, names: Iterable[str]) -> dict[str, ColumnElement]:
+    """Sums of a tally table's columns (``models.statistics``) for the counters ``names``; the
+    applications of a status are those of every type."""
+    sums: dict[str, ColumnElement] = {}
+    for name in names:
+        if name in table.c:
+            sums[name] = sa.func.sum(table.c[name])
+        elif name.startswith("applications_"):
+            status = name.removeprefix("applications_")
+            sums[name] = sa.func.sum(sum((table.c[f"{t.value.lower()}_{status}"] for t in ApplicationType), sa.literal(0)))
+    return sums
+
+
+#: The counters of the records an institution owns that a date range counts as events.
+DATED = ("inspections", *(f"applications_{s.value.lower()}" for s in ApplicationStatus), *APPLICATION_TALLIES)
+
+
+def by_county(viewer: Viewer, leaf: bool, grouping: Grouping, f: StatisticsFilter) -> bool:
+    """Whether a view is summed from ``county_tally`` (a few thousand rows for the whole
+    country) rather than from the institution rows: by child region, without a filter on the
+    institutions or a date range, for a viewer whose scope is its whole subtree."""
+    return (
+        grouping is Grouping.REGION
+        and not leaf
+        and not f.about_institutions
+        and f.from_ is None
+        and f.to is None
+        and sees_whole_subtree(viewer)
+    )
+
+
+def _names(complaints: bool) -> list[str]:
+    return [name for name, _ in COUNTERS if complaints or name not in COMPLAINT_COUNTERS]
+
+
+def _part(names: list[str], source: Any, key: ColumnElement, counters: dict[str, ColumnElement], *where: ColumnElement[bool], total_in_key: bool = False) -> sa.Select:
+    """One source's counters for every group and the total (t = 1), the others zero."""
+    filler = {name: sa.literal_column("NULL::float8" if name == MEDIAN else "0") for name in names}
+    if total_in_key:
+        total, grouped = sa.case((key == TOTAL_KEY, 1), else_=0), key
+    else:
+        total, grouped = sa.func.grouping(key), sa.func.rollup(key)
+    return (
+        sa.select(total.label("t"), key.label("g"), *(counters.get(name, filler[name]).label(name) for name in names))
+        .select_from(source)
+        .where(*where)
+        .group_by(grouped)
+    )
+
+
+def _summed(names: list[str], parts: list[sa.Select]) -> sa.Select:
+    """The parts' counters summed per group (the median: the one part that has it)."""
+    union = sa.union_all(*parts).subquery("counted")
+    return sa.select(
+        union.c.t,
+        union.c.g,
+        *(sa.func.max(union.c[name]).label(name) if name == MEDIAN else sa.func.sum(union.c[name]).label(name) for name in names),
+    ).group_by(union.c.t, union.c.g)
+
+
+def _median_hours() -> ColumnElement:
+    return sa.func.percentile_cont(0.5).within_group(complaint_table.c.handling_hours).filter(complaint_table.c.status.in_(HANDLED))
+
+
+@functools.cache
+def _county_statement(complaints: bool, median: bool) -> sa.Select:
+    """A view summed from the county tallies (``by_county``), built once per shape (building
+    it takes longer than running it): its parameters are the region (``_below_params``) and
+    the day (``today``)."""
+    names = _names(complaints)
+    below = _below(None)
+    kept = tally_rows(county_tally)
+    overdue = (
+        sa.select(Institution.region_code, sa.func.count().label("n"))
+        .where(overdue_condition(sa.bindparam("today", type_=sa.Date())))
+        .group_by(Institution.region_code)
+        .subquery("overdue")
+    )
+    parts = [
+        _part(names, sa.join(kept, below, below.c.code == kept.c.region_code), below.c.child, _tally_sums(kept, names)),
+        # 逾期 depends on the day: counted per county from the index of the rectifying
+        # institutions' deadlines, then summed like the tallies.
+        _part(names, sa.join(overdue, below, below.c.code == overdue.c.region_code), below.c.child, {"overdue": sa.func.sum(overdue.c.n)}),
+    ]
+    if complaints and median:
+        # The median needs the handled complaints' times (the counts are kept). The scope
+        # of complaints is the viewer's subtree, which holds the region.
+        parts.append(
+            _part(
+                names,
+                sa.join(complaint_table, below, below.c.code == complaint_table.c.county_code),
+                below.c.child,
+                {MEDIAN: _median_hours()},
+                complaint_table.c.status.in_(HANDLED),
+            )
+        )
+    return _summed(names, parts)
+
+
+def _counts_statement(
+    viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter, today: date, complaints: bool, median: bool = True
+) -> tuple[sa.Select, dict[str, Any]]:
+    """The counting statement of a view, and its parameters."""
+    if by_county(viewer, leaf, grouping, f):
+        return _county_statement(complaints, median), {**_below_params(region), "today": today}
+    names = _names(complaints)
+    place = _placement(region, leaf, grouping)
+    part = functools.partial(_part, names)
+
+    def n(column: ColumnElement, condition: ColumnElement[bool] | None = None) -> ColumnElement:
+        counted = sa.func.count(column)
+        return counted.filter(condition) if condition is not None else counted
+
+    institution_filter = filter_condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
+    inst = (
+        sa.select(
+            Institution.id.label("id"),
+            sa.type_coerce(place.key, sa.String()).label("g"),
+            filter_condition(InstitutionFilter(complete=True)).label("complete"),
+            (Institution.review_status == "APPROVED").label("compliant"),
+            Institution.deregistered_at.is_not(None).label("deregistered"),
+            Institution.inspection_status.label("inspection_status"),
+            overdue_condition(today).label("overdue"),
+        )
+        .select_from(place.source)
+        .where(place.where, scope(viewer, Institution), institution_filter)
+        .cte("inst")
+    )
+    status = inst.c.inspection_status
+    dated = f.from_ is not None or f.to is not None
+    tallied = [name for name in names if name in INSTITUTION_TALLIES or name.startswith("applications_")]
+    parts = [
+        part(
+            inst,
+            inst.c.g,
+            {
+                "registered": n(inst.c.id),
+                "complete": n(inst.c.id, inst.c.complete),
+                "compliant": n(inst.c.id, inst.c.compliant),
+                "deregistered": n(inst.c.id, inst.c.deregistered),
+                "inspected": n(inst.c.id, status != InspectionStatus.NOT_INSPECTED.value),
+                "with_problems": n(inst.c.id, status.in_([InspectionStatus.RECTIFYING.value, InspectionStatus.RECTIFIED.value])),
+                "rectifying": n(inst.c.id, status == InspectionStatus.RECTIFYING.value),
+                "rectified": n(inst.c.id, status == InspectionStatus.RECTIFIED.value),
+                "overdue": n(inst.c.id, inst.c.overdue),
+            },
+            total_in_key=place.total_in_key,
+        ),
+        # What the institutions own, from their tallies; within a date range, the events
+        # (inspections, applications) are counted from their rows instead.
+        part(
+            inst.join(institution_tally, institution_tally.c.institution_id == inst.c.id),
+            inst.c.g,
+            _tally_sums(institution_tally, [name for name in tallied if not (dated and name in DATED)]),
+            total_in_key=place.total_in_key,
+        ),
+    ]
+    if dated:
+        parts += [
+            part(
+                inst.join(Inspection, Inspection.institution_id == inst.c.id),
+                inst.c.g,
+                {"inspections": n(Inspection.id)},
+                *([Inspection.inspected_on >= f.from_] if f.from_ else []),
+                *([Inspection.inspected_on <= f.to] if f.to else []),
+                total_in_key=place.total_in_key,
+            ),
+            part(
+                inst.join(Application, Application.institution_id == inst.c.id),
+                inst.c.g,
+                {
+                    **{f"applications_{s.value.lower()}": n(Application.id, Application.status == s) for s in ApplicationStatus},
+                    **{
+                        f"{t.value.lower()}_{s.value.lower()}": n(Application.id, sa.and_(Application.type == t, Application.status == s))
+                        for t in ApplicationType
+                        for s in ApplicationStatus
+                    },
+                },
+                in_days(Application.submitted_at, f),
+                total_in_key=place.total_in_key,
+            ),
+        ]
+    if complaints:
+        parts.append(
+            part(
+                place.complaint_source,
+                place.complaint_key,
+                {
+                    "complaints": sa.func.count(Complaint.id),
+                    **{f"complaints_{s.value.lower()}": sa.func.count(Complaint.id).filter(Complaint.status == s) for s in ComplaintStatus},
+                    **{f"complaints_{t.value.lower()}": sa.func.count(Complaint.id).filter(Complaint.complaint_type == t) for t in ComplaintType},
+                    **({MEDIAN: _median_hours()} if median else {}),
+                },
+                place.complaint_where,
+                scope(viewer, Complaint),
+                in_days(Complaint.submitted_at, f),
+            )
+        )
+    return _summed(names, parts), {}
+
+
+def _zeros(complaints: bool) -> dict[str, Any]:
+    return {name: (None if name == MEDIAN else 0) if complaints else None for name in COMPLAINT_COUNTERS} | {
+        name: 0 for name, _ in COUNTERS if name not in COMPLAINT_COUNTERS
+    }
+
+
+def counts_complaints(viewer: Viewer, grouping: Grouping, f: StatisticsFilter) -> bool:
+    """Complaints are counted by region, for the viewers ``scope`` lets see them."""
+    return grouping is Grouping.REGION and not f.about_institutions and not isinstance(scope(viewer, Complaint), False_)
+
+
+async def statistics(
+    sessionmaker: async_sessionmaker,
+    viewer: Viewer,
+    now: datetime,
+    region_code: str | None,
+    grouping: Grouping,
+    f: StatisticsFilter | None,
+    *,
+    median: bool = True,
+) -> Statistics:
+    """The view; ``median=False`` leaves the complaints' median handling time out (null): it
+    is the one counter read from every handled complaint of the region, so it is counted
+    only when asked for."""
+    f = f or StatisticsFilter()
+    check_range(f.from_, f.to)
+    complaints = counts_complaints(viewer, grouping, f)
+    async with sessionmaker() as db:
+        region, leaf = await target_region(db, viewer, region_code)
+        groups = await _groups(db, viewer, region, leaf, grouping)
+        statement, parameters = _counts_statement(viewer, region, leaf, grouping, f, today(now), complaints, median)
+        counted = (await db.execute(statement, parameters)).mappings().all()
+    by_key: dict[Any, dict[str, Any]] = {}
+    for row in counted:
+        values = _zeros(complaints)
+        for name in values:
+            if name in row and row[name] is not None:
+                values[name] = round(float(row[name]), 2) if name == MEDIAN else int(row[name])
+        by_key[TOTAL_KEY if row["t"] else row["g"]] = values
+    rows = [Row(g, by_key.get(g.key, _zeros(complaints))) for g in groups]
+    total = Row(Group(TOTAL_KEY, "合计", region), by_key.get(TOTAL_KEY, _zeros(complaints)))
+    return Statistics(region, grouping, f, now, rows, total, complaints, by_unit=leaf and grouping is Grouping.REGION)

@@ -1,0 +1,3 @@
+"""Accounts in the graph: ``types`` (the ``Account`` interface, regulator and institution accounts,
+claims), ``inputs``, ``payloads``, ``query`` and ``mutation``.
+"""

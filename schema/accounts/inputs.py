@@ -1,0 +1,69 @@
+"""The accounts' inputs."""
+
+from __future__ import annotations
+
+import strawberry
+from schema.institutions.inputs import InstitutionBasicsInput
+from schema.enums import Department, RegulatorLevel
+
+
+@strawberry.input(description="Filters of the account list; all optional, combined with AND.")
+class RegulatorAccountFilter:
+    level: RegulatorLevel | None = None
+    department: Department | None = None
+    region_code: str | None = strawberry.field(default=None, description="Accounts at or under this region.")
+    enabled: bool | None = None
+    search: str | None = strawberry.field(default=None, description="Part of the name or login name.")
+    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Sub-units of this county account.")
+
+
+@strawberry.input(description="新增账号. The password is the initial one (123456), to be changed at first login.")
+class CreateRegulatorAccountInput:
+    username: str = strawberry.field(description="登录名")
+    name: str = strawberry.field(description="单位名称")
+    level: RegulatorLevel = strawberry.field(description="Strictly below the caller's level.")
+    region_code: str | None = strawberry.field(
+        default=None, description="In the caller's subtree and of the level's kind; omitted for SUB_UNIT."
+    )
+    department: Department | None = strawberry.field(
+        default=None, description="Omitted for SUB_UNIT (its county's). Non-education callers: their own."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="SUB_UNIT only: the county account; a county caller may omit it (itself)."
+    )
+    mobile: str | None = None
+    email: str | None = None
+    enabled: bool = strawberry.field(default=True, description="可暂时禁用: create disabled.")
+
+
+@strawberry.input(description="修改账号信息: omitted fields stay; an empty mobile or email clears it.")
+class UpdateRegulatorAccountInput:
+    name: str | None = None
+    mobile: str | None = None
+    email: str | None = None
+
+
+@strawberry.input(description="机构注册: the account, then the institution's basic situation (1 基本情况, the county desk's rules).")
+class RegisterInstitutionAccountInput:
+    mobile: str = strawberry.field(description="手机号: the login name")
+    code: str = strawberry.field(description="验证码 (requestVerificationCode, purpose REGISTER)")
+    password: str = strawberry.field(description="密码")
+    name: str = strawberry.field(description="机构管理人员姓名")
+    email: str | None = strawberry.field(default=None, description="电子邮箱 (optional; also recovers the password)")
+    county_code: str = strawberry.field(description="机构所在区县: the lowest-level region; the credit code must be of its province")
+    institution: InstitutionBasicsInput = strawberry.field(description="机构信息、法定代表人信息、联系人信息")
+
+
+@strawberry.input(description="个人信息: omitted fields stay; an empty institution phone or postal code clears it.")
+class UpdateMyProfileInput:
+    name: str | None = strawberry.field(default=None, description="姓名")
+    mobile: str | None = strawberry.field(default=None, description="手机号: a new one needs mobileCode")
+    mobile_code: str | None = strawberry.field(
+        default=None, description="验证码 sent to the new mobile (requestVerificationCode, purpose CHANGE_MOBILE)"
+    )
+    institution_phone: str | None = strawberry.field(default=None, description="机构联系电话")
+    postal_code: str | None = strawberry.field(default=None, description="邮编")
+    address: str | None = strawberry.field(default=None, description="机构联系地址")
+    institution_version: int | None = strawberry.field(
+        default=None, description="The institution's version read: required when phone, postal code or address change (CONFLICT when older)"
+    )

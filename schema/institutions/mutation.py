@@ -1,0 +1,84 @@
+"""The registration desk (新增登记, 编辑, 批量导入, 删除, docs/DOMAIN.md §R2) and the institution's own
+parts on the portal (§P4)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.file_uploads import Upload
+from auth.permissions import Authenticated, Regulator, allow
+from models import Level
+from resolvers.institutions.registration import Part
+from resolvers.institutions import importing
+from resolvers.institutions import saving
+from schema.context import Info
+from schema.errors import user_errors
+from schema.institutions.inputs import InstitutionBasicsInput, InstitutionFacilitiesInput, InstitutionOperationInput, InstitutionQualificationsInput, InstitutionSubjectTrainingInput
+from schema.institutions.payloads import DeleteInstitutionPayload, ImportInstitutionsPayload, ImportRowError, RegistrationPayload, part_data, registration_payload
+
+
+_WRITE = allow(Regulator(Level.COUNTY, Level.SUB_UNIT))
+
+
+#: The parts are saved by the county desk and, on its own institution, by the institution.
+_SAVE = allow(Authenticated())
+
+
+@strawberry.type
+class InstitutionMutation:
+    @strawberry.mutation(
+        description="1 基本情况: without id registers a new institution in the caller's county (登记单位 = the caller); with id (and the version read) edits it. "
+        "An institution account edits its own institution's parts (not while its compliance application is reviewed).",
+        extensions=_SAVE,
+    )
+    async def save_institution_basics(
+        self, info: Info, input: InstitutionBasicsInput, id: strawberry.ID | None = None, version: int | None = None
+    ) -> RegistrationPayload:
+        return registration_payload(info, await saving.save_part(info, Part.BASICS, id, part_data(input), version))
+
+    @strawberry.mutation(description="2 办学资质", extensions=_SAVE)
+    async def save_institution_qualifications(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionQualificationsInput
+    ) -> RegistrationPayload:
+        return registration_payload(info, await saving.save_part(info, Part.QUALIFICATIONS, id, part_data(input), version))
+
+    @strawberry.mutation(description="3 办学情况", extensions=_SAVE)
+    async def save_institution_operation(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionOperationInput
+    ) -> RegistrationPayload:
+        return registration_payload(info, await saving.save_part(info, Part.OPERATION, id, part_data(input), version))
+
+    @strawberry.mutation(description="4 中小学学科类培训情况", extensions=_SAVE)
+    async def save_institution_subject_training(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionSubjectTrainingInput
+    ) -> RegistrationPayload:
+        return registration_payload(info, await saving.save_part(info, Part.SUBJECT_TRAINING, id, part_data(input), version))
+
+    @strawberry.mutation(description="5 办学条件", extensions=_SAVE)
+    async def save_institution_facilities(
+        self, info: Info, id: strawberry.ID, version: int, input: InstitutionFacilitiesInput
+    ) -> RegistrationPayload:
+        return registration_payload(info, await saving.save_part(info, Part.FACILITIES, id, part_data(input), version))
+
+    @strawberry.mutation(
+        description="删除培训机构信息: county education accounts only; type the name again to confirm. Cannot be undone.",
+        extensions=allow(Regulator(Level.COUNTY)),
+    )
+    async def delete_institution(self, info: Info, id: strawberry.ID, confirm_name: str) -> DeleteInstitutionPayload:
+        deleted, errors = await saving.delete_institution(info, id, confirm_name)
+        return DeleteInstitutionPayload(deleted_id=strawberry.ID(str(deleted)) if deleted else None, errors=user_errors(errors))
+
+    @strawberry.mutation(
+        description=(
+            "机构信息批量导入 from the template (GET /templates/institutions.xlsx), as a GraphQL multipart "
+            "upload. Every row is checked by the form's rules; all or nothing. A row whose credit code is "
+            "registered in the caller's scope updates it."
+        ),
+        extensions=_WRITE,
+    )
+    async def import_institutions(self, info: Info, file: Upload) -> ImportInstitutionsPayload:
+        result = await importing.import_upload(info, file)
+        return ImportInstitutionsPayload(
+            created=result.created,
+            updated=result.updated,
+            errors=[ImportRowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in result.errors],
+        )

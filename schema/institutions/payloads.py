@@ -1,0 +1,66 @@
+"""What the registration desk's mutations answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import strawberry
+from strawberry.scalars import JSON
+from schema.context import Info
+from schema.errors import UserError, user_errors
+from schema.regions import Region
+from schema.institutions.types import Institution, RegistrationProgress
+
+
+@strawberry.type
+class RegistrationPayload:
+    institution: Institution | None
+    progress: RegistrationProgress | None = strawberry.field(description="登记进度 after the save")
+    errors: list[UserError]
+
+
+@strawberry.type
+class DeleteInstitutionPayload:
+    deleted_id: strawberry.ID | None
+    errors: list[UserError]
+
+
+@strawberry.type(description="删除记录: who deleted which institution, when, with a snapshot (personal data masked).")
+class InstitutionDeletion:
+    id: strawberry.ID
+    at: dt.datetime
+    username: str = strawberry.field(description="操作账号")
+    institution_id: strawberry.ID
+    client_address: str | None
+    snapshot: JSON
+    region_code: strawberry.Private[str]
+
+    @strawberry.field
+    async def county(self, info: Info) -> Region:
+        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+
+
+@strawberry.type(description="One problem of an imported row.")
+class ImportRowError:
+    row: int = strawberry.field(description="Excel row number")
+    column: str | None = strawberry.field(description="The column header")
+    code: str
+    message: str
+
+
+@strawberry.type(description="All or nothing: when errors is not empty, nothing was written.")
+class ImportInstitutionsPayload:
+    created: int
+    updated: int
+    errors: list[ImportRowError]
+
+
+def registration_payload(info: Info, result) -> RegistrationPayload:
+    row, errors = result
+    if row is None:
+        return RegistrationPayload(institution=None, progress=None, errors=user_errors(errors))
+    institution = Institution.from_row(row, info.context.viewer)
+    return RegistrationPayload(institution=institution, progress=institution.registration_progress, errors=[])
+
+
+def part_data(input: object) -> dict:
+    return {spec_key: getattr(input, spec_key) for spec_key in vars(input)}

@@ -1,0 +1,82 @@
+"""Reading institutions: the list (机构信息查询), one by id, the caller's own (本机构), deletions."""
+
+from __future__ import annotations
+
+from core.clock import today
+import strawberry
+from auth.permissions import InstitutionUser, Authenticated, Regulator, allow
+from models import Level
+from resolvers import audit
+from resolvers.institutions import listing
+from schema.context import Info
+from schema.relay import Connection, selected
+from schema.institutions.inputs import InstitutionFilter
+from schema.institutions.payloads import InstitutionDeletion
+from schema.institutions.types import Institution, LIST_FIELDS, RegisteringUnit
+
+
+@strawberry.type
+class InstitutionQuery:
+    @strawberry.field(
+        description=(
+            "校外培训机构登记列表 in the caller's scope, by name then id. Download the import template "
+            "at GET /templates/institutions.xlsx and export the list (same filters as query "
+            "parameters) at GET /exports/institutions.xlsx."
+        ),
+        extensions=allow(Regulator()),
+    )
+    async def institutions(
+        self, info: Info, filter: InstitutionFilter | None = None, first: int | None = 20, after: str | None = None
+    ) -> Connection[Institution]:
+        f = listing.InstitutionFilter(**vars(filter)) if filter else None
+        if f is not None:
+            f.today = today(info.context.now)
+        asked = selected(info)
+        unit = "registeringUnit" in asked.node
+        counts = "siteCount" in asked.node or "activeStaffCount" in asked.node
+        details = not asked.node <= LIST_FIELDS
+        page = await listing.list_institutions(
+            info, f, first, after, unit=unit, counts=counts, total="totalCount" in asked.connection, details=details
+        )
+        viewer = info.context.viewer
+
+        def node(row) -> Institution:
+            return Institution.from_row(
+                row, viewer,
+                counts=(row.site_count, row.active_staff_count) if counts else None,
+                unit=RegisteringUnit(id=strawberry.ID(str(row.registering_unit_id)), name=row.unit_name, level=row.unit_level)
+                if unit and row.registering_unit_id is not None else None,
+                details=details,
+            )
+
+        return Connection[Institution].from_page(page, node, after=after)
+
+    @strawberry.field(description="One institution, or null when it does not exist or is outside the caller's scope.", extensions=allow(Authenticated()))
+    async def institution(self, info: Info, id: strawberry.ID) -> Institution | None:
+        row = await listing.get_institution(info, id)
+        return Institution.from_row(row, info.context.viewer) if row else None
+
+    @strawberry.field(
+        description="Deleted institutions with their snapshots: the ministry and provinces, in their subtree.",
+        extensions=allow(Regulator(Level.MINISTRY, Level.PROVINCE)),
+    )
+    async def institution_deletions(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[InstitutionDeletion]:
+        page = await audit.list_records(info, audit.AuditFilter(operation="deleteInstitution"), first, after)
+        return Connection[InstitutionDeletion].from_page(
+            page,
+            lambda r: InstitutionDeletion(
+                id=strawberry.ID(str(r.id)),
+                at=r.at,
+                username=r.username,
+                institution_id=strawberry.ID(str(r.record_id)),
+                client_address=r.client_address,
+                snapshot=r.snapshot,
+                region_code=r.region_code,
+            ),
+            after=after,
+        )
+
+    @strawberry.field(description="本机构: the caller's own institution (institution accounts).", extensions=allow(InstitutionUser()))
+    async def my_institution(self, info: Info) -> Institution | None:
+        row = await info.context.loaders.institution.load(info.context.viewer.institution_id)
+        return Institution.from_row(row, info.context.viewer) if row else None

@@ -1,0 +1,122 @@
+"""Black and white lists (黑白名单, docs/DOMAIN.md §R5.3): published periods, read by anyone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import strawberry
+from auth.permissions import Regulator, allow
+from models import ListEntry as ListEntryRow
+from models import ListKind as ListKindEnum
+from models import ListPeriod as ListPeriodRow
+from resolvers.lists import BlackEntryInput
+from resolvers import lists
+from schema.context import Info
+from schema.errors import UserError
+from schema.errors import user_errors
+from schema.regions import Region
+from schema.relay import Connection
+
+
+ListKind = strawberry.enum(ListKindEnum, name="ListKind", description="白名单 WHITE, 黑名单 BLACK.")
+
+
+@strawberry.type(description="名单中的一家机构 (a snapshot taken when the period was published).")
+class ListEntry:
+    name: str
+    credit_code: str = strawberry.field(description="统一社会信用代码")
+    address: str
+    licence_number: str | None
+    reason: str | None = strawberry.field(description="列入黑名单的原因")
+    county_code: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: ListEntryRow) -> ListEntry:
+        return cls(name=row.name, credit_code=row.credit_code, address=row.address, licence_number=row.licence_number, reason=row.reason, county_code=row.county_code)
+
+    @strawberry.field(description="所在区县")
+    async def county(self, info: Info) -> Region:
+        return Region.from_row(await info.context.loaders.region.load(self.county_code))
+
+
+@strawberry.type(description="与上一期相比: entries added and removed (by credit code).")
+class ListChanges:
+    added: list[ListEntry]
+    removed: list[ListEntry]
+
+
+@strawberry.type(description="黑/白名单的一期 (第N期). Download: GET /public/lists/<id>.xlsx")
+class ListPeriod:
+    id: strawberry.ID
+    kind: ListKind
+    number: int = strawberry.field(description="期数")
+    title: str
+    published_at: dt.datetime
+    entry_count: int
+    download_url: str
+    row: strawberry.Private[ListPeriodRow]
+
+    @classmethod
+    def from_row(cls, row: ListPeriodRow) -> ListPeriod:
+        return cls(
+            id=strawberry.ID(str(row.id)), kind=ListKindEnum(row.kind), number=row.number, title=row.title, published_at=row.published_at,
+            entry_count=row.entry_count, download_url=f"/public/lists/{row.id}.xlsx", row=row,
+        )
+
+    @strawberry.field(description="发布地区")
+    async def region(self, info: Info) -> Region:
+        return Region.from_row(await info.context.loaders.region.load(self.row.region_code))
+
+    @strawberry.field(description="名单, by name")
+    async def entries(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[ListEntry]:
+        page = await lists.entries(info.context.read_sessionmaker, self.row.id, first, after)
+        return Connection[ListEntry].from_page(page, ListEntry.from_row, after=after)
+
+    @strawberry.field(description="与上一期相比的变化")
+    async def changes(self, info: Info) -> ListChanges:
+        added, removed = await lists.changes(info.context.read_sessionmaker, self.row)
+        return ListChanges(added=[ListEntry.from_row(e) for e in added], removed=[ListEntry.from_row(e) for e in removed])
+
+
+@strawberry.input(description="列入黑名单的机构 and the reason")
+class BlackListEntryInput:
+    institution_id: strawberry.ID
+    reason: str
+
+
+@strawberry.type
+class PublishListPayload:
+    period: ListPeriod | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ListMutation:
+    @strawberry.mutation(
+        description=(
+            "发布黑/白名单的下一期 for the caller's region (education, county level and up). The white list is every "
+            "approved, registered institution of the region; the black list names institutions of the caller's scope "
+            "with reasons. Entries are snapshots."
+        ),
+        extensions=allow(Regulator()),
+    )
+    async def publish_list_period(
+        self, info: Info, kind: ListKind, title: str | None = None, entries: list[BlackListEntryInput] | None = None
+    ) -> PublishListPayload:
+        black = [BlackEntryInput(institution_id=e.institution_id, reason=e.reason) for e in entries or []]
+        row, errors = await lists.publish(info, ListKindEnum(kind), title, black)
+        return PublishListPayload(period=ListPeriod.from_row(row) if row else None, errors=user_errors(errors))
+
+
+@strawberry.type
+class ListQuery:
+    @strawberry.field(description="黑/白名单的各期 of a region, newest first")
+    async def list_periods(
+        self, info: Info, region_code: str, kind: ListKind, first: int | None = 10, after: str | None = None
+    ) -> Connection[ListPeriod]:
+        page = await lists.periods(info.context.read_sessionmaker, region_code, kind, first, after)
+        return Connection[ListPeriod].from_page(page, ListPeriod.from_row, after=after)
+
+    @strawberry.field(description="黑/白名单的一期: `number`, or the current one when omitted (null: none published)")
+    async def list_period(self, info: Info, region_code: str, kind: ListKind, number: int | None = None) -> ListPeriod | None:
+        row = await lists.period(info.context.read_sessionmaker, region_code, kind, number)
+        return ListPeriod.from_row(row) if row else None

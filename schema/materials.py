@@ -1,0 +1,100 @@
+"""Training materials (培训材料, docs/DOMAIN.md §P7); the export is ``GET /exports/materials.xlsx``."""
+
+from __future__ import annotations
+
+import strawberry
+from auth.roles import sees_institution_personal_data
+from auth.permissions import InstitutionUser, allow
+from core.masking import mask_certificate
+from models import Material as MaterialRow
+from models import MaterialReview as MaterialReviewEnum
+from models import MaterialType as MaterialTypeEnum
+from resolvers import materials
+from resolvers import records
+from schema.context import Info
+from schema.errors import UserError
+from schema.enums import Grade, Subject, TrainingCategory
+from schema.fields import optional
+from schema.errors import user_errors
+from schema.relay import Node
+from schema.fields import node_id
+from schema.records import DeletePayload, deleted_payload, input_data
+
+
+MaterialType = strawberry.enum(
+    MaterialTypeEnum, name="MaterialType", description="材料类型: 教材 TEXTBOOK, 讲义 HANDOUT, 练习册 EXERCISES, 音视频 AUDIOVISUAL, 其他 OTHER."
+)
+
+
+MaterialReview = strawberry.enum(MaterialReviewEnum, name="MaterialReview", description="材料审核: 未审核, 审核通过, 审核未通过 (the institution's own review).")
+
+
+@strawberry.type(description="培训材料")
+class Material(Node):
+    id: strawberry.ID
+    name: str = strawberry.field(description="材料名称")
+    category: TrainingCategory
+    subject: Subject | None
+    grades: list[Grade]
+    type: MaterialType
+    author: str = strawberry.field(description="编写人员")
+    publisher: str | None = strawberry.field(description="出版单位")
+    edition: str | None = strawberry.field(description="版次")
+    author_years_in_education: int = strawberry.field(description="编写人员从事教育工作年限")
+    author_has_teacher_certificate: bool = strawberry.field(description="编写人员持有教师资格证")
+    author_certificate_number: str | None = strawberry.field(description="编写人员教师资格证编号 (masked for regulators above the county desk)")
+    review: MaterialReview
+    version: int
+
+    @classmethod
+    def from_row(cls, row: MaterialRow, info: Info) -> Material:
+        full = sees_institution_personal_data(info.context.viewer, row.institution_id)
+        return cls(
+            id=node_id(row.id), name=row.name, category=TrainingCategory(row.category), subject=Subject(row.subject) if row.subject else None,
+            grades=[Grade(g) for g in row.grades], type=MaterialTypeEnum(row.type), author=row.author, publisher=row.publisher,
+            edition=row.edition, author_years_in_education=row.author_years_in_education,
+            author_has_teacher_certificate=bool(row.author_certificate_number),
+            author_certificate_number=row.author_certificate_number if full else mask_certificate(row.author_certificate_number),
+            review=MaterialReviewEnum(row.review), version=row.version,
+        )
+
+
+@strawberry.input(description="培训材料")
+class MaterialInput:
+    name: str | None = optional("材料名称 *")
+    category: TrainingCategory | None = optional("培训类别 *")
+    subject: Subject | None = optional("学科 (学科类 *)")
+    grades: list[Grade] | None = optional("适用学段 *")
+    type: MaterialType | None = optional("材料类型 *")
+    author: str | None = optional("编写人员 *")
+    publisher: str | None = None
+    edition: str | None = optional("版次")
+    author_years_in_education: int | None = optional("编写人员从事教育工作年限 *")
+    author_certificate_number: str | None = optional("编写人员教师资格证编号")
+    review: MaterialReview | None = optional("审核状态 (default NOT_REVIEWED)")
+
+
+@strawberry.type
+class MaterialPayload:
+    material: Material | None
+    errors: list[UserError]
+
+
+_OWN = allow(InstitutionUser())
+
+
+@strawberry.type
+class MaterialMutation:
+    @strawberry.mutation(description="创建培训材料", extensions=_OWN)
+    async def create_material(self, info: Info, input: MaterialInput) -> MaterialPayload:
+        row, errors = await records.create(info, materials.MATERIAL, input_data(input))
+        return MaterialPayload(material=Material.from_row(row, info) if row else None, errors=user_errors(errors))
+
+    @strawberry.mutation(description="编辑培训材料", extensions=_OWN)
+    async def update_material(self, info: Info, id: strawberry.ID, version: int, input: MaterialInput) -> MaterialPayload:
+        row, errors = await records.update(info, materials.MATERIAL, id, version, input_data(input))
+        return MaterialPayload(material=Material.from_row(row, info) if row else None, errors=user_errors(errors))
+
+    @strawberry.mutation(description="删除培训材料", extensions=_OWN)
+    async def delete_material(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return deleted_payload(await records.delete(info, materials.MATERIAL, id))

@@ -1,0 +1,102 @@
+"""ASGI middleware of every HTTP response: the request id (an incoming ``X-Request-ID`` of up to 64
+letters, digits, ``-``, ``_``, ``.`` is kept, otherwise one is made; answered in the same header
+and carried by every log line of the request), the request's metrics, and the security headers."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from core.logs import request_id
+from web.metrics import LATENCY, REQUESTS
+
+
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _route(scope) -> str:
+    """The route's path template (never the raw path: ids would blow up the label set)."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class RequestContext:
+    """ASGI middleware: the request id, and the request's metrics."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        #: ``XWPX_SERVED_BY_HEADER=1``: answer the worker process's id in ``X-Served-By``
+        #: (to see how a load spreads over ``--workers``; off by default).
+        self.served_by = [(b"x-served-by", str(os.getpid()).encode())] if os.environ.get("XWPX_SERVED_BY_HEADER") == "1" else []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _ACCEPTED_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode()), *self.served_by]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = _route(scope)
+            if route != "/metrics":
+                REQUESTS.labels(scope.get("method", ""), route, str(status)).inc()
+                LATENCY.labels(route).observe(time.perf_counter() - started)
+            request_id.reset(token)
+
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+# API answers load nothing; the GraphiQL page (HTML) loads its scripts and is left without.
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+class SecurityHeaders:
+    """Security headers on every HTTP response (HSTS when cookies are Secure, i.e. behind
+    HTTPS)."""
+
+    def __init__(self, app, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                extra = list(_SECURITY_HEADERS)
+                if not content_type.startswith(b"text/html"):
+                    extra.append(_API_CSP)
+                if self.hsts:
+                    extra.append(_HSTS)
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
