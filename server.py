@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from auth.ratelimit import RateLimiter
 from core.logs import configure_logging
-from core.settings import Settings
+from core.settings import Settings, SettingsError, load_settings
 from models.database import async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
 from models.statistics import compact_every
 from models.storage import create_storage
@@ -41,6 +41,18 @@ from schema.root import schema
 from web import exports, files, health, metrics
 from web.graphql import GraphQLApp
 from web.middleware import RequestContext, SecurityHeaders
+from auth.passwords import STRENGTH_RULE, password_problem
+from auth.sessions import viewer_of
+from core.clock import utcnow
+from core.errors import ApiError
+from demo import seed_demo
+from models import Account, Region
+from resolvers.accounts.regulators import create_root_account
+from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
+import getpass
+import sqlalchemy as sa
+import time
+import uuid
 
 log = logging.getLogger("xwpx")
 
@@ -112,7 +124,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # caller's session.
         multipart_uploads_enabled=True,
     )
-    middleware = [Middleware(RequestContext), Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
+    middleware = [Middleware(RequestContext, served_by=settings.served_by_header), Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
     if settings.cors_origins:
         # Closed unless configured: only the listed front-end origins, with credentials.
         middleware.append(
@@ -166,22 +178,18 @@ def _with_database(url: str, work):
 
 
 def _seed(url: str, settings: Settings) -> None:
-    from demo import seed_demo
 
     storage = create_storage(settings)
     log.info("demo data: %s", _with_database(url, lambda sessionmaker: seed_demo(sessionmaker, storage=storage)))
 
 
-def _create_admin(url: str, username: str, name: str) -> int:
+def _create_admin(url: str, settings: Settings, username: str, name: str) -> int:
     """The password comes from ``XWPX_ADMIN_PASSWORD`` or a prompt, never from arguments
     (which other users of the machine can read)."""
-    import getpass
-    import os
 
-    from auth.passwords import STRENGTH_RULE, password_problem
-    from resolvers.accounts.regulators import create_root_account
 
-    password = os.environ.get("XWPX_ADMIN_PASSWORD") or getpass.getpass(f"Password for {username}: ")
+    given = settings.admin_password
+    password = given.get_secret_value() if given else getpass.getpass(f"Password for {username}: ")
     if password_problem(password, username=username):
         print(f"The password does not meet the rule: {STRENGTH_RULE}", file=sys.stderr)
         return 2
@@ -198,15 +206,8 @@ def _import(url: str, path: str, username: str) -> int:
     same checks and the same single transaction as ``importInstitutions``; a progress bar
     while the rows are read and checked; every bad row listed; exit status 1 when nothing
     was imported."""
-    import uuid
 
-    import sqlalchemy as sa
 
-    from auth.sessions import viewer_of
-    from core.clock import utcnow
-    from models import Account, Region
-    from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
-    from core.errors import ApiError
 
     content = Path(path).read_bytes()
 
@@ -253,9 +254,7 @@ def _import(url: str, path: str, username: str) -> int:
 def _tallies(url: str, rebuild: bool) -> int:
     """Check the statistics' tallies against a recount (``models/tallies.py``), after
     recounting them with ``--rebuild``; exit status 1 when they differ."""
-    import time
 
-    import sqlalchemy as sa
 
     async def run(sessionmaker):
         async with sessionmaker() as db:
@@ -281,8 +280,9 @@ def _tallies(url: str, rebuild: bool) -> int:
 
 def worker_app() -> Starlette:
     """The app of one worker process of ``serve --workers N`` (settings from the environment)."""
-    configure_logging()
-    return create_app(Settings())
+    settings = load_settings()
+    configure_logging(fmt=settings.log_format)
+    return create_app(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,8 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", help="write it to this file instead of standard output")
     args = parser.parse_args(argv)
 
-    configure_logging()
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as e:
+        print(f"{e}\n设置见 docs/operations.md (the settings: docs/operations.md)", file=sys.stderr)
+        return 2
+    configure_logging(fmt=settings.log_format)
 
     if args.command == "export-schema":
         from schema.root import sdl
@@ -336,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("applying migrations")
         run_migrations(url)
         if args.command == "create-admin":
-            return _create_admin(url, args.username, args.name)
+            return _create_admin(url, settings, args.username, args.name)
         if args.command == "import":
             return _import(url, args.file, args.account)
         if args.command == "tallies":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import functools
 import re
 
 from argon2 import PasswordHasher, Type, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import Parameters
+
+from core.settings import current
 
 #: The initial password of new and reset regulator accounts (seed 000: 统一默认密码为123456).
 #: An account on it must change it before doing anything else.
@@ -22,24 +24,24 @@ _TEST_PROFILE = Parameters(
 )
 
 
-def _hasher() -> PasswordHasher:
-    if os.environ.get("XWPX_ARGON2_PROFILE") == "test":
-        return PasswordHasher.from_parameters(_TEST_PROFILE)
-    return PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
-
-
-_HASHER = _hasher()
-# Verified against when a username does not exist, so both paths cost the same.
-_DUMMY_HASH = _HASHER.hash("no such account")
+@functools.cache
+def _hasher() -> tuple[PasswordHasher, str]:
+    """The hasher of the settings' profile (made at the first use, after the settings were
+    checked at start) and a hash to verify against when a username does not exist, so that
+    both paths cost the same."""
+    profile = _TEST_PROFILE if current().argon2_profile == "test" else profiles.RFC_9106_LOW_MEMORY
+    hasher = PasswordHasher.from_parameters(profile)
+    return hasher, hasher.hash("no such account")
 
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    hasher, dummy = _hasher()
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hasher.verify(password_hash or dummy, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

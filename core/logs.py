@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import sys
 
 
@@ -20,8 +19,9 @@ class RequestIdFilter(logging.Filter):
 
 
 def configure_logging(level: int = logging.INFO, fmt: str | None = None) -> None:
-    """Root logging: JSON lines (default when stderr is not a terminal) or text."""
-    fmt = fmt or os.environ.get("XWPX_LOG_FORMAT") or ("text" if sys.stderr.isatty() else "json")
+    """Root logging: JSON lines or text (``fmt``: the settings' ``log_format``; by default
+    text on a terminal, JSON otherwise)."""
+    fmt = fmt or ("text" if sys.stderr.isatty() else "json")
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
     if fmt == "json":

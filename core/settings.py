@@ -12,6 +12,7 @@ environment (``Settings(database_url=..., clock=...)``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -81,6 +82,15 @@ class Settings(BaseSettings):
         "default", description="`default`: RFC 9106 low-memory argon2id; `test`: minimal cost, for the test suite only."
     )
     admin_password: SecretStr | None = Field(None, description="The password `create-admin` gives the ministry's first account (else it asks).")
+    otel_service_name: str = _env("OTEL_SERVICE_NAME", "The service's name in traces (OpenTelemetry's own variable).", default="xwpx-graphql")
+    otel_traces_exporter: str | None = _env(
+        "OTEL_TRACES_EXPORTER", "`console` prints spans; otherwise OTLP over HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (OpenTelemetry's own variables).",
+        default=None,
+    )
+    prometheus_multiproc_dir: Path | None = _env(
+        "PROMETHEUS_MULTIPROC_DIR", "With several workers: a folder the Prometheus client shares between them, so `/metrics` sums them.",
+        default=None,
+    )
 
     #: The instant every time-dependent rule reads; tests pass a clock they move. Not read
     #: from the environment.
@@ -128,6 +138,14 @@ def environment_variable(field: str) -> str:
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
     return (PREFIX + field).upper()
+
+
+@functools.cache
+def current() -> Settings:
+    """The process's settings from the environment, read once: for what is set up when a
+    module is imported (the password hasher, tracing). The app reads the ``Settings`` it is
+    given."""
+    return load_settings()
 
 
 def load_settings(**values: object) -> Settings:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from auth.scope import scope
 from auth.viewer import Viewer
 from models import Account, Application, Course, Document, Inspection, Institution, InstitutionFunds, Material, RectificationItem, Region, Site, Staff, TrainingClass
-from resolvers.applications import missing_items_of
+from resolvers.institutions.home import missing_items_of
 from resolvers.findings import findings_for
 from resolvers.public import public_facts
 

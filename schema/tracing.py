@@ -9,15 +9,18 @@ to ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default ``http://localhost:4318``), or print
 
 from __future__ import annotations
 
-import os
+from core.settings import SettingsError, current
 
-ENABLED = os.environ.get("XWPX_OTEL") == "1"
 _configured = False
 
 
 def extensions() -> list:
     """The schema extensions tracing adds (none when it is off)."""
-    if not ENABLED:
+    try:
+        enabled = current().otel
+    except SettingsError:
+        enabled = False  # the server refuses to start with the settings' message
+    if not enabled:
         return []
     from strawberry.extensions.tracing import OpenTelemetryExtension
 
@@ -35,8 +38,9 @@ def configure() -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "xwpx-graphql")}))
-    if os.environ.get("OTEL_TRACES_EXPORTER") == "console":
+    settings = current()
+    provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}))
+    if settings.otel_traces_exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

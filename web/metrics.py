@@ -6,7 +6,6 @@ the endpoint aggregates them."""
 
 from __future__ import annotations
 
-import os
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 from starlette.requests import Request
@@ -43,7 +42,7 @@ async def metrics(request: Request) -> Response:
         pool = engine.pool
         POOL_IN_USE.labels(name).set(pool.checkedout())
         POOL_SIZE.labels(name).set(pool.size())
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if state.settings.prometheus_multiproc_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry)

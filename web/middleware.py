@@ -24,11 +24,11 @@ def _route(scope) -> str:
 class RequestContext:
     """ASGI middleware: the request id, and the request's metrics."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, *, served_by: bool = False) -> None:
         self.app = app
-        #: ``XWPX_SERVED_BY_HEADER=1``: answer the worker process's id in ``X-Served-By``
-        #: (to see how a load spreads over ``--workers``; off by default).
-        self.served_by = [(b"x-served-by", str(os.getpid()).encode())] if os.environ.get("XWPX_SERVED_BY_HEADER") == "1" else []
+        #: ``served_by`` (``XWPX_SERVED_BY_HEADER``): answer the worker process's id in
+        #: ``X-Served-By`` (to see how a load spreads over ``--workers``; off by default).
+        self.served_by = [(b"x-served-by", str(os.getpid()).encode())] if served_by else []
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

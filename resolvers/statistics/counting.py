@@ -1,46 +1,6 @@
-"""Statistics (分类数据统计): seed 000, 部级、省级、地市级以指导监管为主 … 能够对所辖范围内的摸排
-整改情况、审批情况、备案情况、举报情况进行分类数据统计.
-
-One view counts, within the caller's scope, the institutions of a region grouped by its child
-regions (drill-down: ministry → provinces → prefectures → counties; in a lowest region, its
-registering units: the county bureau itself, each sub-unit, and self-registered institutions)
-or by kind, mode, nature, training category or supervising department, with a total. The
-series counts registrations, inspections, complaints and approvals month by month.
-
-Everything is counted in SQL, in a fixed number of statements whatever the number of rows:
-the region (1), the groups of a region view (1), and the counts (1). The counts come mostly
-from the maintained tallies (``models.statistics``: per institution, and per county), each
-source counted with ``FILTER`` clauses or sums under ``ROLLUP(group)``, which yields every
-group's row and the total in one pass, and a ``UNION ALL`` of the sources summed per group:
-
-- A view by child region, without filters on the institutions or dates, for a viewer whose
-  scope is its whole subtree (``by_county``), sums the county tallies of the regions below,
-  each under its child (the region path gives it: ``split_part(path, '/', depth + 1)``);
-  overdue (which depends on the day) is counted from the rectifying institutions' deadlines
-  and the median handling time from the handled complaints.
-- Every other view maps each institution in scope to its group once (a CTE over the
-  institution table) and sums their ``institution_tally``; with a date range the events
-  (inspections, applications) are counted from their rows, and complaints always are.
-  In the training-category view, where an institution has several groups, each institution
-  is placed once more under the total's key instead of ROLLUP.
-
-Because each total comes from the same rows as the groups, every number of the total is the
-sum of the rows' numbers (except medians, and in the training-category view, where an
-institution with several categories counts in each of them and the total counts it once).
-
-Scope (``auth.scope``): institutions are those of ``scope(viewer, Institution)``; inspections,
-applications, classes and staff are counted through them (the scope rule of the records an
-institution owns); complaints by ``scope(viewer, Complaint)``. Where that rule gives a viewer
-nothing (sub-units and departments other than education), the complaint counters are null,
-not zero, so that "none in scope" does not read as "none filed". They are null too in the
-views by kind, mode, nature, category and department and under an institution filter, since
-a complaint is filed with a county, not necessarily about a registered institution. The
-county tallies stand for scoped counts only where ``auth.scope.sees_whole_subtree`` says the
-scope of institutions and complaints is exactly the viewer's subtree (which holds the region).
-
-Days are China Standard Time (UTC+8): a timestamp's day and month, and the bounds of a date
-range, are Beijing's.
-"""
+"""Counting a statistics view (the package docstring says how): the region and its place in the
+tree, the one counting statement of each shape — summed from the county tallies, or from each
+institution in scope — and the view's rows and total."""
 
 from __future__ import annotations
 
@@ -54,15 +14,15 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement, False_
-from auth.scope import DEPARTMENT_CATEGORIES, scope, sees_whole_subtree, subtree_codes
+from auth.scope import scope, sees_whole_subtree, subtree_codes
 from auth.viewer import Viewer
-from models import Account, AccountKind, Application, ApplicationStatus, ApplicationType, Complaint, ComplaintStatus, ComplaintType, Department, Inspection, InspectionStatus, Institution, Kind, Level, Mode, Nature, Region, TrainingCategory, county_tally, institution_tally
+from models import Account, AccountKind, Application, ApplicationStatus, ApplicationType, Complaint, ComplaintStatus, ComplaintType, Inspection, InspectionStatus, Institution, Level, Region, county_tally, institution_tally
 from models.complaints import HANDLED
 from models.statistics import APPLICATION_TALLIES, INSTITUTION_TALLIES, tally_rows
 from resolvers.institutions.listing import InstitutionFilter, filter_condition, overdue_condition
-from resolvers.institutions.registration import CHOICES
 from core.errors import BadUserInput
-from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, DEPARTMENT_LABELS, Group, Grouping, MEDIAN, NOT_FOUND, NO_CATEGORY, Row, SELF_KEY, Statistics, StatisticsFilter, TOTAL_KEY, check_range, complaint_table
+from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, Group, Grouping, MEDIAN, NOT_FOUND, NO_CATEGORY, Row, SELF_KEY, Statistics, StatisticsFilter, TOTAL_KEY, check_range, complaint_table
+from resolvers.statistics.groups import supervising_department, view_groups
 
 
 def china_day(ts: ColumnElement) -> ColumnElement:
@@ -94,63 +54,6 @@ async def target_region(db, viewer: Viewer, code: str | None) -> tuple[Region, b
     if found is None:
         raise BadUserInput(NOT_FOUND, field="regionCode")
     return found[0], not found.has_children
-
-
-def _enum_groups(choices: Iterable[tuple[str, str]]) -> list[Group]:
-    return [Group(key, label) for key, label in choices]
-
-
-async def _groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: Grouping) -> list[Group]:
-    """The rows of a view, each with zeros until counted."""
-    if grouping is Grouping.KIND:
-        return _enum_groups(CHOICES[Kind].items())
-    if grouping is Grouping.MODE:
-        return _enum_groups(CHOICES[Mode].items())
-    if grouping is Grouping.NATURE:
-        return _enum_groups(CHOICES[Nature].items())
-    if grouping is Grouping.TRAINING_CATEGORY:
-        return _enum_groups([*CHOICES[TrainingCategory].items(), (NO_CATEGORY, "未填写培训类别")])
-    if grouping is Grouping.DEPARTMENT:
-        return _enum_groups((d.value, label) for d, label in DEPARTMENT_LABELS.items())
-    if not leaf:
-        children = (await db.execute(sa.select(Region).where(Region.parent_code == region.code).order_by(Region.code))).scalars()
-        return [Group(r.code, r.name, r) for r in children]
-    # A lowest region: its registering units (登记单位).
-    if viewer.level is Level.SUB_UNIT:
-        return [Group(str(viewer.account_id), (await db.get(Account, viewer.account_id)).name)]
-    units = (
-        await db.execute(
-            sa.select(Account.id, Account.name, Account.level)
-            .where(
-                Account.kind == AccountKind.REGULATOR,
-                Account.region_code == region.code,
-                sa.or_(
-                    Account.level == Level.SUB_UNIT,
-                    sa.and_(Account.level == Level.COUNTY, Account.department == Department.EDUCATION),
-                ),
-            )
-            .order_by(Account.level, Account.name, Account.id)
-        )
-    ).all()
-    bureau = next((u.name for u in units if u.level is Level.COUNTY), f"{region.name}（本级）")
-    return [
-        Group(region.code, bureau, region),
-        *(Group(str(u.id), u.name) for u in units if u.level is Level.SUB_UNIT),
-        Group(SELF_KEY, "机构自主注册"),
-    ]
-
-
-def _department() -> ColumnElement:
-    """The supervising department (主管部门) of an institution: the department of its first
-    non-subject category under one (auth.scope's order: the department that reviews its
-    applications), otherwise education. One per institution, so the rows add up."""
-    return sa.case(
-        *(
-            (sa.and_(Institution.kind == Kind.NON_SUBJECT, Institution.training_categories.contains([category.value])), department.value)
-            for department, category in DEPARTMENT_CATEGORIES.items()
-        ),
-        else_=Department.EDUCATION.value,
-    )
 
 
 def _below(region: Region | None) -> sa.Subquery:
@@ -231,7 +134,7 @@ def _placement(region: Region, leaf: bool, grouping: Grouping) -> _Placement:
         keys = sa.func.array_append(categories, sa.cast(sa.literal(TOTAL_KEY), sa.String(24)), type_=array)
         return _Placement(key=sa.func.unnest(keys), source=Institution, where=in_region, total_in_key=True)
     if grouping is Grouping.DEPARTMENT:
-        return _Placement(key=_department(), source=Institution, where=in_region)
+        return _Placement(key=supervising_department(), source=Institution, where=in_region)
     column = {Grouping.KIND: Institution.kind, Grouping.MODE: Institution.mode, Grouping.NATURE: Institution.nature}[grouping]
     return _Placement(key=sa.type_coerce(column, text), source=Institution, where=in_region)
 
@@ -476,7 +379,7 @@ async def statistics(
     complaints = counts_complaints(viewer, grouping, f)
     async with sessionmaker() as db:
         region, leaf = await target_region(db, viewer, region_code)
-        groups = await _groups(db, viewer, region, leaf, grouping)
+        groups = await view_groups(db, viewer, region, leaf, grouping)
         statement, parameters = _counts_statement(viewer, region, leaf, grouping, f, today(now), complaints, median)
         counted = (await db.execute(statement, parameters)).mappings().all()
     by_key: dict[Any, dict[str, Any]] = {}

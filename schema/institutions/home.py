@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from resolvers import applications
+from resolvers.institutions import home as rules
 from schema.context import Info
 from schema.enums import ReviewStatus
 
@@ -32,8 +32,8 @@ async def portal_home(info: Info, row) -> PortalHome:
     return PortalHome(
         review_status=ReviewStatus(row.review_status),
         deregistered=row.deregistered_at is not None,
-        needs_non_profit_conversion=applications.needs_non_profit(row),
-        needs_online_approval=applications.needs_approval(row),
+        needs_non_profit_conversion=rules.needs_non_profit(row),
+        needs_online_approval=rules.needs_approval(row),
         missing=[MissingItem(code=m.code, message=m.message) for m in missing],
         can_apply_for_compliance=not missing and row.review_status not in ("PENDING", "APPROVED"),
         findings_count=len(findings),
