@@ -8,7 +8,7 @@ from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetT
 from models.documents import Document, DocumentCategory
 from models.funds import ChargingMethod, InstitutionFunds
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
-from models.institutions import Grade, Institution, Kind, Mode, Nature, Premises, QualificationStatus, Subject, TrainingCategory
+from models.institutions import Grade, Institution, Kind, Mode, Nature, Premises, QualificationStatus, ReviewStatus, Subject, TrainingCategory
 from models.lists import ListEntry, ListKind, ListPeriod
 from models.materials import Material, MaterialReview, MaterialType
 from models.persisted import PersistedQuery
@@ -65,6 +65,7 @@ __all__ = [
     "Problem",
     "QualificationStatus",
     "RectificationItem",
+    "ReviewStatus",
     "Region",
     "Site",
     "SiteType",

@@ -71,6 +71,15 @@ class Premises(StrEnum):
     LEASED = "LEASED"  # 租赁
 
 
+class ReviewStatus(StrEnum):
+    """审核状态: the institution's latest compliance application (合规申请)."""
+
+    NOT_SUBMITTED = "NOT_SUBMITTED"  # 未提交
+    PENDING = "PENDING"  # 审核中
+    APPROVED = "APPROVED"  # 已通过（合规）
+    REJECTED = "REJECTED"  # 未通过
+
+
 class Institution(SQLModel, table=True):
     __tablename__ = "institution"
     __table_args__ = (

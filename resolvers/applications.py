@@ -31,6 +31,8 @@ submission is kept on the application for the reviewer.
 
 from __future__ import annotations
 
+from resolvers.filters import RecordId, condition, criterion
+
 from core.clock import today
 from dataclasses import dataclass
 from datetime import date
@@ -309,37 +311,36 @@ async def _apply(db: AsyncSession, ctx, application: Application, institution: I
 # --- reading --------------------------------------------------------------------------
 
 
+def _mine(viewer: Viewer | None) -> sa.ColumnElement[bool]:
+    """The applications the viewer decides: it is their authority."""
+    if viewer is None or not viewer.is_regulator:
+        return sa.false()
+    return sa.and_(
+        Application.authority_region_code == viewer.region_code,
+        Application.authority_department == viewer.department.value,
+        Application.authority_level == viewer.level.value,
+    )
+
+
+def _institution(value: str) -> sa.ColumnElement[bool]:
+    parsed = parse_id(value)
+    return Application.institution_id == parsed if parsed else sa.false()
+
+
 @dataclass
 class ApplicationFilter:
-    status: Any = None
-    type: Any = None
-    institution_id: str | None = None
-    #: Only the applications the caller decides (待我审核).
-    for_my_review: bool | None = None
+    """The application list's filter (and its counts'): every criterion optional, with AND."""
+
+    status: ApplicationStatus | None = criterion("审核状态", lambda v, c: Application.status == v.value)
+    type: ApplicationType | None = criterion("申请类型", lambda v, c: Application.type == v.value)
+    institution_id: RecordId | None = criterion("申请机构", lambda v, c: _institution(v), max_length=36)
+    for_my_review: bool | None = criterion(
+        "true: 仅由我审核的申请 (待我审核: only those the caller decides)", lambda v, c: _mine(c["viewer"]) if v else sa.not_(_mine(c["viewer"]))
+    )
 
 
 def _condition(viewer: Viewer | None, f: ApplicationFilter | None) -> sa.ColumnElement[bool]:
-    conditions = [scope(viewer, Application)]
-    if f is not None:
-        if f.status is not None:
-            conditions.append(Application.status == raw(f.status))
-        if f.type is not None:
-            conditions.append(Application.type == raw(f.type))
-        if f.institution_id is not None:
-            parsed = parse_id(f.institution_id)
-            conditions.append(Application.institution_id == parsed if parsed else sa.false())
-        if f.for_my_review is not None:
-            mine = (
-                sa.and_(
-                    Application.authority_region_code == viewer.region_code,
-                    Application.authority_department == viewer.department.value,
-                    Application.authority_level == viewer.level.value,
-                )
-                if viewer is not None and viewer.is_regulator
-                else sa.false()
-            )
-            conditions.append(mine if f.for_my_review else sa.not_(mine))
-    return sa.and_(*conditions)
+    return sa.and_(scope(viewer, Application), condition(f, viewer=viewer))
 
 
 async def list_applications(info, f: ApplicationFilter | None, first: int | None, after: str | None) -> Page:

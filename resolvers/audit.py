@@ -5,6 +5,8 @@ changes and snapshots are masked. Records are append-only (a database trigger re
 
 from __future__ import annotations
 
+from resolvers.filters import RecordId, condition, criterion
+
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -91,24 +93,24 @@ def record(
 SNAPSHOT_READERS = (Level.MINISTRY, Level.PROVINCE)
 
 
+def _record(value: str) -> sa.ColumnElement[bool]:
+    record_id = parse_id(value)
+    return AuditRecord.record_id == record_id if record_id else sa.false()
+
+
 @dataclass
 class AuditFilter:
-    operation: str | None = None
-    record_type: str | None = None
-    record_id: str | None = None
-    username: str | None = None
+    """The audit trail's filter: every criterion optional, with AND."""
+
+    operation: str | None = criterion("操作 (the mutation's name, e.g. saveInstitutionBasics)", lambda v, c: AuditRecord.operation == v)
+    record_type: str | None = criterion("记录类型 (e.g. Institution)", lambda v, c: AuditRecord.record_type == v)
+    record_id: RecordId | None = criterion("记录", lambda v, c: _record(v), max_length=36)
+    username: str | None = criterion("操作账号 (login name; an institution's mobile as the trail keeps it, masked)", lambda v, c: AuditRecord.username == v)
 
 
 async def list_records(info, f: AuditFilter | None, first: int | None, after: str | None) -> Page:
     """Oldest first (in the order written), in the caller's scope."""
     ctx = info.context
-    conditions = [scope(ctx.viewer, AuditRecord)]
-    if f is not None:
-        for key in ("operation", "record_type", "username"):
-            if getattr(f, key):
-                conditions.append(getattr(AuditRecord, key) == getattr(f, key))
-        if f.record_id is not None:
-            record_id = parse_id(f.record_id)
-            conditions.append(AuditRecord.record_id == record_id if record_id else sa.false())
+    conditions = [scope(ctx.viewer, AuditRecord), condition(f)]
     async with ctx.sessionmaker() as db:
         return await paginate(db, AuditRecord, sa.and_(*conditions), [AuditRecord.seq], first=first, after=after)

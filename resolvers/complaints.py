@@ -15,6 +15,8 @@ sees it (behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
 
 from __future__ import annotations
 
+from resolvers.filters import condition, criterion
+
 import re
 import secrets
 from dataclasses import dataclass
@@ -175,18 +177,16 @@ async def status(info, number: str, mobile: str) -> Complaint | None:
 
 @dataclass
 class ComplaintFilter:
-    status: Any = None
-    complaint_type: Any = None
-    target_type: Any = None
+    """The complaint list's filter: every criterion optional, with AND."""
+
+    status: ComplaintStatus | None = criterion("办理状态", lambda v, c: Complaint.status == v.value)
+    complaint_type: ComplaintType | None = criterion("投诉类型", lambda v, c: Complaint.complaint_type == v.value)
+    target_type: TargetType | None = criterion("投诉对象", lambda v, c: Complaint.target_type == v.value)
 
 
 async def list_complaints(info, f: ComplaintFilter | None, first: int | None, after: str | None) -> Page:
     ctx = info.context
-    conditions = [scope(ctx.viewer, Complaint)]
-    for key in ("status", "complaint_type", "target_type"):
-        value = getattr(f, key, None) if f else None
-        if value is not None:
-            conditions.append(getattr(Complaint, key) == getattr(value, "value", value))
+    conditions = [scope(ctx.viewer, Complaint), condition(f)]
     async with ctx.sessionmaker() as db:
         return await paginate(db, Complaint, sa.and_(*conditions), [Complaint.submitted_at, Complaint.id], first=first, after=after)
 

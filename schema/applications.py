@@ -7,6 +7,8 @@ imports nothing of them."""
 
 from __future__ import annotations
 
+from schema.filters import graphql_input, to_filter
+
 import datetime as dt
 from typing import Annotated
 
@@ -105,12 +107,9 @@ class ReviewInput:
     licence_valid_to: dt.date | None = None
 
 
-@strawberry.input
-class ApplicationFilter:
-    status: ApplicationStatus | None = None
-    type: ApplicationType | None = None
-    institution_id: strawberry.ID | None = None
-    for_my_review: bool | None = optional("true: only those the caller decides (待我审核)")
+ApplicationFilter = graphql_input(
+    applications.ApplicationFilter, name="ApplicationFilter", description="申请列表的筛选条件 (the application list's filters; all optional, combined with AND)."
+)
 
 
 @strawberry.type
@@ -133,13 +132,13 @@ class ApplicationQuery:
     async def applications(
         self, info: Info, filter: ApplicationFilter | None = None, first: int | None = 20, after: str | None = None
     ) -> Connection[Application]:
-        f = applications.ApplicationFilter(**vars(filter)) if filter else None
+        f = to_filter(filter)
         page = await applications.list_applications(info, f, first, after)
         return Connection[Application].from_page(page, Application.from_row, after=after)
 
     @strawberry.field(description="申请数 by type and status, same filter and scope as applications.", extensions=allow(Regulator()))
     async def application_counts(self, info: Info, filter: ApplicationFilter | None = None) -> list[ApplicationCount]:
-        f = applications.ApplicationFilter(**vars(filter)) if filter else None
+        f = to_filter(filter)
         return [
             ApplicationCount(type=ApplicationTypeEnum(t), status=ApplicationStatusEnum(s), count=n)
             for t, s, n in await applications.counts(info, f)

@@ -3,6 +3,8 @@ records cannot be changed or deleted through the API (nor, by a trigger, in the 
 
 from __future__ import annotations
 
+from schema.filters import graphql_input, to_filter
+
 import datetime as dt
 
 import strawberry
@@ -47,12 +49,9 @@ class AuditRecord:
         return Region.from_row(await info.context.loaders.region.load(self.region_code))
 
 
-@strawberry.input
-class AuditFilter:
-    operation: str | None = None
-    record_type: str | None = None
-    record_id: strawberry.ID | None = None
-    username: str | None = None
+AuditFilter = graphql_input(
+    audit.AuditFilter, name="AuditFilter", description="审计记录的筛选条件 (the audit trail's filters; all optional, combined with AND)."
+)
 
 
 @strawberry.type
@@ -64,7 +63,7 @@ class AuditQuery:
     async def audit_records(
         self, info: Info, filter: AuditFilter | None = None, first: int | None = 20, after: str | None = None
     ) -> Connection[AuditRecord]:
-        f = audit.AuditFilter(**vars(filter)) if filter else None
+        f = to_filter(filter)
         page = await audit.list_records(info, f, first, after)
         viewer = info.context.viewer
         return Connection[AuditRecord].from_page(page, lambda row: AuditRecord.from_row(row, viewer), after=after)

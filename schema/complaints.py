@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schema.filters import graphql_input, to_filter
+
 import datetime as dt
 
 import strawberry
@@ -93,11 +95,9 @@ class ComplaintInput:
     content: str | None = strawberry.field(default=None, description="at most 2,000 characters")
 
 
-@strawberry.input
-class ComplaintFilter:
-    status: ComplaintStatus | None = None
-    complaint_type: ComplaintType | None = None
-    target_type: TargetType | None = None
+ComplaintFilter = graphql_input(
+    complaints.ComplaintFilter, name="ComplaintFilter", description="投诉列表的筛选条件 (the complaint list's filters; all optional, combined with AND)."
+)
 
 
 @strawberry.type
@@ -132,7 +132,7 @@ class ComplaintPublicQuery:
 class ComplaintQuery(ComplaintPublicQuery):
     @strawberry.field(description="网上投诉 in the caller's scope: a county's inbox, or the subtree for supervision.", extensions=allow(Regulator()))
     async def complaints(self, info: Info, filter: ComplaintFilter | None = None, first: int | None = 20, after: str | None = None) -> Connection[Complaint]:
-        f = complaints.ComplaintFilter(**vars(filter)) if filter else None
+        f = to_filter(filter)
         page = await complaints.list_complaints(info, f, first, after)
         viewer = info.context.viewer
         return Connection[Complaint].from_page(page, lambda row: Complaint.for_viewer(row, viewer), after=after)

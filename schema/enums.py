@@ -5,8 +5,9 @@ departments."""
 
 from __future__ import annotations
 
-import enum
 import strawberry
+
+from models import ReviewStatus as ReviewStatusEnum
 from models import InspectionStatus as InspectionStatusEnum
 from models import Grade as GradeEnum
 from models import Kind, Mode, Nature, Premises, QualificationStatus
@@ -64,12 +65,9 @@ InspectionStatus = strawberry.enum(
 )
 
 
-@strawberry.enum(description="审核状态 of the institution (its latest compliance application, 合规申请).")
-class ReviewStatus(enum.Enum):
-    NOT_SUBMITTED = "NOT_SUBMITTED"  # 未提交
-    PENDING = "PENDING"  # 审核中
-    APPROVED = "APPROVED"  # 已通过（合规）
-    REJECTED = "REJECTED"  # 未通过
+ReviewStatus = strawberry.enum(
+    ReviewStatusEnum, name="ReviewStatus", description="审核状态 of the institution (its latest compliance application, 合规申请): 未提交, 审核中, 已通过, 未通过."
+)
 
 
 RegulatorLevel = strawberry.enum(

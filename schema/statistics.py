@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 import strawberry
 
+from schema.filters import graphql_input, to_filter
+
 from auth.permissions import Regulator, allow
 from models import ApplicationStatus
 from resolvers.statistics import counting
 from resolvers.statistics import series
 from resolvers.statistics import views
 from schema.context import Info
-from schema.enums import InstitutionKind, InstitutionMode, InstitutionNature
 from schema.regions import Region
 from schema.relay import asks_for
 
@@ -32,24 +33,10 @@ StatisticsGrouping = strawberry.enum(
 )
 
 
-@strawberry.input(description="统计筛选条件. kind, mode, nature and complete select institutions; from/to the days of events.")
-class StatisticsFilter:
-    kind: InstitutionKind | None = None
-    mode: InstitutionMode | None = None
-    nature: InstitutionNature | None = None
-    complete: bool | None = strawberry.field(default=None, description="登记完成: all five registration parts saved")
-    from_: dt.date | None = strawberry.field(
-        default=None,
-        name="from",
-        description=(
-            "起始日期 (inclusive, Beijing time) of the counters of events: inspections recorded (排查日期), applications "
-            "and complaints (submitted). The other counters are states as of now."
-        ),
-    )
-    to: dt.date | None = strawberry.field(default=None, description="截止日期 (inclusive), like `from`.")
-
-    def to_filter(self) -> views.StatisticsFilter:
-        return views.StatisticsFilter(kind=self.kind, mode=self.mode, nature=self.nature, complete=self.complete, from_=self.from_, to=self.to)
+StatisticsFilter = graphql_input(
+    views.StatisticsFilter, name="StatisticsFilter",
+    description="统计筛选条件 (kind, mode, nature and complete select institutions; from/to the days of events; the export takes the same as query parameters).",
+)
 
 
 @strawberry.type(description="机构登记情况")
@@ -232,7 +219,7 @@ class StatisticsQuery:
             ctx.now,
             region_code,
             group_by or views.Grouping.REGION,
-            filter.to_filter() if filter else None,
+            to_filter(filter),
             median=asks_for(info.selected_fields, "medianHandlingHours"),
         )
         return Statistics(

@@ -15,7 +15,8 @@ from bench import dataset
 from models import Account, ApplicationType, Course, Institution, Material, Site, Staff, TrainingClass
 from models.database import create_engine, create_sessionmaker, execute_admin, with_database
 from resolvers import public, validation
-from resolvers.applications import authority, missing_items_of
+from resolvers.applications import authority
+from resolvers.institutions.home import missing_items_of
 from resolvers.findings import findings_for
 from resolvers.forms import Form
 from resolvers.materials import check_material

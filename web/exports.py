@@ -18,11 +18,9 @@ from auth.viewer import Viewer
 from core.clock import today
 from core.errors import ApiError
 from core.ids import parse_id
-from models import InspectionStatus, Kind, Mode, Nature
-from resolvers import materials
+from resolvers import filters, materials
 from resolvers.institutions.exporting import export_workbook, record_export
 from resolvers.institutions.listing import InstitutionFilter
-from resolvers.institutions.registration import Part
 from resolvers.institutions.template import template_bytes
 from resolvers.statistics.counting import statistics
 from resolvers.statistics.exporting import series_workbook, statistics_workbook
@@ -39,16 +37,6 @@ def _attachment(name: str) -> dict[str, str]:
 
 async def _regulator(request: Request) -> Viewer | JSONResponse:
     return await endpoint_viewer(request, regulators_only=True)
-
-
-def query_boolean(params, name: str) -> bool | None:
-    """A ``true``/``false`` query parameter (absent: None)."""
-    value = params.get(name)
-    if value is None:
-        return None
-    if value not in ("true", "false"):
-        raise ApiError(f"{name} must be true or false", "BAD_USER_INPUT")
-    return value == "true"
 
 
 def query_choice(params, name: str, enum) -> Any:
@@ -74,23 +62,6 @@ def _date(params, name: str, *, required: bool = False) -> date | None:
         raise ApiError(f"{name} must be a date (YYYY-MM-DD)", "BAD_USER_INPUT") from None
 
 
-def filter_from_query(params, day: date) -> InstitutionFilter:
-    """The list's filters from query parameters (the GraphQL names)."""
-    return InstitutionFilter(
-        name=params.get("name"),
-        region_code=params.get("regionCode"),
-        kind=query_choice(params, "kind", Kind),
-        mode=query_choice(params, "mode", Mode),
-        nature=query_choice(params, "nature", Nature),
-        complete=query_boolean(params, "complete"),
-        missing_part=query_choice(params, "missingPart", Part),
-        registering_unit_id=params.get("registeringUnitId"),
-        inspection_status=query_choice(params, "inspectionStatus", InspectionStatus),
-        overdue=query_boolean(params, "overdue"),
-        today=day,
-    )
-
-
 async def institutions_template(request: Request) -> Response:
     """GET /templates/institutions.xlsx: the import template, for a logged-in regulator."""
     viewer = await _regulator(request)
@@ -107,10 +78,10 @@ async def institutions_export(request: Request) -> Response:
     state = request.app.state
     now = state.settings.clock()
     try:
-        f = filter_from_query(request.query_params, today(now))
+        f = filters.from_query(InstitutionFilter, request.query_params)
     except ApiError as e:
         return json_error(400, "BAD_USER_INPUT", e.message)
-    output = await export_workbook(state.sessionmaker, viewer, f)
+    output = await export_workbook(state.sessionmaker, viewer, f, today(now))
     if sees_personal_data(viewer):
         client = request.client.host if request.client else None
         await record_export(state.sessionmaker, viewer, now, client, dict(request.query_params))
@@ -164,14 +135,7 @@ async def statistics_export(request: Request) -> Response:
             )
             body, name = series_workbook(found), f"statistics-series-{found.region.code}"
         else:
-            f = StatisticsFilter(
-                kind=query_choice(params, "kind", Kind),
-                mode=query_choice(params, "mode", Mode),
-                nature=query_choice(params, "nature", Nature),
-                complete=query_boolean(params, "complete"),
-                from_=_date(params, "from"),
-                to=_date(params, "to"),
-            )
+            f = filters.from_query(StatisticsFilter, params)
             grouping = query_choice(params, "groupBy", Grouping) or Grouping.REGION
             result = await statistics(sessionmaker, viewer, now, region_code, grouping, f)
             body, name = statistics_workbook(result), f"statistics-{result.region.code}"

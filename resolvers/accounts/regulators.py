@@ -7,6 +7,8 @@ failures are raised as ``ApiError``. A target account outside the caller's scope
 
 from __future__ import annotations
 
+from resolvers.filters import RecordId, condition, criterion
+
 import re
 import uuid
 from dataclasses import dataclass
@@ -37,36 +39,28 @@ _ACCOUNT_FIELDS = ["username", "name", "level", "region_code", "department", "pa
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}")
 
 
+def _parent(value: str) -> sa.ColumnElement[bool]:
+    parent_id = parse_id(value)
+    return Account.parent_id == parent_id if parent_id else sa.false()
+
+
 @dataclass
 class AccountFilter:
-    level: Level | None = None
-    department: Department | None = None
-    region_code: str | None = None
-    enabled: bool | None = None
-    search: str | None = None
-    parent_id: str | None = None
+    """The regulator account list's filter (单位列表): every criterion optional, with AND."""
+
+    level: Level | None = criterion("级别", lambda v, c: Account.level == v)
+    department: Department | None = criterion("主管部门", lambda v, c: Account.department == v)
+    region_code: str | None = criterion("所在区划及其下级 (accounts at or under this region)", lambda v, c: Account.region_code.in_(subtree_of(v)), max_length=6)
+    enabled: bool | None = criterion("启用状态", lambda v, c: Account.enabled == v)
+    search: str | None = criterion(
+        "名称或登录名包含 (part of the name or login name)",
+        lambda v, c: sa.or_(Account.name.icontains(v, autoescape=True), Account.username.icontains(v, autoescape=True)),
+    )
+    parent_id: RecordId | None = criterion("所属区县账号 (the sub-units of this county account)", lambda v, c: _parent(v), max_length=36)
 
 
 def _filter_condition(f: AccountFilter | None) -> sa.ColumnElement[bool]:
-    conditions: list[sa.ColumnElement[bool]] = [Account.kind == AccountKind.REGULATOR]
-    if f is None:
-        return sa.and_(*conditions)
-    if f.level is not None:
-        conditions.append(Account.level == f.level)
-    if f.department is not None:
-        conditions.append(Account.department == f.department)
-    if f.region_code:
-        conditions.append(Account.region_code.in_(subtree_of(f.region_code)))
-    if f.enabled is not None:
-        conditions.append(Account.enabled == f.enabled)
-    if f.search:
-        conditions.append(
-            sa.or_(Account.name.icontains(f.search, autoescape=True), Account.username.icontains(f.search, autoescape=True))
-        )
-    if f.parent_id is not None:
-        parent_id = parse_id(f.parent_id)
-        conditions.append(Account.parent_id == parent_id if parent_id else sa.false())
-    return sa.and_(*conditions)
+    return sa.and_(Account.kind == AccountKind.REGULATOR, condition(f))
 
 
 async def list_accounts(info, f: AccountFilter | None, first: int | None, after: str | None) -> Page:

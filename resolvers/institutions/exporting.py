@@ -5,6 +5,7 @@ read of personal data."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from types import SimpleNamespace
 
 import asyncio
@@ -36,8 +37,8 @@ def export_row(row: Institution, *, personal: bool = True) -> list[Any]:
     return values
 
 
-async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | None) -> tempfile.SpooledTemporaryFile:
-    """The rows in scope, in the template's layout, written row by row (write-only mode)
+async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | None, day: date) -> tempfile.SpooledTemporaryFile:
+    """The rows in scope and the filter as of ``day``, in the template's layout, written row by row (write-only mode)
     from a server-side cursor; the file spools to disk past 8 MB."""
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(DATA_SHEET)
@@ -66,7 +67,7 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
         for row in rows:
             sheet.append(cells(export_row(row, personal=personal)))
 
-    stmt = sa.select(Institution).where(listed(viewer, f)).order_by(Institution.name, Institution.id)
+    stmt = sa.select(Institution).where(listed(viewer, f, day)).order_by(Institution.name, Institution.id)
     async with sessionmaker() as db:
         stream = await db.stream_scalars(stmt.execution_options(yield_per=1000))
         async for rows in stream.partitions(1000):

@@ -3,10 +3,9 @@ record by id."""
 
 from __future__ import annotations
 
-from core.clock import today, utcnow
+from core.clock import today
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
 from typing import Any
 import sqlalchemy as sa
 from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
@@ -17,23 +16,8 @@ from models.database import single_statements
 from resolvers.pagination import Page, paginate_rows
 from resolvers.institutions.registration import SAVED_FLAG, Part
 from core.ids import parse_id
-
-
-@dataclass
-class InstitutionFilter:
-    name: str | None = None
-    region_code: str | None = None
-    kind: str | None = None
-    mode: str | None = None
-    nature: str | None = None
-    complete: bool | None = None
-    missing_part: Part | None = None
-    registering_unit_id: str | None = None
-    inspection_status: str | None = None
-    overdue: bool | None = None
-    review_status: str | None = None
-    #: "Overdue" is relative to this day (the request's).
-    today: date | None = None
+from models import InspectionStatus, Kind, Mode, Nature, ReviewStatus
+from resolvers.filters import RecordId, condition, criterion, given
 
 
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
@@ -50,40 +34,46 @@ def _complete() -> sa.ColumnElement[bool]:
     return sa.and_(*(getattr(Institution, flag) for flag in SAVED_FLAG.values()))
 
 
-def filter_condition(f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if f is None:
-        return sa.true()
-    if f.name:
-        conditions.append(Institution.name.icontains(f.name.strip(), autoescape=True))
-    if f.region_code:
-        conditions.append(Institution.region_code.in_(subtree_of(f.region_code)))
-    for key in ("kind", "mode", "nature"):
-        value = getattr(f, key)
-        if value is not None:
-            conditions.append(getattr(Institution, key) == (value.value if isinstance(value, Enum) else value))
-    if f.complete is not None:
-        conditions.append(_complete() if f.complete else sa.not_(_complete()))
-    if f.missing_part is not None:
-        flag = SAVED_FLAG.get(f.missing_part)
-        # The basic situation is never missing: the row exists because it was saved.
-        conditions.append(sa.not_(getattr(Institution, flag)) if flag else sa.false())
-    if f.registering_unit_id is not None:
-        unit = parse_id(f.registering_unit_id)
-        conditions.append(Institution.registering_unit_id == unit if unit else sa.false())
-    if f.inspection_status is not None:
-        conditions.append(Institution.inspection_status == getattr(f.inspection_status, "value", f.inspection_status))
-    if f.review_status is not None:
-        conditions.append(Institution.review_status == getattr(f.review_status, "value", f.review_status))
-    if f.overdue is not None:
-        overdue = overdue_condition(f.today or today(utcnow()))
-        conditions.append(overdue if f.overdue else sa.not_(overdue))
-    return sa.and_(sa.true(), *conditions)
+def _yes_no(condition: sa.ColumnElement[bool], wanted: bool) -> sa.ColumnElement[bool]:
+    return condition if wanted else sa.not_(condition)
 
 
-def listed(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.ColumnElement[bool]:
-    """The one condition of the list and the export: scope and filters."""
-    return sa.and_(scope(viewer, Institution), filter_condition(f))
+def _missing(part: Part) -> sa.ColumnElement[bool]:
+    flag = SAVED_FLAG.get(part)
+    # The basic situation is never missing: the row exists because it was saved.
+    return sa.not_(getattr(Institution, flag)) if flag else sa.false()
+
+
+def _unit(value: str) -> sa.ColumnElement[bool]:
+    unit = parse_id(value)
+    return Institution.registering_unit_id == unit if unit else sa.false()
+
+
+@dataclass
+class InstitutionFilter:
+    """The institution list's filter (its export's too): every criterion optional, combined
+    with AND. "Overdue" is as of the request's day (``today`` in the context)."""
+
+    name: str | None = criterion("机构名称包含 (part of the name)", lambda v, c: Institution.name.icontains(v.strip(), autoescape=True))
+    region_code: str | None = criterion(
+        "所在区划及其下级 (institutions in this region or below it; any region in scope)",
+        lambda v, c: Institution.region_code.in_(subtree_of(v)),
+        max_length=6,
+    )
+    kind: Kind | None = criterion("机构类型 (学科类/非学科类)", lambda v, c: Institution.kind == v.value)
+    mode: Mode | None = criterion("办学形式 (线上/线下)", lambda v, c: Institution.mode == v.value)
+    nature: Nature | None = criterion("机构性质 (营利性/非营利性)", lambda v, c: Institution.nature == v.value)
+    complete: bool | None = criterion("登记完成 (all five parts saved, or not)", lambda v, c: _yes_no(_complete(), v))
+    missing_part: Part | None = criterion("未保存此部分的机构 (institutions that have not saved this part)", lambda v, c: _missing(v))
+    registering_unit_id: RecordId | None = criterion("登记单位 (the registering unit's account id)", lambda v, c: _unit(v), max_length=36)
+    inspection_status: InspectionStatus | None = criterion("排查状态", lambda v, c: Institution.inspection_status == v.value)
+    overdue: bool | None = criterion("逾期整改 (true) 或否 (false)", lambda v, c: _yes_no(overdue_condition(c["today"]), v))
+    review_status: ReviewStatus | None = criterion("审核状态 (合规申请)", lambda v, c: Institution.review_status == v.value)
+
+
+def listed(viewer: Viewer | None, f: InstitutionFilter | None, day: date) -> sa.ColumnElement[bool]:
+    """The one condition of the list and the export: scope and filters, as of ``day``."""
+    return sa.and_(scope(viewer, Institution), condition(f, today=day))
 
 
 #: The columns of a list page whose nodes show only the institution's state (name, kind,
@@ -101,7 +91,7 @@ def tallied_total(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.Sele
     counting up to 500,000 institutions. None for any other list."""
     if not sees_whole_subtree(viewer):
         return None
-    if f is not None and any(value not in (None, "") for key, value in vars(f).items() if key not in ("region_code", "today")):
+    if set(given(f)) - {"region_code"}:
         return None
     codes = subtree_codes(viewer.region_path)
     if f is not None and f.region_code:
@@ -137,7 +127,7 @@ async def list_institutions(
     async with ctx.sessionmaker() as db:
         await single_statements(db)
         return await paginate_rows(
-            db, Institution, listed(ctx.viewer, f), [Institution.name, Institution.id],
+            db, Institution, listed(ctx.viewer, f, today(ctx.now)), [Institution.name, Institution.id],
             first=first, after=after, columns=columns, outer_joins=joins, count=total, counted=tallied_total(ctx.viewer, f),
             entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
         )

@@ -19,7 +19,8 @@ from auth.viewer import Viewer
 from models import Account, AccountKind, Application, ApplicationStatus, ApplicationType, Complaint, ComplaintStatus, ComplaintType, Inspection, InspectionStatus, Institution, Level, Region, county_tally, institution_tally
 from models.complaints import HANDLED
 from models.statistics import APPLICATION_TALLIES, INSTITUTION_TALLIES, tally_rows
-from resolvers.institutions.listing import InstitutionFilter, filter_condition, overdue_condition
+from resolvers.filters import condition
+from resolvers.institutions.listing import InstitutionFilter, overdue_condition
 from core.errors import BadUserInput
 from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, Group, Grouping, MEDIAN, NOT_FOUND, NO_CATEGORY, Row, SELF_KEY, Statistics, StatisticsFilter, TOTAL_KEY, check_range, complaint_table
 from resolvers.statistics.groups import supervising_department, view_groups
@@ -262,12 +263,12 @@ def _counts_statement(
         counted = sa.func.count(column)
         return counted.filter(condition) if condition is not None else counted
 
-    institution_filter = filter_condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
+    institution_filter = condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
     inst = (
         sa.select(
             Institution.id.label("id"),
             sa.type_coerce(place.key, sa.String()).label("g"),
-            filter_condition(InstitutionFilter(complete=True)).label("complete"),
+            condition(InstitutionFilter(complete=True)).label("complete"),
             (Institution.review_status == "APPROVED").label("compliant"),
             Institution.deregistered_at.is_not(None).label("deregistered"),
             Institution.inspection_status.label("inspection_status"),

@@ -10,6 +10,7 @@ from typing import Any
 from models import ApplicationStatus, ApplicationType, Complaint, Department, Kind, Mode, Nature, Region
 from resolvers.institutions.registration import CHOICES
 from core.errors import BadUserInput
+from resolvers.filters import criterion
 
 
 #: China Standard Time: the day of a timestamp, and the bounds of a date range.
@@ -113,16 +114,20 @@ MEDIAN = "complaints_median_hours"
 
 @dataclass
 class StatisticsFilter:
-    kind: Kind | None = None
-    mode: Mode | None = None
-    nature: Nature | None = None
-    #: 登记完成: all five parts saved (or not).
-    complete: bool | None = None
-    #: An inclusive range of days for the counters of events: inspections recorded
-    #: (inspected_on), applications (submitted) and complaints (submitted). The counters of
-    #: states (institutions, inspection status, classes, staff, lists) are as of now.
-    from_: date | None = None
-    to: date | None = None
+    """A statistics view's filter (its export's too): kind, mode, nature and complete select
+    the institutions counted; from/to the days of the counters of events (the counting
+    applies them: none is a plain condition on one table)."""
+
+    kind: Kind | None = criterion("机构类型 (学科类/非学科类)")
+    mode: Mode | None = criterion("办学形式 (线上/线下)")
+    nature: Nature | None = criterion("机构性质 (营利性/非营利性)")
+    complete: bool | None = criterion("登记完成 (all five registration parts saved, or not)")
+    from_: date | None = criterion(
+        "起始日期 (inclusive, Beijing time) of the counters of events: inspections recorded (排查日期), applications "
+        "and complaints (submitted). The other counters are states as of now.",
+        graphql_name="from",
+    )
+    to: date | None = criterion("截止日期 (inclusive), like `from`.")
 
     @property
     def about_institutions(self) -> bool:

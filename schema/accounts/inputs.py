@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from resolvers.accounts import regulators
+from schema.filters import graphql_input
+
 import strawberry
 from schema.institutions.inputs import InstitutionBasicsInput
 from schema.enums import Department, RegulatorLevel
 
 
-@strawberry.input(description="Filters of the account list; all optional, combined with AND.")
-class RegulatorAccountFilter:
-    level: RegulatorLevel | None = None
-    department: Department | None = None
-    region_code: str | None = strawberry.field(default=None, description="Accounts at or under this region.")
-    enabled: bool | None = None
-    search: str | None = strawberry.field(default=None, description="Part of the name or login name.")
-    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Sub-units of this county account.")
+RegulatorAccountFilter = graphql_input(
+    regulators.AccountFilter, name="RegulatorAccountFilter", description="账号列表的筛选条件 (the account list's filters; all optional, combined with AND)."
+)
 
 
 @strawberry.input(description="新增账号. The password is the initial one (123456), to be changed at first login.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schema.filters import to_filter
+
 import strawberry
 from auth.permissions import Regulator, allow
 from models import AccountKind
@@ -36,17 +38,7 @@ class AccountQuery(AccountPublicQuery):
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[RegulatorAccount]:
-        f = None
-        if filter is not None:
-            f = regulators.AccountFilter(
-                level=filter.level,
-                department=filter.department,
-                region_code=filter.region_code,
-                enabled=filter.enabled,
-                search=filter.search,
-                parent_id=filter.parent_id,
-            )
-        page = await regulators.list_accounts(info, f, first, after)
+        page = await regulators.list_accounts(info, to_filter(filter), first, after)
         return Connection[RegulatorAccount].from_page(page, RegulatorAccount.from_row, after=after)
 
     @strawberry.field(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 import strawberry
+
+from resolvers.institutions import listing
+from schema.filters import graphql_input
 from resolvers.institutions.registration import Part
-from schema.enums import Grade, InspectionStatus, InstitutionKind, InstitutionMode, InstitutionNature, PremisesType, QualificationStatusType, RegistrationPart, ReviewStatus, Subject, TrainingCategory
+from schema.enums import Grade, InstitutionKind, InstitutionMode, InstitutionNature, PremisesType, QualificationStatusType, Subject, TrainingCategory
 from schema.fields import optional
 
 
@@ -75,16 +78,7 @@ PART_INPUTS = {
 }
 
 
-@strawberry.input(description="Filters of the institution list; all optional, combined with AND.")
-class InstitutionFilter:
-    name: str | None = optional("Part of the name.")
-    region_code: str | None = optional("Institutions in this region or below it (any region in scope).")
-    kind: InstitutionKind | None = None
-    mode: InstitutionMode | None = None
-    nature: InstitutionNature | None = None
-    complete: bool | None = optional("Registration complete (all five parts) or not.")
-    missing_part: RegistrationPart | None = optional("Institutions that have not saved this part.")
-    registering_unit_id: strawberry.ID | None = optional("登记单位")
-    inspection_status: InspectionStatus | None = optional("排查状态")
-    overdue: bool | None = optional("逾期整改 (true) or not (false)")
-    review_status: ReviewStatus | None = optional("审核状态")
+InstitutionFilter = graphql_input(
+    listing.InstitutionFilter, name="InstitutionFilter",
+    description="机构列表的筛选条件 (the institution list's filters; all optional, combined with AND; the export takes the same as query parameters).",
+)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core.clock import today
 import strawberry
 from auth.permissions import InstitutionUser, Authenticated, Regulator, allow
 from models import Level
@@ -10,6 +9,7 @@ from resolvers import audit
 from resolvers.institutions import listing
 from schema.context import Info
 from schema.relay import Connection, selected
+from schema.filters import to_filter
 from schema.institutions.inputs import InstitutionFilter
 from schema.institutions.payloads import InstitutionDeletion
 from schema.institutions.types import Institution, LIST_FIELDS, RegisteringUnit
@@ -28,9 +28,7 @@ class InstitutionQuery:
     async def institutions(
         self, info: Info, filter: InstitutionFilter | None = None, first: int | None = 20, after: str | None = None
     ) -> Connection[Institution]:
-        f = listing.InstitutionFilter(**vars(filter)) if filter else None
-        if f is not None:
-            f.today = today(info.context.now)
+        f = to_filter(filter)
         asked = selected(info)
         unit = "registeringUnit" in asked.node
         counts = "siteCount" in asked.node or "activeStaffCount" in asked.node

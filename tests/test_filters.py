@@ -1,0 +1,92 @@
+"""A list's filter is declared once (resolvers/filters.py): the GraphQL input, the SQL condition
+and the export's query string come from it. The export honours every criterion exactly as the
+list does."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from demo import seed_demo
+from models import Account, Level
+from models.storage import LocalStorage
+from resolvers import filters
+from resolvers.institutions.listing import InstitutionFilter
+from resolvers.institutions.template import DATA_SHEET, HEADERS
+from schema.root import schema
+
+LIST = """query($f: InstitutionFilter, $after: String) {
+  institutions(filter: $f, first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { name } } }
+}"""
+
+
+async def listed_names(gql, token: str, f: dict) -> list[str]:
+    names, after = [], None
+    while True:
+        page = (await gql(LIST, {"f": f, "after": after}, token=token))["data"]["institutions"]
+        names += [e["node"]["name"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return names
+        after = page["pageInfo"]["endCursor"]
+
+
+async def exported_names(http, token: str, f: dict) -> list[str]:
+    params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in f.items()}
+    response = await http.get("/exports/institutions.xlsx", params=params, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True)[DATA_SHEET]
+    column = HEADERS.index(next(h for h in HEADERS if h.startswith("机构名称")))
+    return [row[column] for row in list(sheet.iter_rows(values_only=True))[1:]]
+
+
+def test_the_graphql_input_has_every_criterion_with_its_description():
+    declared = {filters.graphql_name(f): f.metadata["description"] for f, _ in filters.criteria(InstitutionFilter)}
+    graphql = schema._schema.type_map["InstitutionFilter"].fields
+    assert {name: field.description for name, field in graphql.items()} == declared
+
+
+async def test_the_export_honours_every_criterion_as_the_list_does(gql, http, sessionmaker, clock, tmp_path):
+    # given: the demo, seen by a prefecture (two counties, their sub-units' registrations)
+    await seed_demo(sessionmaker, date(2026, 11, 23), storage=LocalStorage(tmp_path / "files"))
+    clock.advance(days=30)  # some ledgers are overdue by now
+    async with sessionmaker() as db:
+        unit = (await db.execute(sa.select(Account.id).where(Account.level == Level.SUB_UNIT, Account.username == "edu-440106-01"))).scalar_one()
+    samples = {
+        "name": "培训",
+        "regionCode": "440106",
+        "kind": "SUBJECT",
+        "mode": "ONLINE",
+        "nature": "FOR_PROFIT",
+        "complete": False,
+        "missingPart": "FACILITIES",
+        "registeringUnitId": str(unit),
+        "inspectionStatus": "RECTIFYING",
+        "overdue": True,
+        "reviewStatus": "APPROVED",
+    }
+    # every criterion has a sample here: a new one fails this test until it is added
+    assert set(samples) == {filters.graphql_name(f) for f, _ in filters.criteria(InstitutionFilter)}
+    token = await gql.login("edu-440100")
+    everything = await listed_names(gql, token, {})
+    assert sorted(await exported_names(http, token, {})) == sorted(everything)
+    for name, value in samples.items():
+        # when: the list and the export are filtered by one criterion
+        listed = await listed_names(gql, token, {name: value})
+        exported = await exported_names(http, token, {name: value})
+        # then: the same institutions, a part of all of them but not none
+        assert sorted(exported) == sorted(listed), name
+        assert 0 < len(listed) < len(everything), (name, len(listed))
+
+
+async def test_a_bad_query_parameter_names_every_problem_at_once(http, gql, demo):
+    token = await gql.login("edu-440106")
+    response = await http.get(
+        "/exports/institutions.xlsx", params={"kind": "BIG", "complete": "maybe", "name": "x" * 101},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert all(name in message for name in ("kind", "complete", "name")), message
