@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.roles import is_lowest_region
-from models import ROOT_CODE, Region
-
-
-async def regions(info, parent_code: str | None) -> list[Region]:
-    return await info.context.loaders.region_children.load(parent_code or ROOT_CODE)
-
-
-async def region(info, code: str) -> Region | None:
-    return await info.context.loaders.region.load(code)
+from models import Region
 
 
 async def find_region(db: AsyncSession, code: str | None) -> tuple[Region | None, bool]:

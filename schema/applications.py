@@ -7,6 +7,8 @@ imports nothing of them."""
 
 from __future__ import annotations
 
+from resolvers.loaders import ClassByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
+
 from schema.filters import graphql_input, to_filter
 
 import datetime as dt
@@ -65,16 +67,16 @@ class Application(Node):
 
     @strawberry.field(description="审核单位所在地区")
     async def authority_region(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.row.authority_region_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.row.authority_region_code))
 
     @strawberry.field(description="申请机构")
     async def institution(self, info: Info) -> Annotated["Institution", strawberry.lazy("schema.institutions.types")] | None:  # noqa: F821
-        row = await info.context.loaders.institution.load(self.row.institution_id)
+        row = await InstitutionByIdLoader(info.context).load(self.row.institution_id)
         return Node.named("Institution").from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="备案的班级 (CLASS_FILING)")
     async def training_class(self, info: Info) -> TrainingClass | None:
-        row = await info.context.loaders.training_class.load(self.row.class_id) if self.row.class_id else None
+        row = await ClassByIdLoader(info.context).load(self.row.class_id) if self.row.class_id else None
         return TrainingClass.from_row(row) if row else None
 
     @strawberry.field(description="可由我审核: the caller is the reviewing authority and the application is pending")

@@ -3,6 +3,8 @@ records cannot be changed or deleted through the API (nor, by a trigger, in the 
 
 from __future__ import annotations
 
+from resolvers.loaders import RegionByCodeLoader
+
 from schema.filters import graphql_input, to_filter
 
 import datetime as dt
@@ -46,7 +48,7 @@ class AuditRecord:
 
     @strawberry.field(description="The record's region")
     async def region(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.region_code))
 
 
 AuditFilter = graphql_input(

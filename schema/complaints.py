@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import RegionByCodeLoader
+
 from schema.filters import graphql_input, to_filter
 
 import datetime as dt
@@ -80,7 +82,7 @@ class Complaint(ComplaintProgress, Node):
 
     @strawberry.field(description="受理区县")
     async def county(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.county_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.county_code))
 
 
 @strawberry.input(description="网上投诉. Real name and mobile number are required (实名投诉).")

@@ -12,7 +12,6 @@ from strawberry.types import Info as _Info
 
 from auth.viewer import Viewer
 from core.settings import Settings
-from resolvers.loaders import Loaders
 from models.storage import Storage
 
 
@@ -23,7 +22,6 @@ class Context:
     settings: Settings
     sessionmaker: async_sessionmaker
     viewer: Viewer | None
-    loaders: Loaders
     #: Where uploaded files are kept (``models/storage.py``).
     storage: Storage
     #: Why a token that came with the request was not honoured (expired, or a cookie
@@ -34,6 +32,8 @@ class Context:
     client_address: str | None = None
     #: One instant per request, from the settings' clock.
     now: datetime = field(default=None)  # type: ignore[assignment]
+    #: The request's DataLoaders by class, made on first use (``resolvers.loaders.Loader``).
+    loaders: dict = field(default_factory=dict)
     #: Unmasked personal data read in this request: (record type, id) -> (region, fields);
     #: written to the audit trail when the request ends (schema.extensions.RecordPersonalReads).
     personal_reads: dict = field(default_factory=dict)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import InstitutionByIdLoader, RectificationItemsLoader, RegionByCodeLoader, UnitByIdLoader
+
 import datetime as dt
 
 from typing import Annotated
@@ -77,7 +79,7 @@ class Inspection(Node):
 
     @strawberry.field(description="整改台账")
     async def items(self, info: Info) -> list[RectificationItem]:
-        return [RectificationItem.from_row(r) for r in await info.context.loaders.rectification_items.load(self.row_id)]
+        return [RectificationItem.from_row(r) for r in await RectificationItemsLoader(info.context).load(self.row_id)]
 
 
 @strawberry.type(description="督办: from a prefecture, province or the ministry to a county.")
@@ -101,18 +103,18 @@ class UrgingNotice(Node):
 
     @strawberry.field(description="The county it is addressed to")
     async def county(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.county_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.county_code))
 
     @strawberry.field(description="The institution it is about (null: the county's overdue ledgers, or out of scope)")
     async def institution(self, info: Info) -> Annotated["Institution", strawberry.lazy("schema.institutions.types")] | None:  # noqa: F821
         if self.institution_id is None:
             return None
-        row = await info.context.loaders.institution.load(self.institution_id)
+        row = await InstitutionByIdLoader(info.context).load(self.institution_id)
         return Node.named("Institution").from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="发送单位")
     async def sender_name(self, info: Info) -> str:
-        return (await info.context.loaders.unit.load(self.sender_id)).name
+        return (await UnitByIdLoader(info.context).load(self.sender_id)).name
 
 
 @strawberry.type

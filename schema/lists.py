@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import RegionByCodeLoader
+
 import datetime as dt
 import strawberry
 from auth.permissions import Regulator, allow
@@ -35,7 +37,7 @@ class ListEntry:
 
     @strawberry.field(description="所在区县")
     async def county(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.county_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.county_code))
 
 
 @strawberry.type(description="与上一期相比: entries added and removed (by credit code).")
@@ -64,7 +66,7 @@ class ListPeriod:
 
     @strawberry.field(description="发布地区")
     async def region(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.row.region_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.row.region_code))
 
     @strawberry.field(description="名单, by name")
     async def entries(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[ListEntry]:

@@ -5,6 +5,8 @@ complaint form and the account forms, the public schema that anonymous callers s
 
 from __future__ import annotations
 
+from resolvers.loaders import PublicFactsLoader, RegionByCodeLoader
+
 import datetime as dt
 import enum
 import uuid
@@ -88,20 +90,20 @@ class PublicInstitution:
 
     @strawberry.field(description="所在区县")
     async def county(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.region_code))
 
     @strawberry.field(description="在职教师 (teaching staff), by name")
     async def teachers(self, info: Info) -> list[PublicTeacher]:
-        facts = await info.context.loaders.public_facts.load(self.row_id)
+        facts = await PublicFactsLoader(info.context).load(self.row_id)
         return [PublicTeacher.from_row(t) for t in facts.teachers]
 
     @strawberry.field(description="已备案的学科类培训班 (names)")
     async def filed_classes(self, info: Info) -> list[str]:
-        return (await info.context.loaders.public_facts.load(self.row_id)).filed_classes
+        return (await PublicFactsLoader(info.context).load(self.row_id)).filed_classes
 
 
 async def _public(info: Info, rows: list[InstitutionRow]) -> list[PublicInstitution]:
-    facts = await info.context.loaders.public_facts.load_many([r.id for r in rows])
+    facts = await PublicFactsLoader(info.context).load_many([r.id for r in rows])
     day = today(info.context.now)
     return [PublicInstitution.from_row(r, f, day) for r, f in zip(rows, facts, strict=True)]
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import RegionByCodeLoader, RegionChildrenLoader
+
 from enum import Enum
 
 import strawberry
 
 from models import Region as RegionRow
-from resolvers import regions
 from schema.context import Info
+from models.regions import ROOT_CODE
 
 
 @strawberry.enum(description="区划级别: the national root (部级), province (省), prefecture (地市), county (区县).")
@@ -41,16 +43,16 @@ class Region:
     async def parent(self, info: Info) -> Region | None:
         if self.parent_code is None:
             return None
-        row = await info.context.loaders.region.load(self.parent_code)
+        row = await RegionByCodeLoader(info.context).load(self.parent_code)
         return Region.from_row(row) if row else None
 
     @strawberry.field(description="下级区划, by code")
     async def children(self, info: Info) -> list[Region]:
-        return [Region.from_row(r) for r in await info.context.loaders.region_children.load(self.code)]
+        return [Region.from_row(r) for r in await RegionChildrenLoader(info.context).load(self.code)]
 
     @classmethod
     async def resolve_reference(cls, info: Info, code: str) -> Region | None:
-        row = await regions.region(info, code)
+        row = await RegionByCodeLoader(info.context).load(code)
         return cls.from_row(row) if row else None
 
 
@@ -58,9 +60,9 @@ class Region:
 class RegionQuery:
     @strawberry.field(description="下级区划: the children of `parentCode`, or the provinces when it is omitted. Public.")
     async def regions(self, info: Info, parent_code: str | None = None) -> list[Region]:
-        return [Region.from_row(r) for r in await regions.regions(info, parent_code)]
+        return [Region.from_row(r) for r in await RegionChildrenLoader(info.context).load(parent_code or ROOT_CODE)]
 
     @strawberry.field(description="One region by code (`000000` is the national root), or null. Public.")
     async def region(self, info: Info, code: str) -> Region | None:
-        row = await regions.region(info, code)
+        row = await RegionByCodeLoader(info.context).load(code)
         return Region.from_row(row) if row else None

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import ClassesByCourseLoader, CoursesBySiteLoader, FindingsByInstitutionLoader, StaffByIdLoader
+
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -77,7 +79,7 @@ class TrainingClass(Node):
 
     @strawberry.field(description="授课教师")
     async def teachers(self, info: Info) -> list[Staff]:
-        rows = await info.context.loaders.staff.load_many(self.teacher_ids)
+        rows = await StaffByIdLoader(info.context).load_many(self.teacher_ids)
         return [Staff.from_row(r, info) for r in rows if r is not None]
 
 
@@ -103,7 +105,7 @@ class Course(Node):
 
     @strawberry.field(description="班级")
     async def classes(self, info: Info) -> list[TrainingClass]:
-        return [TrainingClass.from_row(r) for r in await info.context.loaders.classes.load(self.row_id)]
+        return [TrainingClass.from_row(r) for r in await ClassesByCourseLoader(info.context).load(self.row_id)]
 
 
 @strawberry.type(description="办学点 (线下: address and teaching area) or 业务系统 (线上: app, website or mini program with its ICP filing).")
@@ -129,7 +131,7 @@ class Site(Node):
 
     @strawberry.field(description="培训课程")
     async def courses(self, info: Info) -> list[Course]:
-        return [Course.from_row(r) for r in await info.context.loaders.courses.load(self.row_id)]
+        return [Course.from_row(r) for r in await CoursesBySiteLoader(info.context).load(self.row_id)]
 
 
 @strawberry.input(description="办学点 (offline institutions: name, address, teachingArea) or 业务系统 (online: name, systemType, url, icpFiling); the type follows the institution's mode.")
@@ -198,7 +200,7 @@ async def _class_payload(info: Info, result) -> TrainingClassPayload:
     row, errors = result
     if row is None:
         return TrainingClassPayload(training_class=None, findings=[], errors=user_errors(errors))
-    findings = await info.context.loaders.findings.load(row.institution_id)
+    findings = await FindingsByInstitutionLoader(info.context).load(row.institution_id)
     return TrainingClassPayload(
         training_class=TrainingClass.from_row(row),
         findings=[Finding.from_row(f) for f in findings if f.record_id == row.id],

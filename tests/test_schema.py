@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import RegionByCodeLoader
+
 from pathlib import Path
 
 from schema.root import sdl
@@ -28,13 +30,11 @@ async def test_service_sdl_is_a_federation_2_subgraph(gql, demo):
 
 
 async def test_unexpected_errors_are_masked(gql, monkeypatch):
-    # given: a resolver that fails in a way nobody planned for
-    from resolvers import regions
-
-    async def broken(info, code):
+    # given: a read that fails in a way nobody planned for
+    async def broken(self, codes):
         raise RuntimeError("secret detail /srv/app.py line 1")
 
-    monkeypatch.setattr(regions, "region", broken)
+    monkeypatch.setattr(RegionByCodeLoader, "batch_load_fn", broken)
     # when
     result = await gql('{ region(code: "440106") { name } }')
     # then: a generic message and code, no exception text or trace

@@ -17,7 +17,6 @@ from resolvers import persisted
 from web import metrics
 from auth.sessions import request_viewer
 from core.settings import Settings
-from resolvers.loaders import create_loaders
 from schema.context import Context
 from schema.errors import graphql_error
 from core.errors import ApiError
@@ -184,7 +183,6 @@ class GraphQLApp(GraphQL):
             settings=settings,
             sessionmaker=sessionmaker,
             viewer=viewer,
-            loaders=create_loaders(sessionmaker, viewer),
             storage=state.storage,
             anonymous_reason=anonymous_reason,
             read_sessionmaker=state.read_sessionmaker if viewer is not None else state.public_read_sessionmaker,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+
 import re
 from datetime import datetime, timedelta
 import sqlalchemy as sa
@@ -160,13 +161,6 @@ async def logout(info) -> bool:
         await db.commit()
     ctx.response.delete_cookie(COOKIE_NAME, path="/")
     return True
-
-
-async def me(info) -> Account | None:
-    viewer = info.context.viewer
-    if viewer is None:
-        return None
-    return await info.context.loaders.account.load(viewer.account_id)
 
 
 async def change_password(info, current: str, new: str) -> tuple[Account | None, list[FieldError]]:

@@ -7,6 +7,7 @@ failures are raised as ``ApiError``. A target account outside the caller's scope
 
 from __future__ import annotations
 
+
 from resolvers.filters import RecordId, condition, criterion
 
 import re
@@ -74,11 +75,6 @@ async def list_accounts(info, f: AccountFilter | None, first: int | None, after:
             first=first,
             after=after,
         )
-
-
-async def get_account(info, account_id: str) -> Account | None:
-    parsed = parse_id(account_id)
-    return await info.context.loaders.account.load(parsed) if parsed else None
 
 
 def _not_found(field: str = "id") -> list[FieldError]:

@@ -3,6 +3,7 @@ record by id."""
 
 from __future__ import annotations
 
+
 from core.clock import today
 from dataclasses import dataclass
 from datetime import date
@@ -131,8 +132,3 @@ async def list_institutions(
             first=first, after=after, columns=columns, outer_joins=joins, count=total, counted=tallied_total(ctx.viewer, f),
             entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
         )
-
-
-async def get_institution(info, institution_id: Any) -> Institution | None:
-    parsed = parse_id(institution_id)
-    return await info.context.loaders.institution.load(parsed) if parsed else None

@@ -8,20 +8,21 @@ import strawberry
 from auth.permissions import Regulator, allow
 from models import AccountKind
 from resolvers.accounts import claims
-from resolvers.accounts import login
 from resolvers.accounts import regulators
 from schema.context import Info
 from schema.relay import Connection
 from models import Level
 from schema.accounts.inputs import RegulatorAccountFilter
 from schema.accounts.types import AccountInterface, InstitutionClaim, InstitutionClaimStatus, RegulatorAccount, account_from_row
+from resolvers.loaders import AccountByIdLoader
 
 
 @strawberry.type(description="The public part: 当前账号 (null without a session).")
 class AccountPublicQuery:
     @strawberry.field(description="The caller's account, or null when anonymous.")
     async def me(self, info: Info) -> AccountInterface | None:
-        row = await login.me(info)
+        viewer = info.context.viewer
+        row = await AccountByIdLoader(info.context).load(viewer.account_id) if viewer is not None else None
         return account_from_row(row) if row else None
 
 
@@ -46,7 +47,7 @@ class AccountQuery(AccountPublicQuery):
         extensions=allow(Regulator()),
     )
     async def regulator_account(self, info: Info, id: strawberry.ID) -> RegulatorAccount | None:
-        row = await regulators.get_account(info, id)
+        row = await AccountByIdLoader(info.context).load_id(id)
         return RegulatorAccount.from_row(row) if row and row.kind is AccountKind.REGULATOR else None
 
 

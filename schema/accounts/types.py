@@ -3,12 +3,13 @@ accounts (培训机构用户) and their claims (机构认领)."""
 
 from __future__ import annotations
 
+from resolvers.loaders import AccountByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
+
 from datetime import datetime
 import strawberry
 from models import Account as AccountRow
 from models import AccountKind
 from resolvers.accounts import claims
-from resolvers.accounts import regulators
 from schema.context import Info
 from schema.regions import Region
 from schema.relay import Node
@@ -72,18 +73,18 @@ class RegulatorAccount(AccountInterface, Node):
 
     @strawberry.field(description="所在行政区划")
     async def region(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.region_code))
 
     @strawberry.field(description="所属区县账号 (sub-units only; null when outside the viewer's scope)")
     async def parent(self, info: Info) -> RegulatorAccount | None:
         if self.parent_id is None:
             return None
-        row = await info.context.loaders.account.load(self.parent_id)
+        row = await AccountByIdLoader(info.context).load(self.parent_id)
         return RegulatorAccount.from_row(row) if row else None
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> RegulatorAccount | None:
-        row = await regulators.get_account(info, id)
+        row = await AccountByIdLoader(info.context).load_id(id)
         return cls.from_row(row) if row and row.kind is AccountKind.REGULATOR else None
 
 
@@ -115,7 +116,7 @@ class InstitutionAccount(AccountInterface, Node):
     async def institution(self, info: Info) -> Institution | None:
         if self.institution_id is None:
             return None
-        row = await info.context.loaders.institution.load(self.institution_id)
+        row = await InstitutionByIdLoader(info.context).load(self.institution_id)
         return Institution.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(
@@ -187,5 +188,5 @@ class InstitutionClaim:
 
     @strawberry.field(description="所认领的机构, for the regulators who see it (null for the applicant until confirmed).")
     async def institution(self, info: Info) -> Institution | None:
-        row = await info.context.loaders.institution.load(self.institution_id)
+        row = await InstitutionByIdLoader(info.context).load(self.institution_id)
         return Institution.from_row(row, info.context.viewer) if row else None

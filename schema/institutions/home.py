@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import FindingsByInstitutionLoader, MissingItemsLoader
+
 import strawberry
 from resolvers.institutions import home as rules
 from schema.context import Info
@@ -27,8 +29,8 @@ class PortalHome:
 
 async def portal_home(info: Info, row) -> PortalHome:
     """The home page of an institution the viewer sees (batched over a list by loaders)."""
-    findings = await info.context.loaders.findings.load(row.id)
-    missing = await info.context.loaders.missing.load(row.id)
+    findings = await FindingsByInstitutionLoader(info.context).load(row.id)
+    missing = await MissingItemsLoader(info.context).load(row.id)
     return PortalHome(
         review_status=ReviewStatus(row.review_status),
         deregistered=row.deregistered_at is not None,

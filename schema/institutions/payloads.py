@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import RegionByCodeLoader
+
 import datetime as dt
 import strawberry
 from strawberry.scalars import JSON
@@ -36,7 +38,7 @@ class InstitutionDeletion:
 
     @strawberry.field
     async def county(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.region_code))
 
 
 @strawberry.type(description="One problem of an imported row.")

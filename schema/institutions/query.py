@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import InstitutionByIdLoader
+
 import strawberry
 from auth.permissions import InstitutionUser, Authenticated, Regulator, allow
 from models import Level
@@ -51,7 +53,7 @@ class InstitutionQuery:
 
     @strawberry.field(description="One institution, or null when it does not exist or is outside the caller's scope.", extensions=allow(Authenticated()))
     async def institution(self, info: Info, id: strawberry.ID) -> Institution | None:
-        row = await listing.get_institution(info, id)
+        row = await InstitutionByIdLoader(info.context).load_id(id)
         return Institution.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(
@@ -76,5 +78,5 @@ class InstitutionQuery:
 
     @strawberry.field(description="本机构: the caller's own institution (institution accounts).", extensions=allow(InstitutionUser()))
     async def my_institution(self, info: Info) -> Institution | None:
-        row = await info.context.loaders.institution.load(info.context.viewer.institution_id)
+        row = await InstitutionByIdLoader(info.context).load(info.context.viewer.institution_id)
         return Institution.from_row(row, info.context.viewer) if row else None

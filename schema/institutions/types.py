@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from resolvers.loaders import ApplicationsByInstitutionLoader, CountsByInstitutionLoader, DocumentsByInstitutionLoader, FindingsByInstitutionLoader, FundsByInstitutionLoader, InspectionsByInstitutionLoader, InstitutionByIdLoader, MaterialsByInstitutionLoader, RegionByCodeLoader, SitesByInstitutionLoader, StaffByInstitutionLoader, UnitByIdLoader
+
 import datetime as dt
 import enum
 from core.clock import today
@@ -15,7 +17,6 @@ from models import InspectionStatus as InspectionStatusEnum
 from models import Institution as InstitutionRow
 from models import Kind, Mode, Nature
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Part
-from resolvers.institutions import listing
 from schema.enums import RegulatorLevel
 from schema.context import Info, note_personal_read
 from schema.regions import Region
@@ -170,11 +171,11 @@ def _facilities(root: Institution) -> Facilities | None:
 
 
 async def _counted(info: Info, institution_id: object, index: int) -> int:
-    return (await info.context.loaders.counts.load(institution_id))[index]
+    return (await CountsByInstitutionLoader(info.context).load(institution_id))[index]
 
 
 async def _unit(info: Info, unit_id: object) -> RegisteringUnit:
-    unit = await info.context.loaders.unit.load(unit_id)
+    unit = await UnitByIdLoader(info.context).load(unit_id)
     return RegisteringUnit(id=strawberry.ID(str(unit.id)), name=unit.name, level=unit.level)
 
 
@@ -260,7 +261,7 @@ class Institution(Node):
 
     @strawberry.field(description="排查记录, newest first")
     async def inspections(self, info: Info) -> list[Inspection]:
-        return [Inspection.from_row(r) for r in await info.context.loaders.inspections.load(self.row_id)]
+        return [Inspection.from_row(r) for r in await InspectionsByInstitutionLoader(info.context).load(self.row_id)]
 
     @strawberry.field(
         description="机构资料 (办学许可证, 机构证照, 党建情况, 其他资料, 合同, 注销证明), newest first; of one category when given"
@@ -268,12 +269,12 @@ class Institution(Node):
     async def documents(
         self, info: Info, category: DocumentCategory | None = None
     ) -> list[InstitutionDocument]:
-        rows = await info.context.loaders.documents.load(self.row_id)
+        rows = await DocumentsByInstitutionLoader(info.context).load(self.row_id)
         return [InstitutionDocument.from_row(r) for r in rows if category is None or r.category == category]
 
     @strawberry.field(description="资金管理 (收费信息, 监管信息, 基本账户); null until the institution first saves it")
     async def funds(self, info: Info) -> InstitutionFunds | None:
-        row = await info.context.loaders.funds.load(self.row_id)
+        row = await FundsByInstitutionLoader(info.context).load(self.row_id)
         return InstitutionFunds.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="可进行的操作: what the caller may do with the inspection record now")
@@ -295,33 +296,33 @@ class Institution(Node):
     async def staff(
         self, info: Info, status: StaffStatus | None = None
     ) -> list[Staff]:
-        rows = await info.context.loaders.staff_of.load(self.row_id)
+        rows = await StaffByInstitutionLoader(info.context).load(self.row_id)
         return [Staff.from_row(r, info) for r in rows if status is None or r.status == status.value]
 
     @strawberry.field(description="办学点 (线下) or 业务系统 (线上), by name, with their courses and classes")
     async def sites(self, info: Info) -> list[Site]:
-        return [Site.from_row(r) for r in await info.context.loaders.sites.load(self.row_id)]
+        return [Site.from_row(r) for r in await SitesByInstitutionLoader(info.context).load(self.row_id)]
 
     @strawberry.field(description="培训材料, by name (export: GET /exports/materials.xlsx)")
     async def materials(self, info: Info) -> list[Material]:
-        return [Material.from_row(r, info) for r in await info.context.loaders.materials.load(self.row_id)]
+        return [Material.from_row(r, info) for r in await MaterialsByInstitutionLoader(info.context).load(self.row_id)]
 
     @strawberry.field(description="规则检查发现的问题 (the regulations' rules on the institution's data)")
     async def findings(self, info: Info) -> list[Finding]:
-        return [Finding.from_row(f) for f in await info.context.loaders.findings.load(self.row_id)]
+        return [Finding.from_row(f) for f in await FindingsByInstitutionLoader(info.context).load(self.row_id)]
 
     @strawberry.field(description="申请, newest first")
     async def applications(self, info: Info) -> list[Application]:
-        return [Application.from_row(r) for r in await info.context.loaders.applications.load(self.row_id)]
+        return [Application.from_row(r) for r in await ApplicationsByInstitutionLoader(info.context).load(self.row_id)]
 
     @strawberry.field(description="后台首页: review status, 营转非 / 备案转审批 flags, what is missing before a compliance application")
     async def home(self, info: Info) -> PortalHome:
-        row = await info.context.loaders.institution.load(self.row_id)
+        row = await InstitutionByIdLoader(info.context).load(self.row_id)
         return await portal_home(info, row)
 
     @strawberry.field(description="所在区县 (the lowest region where it is)")
     async def county(self, info: Info) -> Region:
-        return Region.from_row(await info.context.loaders.region.load(self.region_code))
+        return Region.from_row(await RegionByCodeLoader(info.context).load(self.region_code))
 
     @strawberry.field(description="登记单位; null = 机构自主注册 (registered by the institution's own account)")
     def registering_unit(self, info: Info) -> RegisteringUnit | None:
@@ -331,7 +332,7 @@ class Institution(Node):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Institution | None:
-        row = await listing.get_institution(info, id)
+        row = await InstitutionByIdLoader(info.context).load_id(id)
         return cls.from_row(row, info.context.viewer) if row else None
 
 
