@@ -17,42 +17,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import signal
 import sys
+import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
+from auth.passwords import STRENGTH_RULE, password_problem
 from auth.ratelimit import RateLimiter
+from auth.sessions import viewer_of
+from core.clock import utcnow
+from core.errors import ApiError
 from core.logs import configure_logging
 from core.settings import Settings, SettingsError, load_settings
+from demo import seed_demo
+from models import Account, Region
 from models.database import async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
 from models.statistics import compact_every
 from models.storage import create_storage
 from resolvers import persisted
 from resolvers.accounts import messaging
+from resolvers.accounts.regulators import create_root_account
+from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
 from schema.root import schema
 from web import exports, files, health, metrics
 from web.graphql import GraphQLApp
 from web.middleware import RequestContext, SecurityHeaders
-from auth.passwords import STRENGTH_RULE, password_problem
-from auth.sessions import viewer_of
-from core.clock import utcnow
-from core.errors import ApiError
-from demo import seed_demo
-from models import Account, Region
-from resolvers.accounts.regulators import create_root_account
-from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
-import getpass
-import sqlalchemy as sa
-import time
-import uuid
 
 log = logging.getLogger("xwpx")
 
@@ -252,7 +252,7 @@ def _import(url: str, path: str, username: str) -> int:
 
 
 def _tallies(url: str, rebuild: bool) -> int:
-    """Check the statistics' tallies against a recount (``models/tallies.py``), after
+    """Check the statistics' tallies against a recount (``models/statistics.py``), after
     recounting them with ``--rebuild``; exit status 1 when they differ."""
 
 

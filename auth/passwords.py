@@ -12,7 +12,7 @@ from argon2.profiles import Parameters
 
 from core.settings import current
 
-#: The initial password of new and reset regulator accounts (seed 000: 统一默认密码为123456).
+#: The initial password of new and reset regulator accounts (docs/DOMAIN.md §R1: 统一默认密码为123456).
 #: An account on it must change it before doing anything else.
 INITIAL_PASSWORD = "123456"
 

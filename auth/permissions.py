@@ -13,8 +13,8 @@ from typing import Any
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
-from models import Level
 from core.errors import Forbidden, PasswordChangeRequired, Unauthenticated
+from models import Level
 
 
 def _viewer(info: Info):

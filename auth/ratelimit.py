@@ -12,7 +12,6 @@ import ipaddress
 from collections.abc import Callable
 from datetime import datetime
 
-
 #: Buckets kept at most; full ones (idle addresses) are dropped first when it is reached.
 MAX_ADDRESSES = 100_000
 

@@ -4,7 +4,7 @@
 viewer may see. Every list, lookup by id, count, export and federation ``_entities``
 lookup applies it, so a row out of scope reads exactly like a row that does not exist.
 
-Rules (DOMAIN.md):
+Rules (docs/DOMAIN.md §G1):
 
 - Region subtree: a regulator sees rows whose region lies under its own region in the
   region tree (by the materialised ``path``, never by the digits of a code).
@@ -41,7 +41,29 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from auth.roles import is_education_county_and_up
 from auth.viewer import Viewer
-from models import Account, Application, Course, Material, Site, Staff, TrainingClass, AccountKind, AuditRecord, Complaint, Department, Document, Inspection, Institution, InstitutionFunds, InstitutionClaim, Kind, Level, Region, TrainingCategory, UrgingNotice
+from models import (
+    Account,
+    AccountKind,
+    Application,
+    AuditRecord,
+    Complaint,
+    Course,
+    Department,
+    Document,
+    Inspection,
+    Institution,
+    InstitutionClaim,
+    InstitutionFunds,
+    Kind,
+    Level,
+    Material,
+    Region,
+    Site,
+    Staff,
+    TrainingCategory,
+    TrainingClass,
+    UrgingNotice,
+)
 
 
 def subtree_codes(region_path: str) -> sa.Select:

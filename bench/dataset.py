@@ -27,7 +27,7 @@ Every generated account's password is ``National#2026`` (one argon2id hash, reus
 Rows follow the models' constraints and the API's own rules: credit codes with the GB 32100
 check character, unique and registered in the institution's province; resident ID numbers
 with the GB 11643 check digit; valid mobile numbers (institution accounts' unique); the five
-registration parts as ``resolvers.registration.validate_part`` accepts them, with the saved
+registration parts as ``resolvers.institutions.registration.validate_part`` accepts them, with the saved
 flags to match; staff, sites, courses, classes and materials as the portal's forms accept
 them; class teachers are active teaching staff of the same institution; inspection status and
 open deadline follow each institution's latest inspection (earlier ledgers are closed);
@@ -58,7 +58,7 @@ work shared the machine: dropping and rebuilding, 18.2 and 31.6 s in all (load 1
 s, rebuild 2.8 and 4.2 s); keeping everything (``--keep-indexes``: committed batches in the
 foreign keys' order, each row checked and indexed as it comes), 39.5 and 40.4 s (load 33.9
 and 33.2 s). Then ``ANALYZE``, then the derived tables (whose queries need the statistics).
-The statistics' tallies (``models/tallies.py``) are not kept row by row during the load:
+The statistics' tallies (``models/statistics.py``) are not kept row by row during the load:
 their triggers are off until the end, when ``tally_rebuild()`` counts them in one pass.
 
 Prints progress every 15 seconds (institutions and rows done, rows/s) and, at the end, a line
@@ -1021,7 +1021,7 @@ class Chunk:
 
     def inspections(self, inst: Institution, desk: str) -> tuple[str, int | None]:
         """The institution's inspections, oldest first; returns its inspection status and open
-        deadline as ``resolvers.inspections.refresh_status`` keeps them."""
+        deadline as ``resolvers.inspections.ledgers.refresh_status`` keeps them."""
         n = inst.inspections
         if not n:
             return "NOT_INSPECTED", None
@@ -1153,9 +1153,9 @@ async def connect(url: str):
 async def prepare_database(url: str, reset: bool) -> None:
     """Create the database when missing (``--reset``: drop it first), then migrate it; refuse
     one that already holds institutions."""
-    from models.database import run_migrations, with_database
-
     from sqlalchemy.engine import make_url
+
+    from models.database import run_migrations, with_database
 
     name = make_url(url).database
     admin = await connect(with_database(url, "postgres"))
@@ -1399,7 +1399,7 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     if not keep_indexes:
         await drop_schema(conn, schema)
         report(f"dropped {len(schema.keys)} keys, {len(schema.indexes)} indexes and {len(schema.foreign_keys)} foreign keys of {len(LOADED)} tables")
-    # The statistics' tallies (models/tallies.py) are counted once at the end, not row by row.
+    # The statistics' tallies (models/statistics.py) are counted once at the end, not row by row.
     await conn.execute("TRUNCATE institution_tally, county_tally, county_tally_delta")
     for table in TALLIED:
         await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")

@@ -30,9 +30,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from openpyxl import Workbook  # noqa: E402
+from stdnum.cn import uscc  # noqa: E402
 
 from auth.viewer import Viewer  # noqa: E402
 from core.clock import utcnow  # noqa: E402
+from demo.accounts import seed_accounts  # noqa: E402
+from demo.institutions import demo_institution  # noqa: E402
 from models import Account, AccountKind, Institution  # noqa: E402
 from models.database import (  # noqa: E402
     async_url,
@@ -44,12 +47,9 @@ from models.database import (  # noqa: E402
     start_embedded,
     with_database,
 )
-from demo.accounts import seed_accounts  # noqa: E402
-from demo.institutions import demo_institution  # noqa: E402
 from resolvers.institutions.exporting import export_row, export_workbook  # noqa: E402
 from resolvers.institutions.importing import import_rows, read_rows  # noqa: E402
 from resolvers.institutions.template import DATA_SHEET, HEADERS  # noqa: E402
-from stdnum.cn import uscc  # noqa: E402
 
 
 def peak_rss() -> float:

@@ -8,7 +8,6 @@ import contextvars
 import logging
 import sys
 
-
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 

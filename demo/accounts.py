@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
+
 from auth.passwords import hash_password_async
 from models import ROOT_CODE, Account, AccountKind, Department, Level, Region
-
 
 DEMO_PASSWORD = "Demo#2026"
 

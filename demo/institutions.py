@@ -8,13 +8,14 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from stdnum.cn import uscc
-from demo.people import MOBILE_PREFIXES, GIVEN, SURNAMES, id_number, mobile
-from models import Account, Institution, Region
-from demo.accounts import DEMO_TREE
 
+from demo.accounts import DEMO_TREE
+from demo.people import GIVEN, MOBILE_PREFIXES, SURNAMES, id_number, mobile
+from models import Account, Institution, Region
 
 PER_COUNTY = 40
 

@@ -8,17 +8,31 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
+
 from auth.passwords import hash_password_async
 from core.clock import utcnow
-from demo.people import STAFF_MOBILE_PREFIXES, GIVEN, SURNAMES, id_number, mobile
-from models import Account, AccountKind, Application, ApplicationType, Course, Institution, Material, Region, Site, Staff, TrainingClass
+from demo.accounts import DEMO_PASSWORD, DEMO_TREE
+from demo.people import GIVEN, STAFF_MOBILE_PREFIXES, SURNAMES, id_number, mobile
+from models import (
+    Account,
+    AccountKind,
+    Application,
+    ApplicationType,
+    Course,
+    Document,
+    Institution,
+    InstitutionFunds,
+    Material,
+    Region,
+    Site,
+    Staff,
+    TrainingClass,
+)
 from resolvers.applications import authority
 from resolvers.findings import SUBJECT_NAMES
-from demo.accounts import DEMO_PASSWORD, DEMO_TREE
-from models import Document
-from models import InstitutionFunds
 
 PER_COUNTY = 3
 

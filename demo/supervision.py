@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
+
 from core.clock import utcnow
-from demo.people import MOBILE_PREFIXES, GIVEN, SURNAMES, mobile
-from models import Account, Complaint, Inspection, Institution, RectificationItem, UrgingNotice
 from demo.accounts import DEMO_TREE
 from demo.institutions import _BRANDS
+from demo.people import GIVEN, MOBILE_PREFIXES, SURNAMES, mobile
+from models import Account, Complaint, Inspection, Institution, RectificationItem, UrgingNotice
 from resolvers.complaints import tracking_number
 from resolvers.inspections.ledgers import refresh_status
 

@@ -1,7 +1,20 @@
 """SQLModel tables, one module per domain; importing this package registers them all on
 ``SQLModel.metadata`` (Alembic reads it)."""
 
-from models.accounts import Account, AccountKind, AuthSession, Channel, ClaimStatus, CodePurpose, Department, InstitutionClaim, Level, LoginThrottle, OutboxMessage, VerificationCode
+from models.accounts import (
+    Account,
+    AccountKind,
+    AuthSession,
+    Channel,
+    ClaimStatus,
+    CodePurpose,
+    Department,
+    InstitutionClaim,
+    Level,
+    LoginThrottle,
+    OutboxMessage,
+    VerificationCode,
+)
 from models.applications import Application, ApplicationStatus, ApplicationType
 from models.audit import AuditRecord
 from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType

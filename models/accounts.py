@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
 from core.clock import utcnow
 from models.columns import enum_column, timestamp_column
 

@@ -4,6 +4,7 @@ versions for optimistic locking, the owning institution, arrays of codes."""
 from __future__ import annotations
 
 from enum import StrEnum
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 

@@ -1,6 +1,6 @@
 """An institution's documents (机构管理: 办学许可证, 机构证照, 党建情况, 其他资料, and the
 contracts of 资金管理) and its funds (资金管理: 收费信息, 监管信息, 基本账户), kept by the
-institution itself through the portal (seed 001 §4, §5).
+institution itself through the portal (docs/DOMAIN.md §P4, §P5).
 
 A document's file lives outside the database, in the configured storage (``models/storage.py``),
 under ``storage_key``; the row holds its metadata, what the file is (type from its bytes,
@@ -12,8 +12,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
 from core.clock import utcnow
 from models.columns import enum_column, timestamp_column
 

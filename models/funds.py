@@ -7,8 +7,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
 from core.clock import utcnow
 from models.columns import enum_column, timestamp_column
 

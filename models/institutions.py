@@ -1,4 +1,4 @@
-"""Institutions (校外培训机构) and their five-part registration (新增登记, seed 000).
+"""Institutions (校外培训机构) and their five-part registration (新增登记, docs/DOMAIN.md §R2.2).
 
 Every part is stored in columns of the one row, so lists, filters, exports and statistics
 read one table; ``*_saved`` records which parts have been saved (the basic situation is
@@ -11,9 +11,11 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
+
 from core.clock import utcnow
 from models.columns import enum_column, timestamp_column
 

@@ -7,9 +7,11 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
+
 from core.clock import utcnow
 from models.columns import enum_column, institution_fk, strings_column, timestamp_column, version_column
 

@@ -22,8 +22,8 @@ import secrets
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Protocol
-from core.settings import Settings
 
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Applications and their review (合规申请, 注销申请, 办学许可申请, 学科类培训班备案).
 
-The institution submits; the authority named in DOMAIN.md (seed 001, 1.3.1) reviews:
+The institution submits; the authority of docs/DOMAIN.md §P1.3.1 reviews:
 
 - an online subject institution (线上学科类): the provincial education department;
 - an offline subject institution (线下学科类): the county education bureau;
@@ -9,7 +9,7 @@ The institution submits; the authority named in DOMAIN.md (seed 001, 1.3.1) revi
   institution with several such categories goes to the first of them in that order; with
   none of them, to the county education bureau);
 - a subject class's filing (学科类培训班备案): the county education bureau, for every mode
-  (DOMAIN.md: "filed with the county").
+  (docs/DOMAIN.md §G3: "filed with the county").
 
 The authority (region, department, level) is fixed on the application when it is
 submitted, so later changes of the institution do not move a pending application. Only that
@@ -31,9 +31,6 @@ submission is kept on the application for the reviewer.
 
 from __future__ import annotations
 
-from resolvers.filters import RecordId, condition, criterion
-
-from core.clock import today
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -45,17 +42,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.scope import scope
 from auth.sessions import end_sessions
 from auth.viewer import Viewer
-from models import Account, AccountKind, Application, ApplicationStatus, ApplicationType, Department, Document, DocumentCategory, FilingStatus, Institution, Kind, Level, Mode, QualificationStatus, TrainingCategory, TrainingClass
+from core.clock import today
+from core.errors import ErrorCode, FieldError, Forbidden
+from core.ids import parse_id
+from models import (
+    Account,
+    AccountKind,
+    Application,
+    ApplicationStatus,
+    ApplicationType,
+    Department,
+    Document,
+    DocumentCategory,
+    FilingStatus,
+    Institution,
+    Kind,
+    Level,
+    Mode,
+    QualificationStatus,
+    TrainingCategory,
+    TrainingClass,
+)
 from resolvers import audit, validation
+from resolvers.filters import RecordId, condition, criterion
 from resolvers.findings import findings_for
 from resolvers.forms import Form, raw
-from resolvers.institutions.saving import region_path, province_of
-from core.ids import parse_id
+from resolvers.institutions.home import LICENSED, missing_items
+from resolvers.institutions.saving import province_of, region_path
 from resolvers.pagination import Page, paginate
 from resolvers.records import Refused, not_found, owner_of
-from core.errors import FieldError
-from core.errors import ErrorCode, Forbidden
-from resolvers.institutions.home import LICENSED, missing_items
 
 TYPE_LABELS = {
     ApplicationType.COMPLIANCE: "合规申请",

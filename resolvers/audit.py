@@ -5,22 +5,22 @@ changes and snapshots are masked. Records are append-only (a database trigger re
 
 from __future__ import annotations
 
-from resolvers.filters import RecordId, condition, criterion
-
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from dataclasses import dataclass
 import sqlalchemy as sa
+
 from auth.scope import scope
-from models import AuditRecord, Level
 from core.ids import parse_id
-from resolvers.pagination import Page, paginate
 from core.masking import mask_field, mask_login_name
-from models import ROOT_CODE
+from models import ROOT_CODE, AuditRecord, Level
+from resolvers.filters import RecordId, condition, criterion
+from resolvers.pagination import Page, paginate
+
 
 def jsonable(value: Any) -> Any:
     if isinstance(value, Enum):

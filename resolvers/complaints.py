@@ -15,8 +15,6 @@ sees it (behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
 
 from __future__ import annotations
 
-from resolvers.filters import condition, criterion
-
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,18 +23,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from auth.ratelimit import client_bucket
 from auth.roles import handles_complaints_of, is_county_bureau
 from auth.scope import scope
 from auth.viewer import Viewer
+from core.errors import ApiError, ErrorCode, FieldError, Forbidden
+from core.ids import parse_id
 from core.masking import mask_name, mask_phone
 from models import Complaint, ComplaintStatus, ComplaintType, Institution, TargetType
 from resolvers import audit, validation
-from core.ids import parse_id
+from resolvers.filters import condition, criterion
 from resolvers.pagination import Page, paginate
 from resolvers.regions import find_region
-from core.errors import FieldError
-from core.errors import ApiError, ErrorCode, Forbidden
-from auth.ratelimit import client_bucket
 
 PER_ADDRESS = (5, timedelta(hours=1))
 PER_MOBILE = (3, timedelta(days=1))

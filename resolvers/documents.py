@@ -33,13 +33,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from auth.scope import scope
-from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
-from resolvers import audit, validation
+from core.errors import ErrorCode, FieldError
 from core.ids import parse_id
-from resolvers.records import DEREGISTERED, deregistered
-from core.errors import FieldError
-from core.errors import ErrorCode
+from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
 from models.storage import discard
+from resolvers import audit, validation
+from resolvers.records import DEREGISTERED, deregistered
 
 log = logging.getLogger(__name__)
 

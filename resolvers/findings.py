@@ -1,4 +1,4 @@
-"""The regulations' rules (DOMAIN.md), checked on an institution's data. A rule that fails
+"""The regulations' rules (docs/DOMAIN.md §G4), checked on an institution's data. A rule that fails
 is a finding (rule id, message, source, and the record it concerns), listed on the
 institution for its own account and for regulators, and shown before an application is
 submitted. Nothing here refuses a save or raises: findings are data.

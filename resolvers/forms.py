@@ -11,9 +11,8 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
+from core.errors import ErrorCode, FieldError
 from resolvers import validation
-from core.errors import FieldError
-from core.errors import ErrorCode
 
 
 def raw(value: Any) -> Any:

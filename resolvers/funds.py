@@ -1,4 +1,4 @@
-"""An institution's funds (资金管理, seed 001 §5): fee information (收费信息), supervision
+"""An institution's funds (资金管理, docs/DOMAIN.md §P5): fee information (收费信息), supervision
 information (监管信息: escrow bank, supervised account, risk reserve) and the basic account
 (基本账户). Contracts (合同) are documents of category ``CONTRACT`` (``resolvers.documents``).
 
@@ -23,11 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from core.errors import ErrorCode, FieldError
 from models import ChargingMethod, Institution, InstitutionFunds
 from resolvers import audit, validation
 from resolvers.records import DEREGISTERED, deregistered
-from core.errors import FieldError
-from core.errors import ErrorCode
 
 #: Text fields: key -> (label, longest length, whether line breaks are allowed).
 _TEXT = {

@@ -5,23 +5,21 @@ or deletions do not change a published period."""
 from __future__ import annotations
 
 import io
-
-from openpyxl import Workbook
-
 import uuid
 from dataclasses import dataclass
+
 import sqlalchemy as sa
 import sqlalchemy.orm
+from openpyxl import Workbook
+
 from auth.roles import is_education_county_and_up
 from auth.scope import scope, subtree_of
-from models import Institution, ListEntry, ListKind, ListPeriod, Region
-from resolvers.public import page_size
-from resolvers import audit, validation
+from core.errors import BadUserInput, ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
+from models import Institution, ListEntry, ListKind, ListPeriod, Region
+from resolvers import audit, validation
 from resolvers.pagination import Page
-from core.errors import FieldError
-from core.errors import BadUserInput, ErrorCode, Forbidden
-from resolvers.public import offset_of, offset_cursor, public_region
+from resolvers.public import offset_cursor, offset_of, page_size, public_region
 
 
 def _entry(institution: Institution, reason: str | None = None) -> ListEntry:

@@ -19,7 +19,21 @@ from aiodataloader import DataLoader
 
 from auth.scope import scope
 from core.ids import parse_id
-from models import Account, Application, Course, Document, Inspection, Institution, InstitutionFunds, Material, RectificationItem, Region, Site, Staff, TrainingClass
+from models import (
+    Account,
+    Application,
+    Course,
+    Document,
+    Inspection,
+    Institution,
+    InstitutionFunds,
+    Material,
+    RectificationItem,
+    Region,
+    Site,
+    Staff,
+    TrainingClass,
+)
 from resolvers.findings import findings_for
 from resolvers.institutions.home import missing_items_of
 from resolvers.public import public_facts

@@ -13,8 +13,8 @@ from auth.viewer import Viewer
 from core.masking import mask_certificate
 from models import Grade, Institution, Material, MaterialReview, MaterialType, Subject, TrainingCategory
 from resolvers.forms import Form
-from resolvers.records import Owner, Record
 from resolvers.institutions.registration import CHOICES
+from resolvers.records import Owner, Record
 from resolvers.sites import subject_fields
 from resolvers.staff import TEACHER_CERTIFICATE
 

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from core.clock import utcnow
-from models import PersistedQuery
 from core.errors import ApiError
+from models import PersistedQuery
 
 CACHE_SIZE = 2_000
 MAX_QUERY_LENGTH = 100_000

@@ -36,16 +36,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import BadUserInput
+from core.ids import parse_id
 from models import FilingStatus, Institution, ListEntry, ListKind, ListPeriod, Post, QualificationStatus, Region, Staff, StaffStatus, TrainingClass
 from resolvers import validation
-from core.ids import parse_id
 from resolvers.pagination import Page
-from core.errors import BadUserInput
-
 
 MAX_PUBLIC_PAGE = 20
 

@@ -18,7 +18,7 @@ from core.errors import ErrorCode, FieldError
 from models import Employment, Gender, Post, Staff, StaffStatus, Subject, TrainingClass
 from resolvers import audit
 from resolvers.forms import Form
-from resolvers.records import Owner, Record, Refused, owner_of, own
+from resolvers.records import Owner, Record, Refused, own, owner_of
 
 #: A teacher qualification certificate number (教师资格证编号).
 TEACHER_CERTIFICATE = re.compile(r"^[0-9A-Z]{8,30}$")

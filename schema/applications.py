@@ -7,29 +7,25 @@ imports nothing of them."""
 
 from __future__ import annotations
 
-from resolvers.loaders import ClassByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
-
-from schema.filters import graphql_input, to_filter
-
 import datetime as dt
 from typing import Annotated
 
 import strawberry
+
 from auth.permissions import Authenticated, InstitutionUser, Regulator, allow
 from models import Application as ApplicationRow
 from models import ApplicationStatus as ApplicationStatusEnum
 from models import ApplicationType as ApplicationTypeEnum
 from resolvers import applications
+from resolvers.loaders import ClassByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
 from schema.context import Info
-from schema.errors import UserError
-from schema.fields import optional
-from schema.errors import user_errors
+from schema.errors import UserError, user_errors
+from schema.fields import node_id, optional
+from schema.filters import graphql_input, to_filter
+from schema.findings import Finding
 from schema.regions import Region
 from schema.relay import Connection, Node
-from schema.fields import node_id
-from schema.findings import Finding
 from schema.sites import TrainingClass
-
 
 ApplicationType = strawberry.enum(
     ApplicationTypeEnum,
@@ -154,7 +150,7 @@ _OWN = allow(InstitutionUser())
 class ApplicationMutation:
     @strawberry.mutation(
         description="提交申请 (合规申请 needs nothing missing: see myInstitution.home; 注销申请 a proof document; 备案 a subject class). "
-        "It goes to the authority of DOMAIN.md; one pending application per type (per class for filings).",
+        "It goes to the authority of docs/DOMAIN.md §P1.3.1; one pending application per type (per class for filings).",
         extensions=_OWN,
     )
     async def submit_application(self, info: Info, input: ApplicationInput) -> ApplicationPayload:

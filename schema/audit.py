@@ -3,10 +3,6 @@ records cannot be changed or deleted through the API (nor, by a trigger, in the 
 
 from __future__ import annotations
 
-from resolvers.loaders import RegionByCodeLoader
-
-from schema.filters import graphql_input, to_filter
-
 import datetime as dt
 
 import strawberry
@@ -16,7 +12,9 @@ from auth.permissions import Regulator, allow
 from models import AuditRecord as AuditRow
 from models import Level
 from resolvers import audit
+from resolvers.loaders import RegionByCodeLoader
 from schema.context import Info
+from schema.filters import graphql_input, to_filter
 from schema.regions import Region
 from schema.relay import Connection
 

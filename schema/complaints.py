@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import RegionByCodeLoader
-
-from schema.filters import graphql_input, to_filter
-
 import datetime as dt
 
 import strawberry
@@ -17,9 +13,10 @@ from models import ComplaintType as ComplaintTypeEnum
 from models import Level
 from models import TargetType as TargetTypeEnum
 from resolvers import complaints
+from resolvers.loaders import RegionByCodeLoader
 from schema.context import Info, note_personal_read
-from schema.errors import UserError
-from schema.errors import user_errors
+from schema.errors import UserError, user_errors
+from schema.filters import graphql_input, to_filter
 from schema.regions import Region
 from schema.relay import Connection, Node
 

@@ -4,17 +4,17 @@ docs/DOMAIN.md §P4), uploaded by the institution and read in scope."""
 from __future__ import annotations
 
 import datetime as dt
+
 import strawberry
 from strawberry.file_uploads import Upload
+
 from auth.permissions import InstitutionUser, allow
 from models import Document as DocumentRow
 from models import DocumentCategory as DocumentCategoryEnum
 from resolvers import documents
 from schema.context import Info
-from schema.errors import UserError
-from schema.errors import user_errors
+from schema.errors import UserError, user_errors
 from schema.relay import Node
-
 
 DocumentCategory = strawberry.enum(
     DocumentCategoryEnum,

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import strawberry
 
-from models import ReviewStatus as ReviewStatusEnum
-from models import InspectionStatus as InspectionStatusEnum
+from models import Department as DepartmentEnum
 from models import Grade as GradeEnum
+from models import InspectionStatus as InspectionStatusEnum
 from models import Kind, Mode, Nature, Premises, QualificationStatus
+from models import Level as LevelEnum
+from models import ReviewStatus as ReviewStatusEnum
 from models import Subject as SubjectEnum
 from models import TrainingCategory as TrainingCategoryEnum
 from resolvers.institutions.registration import Part
-from models import Department as DepartmentEnum
-from models import Level as LevelEnum
-
 
 InstitutionKind = strawberry.enum(Kind, name="InstitutionKind", description="机构类型: 学科类 SUBJECT, 非学科类 NON_SUBJECT.")
 

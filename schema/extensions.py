@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,9 +34,9 @@ from graphql.language import (
 )
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from schema.errors import is_expected
 from models import Institution
 from resolvers import audit
+from schema.errors import is_expected
 
 
 def _holds_nul(value: Any) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import strawberry
 import uuid
+
+import strawberry
 
 
 def optional(description: str = ""):

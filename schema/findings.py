@@ -4,7 +4,9 @@ data breaks, on the record it concerns."""
 from __future__ import annotations
 
 import strawberry
-from resolvers.findings import RULES, Finding as FindingRow
+
+from resolvers.findings import RULES
+from resolvers.findings import Finding as FindingRow
 from schema.fields import node_id
 
 

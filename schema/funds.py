@@ -6,18 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+
 import strawberry
-from auth.roles import sees_institution_personal_data
+
 from auth.permissions import InstitutionUser, allow
+from auth.roles import sees_institution_personal_data
 from auth.viewer import Viewer
 from core.masking import mask_account_number
 from models import ChargingMethod as ChargingMethodEnum
 from models import InstitutionFunds as FundsRow
 from resolvers import funds
 from schema.context import Info
-from schema.errors import UserError
-from schema.errors import user_errors
-
+from schema.errors import UserError, user_errors
 
 ChargingMethod = strawberry.enum(
     ChargingMethodEnum,

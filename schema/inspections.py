@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import InstitutionByIdLoader, RectificationItemsLoader, RegionByCodeLoader, UnitByIdLoader
-
 import datetime as dt
-
 from typing import Annotated
 
 import strawberry
@@ -18,11 +15,10 @@ from models import Level
 from models import Problem as ProblemEnum
 from models import RectificationItem as ItemRow
 from models import UrgingNotice as NoticeRow
-from resolvers.inspections import ledgers
-from resolvers.inspections import notices
+from resolvers.inspections import ledgers, notices
+from resolvers.loaders import InstitutionByIdLoader, RectificationItemsLoader, RegionByCodeLoader, UnitByIdLoader
 from schema.context import Info
-from schema.errors import UserError
-from schema.errors import user_errors
+from schema.errors import UserError, user_errors
 from schema.regions import Region
 from schema.relay import Connection, Node
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import RegionByCodeLoader
-
 import datetime as dt
+
 import strawberry
+
 from auth.permissions import Regulator, allow
 from models import ListEntry as ListEntryRow
 from models import ListKind as ListKindEnum
 from models import ListPeriod as ListPeriodRow
-from resolvers.lists import BlackEntryInput
 from resolvers import lists
+from resolvers.lists import BlackEntryInput
+from resolvers.loaders import RegionByCodeLoader
 from schema.context import Info
-from schema.errors import UserError
-from schema.errors import user_errors
+from schema.errors import UserError, user_errors
 from schema.regions import Region
 from schema.relay import Connection
-
 
 ListKind = strawberry.enum(ListKindEnum, name="ListKind", description="白名单 WHITE, 黑名单 BLACK.")
 

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import strawberry
-from auth.roles import sees_institution_personal_data
+
 from auth.permissions import InstitutionUser, allow
+from auth.roles import sees_institution_personal_data
 from core.masking import mask_certificate
 from models import Material as MaterialRow
 from models import MaterialReview as MaterialReviewEnum
 from models import MaterialType as MaterialTypeEnum
-from resolvers import materials
-from resolvers import records
+from resolvers import materials, records
 from schema.context import Info
-from schema.errors import UserError
 from schema.enums import Grade, Subject, TrainingCategory
-from schema.fields import optional
-from schema.errors import user_errors
-from schema.relay import Node
-from schema.fields import node_id
+from schema.errors import UserError, user_errors
+from schema.fields import node_id, optional
 from schema.records import DeletePayload, deleted_payload, input_data
-
+from schema.relay import Node
 
 MaterialType = strawberry.enum(
     MaterialTypeEnum, name="MaterialType", description="材料类型: 教材 TEXTBOOK, 讲义 HANDOUT, 练习册 EXERCISES, 音视频 AUDIOVISUAL, 其他 OTHER."

@@ -5,17 +5,18 @@ complaint form and the account forms, the public schema that anonymous callers s
 
 from __future__ import annotations
 
-from resolvers.loaders import PublicFactsLoader, RegionByCodeLoader
-
 import datetime as dt
 import enum
 import uuid
+
 import strawberry
+
 from core.clock import today
 from core.masking import mask_certificate
 from models import Institution as InstitutionRow
 from models import Staff as StaffRow
 from resolvers import public
+from resolvers.loaders import PublicFactsLoader, RegionByCodeLoader
 from schema.context import Info
 from schema.enums import InstitutionKind, InstitutionMode
 from schema.regions import Region

@@ -4,8 +4,8 @@ delete payload and an input's values."""
 from __future__ import annotations
 
 import strawberry
-from schema.errors import UserError
-from schema.errors import user_errors
+
+from schema.errors import UserError, user_errors
 from schema.fields import node_id
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import RegionByCodeLoader, RegionChildrenLoader
-
 from enum import Enum
 
 import strawberry
 
 from models import Region as RegionRow
-from schema.context import Info
 from models.regions import ROOT_CODE
+from resolvers.loaders import RegionByCodeLoader, RegionChildrenLoader
+from schema.context import Info
 
 
 @strawberry.enum(description="区划级别: the national root (部级), province (省), prefecture (地市), county (区县).")

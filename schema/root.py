@@ -5,7 +5,7 @@ Mutation parts, and its public part.
 lookup and the black and white lists, the complaint form and its progress, and the account
 forms (login, verification codes, institution registration, password reset). It is a
 role-scoped view of the same graph: the same types and resolvers, only the public root
-fields. A caller without a session is served from it (``server.GraphQLApp``), so its
+fields. A caller without a session is served from it (``web.graphql.GraphQLApp``), so its
 introspection shows the public part alone.
 
 Every type and field of the public part carries ``@tag(name: "public")`` in the full
@@ -18,8 +18,18 @@ from __future__ import annotations
 import functools
 
 import strawberry
-from graphql import GraphQLError, parse, validate
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema, GraphQLUnionType, get_named_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    get_named_type,
+    parse,
+    validate,
+)
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation.schema_directives import Tag
 

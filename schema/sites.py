@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import ClassesByCourseLoader, CoursesBySiteLoader, FindingsByInstitutionLoader, StaffByIdLoader
-
 import datetime as dt
 import uuid
 from decimal import Decimal
+
 import strawberry
+
 from auth.permissions import InstitutionUser, allow
 from models import Course as CourseRow
 from models import FilingStatus as FilingStatusEnum
@@ -16,19 +16,16 @@ from models import Site as SiteRow
 from models import SiteType as SiteTypeEnum
 from models import SystemType as SystemTypeEnum
 from models import TrainingClass as ClassRow
-from resolvers import records
-from resolvers import sites
+from resolvers import records, sites
+from resolvers.loaders import ClassesByCourseLoader, CoursesBySiteLoader, FindingsByInstitutionLoader, StaffByIdLoader
 from schema.context import Info
-from schema.errors import UserError
 from schema.enums import Grade, Subject, TrainingCategory
-from schema.fields import optional
-from schema.errors import user_errors
-from schema.relay import Node
-from schema.fields import node_id
+from schema.errors import UserError, user_errors
+from schema.fields import node_id, optional
 from schema.findings import Finding
 from schema.records import DeletePayload, deleted_payload, input_data
+from schema.relay import Node
 from schema.staff import Staff
-
 
 SiteType = strawberry.enum(SiteTypeEnum, name="SiteType", description="办学点 SITE (线下), 业务系统 BUSINESS_SYSTEM (线上).")
 

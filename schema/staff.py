@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import strawberry
-from auth.roles import sees_institution_personal_data
+
 from auth.permissions import InstitutionUser, allow
+from auth.roles import sees_institution_personal_data
 from core.masking import mask_certificate, mask_id_number, mask_phone
 from models import Employment as EmploymentEnum
 from models import Gender as GenderEnum
 from models import Post as PostEnum
 from models import Staff as StaffRow
 from models import StaffStatus as StaffStatusEnum
-from resolvers import records
-from resolvers import staff
+from resolvers import records, staff
 from schema.context import Info, note_personal_read
-from schema.errors import UserError
 from schema.enums import Subject
-from schema.fields import optional
-from schema.errors import user_errors
-from schema.relay import Node
-from schema.fields import node_id
+from schema.errors import UserError, user_errors
+from schema.fields import node_id, optional
 from schema.records import DeletePayload, deleted_payload, input_data
-
+from schema.relay import Node
 
 Gender = strawberry.enum(GenderEnum, name="Gender", description="性别: 男 MALE, 女 FEMALE.")
 

@@ -8,14 +8,11 @@ from typing import Annotated, Any
 
 import strawberry
 
-from schema.filters import graphql_input, to_filter
-
 from auth.permissions import Regulator, allow
 from models import ApplicationStatus
-from resolvers.statistics import counting
-from resolvers.statistics import series
-from resolvers.statistics import views
+from resolvers.statistics import counting, series, views
 from schema.context import Info
+from schema.filters import graphql_input, to_filter
 from schema.regions import Region
 from schema.relay import asks_for
 
@@ -200,7 +197,7 @@ class StatisticsSeries:
 class StatisticsQuery:
     @strawberry.field(
         description=(
-            "分类数据统计 (seed 000: 摸排整改、审批、备案、举报情况) of `regionCode` (default: the caller's region; any region "
+            "分类数据统计 (docs/DOMAIN.md §R4: 摸排整改、审批、备案、举报情况) of `regionCode` (default: the caller's region; any region "
             "in the caller's scope, else BAD_USER_INPUT, the same for an unknown code), counted in the caller's scope."
         ),
         extensions=allow(Regulator()),

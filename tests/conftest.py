@@ -24,8 +24,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.settings import Settings
-from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
 from demo.accounts import DEMO_PASSWORD, seed_accounts
+from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
 from server import create_app
 
 
@@ -150,5 +150,5 @@ def gql(http) -> GraphQLClient:
 
 @pytest.fixture
 async def demo(sessionmaker):
-    """The demo accounts (resolvers.demo), password ``Demo#2026``; no institutions."""
+    """The demo accounts (demo.accounts), password ``Demo#2026``; no institutions."""
     return await seed_accounts(sessionmaker)

@@ -1,4 +1,4 @@
-"""Applications and their review: each goes to the authority DOMAIN.md names, only that
+"""Applications and their review: each goes to the authority docs/DOMAIN.md §P1.3.1 names, only that
 authority decides, the institution reads the decision, and regulators list what is pending
 in their scope with counts."""
 

@@ -16,14 +16,14 @@ from models import Account, ApplicationType, Course, Institution, Material, Site
 from models.database import create_engine, create_sessionmaker, execute_admin, with_database
 from resolvers import public, validation
 from resolvers.applications import authority
-from resolvers.institutions.home import missing_items_of
 from resolvers.findings import findings_for
 from resolvers.forms import Form
+from resolvers.institutions.home import missing_items_of
+from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
 from resolvers.materials import check_material
 from resolvers.records import Owner
 from resolvers.sites import check_class, check_course, check_site
 from resolvers.staff import check_staff
-from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
 
 SCALE = 0.002  # 1,000 institutions: one chunk, a few seconds
 SEED = 7

@@ -7,10 +7,10 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from models import Institution
-from demo.accounts import DEMO_TREE
 from demo import seed_demo
+from demo.accounts import DEMO_TREE
 from demo.institutions import PER_COUNTY
+from models import Institution
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
 
 
@@ -50,12 +50,12 @@ async def test_demo_inspections_cover_every_state_including_overdue(sessionmaker
 
 async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessionmaker, tmp_path):
     from models import Application, Course, Material, Site, Staff, TrainingClass
+    from models.storage import LocalStorage
+    from resolvers.forms import Form
     from resolvers.materials import MATERIAL
     from resolvers.records import Owner
     from resolvers.sites import CLASS, COURSE, SITE
     from resolvers.staff import STAFF
-    from resolvers.forms import Form
-    from models.storage import LocalStorage
     from tests.helpers import error_codes
 
     await seed_demo(sessionmaker, date(2026, 11, 23), storage=LocalStorage(tmp_path / "files"))

@@ -28,9 +28,9 @@ from hypothesis_graphql import mutations, queries
 
 from auth.passwords import hash_password
 from core.settings import Settings
+from demo.accounts import DEMO_PASSWORD, seed_accounts
 from models import Account, AccountKind
 from models.database import create_engine, create_sessionmaker, execute_admin, with_database
-from demo.accounts import DEMO_PASSWORD, seed_accounts
 from schema.root import schema
 from server import create_app
 

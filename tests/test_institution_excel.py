@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from models import Institution
-from resolvers.institutions.template import DATA_SHEET, GUIDE_SHEET, HEADERS, TEMPLATE_MARK
 from resolvers.institutions.importing import MAX_UPLOAD_BYTES
+from resolvers.institutions.template import DATA_SHEET, GUIDE_SHEET, HEADERS, TEMPLATE_MARK
 from tests.helpers import ID_NUMBER, credit_code, insert_institutions, register
 
 IMPORT = "mutation($file: Upload!) { importInstitutions(file: $file) { created updated errors { row column code message } } }"

@@ -43,3 +43,9 @@ def test_the_schema_imports_no_module_only_for_type_checking():
         if "TYPE_CHECKING" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_the_code_lints_clean():
+    """Errors, unused and undefined names, import order ([tool.ruff])."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from models import Account
-from tests.helpers import error_codes, institution_account, insert_institutions
+from tests.helpers import error_codes, insert_institutions, institution_account
 from tests.test_portal import CREATE_STAFF, TEACHER, data
 
 NODE = """query($id: ID!) { node(id: $id) { __typename id

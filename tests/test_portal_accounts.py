@@ -1,4 +1,4 @@
-"""Institution accounts (培训机构用户, seed 001 §2): verification codes, registration by mobile,
+"""Institution accounts (培训机构用户, docs/DOMAIN.md §P2): verification codes, registration by mobile,
 claims of institutions a county registered first, login by mobile, forgotten passwords and
 personal information. The default sender's outbox is read straight from the database."""
 
@@ -9,8 +9,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from resolvers.accounts import messaging
 from models import Account, AuditRecord, Institution, InstitutionClaim, OutboxMessage, VerificationCode
+from resolvers.accounts import messaging
 from tests.helpers import basics, credit_code, error_codes, insert_institutions, institution_account
 
 PASSWORD = "Portal#2026"

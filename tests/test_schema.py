@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import RegionByCodeLoader
-
 from pathlib import Path
 
+from resolvers.loaders import RegionByCodeLoader
 from schema.root import sdl
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,6 +12,7 @@ from auth.passwords import hash_password
 from models import Account, AccountKind, Institution
 from tests.helpers import error_codes, insert_institutions
 
+
 @pytest.fixture
 async def world(demo, sessionmaker):
     subject = await insert_institutions(

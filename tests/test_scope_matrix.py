@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from auth.passwords import hash_password
-from models import Account, AccountKind
 from demo.accounts import DEMO_TREE
+from models import Account, AccountKind
 from tests.helpers import error_codes
 
-# The demo tree, written out: what each viewer may see, by the rules of DOMAIN.md.
+# The demo tree, written out: what each viewer may see, by the rules of docs/DOMAIN.md §G1.
 GD = ["440106", "440104", "440304", "440305"]
 GZ = ["440106", "440104"]
 

@@ -1,4 +1,4 @@
-"""The statistics' maintained counts (``models/tallies.py``): after every kind of change to
+"""The statistics' maintained counts (``models/statistics.py``): after every kind of change to
 what they count, the per-institution and per-county tallies equal a recount from the rows
 (``tally_check()`` lists no difference); folding the county differences keeps the counts;
 and a view summed from the county tallies equals the same view counted from the rows."""
@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from resolvers.statistics import counting, series
 from models import Account, Application, Complaint, Inspection, Institution, ListEntry, ListPeriod, Staff, TrainingClass
 from models.statistics import COUNTY_TALLIES, compact, county_tally, county_tally_delta, institution_tally
+from resolvers.statistics import counting, series
 from tests.helpers import ID_NUMBER
 from tests.test_statistics import COMPLETE, STATISTICS, build_world
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from resolvers import validation
 from core.errors import ErrorCode
+from resolvers import validation
 
 TODAY = date(2026, 11, 23)
 

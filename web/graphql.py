@@ -4,24 +4,24 @@ of the GraphQL over HTTP specification Strawberry leaves out."""
 
 from __future__ import annotations
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from cross_web import HTTPException
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
-from resolvers import persisted
-from web import metrics
+
 from auth.sessions import request_viewer
+from core.errors import ApiError
 from core.settings import Settings
+from resolvers import persisted
 from schema.context import Context
 from schema.errors import graphql_error
-from core.errors import ApiError
 from schema.root import needs_login, public_schema
-
+from web import metrics
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 

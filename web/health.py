@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 

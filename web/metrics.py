@@ -6,11 +6,9 @@ the endpoint aggregates them."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
-
 
 REQUESTS = Counter("xwpx_http_requests_total", "HTTP requests", ["method", "route", "status"])
 

@@ -8,9 +8,9 @@ import os
 import re
 import time
 import uuid
+
 from core.logs import request_id
 from web.metrics import LATENCY, REQUESTS
-
 
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 

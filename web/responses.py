@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
 from auth.sessions import request_viewer
 from auth.viewer import Viewer
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth.roles import is_county_bureau, is_education_county_and_up
 from auth.scope import scope
-from models import Account, AccountKind, ClaimStatus, Institution, InstitutionClaim
-from resolvers.accounts.institution_accounts import AUDITED_FIELDS
-from resolvers import audit, validation
+from core.errors import ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
+from models import Account, AccountKind, ClaimStatus, Institution, InstitutionClaim
+from resolvers import audit, validation
+from resolvers.accounts.institution_accounts import AUDITED_FIELDS
 from resolvers.pagination import Page, paginate
-from core.errors import FieldError
-from core.errors import ErrorCode, Forbidden
 
 
 @dataclass

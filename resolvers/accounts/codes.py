@@ -18,17 +18,17 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from resolvers.accounts import messaging
+
 from auth.permissions import InstitutionUser
+from auth.ratelimit import client_bucket
+from core.errors import ApiError, ErrorCode, FieldError
 from models import Account, AccountKind, Channel, CodePurpose, VerificationCode
 from resolvers import audit, validation
-from auth.ratelimit import client_bucket
-from core.errors import FieldError
-from core.errors import ApiError, ErrorCode
+from resolvers.accounts import messaging
 from resolvers.validation import EMAIL
-
 
 CODE_TTL = timedelta(minutes=10)
 

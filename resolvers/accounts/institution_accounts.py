@@ -9,25 +9,25 @@ with a pending claim (``resolvers.accounts.claims``); the institution's data is 
 from __future__ import annotations
 
 import re
-from core.clock import today
 from dataclasses import dataclass
 from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth.passwords import hash_password_async, password_problem
 from auth.scope import scope
 from auth.sessions import end_sessions
+from core.clock import today
+from core.errors import ErrorCode, FieldError
 from models import Account, AccountKind, Channel, ClaimStatus, CodePurpose, Institution, InstitutionClaim, LoginThrottle, Region
-from resolvers.regions import find_region
 from resolvers import audit, validation
-from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_keys
-from resolvers.institutions.saving import province_of
-from resolvers.institutions.registration import Context, Part, validate_part
-from core.errors import FieldError
-from core.errors import ErrorCode
 from resolvers.accounts.codes import account_by, checked_email, checked_mobile, use_code
-
+from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_keys
+from resolvers.institutions.registration import Context, Part, validate_part
+from resolvers.institutions.saving import province_of
+from resolvers.regions import find_region
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

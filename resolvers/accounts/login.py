@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-
 import re
 from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth.passwords import hash_password_async, password_problem, verify_password_async
 from auth.sessions import COOKIE_NAME, create_session, end_sessions
+from core.errors import ApiError, ErrorCode, FieldError
 from models import Account, AccountKind, AuthSession, LoginThrottle
 from resolvers import audit, validation
-from core.errors import ApiError, ErrorCode, FieldError
 from resolvers.accounts.regulators import MAX_USERNAME_LENGTH
-
 
 # Login throttle: after SLOW_AFTER failures for one username each attempt waits
 # 2**(failures - SLOW_AFTER) seconds (at most MAX_DELAY); LOCK_AFTER failures lock it.

@@ -32,8 +32,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Channel, OutboxMessage
 from core.errors import ApiError
+from models import Channel, OutboxMessage
 
 log = logging.getLogger("xwpx.messaging")
 

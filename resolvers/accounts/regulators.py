@@ -7,27 +7,26 @@ failures are raised as ``ApiError``. A target account outside the caller's scope
 
 from __future__ import annotations
 
-
-from resolvers.filters import RecordId, condition, criterion
-
 import re
 import uuid
 from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from auth.roles import is_under
+
 from auth.passwords import INITIAL_PASSWORD, hash_password_async
+from auth.roles import is_under
 from auth.scope import manages, scope, subtree_of
 from auth.sessions import end_sessions
-from models import ROOT_CODE, Account, AccountKind, Department, Level, Region
-from resolvers.regions import find_region
-from resolvers import audit, validation
-from resolvers.pagination import Page, paginate
-from core.ids import parse_id
 from core.errors import ErrorCode, FieldError
+from core.ids import parse_id
+from models import ROOT_CODE, Account, AccountKind, Department, Level, Region
+from resolvers import audit, validation
+from resolvers.filters import RecordId, condition, criterion
+from resolvers.pagination import Page, paginate
+from resolvers.regions import find_region
 from resolvers.validation import EMAIL
-
 
 MAX_USERNAME_LENGTH = 64
 
@@ -283,7 +282,7 @@ async def set_enabled(info, account_id: str, enabled: bool) -> tuple[Account | N
 
 
 async def reset_password(info, account_id: str) -> tuple[Account | None, list[FieldError]]:
-    """Back to the initial password (seed 000: 密码重置后还原为初始密码), to be changed at
+    """Back to the initial password (docs/DOMAIN.md §R2.7: 密码重置后还原为初始密码), to be changed at
     the next login; the account's sessions end."""
     ctx = info.context
     async with ctx.sessionmaker() as db:

@@ -4,20 +4,20 @@ latest inspection."""
 
 from __future__ import annotations
 
-from core.clock import today
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth.viewer import Viewer
+from core.clock import today
+from core.errors import ErrorCode, FieldError
+from core.ids import parse_id
 from models import Inspection, InspectionStatus, Institution, ItemProgress, Problem, RectificationItem
 from resolvers import audit, validation
 from resolvers.institutions.saving import check_writer, writable
-from core.ids import parse_id
-from core.errors import FieldError
-from core.errors import ErrorCode
-
 
 PROBLEM_LABELS = {
     "NO_LICENCES": "无证无照",

@@ -3,20 +3,20 @@ province and ministry to a county, and the rectification counts per child region
 
 from __future__ import annotations
 
-from core.clock import today
 import sqlalchemy as sa
+
 from auth.roles import is_county_bureau, is_supervisor, is_under
 from auth.scope import scope, subtree_of
 from auth.viewer import Viewer
-from models import InspectionStatus, Institution, Region, UrgingNotice
-from resolvers.regions import find_region
-from resolvers import audit, validation
-from resolvers.institutions.listing import overdue_condition
+from core.clock import today
+from core.errors import ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
-from resolvers.pagination import Page, paginate
-from core.errors import FieldError
-from core.errors import ErrorCode, Forbidden
+from models import InspectionStatus, Institution, Region, UrgingNotice
+from resolvers import audit, validation
 from resolvers.inspections.ledgers import not_allowed_errors, not_found_errors
+from resolvers.institutions.listing import overdue_condition
+from resolvers.pagination import Page, paginate
+from resolvers.regions import find_region
 
 
 def check_supervisor(viewer: Viewer) -> None:

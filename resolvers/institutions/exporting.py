@@ -4,16 +4,17 @@ read of personal data."""
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import uuid
 from datetime import date
 from types import SimpleNamespace
-
-import asyncio
-import tempfile
 from typing import Any
+
 import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+
 from auth.roles import sees_personal_data
 from auth.viewer import Viewer
 from core.masking import mask_field

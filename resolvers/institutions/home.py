@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from models import Course, Institution, InstitutionFunds, Kind, Mode, Nature, QualificationStatus, Site, Staff, StaffStatus
 from resolvers.findings import COMPULSORY_GRADES, Finding
-from resolvers.institutions.registration import SAVED_FLAG
-from resolvers.institutions.registration import PART_LABELS
-
+from resolvers.institutions.registration import PART_LABELS, SAVED_FLAG
 
 LICENSED = (QualificationStatus.FULL.value, QualificationStatus.LICENCE_ONLY.value)
 

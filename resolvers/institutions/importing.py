@@ -7,22 +7,23 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
-from core.clock import today
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from openpyxl import load_workbook
+from sqlalchemy.exc import IntegrityError
+
 from auth.scope import scope
 from auth.viewer import Viewer
+from core.clock import today
 from models import Institution, Region
 from resolvers import audit
-from resolvers.institutions.saving import check_writer, duplicate_credit_code, province_of
 from resolvers.institutions.registration import FIELDS, FIELDS_BY_PART, SAVED_FLAG, Context, Part, kind_conflict, validate_part
+from resolvers.institutions.saving import check_writer, duplicate_credit_code, province_of
 from resolvers.institutions.template import DATA_SHEET, HEADER_OF, HEADERS, MAX_ROWS, REGION_HEADER, cell_text, from_cell, header
-
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 

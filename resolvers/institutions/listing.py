@@ -3,22 +3,22 @@ record by id."""
 
 from __future__ import annotations
 
-
-from core.clock import today
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
 import sqlalchemy as sa
+
 from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
 from auth.viewer import Viewer
-from models import Account, Institution, Region, Site, Staff
-from models.statistics import county_tally, tally_rows
-from models.database import single_statements
-from resolvers.pagination import Page, paginate_rows
-from resolvers.institutions.registration import SAVED_FLAG, Part
+from core.clock import today
 from core.ids import parse_id
-from models import InspectionStatus, Kind, Mode, Nature, ReviewStatus
+from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, Region, ReviewStatus, Site, Staff
+from models.database import single_statements
+from models.statistics import county_tally, tally_rows
 from resolvers.filters import RecordId, condition, criterion, given
+from resolvers.institutions.registration import SAVED_FLAG, Part
+from resolvers.pagination import Page, paginate_rows
 
 
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:

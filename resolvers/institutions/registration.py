@@ -4,7 +4,7 @@
 part carry exactly these keys (a test holds them together), the forms are validated by
 ``validate_part``, and the Excel template, import and export take their columns, labels,
 required marks and drop-down lists from the same table. The import template's fields are
-therefore the new-registration form's fields, with the same required ones (seed 000:
+therefore the new-registration form's fields, with the same required ones (docs/DOMAIN.md §R2.3:
 模板中的字段信息与新增登记功能中的字段一致，必填项也保持一致).
 """
 
@@ -17,9 +17,9 @@ from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any
 
+from core.errors import ErrorCode, FieldError
 from models import Grade, Kind, Mode, Nature, Premises, QualificationStatus, Subject, TrainingCategory
 from resolvers import validation
-from core.errors import ErrorCode, FieldError
 
 
 class Part(StrEnum):

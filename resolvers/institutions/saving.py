@@ -5,22 +5,23 @@ parts through the portal (§P4)."""
 from __future__ import annotations
 
 import uuid
-from core.clock import today
 from enum import Enum
 from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth.roles import is_county_bureau, is_county_desk
 from auth.scope import scope
 from auth.viewer import Viewer
+from core.clock import today
+from core.errors import ErrorCode, FieldError, Forbidden
+from core.ids import parse_id
 from models import Document, Institution, Region
+from models.storage import discard
 from resolvers import audit
 from resolvers.institutions.registration import SAVED_FLAG, Context, Part, kind_conflict, validate_part
-from core.ids import parse_id
-from core.errors import FieldError
-from core.errors import ErrorCode, Forbidden
-from models.storage import discard
 
 
 def check_writer(viewer: Viewer) -> None:
@@ -75,7 +76,7 @@ async def save_part(
     viewer = ctx.viewer
     own = viewer.is_institution
     if own:
-        # The portal (seed 001 §4): an institution completes and updates its own information.
+        # The portal (docs/DOMAIN.md §P4): an institution completes and updates its own information.
         if viewer.institution_id is None:
             raise Forbidden("机构账号尚待区县确认绑定", code="INSTITUTION_PENDING")
         if institution_id is None:
@@ -152,7 +153,7 @@ async def save_part(
 
 
 async def delete_institution(info, institution_id: str, confirm_name: str) -> tuple[uuid.UUID | None, list[FieldError]]:
-    """Delete an institution and its registration data (seed 000: 删除确认后，培训机构登记
+    """Delete an institution and its registration data (docs/DOMAIN.md §R2.5: 删除确认后，培训机构登记
     信息和排查信息都会清空，无法恢复). County accounts only; the name typed again confirms.
     An audit record keeps who, when, from where, and a snapshot of what was deleted."""
     ctx = info.context

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from resolvers.institutions.registration import CHOICES, FIELDS, FieldSpec, Part
 
+from resolvers.institutions.registration import CHOICES, FIELDS, FieldSpec, Part
 
 DATA_SHEET = "机构信息"
 

@@ -1,4 +1,4 @@
-"""Statistics (分类数据统计): seed 000, 部级、省级、地市级以指导监管为主 … 能够对所辖范围内的摸排
+"""Statistics (分类数据统计): docs/DOMAIN.md §R4, 部级、省级、地市级以指导监管为主 … 能够对所辖范围内的摸排
 整改情况、审批情况、备案情况、举报情况进行分类数据统计.
 
 One view counts, within the caller's scope, the institutions of a region grouped by its child

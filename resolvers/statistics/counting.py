@@ -4,26 +4,59 @@ institution in scope — and the view's rows and total."""
 
 from __future__ import annotations
 
-from core.clock import CHINA_ZONE, day_start, today
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement, False_
+
 from auth.scope import scope, sees_whole_subtree, subtree_codes
 from auth.viewer import Viewer
-from models import Account, AccountKind, Application, ApplicationStatus, ApplicationType, Complaint, ComplaintStatus, ComplaintType, Inspection, InspectionStatus, Institution, Level, Region, county_tally, institution_tally
+from core.clock import CHINA_ZONE, day_start, today
+from core.errors import BadUserInput
+from models import (
+    Account,
+    AccountKind,
+    Application,
+    ApplicationStatus,
+    ApplicationType,
+    Complaint,
+    ComplaintStatus,
+    ComplaintType,
+    Inspection,
+    InspectionStatus,
+    Institution,
+    Level,
+    Region,
+    county_tally,
+    institution_tally,
+)
 from models.complaints import HANDLED
 from models.statistics import APPLICATION_TALLIES, INSTITUTION_TALLIES, tally_rows
 from resolvers.filters import condition
 from resolvers.institutions.listing import InstitutionFilter, overdue_condition
-from core.errors import BadUserInput
-from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, Group, Grouping, MEDIAN, NOT_FOUND, NO_CATEGORY, Row, SELF_KEY, Statistics, StatisticsFilter, TOTAL_KEY, check_range, complaint_table
 from resolvers.statistics.groups import supervising_department, view_groups
+from resolvers.statistics.views import (
+    COMPLAINT_COUNTERS,
+    COUNTERS,
+    MEDIAN,
+    NO_CATEGORY,
+    NOT_FOUND,
+    SELF_KEY,
+    TOTAL_KEY,
+    Group,
+    Grouping,
+    Row,
+    Statistics,
+    StatisticsFilter,
+    check_range,
+    complaint_table,
+)
 
 
 def china_day(ts: ColumnElement) -> ColumnElement:

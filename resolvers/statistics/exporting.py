@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+
 from openpyxl import Workbook
+
 from core.clock import CHINA
 from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, GROUPING_LABELS, Grouping, Series, Statistics
-
 
 NOTE = "合计为各行之和（投诉办理时长中位数除外）。"
 

@@ -4,14 +4,16 @@ classification (kind, mode, nature, training category, supervising department)."
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.sql.elements import ColumnElement
+
 from auth.scope import DEPARTMENT_CATEGORIES
 from auth.viewer import Viewer
 from models import Account, AccountKind, Department, Institution, Kind, Level, Mode, Nature, Region, TrainingCategory
 from resolvers.institutions.registration import CHOICES
-from resolvers.statistics.views import DEPARTMENT_LABELS, Group, Grouping, NO_CATEGORY, SELF_KEY
+from resolvers.statistics.views import DEPARTMENT_LABELS, NO_CATEGORY, SELF_KEY, Group, Grouping
 
 
 def _enum_groups(choices: Iterable[tuple[str, str]]) -> list[Group]:

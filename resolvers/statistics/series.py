@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement, False_
+
 from auth.scope import scope, sees_whole_subtree, subtree_codes
 from auth.viewer import Viewer
+from core.errors import BadUserInput
 from models import Application, ApplicationStatus, Complaint, Inspection, Institution, Region, county_day_tally
 from models.statistics import DAY_TALLIES, tally_rows
-from core.errors import BadUserInput
-from resolvers.statistics.counting import in_days, target_region, china_day
+from resolvers.statistics.counting import china_day, in_days, target_region
 from resolvers.statistics.views import MAX_MONTHS, Month, Series, StatisticsFilter, check_range
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from models import ApplicationStatus, ApplicationType, Complaint, Department, Kind, Mode, Nature, Region
-from resolvers.institutions.registration import CHOICES
-from core.errors import BadUserInput
-from resolvers.filters import criterion
 
+from core.errors import BadUserInput
+from models import ApplicationStatus, ApplicationType, Complaint, Department, Kind, Mode, Nature, Region
+from resolvers.filters import criterion
+from resolvers.institutions.registration import CHOICES
 
 #: China Standard Time: the day of a timestamp, and the bounds of a date range.
 MAX_MONTHS = 36

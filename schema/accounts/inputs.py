@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from resolvers.accounts import regulators
-from schema.filters import graphql_input
-
 import strawberry
-from schema.institutions.inputs import InstitutionBasicsInput
-from schema.enums import Department, RegulatorLevel
 
+from resolvers.accounts import regulators
+from schema.enums import Department, RegulatorLevel
+from schema.filters import graphql_input
+from schema.institutions.inputs import InstitutionBasicsInput
 
 RegulatorAccountFilter = graphql_input(
     regulators.AccountFilter, name="RegulatorAccountFilter", description="账号列表的筛选条件 (the account list's filters; all optional, combined with AND)."

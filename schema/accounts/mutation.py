@@ -4,22 +4,29 @@ tree (§R2.7), institution accounts' registration, codes, profile and claims (§
 from __future__ import annotations
 
 import strawberry
+
 from auth.passwords import STRENGTH_RULE
-from auth.permissions import MANAGERS, LoggedIn, Regulator, allow
-from resolvers.accounts import claims
-from resolvers.accounts import login
-from resolvers.accounts import regulators
+from auth.permissions import MANAGERS, InstitutionUser, LoggedIn, Regulator, allow
+from models import ClaimStatus, Level
+from resolvers.accounts import claims, codes, institution_accounts, login, regulators
+from schema.accounts.inputs import CreateRegulatorAccountInput, RegisterInstitutionAccountInput, UpdateMyProfileInput, UpdateRegulatorAccountInput
+from schema.accounts.payloads import (
+    ChangePasswordPayload,
+    DeleteRegulatorAccountPayload,
+    InstitutionClaimPayload,
+    LoginPayload,
+    RegisterInstitutionAccountPayload,
+    RegulatorAccountPayload,
+    RequestVerificationCodePayload,
+    ResetPasswordPayload,
+    UpdateMyProfilePayload,
+    claim_payload,
+    regulator_payload,
+)
+from schema.accounts.types import InstitutionAccount, VerificationPurpose, account_from_row
 from schema.context import Info
 from schema.errors import user_errors
-from auth.permissions import InstitutionUser
-from models import ClaimStatus, Level
-from resolvers.accounts import codes
-from resolvers.accounts import institution_accounts
-from schema.accounts.types import InstitutionAccount
 from schema.institutions.types import Institution
-from schema.accounts.inputs import CreateRegulatorAccountInput, RegisterInstitutionAccountInput, UpdateMyProfileInput, UpdateRegulatorAccountInput
-from schema.accounts.payloads import ChangePasswordPayload, DeleteRegulatorAccountPayload, InstitutionClaimPayload, LoginPayload, RegisterInstitutionAccountPayload, RegulatorAccountPayload, RequestVerificationCodePayload, ResetPasswordPayload, UpdateMyProfilePayload, claim_payload, regulator_payload
-from schema.accounts.types import VerificationPurpose, account_from_row
 
 
 @strawberry.type(description="The public part: 登录.")

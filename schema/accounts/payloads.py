@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import strawberry
+
+from schema.accounts.types import AccountInterface, InstitutionAccount, InstitutionClaim, InstitutionClaimStatus, RegulatorAccount
 from schema.context import Info
 from schema.errors import UserError, user_errors
-from schema.accounts.types import InstitutionAccount
 from schema.institutions.types import Institution
-from schema.accounts.types import AccountInterface, InstitutionClaim, InstitutionClaimStatus, RegulatorAccount
 
 
 @strawberry.type

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from schema.filters import to_filter
-
 import strawberry
+
 from auth.permissions import Regulator, allow
-from models import AccountKind
-from resolvers.accounts import claims
-from resolvers.accounts import regulators
-from schema.context import Info
-from schema.relay import Connection
-from models import Level
+from models import AccountKind, Level
+from resolvers.accounts import claims, regulators
+from resolvers.loaders import AccountByIdLoader
 from schema.accounts.inputs import RegulatorAccountFilter
 from schema.accounts.types import AccountInterface, InstitutionClaim, InstitutionClaimStatus, RegulatorAccount, account_from_row
-from resolvers.loaders import AccountByIdLoader
+from schema.context import Info
+from schema.filters import to_filter
+from schema.relay import Connection
 
 
 @strawberry.type(description="The public part: 当前账号 (null without a session).")

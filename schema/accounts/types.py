@@ -3,23 +3,23 @@ accounts (培训机构用户) and their claims (机构认领)."""
 
 from __future__ import annotations
 
-from resolvers.loaders import AccountByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
-
-from datetime import datetime
-import strawberry
-from models import Account as AccountRow
-from models import AccountKind
-from resolvers.accounts import claims
-from schema.context import Info
-from schema.regions import Region
-from schema.relay import Node
 import datetime as dt
+from datetime import datetime
+
+import strawberry
+
 from auth.roles import sees_personal_data
 from auth.viewer import Viewer
 from core.masking import mask_phone
-from models import ClaimStatus, CodePurpose
-from schema.institutions.types import Institution
+from models import Account as AccountRow
+from models import AccountKind, ClaimStatus, CodePurpose
+from resolvers.accounts import claims
+from resolvers.loaders import AccountByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
+from schema.context import Info
 from schema.enums import Department, RegulatorLevel
+from schema.institutions.types import Institution
+from schema.regions import Region
+from schema.relay import Node
 
 
 @strawberry.interface(name="Account", description="账号: a regulator (管理用户) or an institution (培训机构用户).")

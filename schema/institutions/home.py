@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import FindingsByInstitutionLoader, MissingItemsLoader
-
 import strawberry
+
 from resolvers.institutions import home as rules
+from resolvers.loaders import FindingsByInstitutionLoader, MissingItemsLoader
 from schema.context import Info
 from schema.enums import ReviewStatus
 

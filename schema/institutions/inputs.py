@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+
 import strawberry
 
 from resolvers.institutions import listing
-from schema.filters import graphql_input
 from resolvers.institutions.registration import Part
 from schema.enums import Grade, InstitutionKind, InstitutionMode, InstitutionNature, PremisesType, QualificationStatusType, Subject, TrainingCategory
 from schema.fields import optional
+from schema.filters import graphql_input
 
 
 @strawberry.input(description="1 基本情况. All fields are checked on the server; missing ones come back as REQUIRED errors.")

@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.file_uploads import Upload
+
 from auth.permissions import Authenticated, Regulator, allow
 from models import Level
+from resolvers.institutions import importing, saving
 from resolvers.institutions.registration import Part
-from resolvers.institutions import importing
-from resolvers.institutions import saving
 from schema.context import Info
 from schema.errors import user_errors
-from schema.institutions.inputs import InstitutionBasicsInput, InstitutionFacilitiesInput, InstitutionOperationInput, InstitutionQualificationsInput, InstitutionSubjectTrainingInput
-from schema.institutions.payloads import DeleteInstitutionPayload, ImportInstitutionsPayload, ImportRowError, RegistrationPayload, part_data, registration_payload
-
+from schema.institutions.inputs import (
+    InstitutionBasicsInput,
+    InstitutionFacilitiesInput,
+    InstitutionOperationInput,
+    InstitutionQualificationsInput,
+    InstitutionSubjectTrainingInput,
+)
+from schema.institutions.payloads import (
+    DeleteInstitutionPayload,
+    ImportInstitutionsPayload,
+    ImportRowError,
+    RegistrationPayload,
+    part_data,
+    registration_payload,
+)
 
 _WRITE = allow(Regulator(Level.COUNTY, Level.SUB_UNIT))
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import RegionByCodeLoader
-
 import datetime as dt
+
 import strawberry
 from strawberry.scalars import JSON
+
+from resolvers.loaders import RegionByCodeLoader
 from schema.context import Info
 from schema.errors import UserError, user_errors
-from schema.regions import Region
 from schema.institutions.types import Institution, RegistrationProgress
+from schema.regions import Region
 
 
 @strawberry.type

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import InstitutionByIdLoader
-
 import strawberry
-from auth.permissions import InstitutionUser, Authenticated, Regulator, allow
+
+from auth.permissions import Authenticated, InstitutionUser, Regulator, allow
 from models import Level
 from resolvers import audit
 from resolvers.institutions import listing
+from resolvers.loaders import InstitutionByIdLoader
 from schema.context import Info
-from schema.relay import Connection, selected
 from schema.filters import to_filter
 from schema.institutions.inputs import InstitutionFilter
 from schema.institutions.payloads import InstitutionDeletion
-from schema.institutions.types import Institution, LIST_FIELDS, RegisteringUnit
+from schema.institutions.types import LIST_FIELDS, Institution, RegisteringUnit
+from schema.relay import Connection, selected
 
 
 @strawberry.type

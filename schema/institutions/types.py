@@ -3,32 +3,58 @@
 
 from __future__ import annotations
 
-from resolvers.loaders import ApplicationsByInstitutionLoader, CountsByInstitutionLoader, DocumentsByInstitutionLoader, FindingsByInstitutionLoader, FundsByInstitutionLoader, InspectionsByInstitutionLoader, InstitutionByIdLoader, MaterialsByInstitutionLoader, RegionByCodeLoader, SitesByInstitutionLoader, StaffByInstitutionLoader, UnitByIdLoader
-
 import datetime as dt
 import enum
-from core.clock import today
 from decimal import Decimal
+
 import strawberry
+
 from auth.roles import is_supervisor, sees_personal_data
 from auth.viewer import Viewer
+from core.clock import today
 from core.masking import mask_id_number, mask_phone
 from models import InspectionStatus as InspectionStatusEnum
 from models import Institution as InstitutionRow
 from models import Kind, Mode, Nature
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Part
-from schema.enums import RegulatorLevel
-from schema.context import Info, note_personal_read
-from schema.regions import Region
-from schema.relay import Node
+from resolvers.loaders import (
+    ApplicationsByInstitutionLoader,
+    CountsByInstitutionLoader,
+    DocumentsByInstitutionLoader,
+    FindingsByInstitutionLoader,
+    FundsByInstitutionLoader,
+    InspectionsByInstitutionLoader,
+    InstitutionByIdLoader,
+    MaterialsByInstitutionLoader,
+    RegionByCodeLoader,
+    SitesByInstitutionLoader,
+    StaffByInstitutionLoader,
+    UnitByIdLoader,
+)
 from schema.applications import Application
+from schema.context import Info, note_personal_read
 from schema.documents import DocumentCategory, InstitutionDocument
-from schema.enums import Grade, InspectionStatus, InstitutionKind, InstitutionMode, InstitutionNature, PremisesType, QualificationStatusType, RegistrationPart, ReviewStatus, Subject, TrainingCategory
+from schema.enums import (
+    Grade,
+    InspectionStatus,
+    InstitutionKind,
+    InstitutionMode,
+    InstitutionNature,
+    PremisesType,
+    QualificationStatusType,
+    RegistrationPart,
+    RegulatorLevel,
+    ReviewStatus,
+    Subject,
+    TrainingCategory,
+)
 from schema.findings import Finding
 from schema.funds import InstitutionFunds
 from schema.inspections import Inspection
 from schema.institutions.home import PortalHome, portal_home
 from schema.materials import Material
+from schema.regions import Region
+from schema.relay import Node
 from schema.sites import Site
 from schema.staff import Staff, StaffStatus
 
@@ -351,7 +377,7 @@ def inspection_operations(viewer: Viewer | None, status: InspectionStatusEnum) -
     return []
 
 
-#: The node fields a list page answers from ``resolvers.institutions.LIST_COLUMNS`` (and
+#: The node fields a list page answers from ``resolvers.institutions.listing.LIST_COLUMNS`` (and
 #: what it reads by the institution's id); asking for any other reads every column.
 LIST_FIELDS = frozenset({
     "__typename", "id", "name", "kind", "mode", "nature", "registrationProgress", "version", "createdAt", "updatedAt",
