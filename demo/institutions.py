@@ -18,14 +18,8 @@ from demo.people import GIVEN, MOBILE_PREFIXES, SURNAMES, id_number, mobile
 from models import Account, Institution, Region
 
 PER_COUNTY = 40
-
-
 _BRANDS = ["育英", "明德", "启航", "博雅", "星辰", "智慧树", "小太阳", "青禾", "远航", "书香", "致远", "求是"]
-
-
 _SUBJECT_TYPES = ["培训学校", "教育培训中心", "学堂"]
-
-
 _NON_SUBJECT = [
     (["SPORTS"], "体育俱乐部"),
     (["ARTS"], "艺术培训中心"),

@@ -35,14 +35,8 @@ def check_material(form: Form, owner: Owner) -> None:
 
 
 MATERIAL = Record(Material, "培训材料", check_material)
-
-
 TYPE_LABELS = {"TEXTBOOK": "教材", "HANDOUT": "讲义", "EXERCISES": "练习册", "AUDIOVISUAL": "音视频", "OTHER": "其他"}
-
-
 REVIEW_LABELS = {"NOT_REVIEWED": "未审核", "APPROVED": "审核通过", "REJECTED": "审核未通过"}
-
-
 HEADERS = ["材料名称", "培训类别", "学科", "适用学段", "材料类型", "编写人员", "出版单位", "版次", "编写人员从事教育工作年限", "编写人员教师资格证编号", "审核状态"]
 
 

@@ -49,19 +49,13 @@ from resolvers import validation
 from resolvers.pagination import Page
 
 MAX_PUBLIC_PAGE = 20
-
-
 MAX_PUBLIC_DEPTH = 200
 
 
 #: Word similarity (pg_trgm ``<%``) a name needs to be a candidate; the looser one when no
 #: name reaches the first.
 WORD_SIMILARITY = 0.5
-
-
 LOOSE_WORD_SIMILARITY = 0.3
-
-
 MAX_QUERY_LENGTH = 50
 
 

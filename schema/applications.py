@@ -32,8 +32,6 @@ ApplicationType = strawberry.enum(
     name="ApplicationType",
     description="合规申请 COMPLIANCE, 注销申请 DEREGISTRATION, 办学许可申请 LICENCE, 学科类培训班备案 CLASS_FILING.",
 )
-
-
 ApplicationStatus = strawberry.enum(ApplicationStatusEnum, name="ApplicationStatus", description="待审核 PENDING, 通过 APPROVED, 不通过 REJECTED.")
 
 

@@ -21,8 +21,6 @@ from schema.relay import Node
 MaterialType = strawberry.enum(
     MaterialTypeEnum, name="MaterialType", description="材料类型: 教材 TEXTBOOK, 讲义 HANDOUT, 练习册 EXERCISES, 音视频 AUDIOVISUAL, 其他 OTHER."
 )
-
-
 MaterialReview = strawberry.enum(MaterialReviewEnum, name="MaterialReview", description="材料审核: 未审核, 审核通过, 审核未通过 (the institution's own review).")
 
 

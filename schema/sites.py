@@ -28,11 +28,7 @@ from schema.relay import Node
 from schema.staff import Staff
 
 SiteType = strawberry.enum(SiteTypeEnum, name="SiteType", description="办学点 SITE (线下), 业务系统 BUSINESS_SYSTEM (线上).")
-
-
 SystemType = strawberry.enum(SystemTypeEnum, name="SystemType", description="业务系统类型: 移动应用 APP, 网站 WEBSITE, 小程序 MINI_PROGRAM, 其他 OTHER.")
-
-
 FilingStatus = strawberry.enum(
     FilingStatusEnum,
     name="FilingStatus",

@@ -23,14 +23,8 @@ from schema.records import DeletePayload, deleted_payload, input_data
 from schema.relay import Node
 
 Gender = strawberry.enum(GenderEnum, name="Gender", description="性别: 男 MALE, 女 FEMALE.")
-
-
 Post = strawberry.enum(PostEnum, name="StaffPost", description="岗位: 教学 TEACHING, 教研 RESEARCH, 管理 MANAGEMENT, 其他 OTHER.")
-
-
 Employment = strawberry.enum(EmploymentEnum, name="Employment", description="用工形式: 专职 FULL_TIME, 兼职 PART_TIME.")
-
-
 StaffStatus = strawberry.enum(StaffStatusEnum, name="StaffStatus", description="在职 ACTIVE, 离职 DEPARTED.")
 
 

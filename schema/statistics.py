@@ -28,8 +28,6 @@ StatisticsGrouping = strawberry.enum(
         "category it has among 体育类, 文化艺术类, 科技类 — the one that reviews its applications — otherwise 教育)."
     ),
 )
-
-
 StatisticsFilter = graphql_input(
     views.StatisticsFilter, name="StatisticsFilter",
     description="统计筛选条件 (kind, mode, nature and complete select institutions; from/to the days of events; the export takes the same as query parameters).",

@@ -11,20 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 REQUESTS = Counter("xwpx_http_requests_total", "HTTP requests", ["method", "route", "status"])
-
-
 LATENCY = Histogram(
     "xwpx_http_request_duration_seconds", "HTTP request latency", ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-
-
 GRAPHQL_ERRORS = Counter("xwpx_graphql_errors_total", "GraphQL errors by code", ["code"])
-
-
 POOL_IN_USE = Gauge("xwpx_db_pool_connections_in_use", "Database connections checked out", ["pool"], multiprocess_mode="livesum")
-
-
 POOL_SIZE = Gauge("xwpx_db_pool_size", "Database pool size", ["pool"], multiprocess_mode="livesum")
 
 

@@ -67,8 +67,6 @@ _SECURITY_HEADERS = [
 
 # API answers load nothing; the GraphiQL page (HTML) loads its scripts and is left without.
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-
-
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 

@@ -31,23 +31,11 @@ from resolvers.accounts import messaging
 from resolvers.validation import EMAIL
 
 CODE_TTL = timedelta(minutes=10)
-
-
 MAX_ATTEMPTS = 5
-
-
 RESEND_AFTER = timedelta(seconds=60)
-
-
 PER_DESTINATION = (5, timedelta(hours=1))
-
-
 PER_ADDRESS = (20, timedelta(hours=1))
-
-
 _CODE = re.compile(r"[0-9]{6}")
-
-
 _TEXTS = {
     CodePurpose.REGISTER: "您正在注册全国校外教育培训监管与服务综合平台机构账号，验证码 {code}，10 分钟内有效。如非本人操作请忽略。",
     CodePurpose.RESET_PASSWORD: "您正在找回全国校外教育培训监管与服务综合平台账号密码，验证码 {code}，10 分钟内有效。请勿告诉他人。",

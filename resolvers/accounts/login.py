@@ -20,17 +20,9 @@ from resolvers.accounts.regulators import MAX_USERNAME_LENGTH
 # Login throttle: after SLOW_AFTER failures for one username each attempt waits
 # 2**(failures - SLOW_AFTER) seconds (at most MAX_DELAY); LOCK_AFTER failures lock it.
 SLOW_AFTER = 3
-
-
 MAX_DELAY = timedelta(seconds=30)
-
-
 LOCK_AFTER = 10
-
-
 LOCK_FOR = timedelta(minutes=15)
-
-
 MAX_PASSWORD_LENGTH = 1024
 
 #: How people write a mobile number: digits, perhaps with +, spaces, dashes, parentheses.

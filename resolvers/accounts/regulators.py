@@ -34,8 +34,6 @@ MAX_USERNAME_LENGTH = 64
 # Used with fullmatch: "$" alone would also accept a trailing newline.
 #: The account fields the trail records on create and edit.
 _ACCOUNT_FIELDS = ["username", "name", "level", "region_code", "department", "parent_id", "mobile", "email", "enabled"]
-
-
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}")
 
 

@@ -19,37 +19,19 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from resolvers.institutions.registration import CHOICES, FIELDS, FieldSpec, Part
 
 DATA_SHEET = "机构信息"
-
-
 GUIDE_SHEET = "填写说明"
-
-
 LISTS_SHEET = "_lists"
-
-
 MARK_SHEET = "_template"
-
-
 TEMPLATE_MARK = "xwpx-institutions-v1"
 
 
 #: Rows a filled template may hold (the import refuses more; the drop-downs reach that far).
 MAX_ROWS = 50_000
 REGION_HEADER = "所在区县代码 *"
-
-
 MULTI_SEPARATOR = "、"
-
-
 TEXT_FORMAT = "@"
-
-
 DATE_FORMAT = "yyyy-mm-dd"
-
-
 BOOL_LABELS = {True: "是", False: "否"}
-
-
 _DIGITS = re.compile(r"[0-9]{1,12}")
 
 
@@ -58,8 +40,6 @@ def header(spec: FieldSpec) -> str:
 
 
 HEADERS = [REGION_HEADER] + [header(spec) for spec in FIELDS]
-
-
 HEADER_OF = {spec.key: header(spec) for spec in FIELDS}
 
 

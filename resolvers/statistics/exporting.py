@@ -19,11 +19,7 @@ from core.clock import CHINA
 from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, GROUPING_LABELS, Grouping, Series, Statistics
 
 NOTE = "合计为各行之和（投诉办理时长中位数除外）。"
-
-
 CATEGORY_NOTE = "多类别机构计入其每一个培训类别，各行之和可能大于合计（合计中每家机构只计一次）。"
-
-
 NO_COMPLAINTS_NOTE = "投诉举报按区划统计，仅对县级及以上教育部门账号、按下级区划且未按机构条件筛选时列出。"
 
 

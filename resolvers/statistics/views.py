@@ -15,11 +15,7 @@ from resolvers.institutions.registration import CHOICES
 
 #: China Standard Time: the day of a timestamp, and the bounds of a date range.
 MAX_MONTHS = 36
-
-
 TOTAL_KEY = "TOTAL"
-
-
 SELF_KEY = "SELF"
 
 
@@ -29,8 +25,6 @@ NO_CATEGORY = "NONE"
 
 #: The complaint table, with its computed handling time (``models.complaints.handling_hours``).
 complaint_table = Complaint.__table__
-
-
 NOT_FOUND = "区划不存在或不在本账号的管辖范围内 (region not found or out of scope)"
 
 
@@ -51,8 +45,6 @@ GROUPING_LABELS = {
     Grouping.TRAINING_CATEGORY: "按培训类别（多类别机构计入每一类）",
     Grouping.DEPARTMENT: "按主管部门",
 }
-
-
 DEPARTMENT_LABELS = {
     Department.EDUCATION: "教育",
     Department.SPORTS: "体育",
@@ -104,11 +96,7 @@ COUNTERS: tuple[tuple[str, str], ...] = (
     ("complaints_other", "投诉·其他"),
     ("complaints_median_hours", "投诉办理时长中位数（小时）"),
 )
-
-
 COMPLAINT_COUNTERS = tuple(name for name, _ in COUNTERS if name.startswith("complaints"))
-
-
 MEDIAN = "complaints_median_hours"
 
 

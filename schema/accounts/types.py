@@ -139,8 +139,6 @@ VerificationPurpose = strawberry.enum(
     name="VerificationPurpose",
     description="验证码用途: 注册 REGISTER, 忘记密码 RESET_PASSWORD, 更换手机号 CHANGE_MOBILE (logged-in institution accounts).",
 )
-
-
 InstitutionClaimStatus = strawberry.enum(
     ClaimStatus,
     name="InstitutionClaimStatus",

@@ -77,8 +77,6 @@ PART_INPUTS = {
     Part.SUBJECT_TRAINING: InstitutionSubjectTrainingInput,
     Part.FACILITIES: InstitutionFacilitiesInput,
 }
-
-
 InstitutionFilter = graphql_input(
     listing.InstitutionFilter, name="InstitutionFilter",
     description="机构列表的筛选条件 (the institution list's filters; all optional, combined with AND; the export takes the same as query parameters).",
