@@ -62,6 +62,16 @@ _ICP = re.compile(r"^.{1,6}ICP(备|证)[0-9]{4,12}号(-[0-9]+)?$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_AMOUNT = Decimal("99999999.99")
+#: The most records of each kind one institution keeps, and per class its weekly sessions
+#: and teachers: refused beyond (NOT_ALLOWED), and the query limits count the nested lists
+#: by them (``schema/limits.py``).
+MAX_SITES = 20
+MAX_COURSES = 100
+MAX_CLASSES = 200
+MAX_STAFF = 500
+MAX_MATERIALS = 200
+MAX_SESSIONS = 10
+MAX_TEACHERS = 5
 
 
 def sees_staff_personal_data(viewer: Viewer | None, institution_id: uuid.UUID) -> bool:
@@ -167,7 +177,11 @@ def _minutes(value: str) -> int:
 def check_class(form: Form, owner: Owner) -> None:
     form.text("name", "班级名称", 100)
     sessions = []
-    for index, session in enumerate(form.data.get("schedule") or []):
+    schedule = form.data.get("schedule") or []
+    if len(schedule) > MAX_SESSIONS:
+        form.error("schedule", ErrorCode.NOT_ALLOWED, f"每个班级每周最多 {MAX_SESSIONS} 次课")
+        schedule = []
+    for index, session in enumerate(schedule):
         key = f"schedule.{index}"
         weekday, start, end = session.get("weekday"), session.get("start") or "", session.get("end") or ""
         if not isinstance(weekday, int) or not 1 <= weekday <= 7:
@@ -180,7 +194,7 @@ def check_class(form: Form, owner: Owner) -> None:
             form.error(f"{key}.end", ErrorCode.INVALID, "下课时间应晚于上课时间")
             continue
         sessions.append({"weekday": weekday, "start": start, "end": end})
-    if not form.data.get("schedule"):
+    if not schedule and not form.has_error("schedule"):
         form.error("schedule", ErrorCode.REQUIRED, "请填写上课时间（星期、开始和结束时间）")
     form.values["schedule"] = sorted(sessions, key=lambda s: (s["weekday"], s["start"]))
     starts = form.day("starts_on", "开班日期")
@@ -215,13 +229,15 @@ class Record:
     parent_key: str | None = None
     #: (model, foreign key, label) of the children that keep a record from being deleted.
     children: tuple[tuple[type, str, str], ...] = ()
+    #: The most of them one institution keeps.
+    most: int = 0
 
 
-STAFF = Record(Staff, "从业人员", check_staff)
-SITE = Record(Site, "办学点/业务系统", check_site, children=((Course, "site_id", "培训课程"),))
-COURSE = Record(Course, "培训课程", check_course, parent=Site, parent_key="site_id", children=((TrainingClass, "course_id", "班级"),))
-CLASS = Record(TrainingClass, "班级", check_class, parent=Course, parent_key="course_id")
-MATERIAL = Record(Material, "培训材料", check_material)
+STAFF = Record(Staff, "从业人员", check_staff, most=MAX_STAFF)
+SITE = Record(Site, "办学点/业务系统", check_site, children=((Course, "site_id", "培训课程"),), most=MAX_SITES)
+COURSE = Record(Course, "培训课程", check_course, parent=Site, parent_key="site_id", children=((TrainingClass, "course_id", "班级"),), most=MAX_COURSES)
+CLASS = Record(TrainingClass, "班级", check_class, parent=Course, parent_key="course_id", most=MAX_CLASSES)
+MATERIAL = Record(Material, "培训材料", check_material, most=MAX_MATERIALS)
 
 
 class Refused(Exception):
@@ -278,6 +294,9 @@ async def _check_teachers(owner: Owner, form: Form, course: Course) -> None:
         form.error("teacher_ids", ErrorCode.NOT_FOUND, "授课教师须是本机构的在职人员")
         return
     ids = list(dict.fromkeys(ids))
+    if len(ids) > MAX_TEACHERS:
+        form.error("teacher_ids", ErrorCode.NOT_ALLOWED, f"每个班级最多 {MAX_TEACHERS} 名授课教师")
+        return
     active = set(
         (
             await owner.db.execute(
@@ -320,7 +339,10 @@ async def create(info, record: Record, data: dict[str, Any], parent_id: Any = No
     ctx = info.context
     try:
         async with ctx.sessionmaker() as db:
-            owner = await owner_of(db, ctx.viewer)
+            owner = await owner_of(db, ctx.viewer)  # locked: the count below holds until commit
+            kept = (await db.execute(sa.select(sa.func.count()).where(record.model.institution_id == owner.institution.id))).scalar_one()
+            if kept >= record.most:
+                raise Refused(FieldError(None, ErrorCode.NOT_ALLOWED, f"每个机构最多 {record.most} 个{record.label}"))
             parent = None
             extra: dict[str, Any] = {}
             if record.parent is not None:

@@ -22,6 +22,7 @@ from models import Kind, Mode, Nature, Premises, QualificationStatus
 from models import Subject as SubjectEnum
 from models import TrainingCategory as TrainingCategoryEnum
 from resolvers import audit_trail, institution_excel, institutions as resolve
+from resolvers.pagination import head
 from resolvers.registration import FIELDS_BY_PART, SAVED_FLAG, FieldError, Part
 from schema.accounts import RegulatorLevel
 from schema.context import Info, note_personal_read
@@ -305,11 +306,11 @@ class Institution(Node):
             and self.open_deadline < info.context.now.date()
         )
 
-    @strawberry.field(description="排查记录, newest first")
-    async def inspections(self, info: Info) -> list[Annotated["Inspection", strawberry.lazy("schema.inspections")]]:
+    @strawberry.field(description="排查记录, newest first: the latest `first` (at most 100)")
+    async def inspections(self, info: Info, first: int | None = 10) -> list[Annotated["Inspection", strawberry.lazy("schema.inspections")]]:
         from schema.inspections import Inspection
 
-        return [Inspection.from_row(r) for r in await info.context.loaders.inspections.load(self.row_id)]
+        return [Inspection.from_row(r) for r in head(await info.context.loaders.inspections.load(self.row_id), first)]
 
     @strawberry.field(
         description="机构资料 (办学许可证, 机构证照, 党建情况, 其他资料, 合同, 注销证明), newest first; of one category when given"
@@ -365,17 +366,19 @@ class Institution(Node):
 
         return [Material.from_row(r, info) for r in await info.context.loaders.materials.load(self.row_id)]
 
-    @strawberry.field(description="规则检查发现的问题 (the regulations' rules on the institution's data)")
-    async def findings(self, info: Info) -> list[Annotated["Finding", strawberry.lazy(_PORTAL)]]:
+    @strawberry.field(
+        description="规则检查发现的问题 (the regulations' rules on the institution's data): the first `first` (at most 100; home.findingsCount counts them all)"
+    )
+    async def findings(self, info: Info, first: int | None = 100) -> list[Annotated["Finding", strawberry.lazy(_PORTAL)]]:
         from schema.portal import Finding
 
-        return [Finding.from_row(f) for f in await info.context.loaders.findings.load(self.row_id)]
+        return [Finding.from_row(f) for f in head(await info.context.loaders.findings.load(self.row_id), first)]
 
-    @strawberry.field(description="申请, newest first")
-    async def applications(self, info: Info) -> list[Annotated["Application", strawberry.lazy(_PORTAL)]]:
+    @strawberry.field(description="申请, newest first: the latest `first` (at most 100)")
+    async def applications(self, info: Info, first: int | None = 20) -> list[Annotated["Application", strawberry.lazy(_PORTAL)]]:
         from schema.portal import Application
 
-        return [Application.from_row(r) for r in await info.context.loaders.applications.load(self.row_id)]
+        return [Application.from_row(r) for r in head(await info.context.loaders.applications.load(self.row_id), first)]
 
     @strawberry.field(description="后台首页: review status, 营转非 / 备案转审批 flags, what is missing before a compliance application")
     async def home(self, info: Info) -> Annotated["PortalHome", strawberry.lazy(_PORTAL)]:
@@ -552,7 +555,12 @@ class ImportRowError:
     message: str
 
 
-@strawberry.type(description="All or nothing: when errors is not empty, nothing was written.")
+#: The most problems an import's payload lists: the first ones, then one row that says how
+#: many more were found (the command line lists them all).
+MAX_IMPORT_ERRORS = 1000
+
+
+@strawberry.type(description=f"All or nothing: when errors is not empty, nothing was written. At most {MAX_IMPORT_ERRORS + 1} errors: the first {MAX_IMPORT_ERRORS}, then TOO_MANY_ERRORS with how many more.")
 class ImportInstitutionsPayload:
     created: int
     updated: int
@@ -702,8 +710,8 @@ class InstitutionMutation:
     )
     async def import_institutions(self, info: Info, file: Upload) -> ImportInstitutionsPayload:
         result = await institution_excel.import_upload(info, file)
-        return ImportInstitutionsPayload(
-            created=result.created,
-            updated=result.updated,
-            errors=[ImportRowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in result.errors],
-        )
+        errors = [ImportRowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in result.errors[:MAX_IMPORT_ERRORS]]
+        if len(result.errors) > MAX_IMPORT_ERRORS:
+            more = len(result.errors) - MAX_IMPORT_ERRORS
+            errors.append(ImportRowError(row=0, column=None, code="TOO_MANY_ERRORS", message=f"另有 {more} 个问题未列出，请先修改以上问题后重新导入"))
+        return ImportInstitutionsPayload(created=result.created, updated=result.updated, errors=errors)

@@ -33,6 +33,7 @@ from resolvers import applications as applications_resolver
 from resolvers import portal as resolve
 from resolvers.findings import RULES, Finding as FindingRow
 from resolvers.institutions import mask_id_number, mask_phone
+from resolvers.pagination import head
 from schema.context import Info, note_personal_read
 from schema.errors import UserError
 from schema.institutions import Grade, Institution, ReviewStatus, Subject, TrainingCategory, _optional, user_errors
@@ -269,7 +270,7 @@ class Finding:
 
 @strawberry.type(description="待补全事项: what stops a compliance application now.")
 class MissingItem:
-    code: str = strawberry.field(description="REGISTRATION, NON_PROFIT, ONLINE_APPROVAL, LICENCE, SITES, COURSES, STAFF, FUNDS, FINDINGS")
+    code: str = strawberry.field(description=", ".join(applications_resolver.MISSING_CODES))
     message: str
 
 
@@ -311,7 +312,6 @@ class Application(Node):
     opinion: str | None = strawberry.field(description="审核意见")
     authority_department: str = strawberry.field(description="审核部门 (EDUCATION, SPORTS, CULTURE_TOURISM, SCIENCE_TECHNOLOGY)")
     authority_level: str = strawberry.field(description="审核层级 (COUNTY, PROVINCE)")
-    findings_at_submission: list[Finding] = strawberry.field(description="提交时的规则检查结果")
     row: strawberry.Private[ApplicationRow]
 
     @classmethod
@@ -320,8 +320,12 @@ class Application(Node):
             id=_id(row.id), type=ApplicationTypeEnum(row.type), status=ApplicationStatusEnum(row.status), statement=row.statement,
             proof_document_id=_id(row.proof_document_id) if row.proof_document_id else None, submitted_at=row.submitted_at,
             decided_at=row.decided_at, opinion=row.opinion, authority_department=row.authority_department,
-            authority_level=row.authority_level, findings_at_submission=[Finding.from_json(f) for f in row.findings_at_submission], row=row,
+            authority_level=row.authority_level, row=row,
         )
+
+    @strawberry.field(description="提交时的规则检查结果: the first `first` (at most 100)")
+    def findings_at_submission(self, first: int | None = 100) -> list[Finding]:
+        return [Finding.from_json(f) for f in head(self.row.findings_at_submission, first)]
 
     @strawberry.field(description="审核单位所在地区")
     async def authority_region(self, info: Info) -> Region:

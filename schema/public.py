@@ -18,6 +18,7 @@ from models import ListKind as ListKindEnum
 from models import ListPeriod as ListPeriodRow
 from models import Staff as StaffRow
 from resolvers import public as resolve
+from resolvers.pagination import head
 from resolvers.portal import mask_certificate
 from resolvers.public import BlackEntryInput
 from schema.context import Info
@@ -99,10 +100,10 @@ class PublicInstitution:
     async def county(self, info: Info) -> Region:
         return Region.from_row(await info.context.loaders.region.load(self.region_code))
 
-    @strawberry.field(description="在职教师 (teaching staff), by name")
-    async def teachers(self, info: Info) -> list[PublicTeacher]:
+    @strawberry.field(description="在职教师 (teaching staff), by name: the first `first` (at most 100)")
+    async def teachers(self, info: Info, first: int | None = 20) -> list[PublicTeacher]:
         facts = await info.context.loaders.public_facts.load(self.row_id)
-        return [PublicTeacher.from_row(t) for t in facts.teachers]
+        return [PublicTeacher.from_row(t) for t in head(facts.teachers, first)]
 
     @strawberry.field(description="已备案的学科类培训班 (names)")
     async def filed_classes(self, info: Info) -> list[str]:
@@ -135,8 +136,16 @@ class ListEntry:
 
 @strawberry.type(description="与上一期相比: entries added and removed (by credit code).")
 class ListChanges:
-    added: list[ListEntry]
-    removed: list[ListEntry]
+    added_entries: strawberry.Private[list[ListEntry]]
+    removed_entries: strawberry.Private[list[ListEntry]]
+
+    @strawberry.field(description="新列入: the first `first` (at most 100)")
+    def added(self, first: int | None = 100) -> list[ListEntry]:
+        return head(self.added_entries, first)
+
+    @strawberry.field(description="移出: the first `first` (at most 100)")
+    def removed(self, first: int | None = 100) -> list[ListEntry]:
+        return head(self.removed_entries, first)
 
 
 @strawberry.type(description="黑/白名单的一期 (第N期). Download: GET /public/lists/<id>.xlsx")
@@ -169,7 +178,7 @@ class ListPeriod:
     @strawberry.field(description="与上一期相比的变化")
     async def changes(self, info: Info) -> ListChanges:
         added, removed = await resolve.changes(info.context.read_sessionmaker, self.row)
-        return ListChanges(added=[ListEntry.from_row(e) for e in added], removed=[ListEntry.from_row(e) for e in removed])
+        return ListChanges(added_entries=[ListEntry.from_row(e) for e in added], removed_entries=[ListEntry.from_row(e) for e in removed])
 
 
 @strawberry.type
