@@ -3,7 +3,8 @@ logs, Prometheus metrics and a readiness check.
 
 - **Request ids**: an incoming ``X-Request-ID`` (up to 64 characters of letters, digits,
   ``-``, ``_``, ``.``) is kept, otherwise one is made; it is answered in the same header
-  and carried by every log line written while the request runs.
+  and carried by every log line written while the request runs. ``Server-Timing: app;dur=``
+  answers the milliseconds the server took.
 - **JSON logs** (``XWPX_LOG_FORMAT=json``, the default outside a terminal): one object a
   line with time, level, logger, message and request id; ``text`` for reading by eye.
 - **Metrics** (``GET /metrics``, Prometheus text format): requests by method, route and
@@ -101,7 +102,10 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode()), *self.served_by]}
+                # The time the app took until it answered (W3C Server Timing): the whole
+                # request but the streaming of the body.
+                timing = (b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode())
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode()), timing, *self.served_by]}
             await send(message)
 
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -42,7 +43,8 @@ import messaging
 import operations
 import persisted
 from operations import RequestContext
-from auth.ratelimit import RateLimiter
+from auth import ratelimit
+from auth.ratelimit import RateLimiter, public_wait
 from auth.sessions import request_viewer
 from config import Settings
 from models import tallies
@@ -52,7 +54,9 @@ from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
 from schema.errors import ApiError
-from schema.root import needs_login, public_schema
+from schema.extensions import fault_error
+from schema.limits import MAX_JSON_DEPTH
+from schema.root import outside_public_part, public_schema
 from storage import create_storage
 
 log = logging.getLogger("xwpx")
@@ -101,6 +105,22 @@ def request_error_status(result: ExecutionResult) -> int | None:
     return next((_STATUS_BY_CODE[code] for code in codes if code in _STATUS_BY_CODE), 400)
 
 
+class BodyTooDeep(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(400, f"请求体的 JSON 嵌套过深 (the JSON body nests deeper than {MAX_JSON_DEPTH} levels)")
+
+
+def json_depth(value: object) -> int:
+    """How deep a parsed JSON value nests (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 class GraphQLApp(GraphQL):
     """Strawberry's ASGI app with our per-request context, and the parts of the GraphQL over
     HTTP specification Strawberry leaves out: ``application/graphql-response+json`` (with
@@ -110,6 +130,8 @@ class GraphQLApp(GraphQL):
     async def run(self, request, context=UNSET, root_value=UNSET):
         try:
             response = await super().run(request, context, root_value)
+        except BodyTooDeep as e:
+            return JSONResponse({"errors": [{"message": e.reason, "extensions": {"code": "JSON_TOO_DEEP", "limit": MAX_JSON_DEPTH}}]}, status_code=400)
         except HTTPException as e:
             if e.status_code != 405:
                 raise
@@ -128,6 +150,17 @@ class GraphQLApp(GraphQL):
     def _media_type(request: Request) -> str:
         return response_media_type(request.headers.get("accept", ""))
 
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested at most ``MAX_JSON_DEPTH`` deep (a deeper body is refused before
+        anything recurses over it)."""
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            raise BodyTooDeep() from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise BodyTooDeep()
+        return value
+
     async def parse_http_body(self, request_adapter):
         data = await super().parse_http_body(request_adapter)
         if not isinstance(data, list) and not isinstance(data.operation_name, str | None):
@@ -142,34 +175,38 @@ class GraphQLApp(GraphQL):
         return response
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
-        """A caller without a session is served from the public schema (``schema.root``):
-        its introspection shows the public part alone. An operation that only the full
-        schema knows runs there, where the fields' permissions answer UNAUTHENTICATED (and
-        federation lookups null) exactly as for any caller; validation errors of an
-        operation neither schema knows come from the public one, so they name public fields
-        only."""
+        """A caller without a valid session (none, or a token that was not honoured) is
+        limited by its address's rate (shared by every worker, ``auth.ratelimit``) and
+        always served from the public schema (``schema.root``): its introspection and SDL
+        show the public part alone, and a document that does not validate there is refused
+        with UNAUTHENTICATED, whether the full schema knows it or not."""
         chosen = self.schema
         state = request.app.state
-        anonymous = context.viewer is None and context.anonymous_reason is None
+        anonymous = context.viewer is None
         if anonymous:
-            wait = state.public_rate.take(context.client_address)
+            try:
+                wait = await public_wait(request)
+            except Exception as error:
+                if (fault := fault_error(error)) is None:
+                    raise
+                return self._answer(request, sub_response, ExecutionResult(data=None, errors=[fault]))
             if wait is not None:
-                return self._with_status(request, sub_response, ExecutionResult(
-                    data=None,
-                    errors=[ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait)))],
-                ))
+                refused = ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=wait)
+                return self._answer(request, sub_response, ExecutionResult(data=None, errors=[refused]))
         problem = await persisted.resolve(
             request_data, sessionmaker=state.sessionmaker, cache=state.persisted_cache,
             registered_only=anonymous and state.settings.public_operations == "registered",
         )
         if problem is not None:
-            return self._with_status(request, sub_response, ExecutionResult(data=None, errors=[problem]))
-        if anonymous:
-            if not (request_data.query and needs_login(request_data.query)):
-                chosen = public_schema
+            return self._answer(request, sub_response, ExecutionResult(data=None, errors=[problem]))
         allowed = OperationType.from_http(request_adapter.method)
         if not self.allow_queries_via_get and request_adapter.method == "GET":
             allowed = allowed - {OperationType.QUERY}
+        if anonymous:
+            chosen = public_schema
+            refusals = outside_public_part(request_data.query or "", request_data.operation_name, allowed, context.anonymous_reason)
+            if refusals:
+                return self._answer(request, sub_response, ExecutionResult(data=None, errors=refusals))
         try:
             result = await chosen.execute(
                 request_data.query,
@@ -188,6 +225,9 @@ class GraphQLApp(GraphQL):
             raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        return self._answer(request, sub_response, result)
+
+    def _answer(self, request: Request, sub_response: Response, result: ExecutionResult) -> ExecutionResult:
         operations.count_graphql_errors(result.errors)
         return self._with_status(request, sub_response, result)
 
@@ -312,18 +352,25 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.read_engine, app.state.public_read_engine = read_engine, public_read_engine
         app.state.read_sessionmaker = create_sessionmaker(read_engine) if replica else app.state.sessionmaker
         app.state.public_read_sessionmaker = create_sessionmaker(public_read_engine) if replica else app.state.public_sessionmaker
-        app.state.public_rate = RateLimiter(*settings.public_rate, clock=settings.clock)
+        # The public rate limit's one statement per request runs on two connections of its
+        # own (auth.ratelimit), whatever holds the other pools.
+        rate_engine = create_engine(url, **{**public_options, "pool_size": 2})
+        app.state.rate_engine = rate_engine
+        app.state.public_rate = RateLimiter(rate_engine, *settings.public_rate, clock=settings.clock)
+        sweeping = asyncio.create_task(ratelimit.sweep_every(rate_engine, settings.clock, 60))
         app.state.persisted_cache = persisted.Cache()
         app.state.storage = storage
         compacting = asyncio.create_task(tallies.compact_every(engine, settings.tally_compact_seconds)) if settings.tally_compact_seconds > 0 else None
         try:
             yield
         finally:
-            if compacting is not None:
-                compacting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await compacting
+            for task in (compacting, sweeping):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await engine.dispose()
+            await rate_engine.dispose()
             await public_engine.dispose()
             if replica:
                 await read_engine.dispose()

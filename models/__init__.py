@@ -1,7 +1,7 @@
 """SQLModel tables, one module per aggregate; importing this package registers them all
 on ``SQLModel.metadata`` (Alembic reads it)."""
 
-from models.accounts import Account, AccountKind, AuthSession, Department, Level, LoginThrottle
+from models.accounts import Account, AccountKind, AuthSession, ClientRate, Department, Level, LoginThrottle
 from models.institutions import (
     AuditRecord,
     Institution,

@@ -38,6 +38,9 @@ LOCK_AFTER = 10
 LOCK_FOR = timedelta(minutes=15)
 MAX_PASSWORD_LENGTH = 1024
 MAX_USERNAME_LENGTH = 64
+#: The most sub-units (区县下属单位) under one county account (their statistics rows and
+#: lists are counted by it: ``schema/limits.py``).
+MAX_SUB_UNITS = 50
 
 # Used with fullmatch: "$" alone would also accept a trailing newline.
 #: The account fields the trail records on create and edit.
@@ -99,7 +102,17 @@ def _record_failure(throttle: LoginThrottle, now: datetime) -> None:
         throttle.locked_until = now + LOCK_FOR
 
 
-def _login_mobile(key: str) -> str | None:
+def username_problem(username: str) -> str | None:
+    """Why a regulator's login name is refused, or None. It may not read as a mobile number:
+    institution accounts log in by theirs, so the two would reach different accounts."""
+    if not USERNAME.fullmatch(username):
+        return "登录名为 3–64 位字母、数字或 _ . @ -，以字母或数字开头"
+    if login_mobile(username.lower()):
+        return "登录名不能是手机号码（手机号是培训机构账号的登录名）"
+    return None
+
+
+def login_mobile(key: str) -> str | None:
     """The mobile number a login name stands for (11 digits), if it reads as one (digits
     and separators only: phonenumbers would also read letters as keypad digits)."""
     if not _MOBILE_SPELLING.fullmatch(key) or validation.mobile(key):
@@ -107,10 +120,12 @@ def _login_mobile(key: str) -> str | None:
     return validation.normalized_mobile(key)
 
 
-def throttle_keys(account: Account) -> list[str]:
-    """The throttle rows that count failures against ``account``: its login name and, for
-    an institution account, its mobile number."""
-    return [account.username.lower()] + ([account.mobile] if account.kind is AccountKind.INSTITUTION and account.mobile else [])
+def throttle_key(account: Account | None, name: str) -> str:
+    """The throttle row that counts failures: the account's, whatever login name reached it
+    (its username, or an institution account's mobile in any spelling); for a name that is
+    no account's, that name (a number as its 11 digits), so that guessing unknown names is
+    throttled alike and the throttle tells nothing about which names exist."""
+    return f"account:{account.id}" if account is not None else name
 
 
 async def login(info, username: str, password: str) -> tuple[str, Account]:
@@ -118,24 +133,26 @@ async def login(info, username: str, password: str) -> tuple[str, Account]:
     HttpOnly cookie. Unknown usernames cost the same argon2 verification as known ones.
 
     ``username`` is a login name or an institution account's mobile number, in any
-    spelling (``+86 138-0013-8000``): failures are counted per number, whatever the
-    spelling, and a login name that equals it wins over a mobile."""
+    spelling (``+86 138-0013-8000``); failures are counted per account, whichever name
+    reached it. Login names and institution mobiles are one namespace (a regulator's login
+    name may not read as a mobile number; an institution's is its mobile), so a name
+    reaches one account at most."""
     ctx = info.context
     now = ctx.now
     key = username.strip().lower()
     if len(key) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         await verify_password_async(None, "")  # the same cost as any other refusal
         raise _invalid_credentials()
-    mobile = _login_mobile(key)
+    mobile = login_mobile(key)
     async with ctx.sessionmaker() as db:
-        throttle = await _locked_throttle(db, mobile or key)
-        _check_throttle(throttle, now)  # a refusal rolls back, which releases the lock
         by_name = sa.func.lower(Account.username) == key
         stmt = sa.select(Account).where(by_name)
         if mobile:
             by_mobile = sa.and_(Account.kind == AccountKind.INSTITUTION, sa.func.lower(Account.mobile) == mobile)
             stmt = sa.select(Account).where(sa.or_(by_name, by_mobile)).order_by(by_name.desc()).limit(1)
         account = (await db.execute(stmt)).scalar_one_or_none()
+        throttle = await _locked_throttle(db, throttle_key(account, mobile or key))
+        _check_throttle(throttle, now)  # a refusal rolls back, which releases the lock
         ok = await verify_password_async(account.password_hash if account else None, password)
         if not ok:
             _record_failure(throttle, now)
@@ -334,8 +351,8 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
     viewer = ctx.viewer
     errors: list[UserError] = []
     username = new.username.strip()
-    if not USERNAME.fullmatch(username):
-        errors.append(UserError(field="username", code=ErrorCode.INVALID, message="登录名为 3–64 位字母、数字或 _ . @ -，以字母或数字开头"))
+    if problem := username_problem(username):
+        errors.append(UserError(field="username", code=ErrorCode.INVALID, message=problem))
     errors += _name_errors(new.name, required=True)
     errors += _contact_errors(new.mobile, new.email)
     if new.level.rank <= viewer.level.rank:
@@ -356,6 +373,8 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
                             Account.level == Level.COUNTY,
                             sa.or_(Account.id == viewer.account_id, manages(viewer)),
                         )
+                        # locked, so that simultaneous creates count the sub-units one after another
+                        .with_for_update()
                     )
                 ).scalar_one_or_none() if parsed else None
             if parent is None:
@@ -363,6 +382,9 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Us
                 errors.append(UserError(field="parentId", code=code, message="请选择所属区县账号"))
             else:
                 region_code, department, parent_id = parent.region_code, parent.department, parent.id
+                units = (await db.execute(sa.select(sa.func.count()).where(Account.parent_id == parent.id))).scalar_one()
+                if units >= MAX_SUB_UNITS:
+                    errors.append(UserError(field="level", code=ErrorCode.NOT_ALLOWED, message=f"每个区县最多 {MAX_SUB_UNITS} 个下属单位账号"))
         else:
             region = await db.get(Region, region_code) if region_code else None
             if region is None:
@@ -510,8 +532,8 @@ async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[
 async def create_root_account(sessionmaker, username: str, name: str, password: str) -> str | None:
     """The ministry's education account, from the command line (``create-admin``); returns
     why it was not created, or None."""
-    if not USERNAME.fullmatch(username):
-        return "The username must be 3–64 letters, digits or _ . @ -, starting with a letter or digit."
+    if problem := username_problem(username):
+        return f"The username is refused: {problem}"
     async with sessionmaker() as db:
         db.add(
             Account(

@@ -15,7 +15,6 @@ sees it (behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from auth.ratelimit import client_bucket
 from auth.scope import scope
 from auth.viewer import Viewer
 from models import Complaint, ComplaintStatus, ComplaintType, Department, Institution, Level, Region, TargetType
@@ -43,19 +43,6 @@ _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 def tracking_number(now: datetime) -> str:
     """TS + date + 8 random characters: unguessable, and readable over the phone."""
     return f"TS{now:%Y%m%d}" + "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(8))
-
-
-def client_bucket(address: str | None) -> str:
-    """The per-address limit's key: an IPv4 address, or the /64 network of an IPv6 one."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return "unknown"
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def mask_name(name: str) -> str:

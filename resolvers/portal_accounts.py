@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import messaging
 from auth.passwords import hash_password_async, password_problem
 from auth.permissions import InstitutionUser
+from auth.ratelimit import client_bucket
 from auth.scope import scope
 from auth.sessions import end_sessions
 from models import (
@@ -58,8 +59,7 @@ from models import (
     VerificationCode,
 )
 from resolvers import audit, validation
-from resolvers.accounts import EMAIL, MAX_PASSWORD_LENGTH, throttle_keys
-from resolvers.complaints import client_bucket
+from resolvers.accounts import EMAIL, MAX_PASSWORD_LENGTH, throttle_key
 from resolvers.institutions import parse_id, province_of
 from resolvers.pagination import Page, paginate
 from resolvers.registration import Context, FieldError, Part, validate_part
@@ -559,7 +559,7 @@ async def reset_password(info, mobile_or_email: str | None, code: str | None, ne
         account.must_change_password = False
         account.updated_at = ctx.now
         await end_sessions(db, account.id)
-        await db.execute(sa.delete(LoginThrottle).where(LoginThrottle.username.in_(throttle_keys(account))))
+        await db.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == throttle_key(account, account.username)))
         audit.record(db, ctx, "resetPasswordByCode", "Account", account.id, account.region_code,
                      changed={"password_hash": ["***", "***"]}, viewer=account)
         await db.commit()

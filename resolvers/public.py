@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.ratelimit import public_wait
 from auth.scope import scope, subtree_of
 from models import (
     Department,
@@ -61,6 +62,7 @@ from models import (
     Staff,
     StaffStatus,
     TrainingClass,
+    database,
 )
 from resolvers import audit, validation
 from resolvers.endpoints import json_error
@@ -76,6 +78,8 @@ MAX_PUBLIC_DEPTH = 200
 WORD_SIMILARITY = 0.5
 LOOSE_WORD_SIMILARITY = 0.3
 MAX_QUERY_LENGTH = 50
+#: The most institutions one black-list period names (its payload's errors are counted by it).
+MAX_BLACK_ENTRIES = 500
 
 
 # --- lookup ---------------------------------------------------------------------------
@@ -329,6 +333,9 @@ async def publish(info, kind: ListKind, title: str | None, black: list[BlackEntr
         else:
             if not black:
                 errors.append(FieldError("entries", ErrorCode.REQUIRED, "请列出列入黑名单的机构及原因"))
+            elif len(black) > MAX_BLACK_ENTRIES:
+                errors.append(FieldError("entries", ErrorCode.NOT_ALLOWED, f"每期黑名单最多列入 {MAX_BLACK_ENTRIES} 家机构"))
+                black = []
             wanted: dict[uuid.UUID, str] = {}
             for index, item in enumerate(black):
                 parsed = parse_id(item.institution_id)
@@ -427,9 +434,20 @@ async def changes(sessionmaker, current: ListPeriod) -> tuple[list[ListEntry], l
 
 
 async def list_download(request: Request) -> Response:
-    """GET /public/lists/{period_id}.xlsx: one period, no login."""
+    """GET /public/lists/{period_id}.xlsx: one period, no login (public traffic: the public
+    rate and pool)."""
+    try:
+        wait = await public_wait(request)
+    except Exception as error:
+        if database.busy(error) or database.unavailable(error):
+            return json_error(503, "SERVICE_BUSY" if database.busy(error) else "DATABASE_UNAVAILABLE", "访问繁忙，请稍后再试 (try again shortly)")
+        raise
+    if wait is not None:
+        response = json_error(429, "RATE_LIMITED", "请求过于频繁，请稍后再试 (too many requests from this address)")
+        response.headers["retry-after"] = str(wait)
+        return response
     period_id = parse_id(request.path_params.get("period_id", ""))
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = request.app.state.public_sessionmaker
     async with sessionmaker() as db:
         found = await db.get(ListPeriod, period_id) if period_id else None
         if found is None:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import functools
 
 import strawberry
-from graphql import GraphQLError, parse, validate
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, validate
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Tag
+from strawberry.utils.inspect import get_func_args
 
 from schema.accounts import (
     AccountMutation,
@@ -34,9 +36,11 @@ from schema.accounts import (
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
 from schema.documents import DocumentMutation
-from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RecordPersonalReads, RefuseNulCharacters
+from schema.errors import BadUserInput
+from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
+from schema.limits import BUDGETS, QueryLimits
 from schema.node import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.portal_accounts import PortalAccountMutation, PortalAccountPublicMutation, PortalAccountQuery
@@ -73,13 +77,42 @@ class PublicRootMutation(AccountPublicMutation, PortalAccountPublicMutation, Com
     pass
 
 
+class FederationSchema(strawberry.federation.Schema):
+    """A Federation 2 subgraph schema whose ``_entities`` answers a representation it cannot
+    resolve with BAD_USER_INPUT at its place (null there, the others resolved): not an
+    object; no ``__typename``, or one that is not an entity of this schema (the public part
+    knows fewer: a private type reads exactly like an unknown one); keys other than the
+    entity's (``resolve_reference``'s arguments), or keys that are not strings."""
+
+    def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list:
+        entity = self._schema.type_map.get("_Entity")
+        entities = {t.name for t in entity.types} if entity is not None else set()
+        results = []
+        for index, representation in enumerate(representations):
+            typename = representation.get("__typename") if isinstance(representation, dict) else None
+            if typename not in entities:
+                results.append(BadUserInput(f"未知的实体类型 (unknown entity type) at representations[{index}]", field="representations"))
+                continue
+            resolve_reference = self.schema_converter.type_map[typename].definition.origin.resolve_reference
+            keys = [name for name in get_func_args(resolve_reference) if name not in ("cls", "info")]
+            given = {k: v for k, v in representation.items() if k != "__typename"}
+            if set(given) != set(keys) or not all(isinstance(v, str) for v in given.values()):
+                results.append(BadUserInput(f"{typename} 的实体表示应只含键 {', '.join(keys)} (a representation of {typename} has the keys {', '.join(keys)}, as strings) at representations[{index}]", field="representations"))
+                continue
+            try:
+                results.append(resolve_reference(info=info, **given))
+            except Exception as error:  # noqa: BLE001 - reported at its place, masked like any resolver's
+                results.append(error)
+        return results
+
+
 def _extensions() -> list:
     import tracing
 
     return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads, *tracing.extensions()]
 
 
-public_schema = strawberry.federation.Schema(
+public_schema = FederationSchema(
     query=PublicRootQuery, mutation=PublicRootMutation, types=[RegulatorAccount, InstitutionAccount], extensions=_extensions()
 )
 
@@ -140,7 +173,7 @@ def _tag_public_part() -> None:
 
 _tag_public_part()
 
-schema = strawberry.federation.Schema(
+schema = FederationSchema(
     query=Query,
     mutation=Mutation,
     types=[RegulatorAccount, InstitutionAccount, Institution],
@@ -149,20 +182,32 @@ schema = strawberry.federation.Schema(
 
 
 @functools.lru_cache(maxsize=1024)
-def _needs_login(query: str) -> bool:
+def _public_validation(query: str) -> tuple[tuple[GraphQLError, ...], dict[str | None, OperationType]]:
+    """The public schema's validation errors of ``query``, and its operations' types by name."""
     try:
         document = parse(query, max_tokens=BUDGETS["anonymous"].tokens)
     except GraphQLError:
-        return False  # the public schema's run reports it (syntax error, or too many tokens)
-    if not validate(public_schema._schema, document):
-        return False
-    return not validate(schema._schema, document)
+        return (), {}  # the public schema's run reports it (syntax error, or too many tokens)
+    kinds = {d.name.value if d.name else None: d.operation for d in document.definitions if isinstance(d, OperationDefinitionNode)}
+    return tuple(validate(public_schema._schema, document)), kinds
 
 
-def needs_login(query: str) -> bool:
-    """Whether an operation is valid on the full schema but not on the public one: for a
-    caller without a session, that means "log in first"."""
-    return len(query) <= 20_000 and _needs_login(query)
+def outside_public_part(query: str, operation_name: str | None, allowed: set, reason: str | None) -> list[GraphQLError]:
+    """For a caller without a session: the refusal of a document that does not validate on
+    the public schema, one UNAUTHENTICATED error with its first validation problem (which
+    names public fields only) and ``reason`` (why a token was not honoured) or "log in
+    first". An operation of the full schema and one of no schema are refused alike, so the
+    answer tells nothing about the rest of the graph. An operation of a type ``allowed``
+    does not hold (a mutation over GET) is left to the execution's own refusal."""
+    if len(query) > 20_000:
+        return []  # longer than any anonymous document may be: the token limit answers
+    problems, kinds = _public_validation(query)
+    kind = kinds.get(operation_name) if operation_name or len(kinds) != 1 else next(iter(kinds.values()))
+    if not problems or (kind is not None and kind.value not in {a.value for a in allowed}):
+        return []
+    first = problems[0]
+    hint = reason or "请先登录 (log in first: without a session only the public part of the API answers)"
+    return [GraphQLError(f"{first.message} {hint}", nodes=first.nodes, source=first.source, positions=first.positions, extensions={"code": "UNAUTHENTICATED"})]
 
 
 def sdl() -> str:

@@ -144,7 +144,7 @@ async def test_simultaneous_submissions_are_counted_one_by_one(gql, demo):
 
 
 def test_ipv6_clients_are_counted_per_64():
-    from resolvers.complaints import client_bucket
+    from auth.ratelimit import client_bucket
 
     assert client_bucket("2001:db8:1:2::10") == client_bucket("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert client_bucket("::ffff:203.0.113.9") == "203.0.113.9"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.helpers import limit_public_rate
+
 
 async def test_malformed_json_is_a_400(http):
     response = await http.post("/graphql", content=b"{not json", headers={"Content-Type": "application/json"})
@@ -71,8 +73,7 @@ async def test_graphql_response_json_answers_request_errors_with_4xx_and_no_data
 
 
 async def test_graphql_response_json_answers_a_rate_limited_caller_with_429(http, app):
-    app.state.public_rate.burst, app.state.public_rate.per_second = 1, 0.1
-    app.state.public_rate.buckets.clear()
+    await limit_public_rate(app, 1, 0.1)
     accept = {"Accept": "application/graphql-response+json"}
     assert (await http.post("/graphql", json={"query": "{ __typename }"}, headers=accept)).status_code == 200
     limited = await http.post("/graphql", json={"query": "{ __typename }"}, headers=accept)
