@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from auth.scope import scope
 from models import Grade, Institution, Material, Subject, TrainingCategory
+from resolvers import spreadsheets
 from resolvers.endpoints import endpoint_viewer, json_error
 from resolvers.institution_excel import XLSX
 from resolvers.institutions import parse_id
@@ -30,10 +31,10 @@ HEADERS = ["材料名称", "培训类别", "学科", "适用学段", "材料类�
 def workbook(institution: Institution, materials: list[Material], *, full: bool, taken_at: str) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("培训材料")
-    sheet.append([f"{institution.name} 培训材料（导出时间 {taken_at}）"])
-    sheet.append(HEADERS)
+    spreadsheets.append(sheet, [f"{institution.name} 培训材料（导出时间 {taken_at}）"])
+    spreadsheets.append(sheet, HEADERS)
     for m in materials:
-        sheet.append([
+        spreadsheets.append(sheet, [
             m.name,
             CHOICES[TrainingCategory].get(m.category, m.category),
             CHOICES[Subject].get(m.subject, m.subject) if m.subject else "",
