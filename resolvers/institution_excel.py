@@ -13,6 +13,7 @@ import io
 import re
 import tempfile
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from lxml import etree
 from sqlalchemy.exc import IntegrityError
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -33,7 +35,7 @@ from auth.scope import scope
 from resolvers.endpoints import endpoint_viewer, json_error
 from auth.viewer import Viewer
 from models import InspectionStatus, Institution, Kind, Mode, Nature, Region
-from resolvers import audit
+from resolvers import audit, spreadsheets
 from resolvers.institutions import (
     PERSONAL,
     InstitutionFilter,
@@ -64,6 +66,14 @@ TEMPLATE_MARK = "xwpx-institutions-v1"
 REGION_HEADER = "所在区县代码 *"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
+#: Zip bombs: all parts decompressed (a full 50,000-row file is about 110 MB), each part's
+#: ratio (a sheet compresses about 20:1), the shared strings (openpyxl reads them whole),
+#: the cells of one row (it builds each row whole).
+MAX_UNZIPPED_BYTES = 400 * 1024 * 1024
+MAX_RATIO = 100
+MAX_SHARED_STRINGS_BYTES = 128 * 1024 * 1024
+MAX_ROW_CELLS = 1_000
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 MULTI_SEPARATOR = "、"
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -271,10 +281,71 @@ class ImportFileError(Exception):
         self.message = message
 
 
+def _too_large() -> ImportFileError:
+    return ImportFileError(
+        "DECOMPRESSED_TOO_LARGE",
+        f"文件解压后过大或压缩比异常（解压后最多 {MAX_UNZIPPED_BYTES // (1024 * 1024)} MB，压缩比最多 {MAX_RATIO}:1，每行最多 {MAX_ROW_CELLS} 个单元格），请使用导入模板",
+    )
+
+
+def _check_rows(part) -> None:
+    """A worksheet part, read in chunks: no row holds more than ``MAX_ROW_CELLS`` cells
+    (openpyxl builds each row whole). Counted on the bytes (fast, constant memory): the
+    row and cell start tags with the prefix the part gives SpreadsheetML's namespace."""
+    first = part.read(1 << 22)
+    found = re.search(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]", first[:4096])
+    prefix = (found.group(1) or b"") if found else b""
+    row = b"<" + prefix + b"row"
+    cell_tags = [b"<" + prefix + b"c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")]
+    cells, carry, chunk = 0, b"", first
+    while chunk:
+        data, chunk = carry + chunk, part.read(1 << 22)
+        # A tag never spans the last ">": the rest waits for the next chunk.
+        cut = data.rfind(b">") + 1
+        body, carry = data[:cut], data[cut:]
+        if len(carry) > 1024 * 1024:  # a text longer than any cell may hold
+            raise _too_large()
+        for index, piece in enumerate(body.split(row)):
+            cells = 0 if index else cells
+            cells += sum(piece.count(tag) for tag in cell_tags)
+            if cells > MAX_ROW_CELLS:
+                raise _too_large()
+
+
+def check_archive(content: bytes) -> None:
+    """Refuse a zip bomb before the workbook is opened: the parts' sizes once decompressed
+    (as their headers declare them; ``zipfile`` reads no more, and a part that lies fails
+    its CRC), each part's compression ratio, the shared strings (read whole) and the width
+    of every worksheet's rows."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError):
+        raise ImportFileError("NOT_XLSX", "文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传") from None
+    with archive:
+        parts = archive.infolist()
+        if sum(p.file_size for p in parts) > MAX_UNZIPPED_BYTES:
+            raise _too_large()
+        for part in parts:
+            if part.file_size > 1024 * 1024 and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+                raise _too_large()
+            if part.filename == "xl/sharedStrings.xml" and part.file_size > MAX_SHARED_STRINGS_BYTES:
+                raise _too_large()
+        for part in parts:
+            if part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml"):
+                try:
+                    with archive.open(part) as stream:
+                        _check_rows(stream)
+                except ImportFileError:
+                    raise
+                except Exception:  # noqa: BLE001 - not XML, or a part that fails its CRC
+                    raise ImportFileError("NOT_XLSX", "文件内容已损坏，无法读取") from None
+
+
 def read_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
     """The data rows (Excel row number, cells) of an import file, or ImportFileError."""
     if not content:
         raise ImportFileError("EMPTY_FILE", "文件为空，请上传填写好的导入模板")
+    check_archive(content)
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - whatever the parsers (zip, XML, openpyxl) reject is not an xlsx
@@ -477,30 +548,24 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
     from a server-side cursor; the file spools to disk past 8 MB."""
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(DATA_SHEET)
-    sheet.append(HEADERS)
+    spreadsheets.append(sheet, HEADERS)
     # Text values are written as strings, which Excel keeps as they are (codes keep their
-    # leading zeros); only dates need a cell format. A string that starts with "=" would be
-    # written as a formula: it is forced to text, so a name cannot run in the reader's Excel.
+    # leading zeros; one that reads as a formula is quoted: resolvers.spreadsheets); only
+    # dates need a cell format.
     date_columns = [i for i, spec in enumerate(FIELDS, start=1) if spec.type == "date"]
     personal = sees_personal_data(viewer)
 
     def cells(values: list[Any]) -> list[Any]:
         for index, value in enumerate(values):
-            if value is None:
-                continue
-            if index in date_columns:
+            if value is not None and index in date_columns:
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = DATE_FORMAT
-                values[index] = cell
-            elif isinstance(value, str) and value.startswith("="):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"
                 values[index] = cell
         return values
 
     def append(rows: list[Institution]) -> None:
         for row in rows:
-            sheet.append(cells(export_row(row, personal=personal)))
+            spreadsheets.append(sheet, cells(export_row(row, personal=personal)))
 
     stmt = sa.select(Institution).where(listed(viewer, f)).order_by(Institution.name, Institution.id)
     async with sessionmaker() as db:
@@ -510,7 +575,7 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
             await asyncio.to_thread(append, rows)
     mark = wb.create_sheet(MARK_SHEET)
     mark.sheet_state = "hidden"
-    mark.append([TEMPLATE_MARK])
+    spreadsheets.append(mark, [TEMPLATE_MARK])
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     await asyncio.to_thread(wb.save, output)
     output.seek(0)

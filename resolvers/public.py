@@ -64,7 +64,7 @@ from models import (
     TrainingClass,
     database,
 )
-from resolvers import audit, validation
+from resolvers import audit, spreadsheets, validation
 from resolvers.endpoints import json_error
 from resolvers.institutions import parse_id
 from resolvers.pagination import Page
@@ -456,13 +456,13 @@ async def list_download(request: Request) -> Response:
         counties = dict((await db.execute(sa.select(Region.code, Region.name).where(Region.code.in_({r.county_code for r in rows})))).all())
     book = Workbook(write_only=True)
     sheet = book.create_sheet("黑名单" if found.kind == ListKind.BLACK else "白名单")
-    sheet.append([found.title])
-    sheet.append([f"发布时间 {found.published_at:%Y-%m-%d %H:%M}，共 {found.entry_count} 家"])
+    spreadsheets.append(sheet, [found.title])
+    spreadsheets.append(sheet, [f"发布时间 {found.published_at:%Y-%m-%d %H:%M}，共 {found.entry_count} 家"])
     headers = ["序号", "机构名称", "统一社会信用代码", "所在区县", "地址", "办学许可证编号"]
-    sheet.append(headers + (["列入原因"] if found.kind == ListKind.BLACK else []))
+    spreadsheets.append(sheet, headers + (["列入原因"] if found.kind == ListKind.BLACK else []))
     for n, e in enumerate(rows, 1):
         row = [n, e.name, e.credit_code, counties.get(e.county_code, e.county_code), e.address, e.licence_number or ""]
-        sheet.append(row + ([e.reason or ""] if found.kind == ListKind.BLACK else []))
+        spreadsheets.append(sheet, row + ([e.reason or ""] if found.kind == ListKind.BLACK else []))
     output = io.BytesIO()
     book.save(output)
     name = f"{'black' if found.kind == ListKind.BLACK else 'white'}-list-{found.region_code}-{found.number}.xlsx"
