@@ -13,7 +13,8 @@ from typing import Any
 
 import re
 
-from models import ROOT_CODE, AuditRecord
+from messaging import masked_destination
+from models import ROOT_CODE, AuditRecord, Channel
 
 _MOBILE_LOGIN = re.compile(r"1[3-9][0-9]{9}")
 
@@ -22,6 +23,9 @@ _ID_NUMBERS = {"legal_rep_id_number", "id_number"}
 _CERTIFICATES = {"teacher_certificate_number", "author_certificate_number"}
 _PHONES = {"legal_rep_phone", "contact_phone", "mobile", "complainant_mobile"}
 _NAMES = {"complainant_name"}
+#: An account's e-mail is its holder's (an institution's own e-mail is not): values_of
+#: masks it under this key.
+_PERSONAL_EMAIL = "personal_email"
 _ACCOUNT_NUMBERS = {"supervised_account_number", "basic_account_number"}
 _SECRETS = {"password_hash"}
 
@@ -52,6 +56,8 @@ def masked(key: str, value: Any) -> Any:
         return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:] if len(value) > 8 else "*" * len(value)
     if key in _NAMES:
         return value[0] + "*" * (len(value) - 1)
+    if key == _PERSONAL_EMAIL:
+        return masked_destination(Channel.EMAIL, value)
     if key in _ACCOUNT_NUMBERS:
         return mask_account_number(value)
     return value
@@ -71,9 +77,10 @@ def login_name(username: str) -> str:
 def values_of(row: Any, keys: list[str] | None = None) -> dict[str, Any]:
     """The row's column values (or those of ``keys``), as JSON, masked."""
     keys = keys if keys is not None else [c.key for c in type(row).__table__.columns]
-    # A staff member's phone is a personal mobile (an institution's phone is not).
-    personal_phone = type(row).__tablename__ == "staff"
-    return {k: masked("mobile" if personal_phone and k == "phone" else k, getattr(row, k)) for k in keys}
+    # A staff member's phone is a personal mobile, an account's e-mail its holder's (an
+    # institution's phone and e-mail are not).
+    personal = {"staff": {"phone": "mobile"}, "account": {"email": _PERSONAL_EMAIL}}.get(type(row).__tablename__, {})
+    return {k: masked(personal.get(k, k), getattr(row, k)) for k in keys}
 
 
 def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:

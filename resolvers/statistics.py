@@ -95,6 +95,7 @@ CHINA_ZONE = "Asia/Shanghai"
 MAX_MONTHS = 36
 TOTAL_KEY = "TOTAL"
 SELF_KEY = "SELF"
+OTHER_UNITS_KEY = "OTHER_UNITS"
 #: Institutions with no training category saved yet (part 3 unsaved), in the category view.
 NO_CATEGORY = "NONE"
 #: The complaint table, with its computed handling time (``models.complaints.handling_hours``).
@@ -212,6 +213,9 @@ class Group:
     key: str
     label: str
     region: Region | None = None
+    #: The keys counted together in this row (the registering units the viewer may not
+    #: see, as one "其他登记单位" row); empty: the row's own key.
+    members: tuple[str, ...] = ()
 
 
 @dataclass
@@ -310,12 +314,13 @@ async def _groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: Grou
     if not leaf:
         children = (await db.execute(sa.select(Region).where(Region.parent_code == region.code).order_by(Region.code))).scalars()
         return [Group(r.code, r.name, r) for r in children]
-    # A lowest region: its registering units (登记单位).
+    # A lowest region: its registering units (登记单位), named when the viewer may see
+    # their accounts (auth.scope, as regulatorAccount(id) does), the others as one row.
     if viewer.level is Level.SUB_UNIT:
         return [Group(str(viewer.account_id), (await db.get(Account, viewer.account_id)).name)]
     units = (
         await db.execute(
-            sa.select(Account.id, Account.name, Account.level)
+            sa.select(Account.id, Account.name, Account.level, scope(viewer, Account).label("visible"))
             .where(
                 Account.kind == AccountKind.REGULATOR,
                 Account.region_code == region.code,
@@ -327,10 +332,12 @@ async def _groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: Grou
             .order_by(Account.level, Account.name, Account.id)
         )
     ).all()
-    bureau = next((u.name for u in units if u.level is Level.COUNTY), f"{region.name}（本级）")
+    bureau = next((u.name for u in units if u.level is Level.COUNTY and u.visible), f"{region.name}（本级）")
+    hidden = tuple(str(u.id) for u in units if u.level is Level.SUB_UNIT and not u.visible)
     return [
         Group(region.code, bureau, region),
-        *(Group(str(u.id), u.name) for u in units if u.level is Level.SUB_UNIT),
+        *(Group(str(u.id), u.name) for u in units if u.level is Level.SUB_UNIT and u.visible),
+        *([Group(OTHER_UNITS_KEY, "其他登记单位", members=hidden)] if hidden else []),
         Group(SELF_KEY, "机构自主注册"),
     ]
 
@@ -646,6 +653,12 @@ def _counts_statement(
     return _summed(names, parts), {}
 
 
+def _sum(counts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows of counters added up (a registering unit's row has no complaints: they are the
+    county bureau's, so no median is summed)."""
+    return {name: None if counts[0][name] is None else sum(c[name] or 0 for c in counts) for name in counts[0]}
+
+
 def _zeros(complaints: bool) -> dict[str, Any]:
     return {name: (None if name == MEDIAN else 0) if complaints else None for name in COMPLAINT_COUNTERS} | {
         name: 0 for name, _ in COUNTERS if name not in COMPLAINT_COUNTERS
@@ -690,7 +703,7 @@ async def statistics(
             if name in row and row[name] is not None:
                 values[name] = round(float(row[name]), 2) if name == MEDIAN else int(row[name])
         by_key[TOTAL_KEY if row["t"] else row["g"]] = values
-    rows = [Row(g, by_key.get(g.key, _zeros(complaints))) for g in groups]
+    rows = [Row(g, _sum([by_key.get(k, _zeros(complaints)) for k in g.members]) if g.members else by_key.get(g.key, _zeros(complaints))) for g in groups]
     total = Row(Group(TOTAL_KEY, "合计", region), by_key.get(TOTAL_KEY, _zeros(complaints)))
     return Statistics(region, grouping, f, now, rows, total, complaints, by_unit=leaf and grouping is Grouping.REGION)
 
