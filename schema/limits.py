@@ -73,7 +73,6 @@ from graphql.language import (
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
 
 from models import ApplicationStatus, ApplicationType, TrainingCategory
 from resolvers import accounts, applications, documents, inspections, portal, public, regions, statistics
@@ -316,6 +315,8 @@ class _Walk:
         self.introspection = 0
         #: (fragment, type, objects, owners, introspection, ofType levels, page) -> (cost, introspection)
         self.memo: dict[tuple, tuple[int, int]] = {}
+        #: The fragments being walked (a spread of one of them inside itself is a cycle).
+        self.active: set[str] = set()
 
     def operation(self, operation: OperationDefinitionNode) -> None:
         root = self.schema.get_root_type(operation.operation)
@@ -354,9 +355,13 @@ class _Walk:
                     self._spend(cost, False)
                     self._spend(introspection, True)
                     continue
+                if fragment.name.value in self.active:
+                    continue  # a cycle, which validation refuses: counted once
+                self.active.add(fragment.name.value)
                 before = (self.cost, self.introspection)
                 self.selections(fragment.selection_set, target, objects, owners, meta, levels, page)
                 self.memo[key] = (self.cost - before[0], self.introspection - before[1])
+                self.active.discard(fragment.name.value)
 
     def field(self, node: FieldNode, parent: GraphQLNamedType, objects: int, owners: tuple, meta: bool, levels: int, page: int) -> None:
         name = node.name.value
@@ -667,7 +672,8 @@ def cost(schema: GraphQLSchema, query: str, variables: dict[str, Any] | None = N
 
 class QueryLimits(SchemaExtension):
     """The limits of this module, by caller (anonymous, institution, regulator): tokens
-    before parsing, the rest after validation and before any resolver runs."""
+    before parsing, the rest before validation (the walks take documents that may not
+    validate: unknown names count nothing, a fragment spread inside itself once)."""
 
     def on_parse(self) -> Iterator[None]:
         # Tokens before parsing, so an oversized document is never parsed or validated.
@@ -678,13 +684,15 @@ class QueryLimits(SchemaExtension):
             raise _limit_error("TOO_MANY_TOKENS", "查询过长", budget.tokens, tokens)
         yield
 
-    def on_execute(self) -> Iterator[None]:
+    def on_validate(self) -> Iterator[None]:
+        # Before validation (which a document over the limits would make slow too): the
+        # refusal stands in for the validation's errors.
         context = self.execution_context
-        if context.result is None and context.graphql_document is not None:
+        if context.pre_execution_errors is None and context.graphql_document is not None:
             budget = BUDGETS[caller(getattr(context.context, "viewer", None))]
             problem = check(context.schema._schema, context.graphql_document, context.operation_name, context.variables or {}, budget)
             if problem is not None:
-                context.result = ExecutionResult(data=None, errors=[problem])
+                context.pre_execution_errors = [problem]
         yield
 
 

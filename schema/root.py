@@ -18,9 +18,9 @@ from __future__ import annotations
 import functools
 
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, validate
+from graphql import GraphQLError
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Tag
 from strawberry.utils.inspect import get_func_args
@@ -40,7 +40,7 @@ from schema.errors import BadUserInput
 from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
-from schema.limits import BUDGETS, QueryLimits
+from schema.limits import QueryLimits
 from schema.node import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.portal_accounts import PortalAccountMutation, PortalAccountPublicMutation, PortalAccountQuery
@@ -106,14 +106,48 @@ class FederationSchema(strawberry.federation.Schema):
         return results
 
 
-def _extensions() -> list:
+class PublicPart(SchemaExtension):
+    """On the public schema: a document that does not validate there (it names the rest of
+    the graph, or nothing at all) marks the request, which ``server`` answers with
+    ``refusal_outside_public_part``. The query limits' refusals (with a code) are not
+    validation errors."""
+
+    def on_validate(self):
+        yield
+        errors = self.execution_context.pre_execution_errors
+        if errors and not any((e.extensions or {}).get("code") for e in errors):
+            self.execution_context.context.outside_public_part = True
+
+
+def refusal_outside_public_part(first: GraphQLError, reason: str | None) -> GraphQLError:
+    """For a caller without a session, one UNAUTHENTICATED error for a document the public
+    schema refused: its first validation problem (which names public fields only) and
+    ``reason`` (why a token was not honoured) or "log in first". An operation of the full
+    schema and one of no schema are refused alike, so the answer tells nothing about the
+    rest of the graph."""
+    hint = reason or "请先登录 (log in first: without a session only the public part of the API answers)"
+    return GraphQLError(f"{first.message} {hint}", nodes=first.nodes, source=first.source, positions=first.positions, extensions={"code": "UNAUTHENTICATED"})
+
+
+class CachedValidation(ValidationCache):
+    """Strawberry's validation cache, skipped when the document was refused before it (the
+    query limits run first: an oversized document is never validated)."""
+
+    def on_validate(self):
+        if self.execution_context.pre_execution_errors is not None:
+            yield
+            return
+        yield from super().on_validate()
+
+
+def _extensions(*own) -> list:
     import tracing
 
-    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads, *tracing.extensions()]
+    return [ParserCache, QueryLimits, CachedValidation, *own, RefuseNulCharacters, MaskUnexpectedErrors, RecordPersonalReads, *tracing.extensions()]
 
 
 public_schema = FederationSchema(
-    query=PublicRootQuery, mutation=PublicRootMutation, types=[RegulatorAccount, InstitutionAccount], extensions=_extensions()
+    query=PublicRootQuery, mutation=PublicRootMutation, types=[RegulatorAccount, InstitutionAccount], extensions=_extensions(PublicPart)
 )
 
 #: Fields of shared types that lead from the public part into the rest of the graph: left out
@@ -179,35 +213,6 @@ schema = FederationSchema(
     types=[RegulatorAccount, InstitutionAccount, Institution],
     extensions=_extensions(),
 )
-
-
-@functools.lru_cache(maxsize=1024)
-def _public_validation(query: str) -> tuple[tuple[GraphQLError, ...], dict[str | None, OperationType]]:
-    """The public schema's validation errors of ``query``, and its operations' types by name."""
-    try:
-        document = parse(query, max_tokens=BUDGETS["anonymous"].tokens)
-    except GraphQLError:
-        return (), {}  # the public schema's run reports it (syntax error, or too many tokens)
-    kinds = {d.name.value if d.name else None: d.operation for d in document.definitions if isinstance(d, OperationDefinitionNode)}
-    return tuple(validate(public_schema._schema, document)), kinds
-
-
-def outside_public_part(query: str, operation_name: str | None, allowed: set, reason: str | None) -> list[GraphQLError]:
-    """For a caller without a session: the refusal of a document that does not validate on
-    the public schema, one UNAUTHENTICATED error with its first validation problem (which
-    names public fields only) and ``reason`` (why a token was not honoured) or "log in
-    first". An operation of the full schema and one of no schema are refused alike, so the
-    answer tells nothing about the rest of the graph. An operation of a type ``allowed``
-    does not hold (a mutation over GET) is left to the execution's own refusal."""
-    if len(query) > 20_000:
-        return []  # longer than any anonymous document may be: the token limit answers
-    problems, kinds = _public_validation(query)
-    kind = kinds.get(operation_name) if operation_name or len(kinds) != 1 else next(iter(kinds.values()))
-    if not problems or (kind is not None and kind.value not in {a.value for a in allowed}):
-        return []
-    first = problems[0]
-    hint = reason or "请先登录 (log in first: without a session only the public part of the API answers)"
-    return [GraphQLError(f"{first.message} {hint}", nodes=first.nodes, source=first.source, positions=first.positions, extensions={"code": "UNAUTHENTICATED"})]
 
 
 def sdl() -> str:
