@@ -20,8 +20,9 @@ environment (never through files in the repository).
 - ``XWPX_PUBLIC_POOL``: database connections for callers without a session (default 5), a
   pool of their own so that heavy public traffic cannot take the regulators' connections;
   ``XWPX_PUBLIC_STATEMENT_TIMEOUT_MS`` (default 2000) bounds each of their statements.
-- ``XWPX_PUBLIC_RATE``: requests a client address may make without a session, as
-  ``burst/per-second`` (default ``60/1``: 60 at once, then one a second), per worker.
+- ``XWPX_PUBLIC_RATE``: requests a client address may make without a valid session, as
+  ``burst/per-second`` (default ``60/1``: 60 at once, then one a second), counted in
+  PostgreSQL for all workers and instances together (``auth.ratelimit``).
 - ``XWPX_PUBLIC_OPERATIONS``: ``any`` (default) or ``registered``: callers without a session
   may run only the operations registered with ``python server.py register-operations``
   (``persisted.py``).

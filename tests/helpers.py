@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from models import Account, Institution
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def error_codes(result: dict) -> list[str]:
@@ -22,6 +33,15 @@ async def limit_public_rate(app, burst: float, per_second: float) -> None:
     app.state.public_rate = RateLimiter(app.state.rate_engine, burst, per_second, clock=app.state.settings.clock)
     async with app.state.rate_engine.begin() as connection:
         await connection.execute(sa.text("DELETE FROM client_rate"))
+
+
+def server_ms(response) -> float:
+    """The server's own time for a response, in milliseconds (its ``Server-Timing``)."""
+    import re
+
+    found = re.search(r"app;dur=([0-9.]+)", response.headers.get("server-timing") or "")
+    assert found, dict(response.headers)
+    return float(found.group(1))
 
 
 def credit_code(n: int, division: str = "440106") -> str:
@@ -259,3 +279,57 @@ def readme_examples(path) -> list[ReadmeExample]:
                 username = login.group(1) if not login.group(1).isdigit() else None
                 kind = "regulator" if login.group(1).startswith("edu-") else "institution"
     return examples
+
+
+# --- the server as a user starts it ---------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post_query(port: int, query: str) -> dict:
+    """The answer of the server on ``port`` to ``query`` (no session)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def start(data_dir: Path, port: int, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python server.py serve`` on the embedded PostgreSQL in ``data_dir``, with ``env``
+    added to the environment; returns once /healthz answers. Its output goes to
+    ``data_dir/server.log`` (a pipe nobody reads would stall a server that logs much)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **(env or {})}
+    env["XWPX_DATA_DIR"] = str(data_dir)
+    with open(data_dir / "server.log", "a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "server.py", "serve", "--port", str(port), *extra],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    process.log = data_dir / "server.log"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{process.log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail("server did not answer /healthz within 120 s")
+
+
+def stop(process: subprocess.Popen, sig: int) -> str:
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    output = process.log.read_text()
+    assert process.returncode == 0, output
+    return output

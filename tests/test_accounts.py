@@ -252,3 +252,21 @@ async def test_login_names_are_trimmed_and_may_hold_no_newline(gql, demo):
     assert result["data"]["createRegulatorAccount"]["account"]["username"] == "abc"
     result = await gql(CREATE, {"input": {"username": "ab\nc", "name": "x", "level": "SUB_UNIT"}}, token=county)
     assert [(e["field"], e["code"]) for e in result["data"]["createRegulatorAccount"]["errors"]] == [("username", "INVALID")]
+
+
+async def test_a_county_has_at_most_max_sub_units(gql, demo, sessionmaker):
+    from resolvers.accounts import MAX_SUB_UNITS
+
+    async with sessionmaker() as db:
+        county = (await db.execute(sa.select(Account).where(Account.username == "edu-440106"))).scalar_one()
+        kept = (await db.execute(sa.select(sa.func.count()).where(Account.parent_id == county.id))).scalar_one()
+        db.add_all([
+            Account(username=f"unit-{n}", name=f"下属单位{n}", kind="REGULATOR", level="SUB_UNIT", region_code="440106", department="EDUCATION",
+                    parent_id=county.id, password_hash="x")
+            for n in range(MAX_SUB_UNITS - kept - 1)
+        ])
+        await db.commit()
+    token = await gql.login("edu-440106")
+    create = 'mutation($u: String!) { createRegulatorAccount(input: {username: $u, name: "最后一个", level: SUB_UNIT}) { account { username } errors { field code } } }'
+    assert (await gql(create, {"u": "unit-last"}, token=token))["data"]["createRegulatorAccount"] == {"account": {"username": "unit-last"}, "errors": []}
+    assert (await gql(create, {"u": "unit-over"}, token=token))["data"]["createRegulatorAccount"] == {"account": None, "errors": [{"field": "level", "code": "NOT_ALLOWED"}]}
