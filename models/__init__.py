@@ -103,6 +103,7 @@ __all__ = [
     "TrainingCategory",
     "AccountKind",
     "AuthSession",
+    "ClientRate",
     "Department",
     "Level",
     "LoginThrottle",

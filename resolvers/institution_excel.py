@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from lxml import etree
 from sqlalchemy.exc import IntegrityError
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell

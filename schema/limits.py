@@ -77,6 +77,7 @@ from strawberry.extensions import SchemaExtension
 from models import ApplicationStatus, ApplicationType, TrainingCategory
 from resolvers import accounts, applications, documents, inspections, portal, public, regions, statistics
 from resolvers.pagination import MAX_PAGE_SIZE
+from schema.institutions import MAX_IMPORT_ERRORS
 from schema.node import MAX_NODES
 
 # --- budgets --------------------------------------------------------------------------
@@ -181,7 +182,7 @@ BOUNDS: dict[str, Bound] = {
     "ListChanges.removed": PAGE,
     "InspectionPayload.errors": Bound(3 * inspections.MAX_ITEMS + 10),
     "PublishListPayload.errors": Bound(2 * public.MAX_BLACK_ENTRIES + 5),
-    "ImportInstitutionsPayload.errors": Bound(1_001),
+    "ImportInstitutionsPayload.errors": Bound(MAX_IMPORT_ERRORS + 1),
 }
 #: Lists of these items, wherever they are (mutation payloads).
 BOUNDS_BY_ITEM = {"UserError": Bound(USER_ERRORS)}
@@ -496,8 +497,10 @@ class _Inputs:
     """Checks the argument values of an operation (literals and variables) against their
     types' limits."""
 
-    def __init__(self, variables: dict[str, Any], representations: int) -> None:
+    def __init__(self, variables: dict[str, Any], defaults: dict[str, ValueNode], representations: int) -> None:
         self.variables = variables
+        #: The variables' default values, which stand in for those not sent.
+        self.defaults = defaults
         self.representations = representations
 
     def argument(self, where: str, graphql_type, node: ValueNode) -> None:
@@ -511,7 +514,11 @@ class _Inputs:
 
     def ast(self, where: str, owner: str | None, graphql_type, node: ValueNode, *, items: int | None = None) -> None:
         if isinstance(node, VariableNode):
-            self.raw(where, owner, graphql_type, self.variables.get(node.name.value), items=items)
+            name = node.name.value
+            if name not in self.variables and name in self.defaults:
+                self.ast(where, owner, graphql_type, self.defaults[name], items=items)
+            else:
+                self.raw(where, owner, graphql_type, self.variables.get(name), items=items)
             return
         nullable = get_nullable_type(graphql_type)
         if is_list_type(nullable):
@@ -612,8 +619,13 @@ class _ArgumentVisitor(Visitor):
 def check_inputs(schema: GraphQLSchema, document, variables: dict[str, Any], budget: Budget) -> GraphQLError | None:
     """The first input of the document (its operations and fragments) over a limit."""
     type_info = TypeInfo(schema)
+    defaults = {
+        d.variable.name.value: d.default_value
+        for o in document.definitions if isinstance(o, OperationDefinitionNode)
+        for d in o.variable_definitions or () if d.default_value is not None
+    }
     try:
-        visit(document, TypeInfoVisitor(type_info, _ArgumentVisitor(type_info, _Inputs(variables, budget.representations))))
+        visit(document, TypeInfoVisitor(type_info, _ArgumentVisitor(type_info, _Inputs(variables, defaults, budget.representations))))
     except _InputProblem as problem:
         return problem.error
     return None

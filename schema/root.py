@@ -5,8 +5,9 @@ Mutation parts, and its public part.
 lookup and the black and white lists, the complaint form and its progress, and the account
 forms (login, verification codes, institution registration, password reset). It is a
 role-scoped view of the same graph: the same types and resolvers, only the public root
-fields. A caller without a session is served from it (``server.GraphQLApp``), so its
-introspection shows the public part alone.
+fields. A caller without a valid session is always served from it (``server.GraphQLApp``):
+its introspection and SDL show the public part alone, and a document that does not validate
+there is refused as UNAUTHENTICATED, whatever the full schema knows.
 
 Every type and field of the public part carries ``@tag(name: "public")`` in the full
 subgraph's SDL (derived from ``public_schema`` itself, so the two cannot drift apart): a
@@ -15,7 +16,6 @@ contract variant of the supergraph that includes the tag ``public`` is the publi
 
 from __future__ import annotations
 
-import functools
 
 import strawberry
 from graphql import GraphQLError
@@ -40,7 +40,7 @@ from schema.errors import BadUserInput
 from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
-from schema.limits import QueryLimits
+from schema.limits import QueryLimits, introspection_budget
 from schema.node import NodeQuery
 from schema.portal import PortalMutation, PortalQuery
 from schema.portal_accounts import PortalAccountMutation, PortalAccountPublicMutation, PortalAccountQuery
@@ -114,9 +114,9 @@ class PublicPart(SchemaExtension):
 
     def on_validate(self):
         yield
-        errors = self.execution_context.pre_execution_errors
-        if errors and not any((e.extensions or {}).get("code") for e in errors):
-            self.execution_context.context.outside_public_part = True
+        errors, context = self.execution_context.pre_execution_errors, self.execution_context.context
+        if errors and context is not None and not any((e.extensions or {}).get("code") for e in errors):
+            context.outside_public_part = True
 
 
 def refusal_outside_public_part(first: GraphQLError, reason: str | None) -> GraphQLError:
@@ -213,6 +213,12 @@ schema = FederationSchema(
     types=[RegulatorAccount, InstitutionAccount, Institution],
     extensions=_extensions(),
 )
+
+
+# What the query limits know of each schema (its introspection's bounds and budget),
+# measured once here rather than by the first request.
+for _schema in (public_schema, schema):
+    introspection_budget(_schema._schema)
 
 
 def sdl() -> str:

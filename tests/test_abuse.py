@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import resource
 import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import graphql

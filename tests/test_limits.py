@@ -141,3 +141,30 @@ async def test_batched_requests_are_not_accepted(http):
 async def test_limits_apply_to_mutations_too(gql):
     query = "mutation { " + " ".join(f'l{i}: login(username: "x", password: "y") {{ token }}' for i in range(11)) + " }"
     assert error_codes(await gql(query)) == ["TOO_MANY_ALIASES"]
+
+
+async def test_every_string_and_list_of_the_arguments_has_a_limit(gql, demo):
+    regulator = await gql.login("edu-000000")
+    name = "query($n: String) { institutions(filter: {name: $n}) { totalCount } }"
+    # a filter's field: 100 characters, as a variable, a literal or a variable's default
+    for query, variables in (
+        (name, {"n": "x" * 101}),
+        ('{ institutions(filter: {name: "%s"}) { totalCount } }' % ("x" * 101), {}),
+        ('query($n: String = "%s") { institutions(filter: {name: $n}) { totalCount } }' % ("x" * 101), {}),
+    ):
+        result = await gql(query, variables, token=regulator)
+        assert [(e["extensions"]["code"], e["extensions"]["argument"], e["extensions"]["limit"]) for e in result["errors"]] == [
+            ("INPUT_TOO_LONG", "InstitutionFilter.name", limits.FILTER_STRING)
+        ]
+    assert "errors" not in await gql(name, {"n": "x" * 100}, token=regulator)
+    # any other string: 10,000
+    long_reason = 'mutation { rejectComplaint(id: "x", reason: "%s") { errors { code } } }' % ("理" * (limits.MAX_STRING + 1))
+    assert error_codes(await gql(long_reason, token=regulator)) == ["INPUT_TOO_LONG"]
+    # a list: 1,000 items (ids of nodes are fewer still: the resolver's 100)
+    ids = [str(i) for i in range(limits.MAX_LIST_ITEMS + 1)]
+    assert error_codes(await gql("query($i: [ID!]!) { nodes(ids: $i) { id } }", {"i": ids}, token=regulator)) == ["TOO_MANY_ITEMS"]
+    # a JSON value's nesting: in a literal representation (the body's own is checked before
+    # it is parsed: JSON_TOO_DEEP, tests/test_http.py)
+    deep = "[" * (limits.MAX_JSON_DEPTH + 1) + "]" * (limits.MAX_JSON_DEPTH + 1)
+    literal = '{ _entities(representations: [{__typename: "Region", code: %s}]) { __typename } }' % deep
+    assert error_codes(await gql(literal, token=regulator)) == ["INPUT_TOO_LONG"]
