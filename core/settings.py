@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     public_pool_timeout: float = Field(1.0, gt=0, description="Seconds a public request waits for a connection before `SERVICE_BUSY`.")
     public_statement_timeout_ms: int = Field(2000, ge=1, description="Milliseconds after which a public request's statement is cut (`SERVICE_BUSY`).")
     public_rate: Annotated[tuple[float, float], NoDecode] = Field(
-        (60.0, 1.0), description="Requests a client address may make without a session, as `burst/per-second`."
+        (60.0, 1.0),
+        description="Requests a client address may make without a valid session, as `burst/per-second`, counted in PostgreSQL for all workers and instances together.",
     )
     public_operations: Literal["any", "registered"] = Field(
         "any", description="`registered`: callers without a session may run only the operations registered with `register-operations`."

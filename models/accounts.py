@@ -1,5 +1,6 @@
-"""Accounts (regulators and institutions), their sessions and the login throttle; the
-institution accounts' verification codes, outbox and claims (docs/DOMAIN.md §P2)."""
+"""Accounts (regulators and institutions), their sessions, the login throttle and the rate of
+requests without a session; the institution accounts' verification codes, outbox and claims
+(docs/DOMAIN.md §P2)."""
 
 from __future__ import annotations
 
@@ -118,8 +119,8 @@ class AuthSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed logins per username (whether or not the username exists, so that the
-    throttle itself reveals nothing)."""
+    """Failed logins per account (``account:<id>``, whichever login name reached it), or per
+    login name that is no account's (so that guessing unknown names is throttled alike)."""
 
     __tablename__ = "login_throttle"
 
@@ -127,6 +128,18 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     last_failure_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     locked_until: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class ClientRate(SQLModel, table=True):
+    """The rate of requests without a session per client address (``auth.ratelimit``): when
+    the address's bucket is full again, in seconds since the epoch. UNLOGGED: a crash may
+    forget it, which only refills the buckets."""
+
+    __tablename__ = "client_rate"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    bucket: str = Field(primary_key=True, max_length=64)
+    tat: float = Field(sa_column=sa.Column(sa.Float(precision=53), nullable=False))
 
 
 class Channel(StrEnum):

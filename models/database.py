@@ -15,7 +15,8 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_
 
@@ -145,3 +146,23 @@ async def single_statements(db: AsyncSession) -> None:
     one statement (a statement is atomic and sees one snapshot by itself). Call it before
     anything else on the session."""
     await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def unavailable(error: BaseException | None) -> bool:
+    """A lost or refused database connection (the server stopped, restarted or unreachable)."""
+    while error is not None:
+        if isinstance(error, OSError | asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.exceptions.CannotConnectNowError | asyncpg.exceptions.AdminShutdownError | InterfaceError | OperationalError):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def busy(error: BaseException | None) -> bool:
+    """No connection free in time (a pool's timeout) or a statement cut by its timeout."""
+    while error is not None:
+        if isinstance(error, PoolTimeout | asyncpg.exceptions.QueryCanceledError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

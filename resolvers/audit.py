@@ -42,9 +42,10 @@ def masked(key: str, value: Any) -> Any:
 def values_of(row: Any, keys: list[str] | None = None) -> dict[str, Any]:
     """The row's column values (or those of ``keys``), as JSON, masked."""
     keys = keys if keys is not None else [c.key for c in type(row).__table__.columns]
-    # A staff member's phone is a personal mobile (an institution's phone is not).
-    personal_phone = type(row).__tablename__ == "staff"
-    return {k: masked("mobile" if personal_phone and k == "phone" else k, getattr(row, k)) for k in keys}
+    # A staff member's phone is a personal mobile, an account's e-mail its holder's (an
+    # institution's phone and e-mail are not).
+    personal = {"staff": {"phone": "mobile"}, "account": {"email": "personal_email"}}.get(type(row).__tablename__, {})
+    return {k: masked(personal.get(k, k), getattr(row, k)) for k in keys}
 
 
 def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:

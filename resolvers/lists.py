@@ -17,9 +17,12 @@ from auth.scope import scope, subtree_of
 from core.errors import BadUserInput, ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
 from models import Institution, ListEntry, ListKind, ListPeriod, Region
-from resolvers import audit, validation
+from resolvers import audit, spreadsheets, validation
 from resolvers.pagination import Page
 from resolvers.public import offset_cursor, offset_of, page_size, public_region
+
+#: The most institutions one black-list period names (its payload's errors are counted by it).
+MAX_BLACK_ENTRIES = 500
 
 
 def _entry(institution: Institution, reason: str | None = None) -> ListEntry:
@@ -62,6 +65,9 @@ async def publish(info, kind: ListKind, title: str | None, black: list[BlackEntr
         else:
             if not black:
                 errors.append(FieldError("entries", ErrorCode.REQUIRED, "请列出列入黑名单的机构及原因"))
+            elif len(black) > MAX_BLACK_ENTRIES:
+                errors.append(FieldError("entries", ErrorCode.NOT_ALLOWED, f"每期黑名单最多列入 {MAX_BLACK_ENTRIES} 家机构"))
+                black = []
             wanted: dict[uuid.UUID, str] = {}
             for index, item in enumerate(black):
                 parsed = parse_id(item.institution_id)
@@ -171,13 +177,13 @@ async def list_workbook(sessionmaker, period_id: str) -> tuple[bytes, str] | Non
     black = found.kind == ListKind.BLACK
     book = Workbook(write_only=True)
     sheet = book.create_sheet("黑名单" if black else "白名单")
-    sheet.append([found.title])
-    sheet.append([f"发布时间 {found.published_at:%Y-%m-%d %H:%M}，共 {found.entry_count} 家"])
+    spreadsheets.append(sheet, [found.title])
+    spreadsheets.append(sheet, [f"发布时间 {found.published_at:%Y-%m-%d %H:%M}，共 {found.entry_count} 家"])
     headers = ["序号", "机构名称", "统一社会信用代码", "所在区县", "地址", "办学许可证编号"]
-    sheet.append(headers + (["列入原因"] if black else []))
+    spreadsheets.append(sheet, headers + (["列入原因"] if black else []))
     for n, e in enumerate(rows, 1):
         row = [n, e.name, e.credit_code, counties.get(e.county_code, e.county_code), e.address, e.licence_number or ""]
-        sheet.append(row + ([e.reason or ""] if black else []))
+        spreadsheets.append(sheet, row + ([e.reason or ""] if black else []))
     output = io.BytesIO()
     book.save(output)
     return output.getvalue(), f"{'black' if black else 'white'}-list-{found.region_code}-{found.number}.xlsx"

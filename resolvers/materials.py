@@ -12,6 +12,7 @@ from auth.scope import scope
 from auth.viewer import Viewer
 from core.masking import mask_certificate
 from models import Grade, Institution, Material, MaterialReview, MaterialType, Subject, TrainingCategory
+from resolvers import spreadsheets
 from resolvers.forms import Form
 from resolvers.institutions.registration import CHOICES
 from resolvers.records import Owner, Record
@@ -34,7 +35,9 @@ def check_material(form: Form, owner: Owner) -> None:
     form.values["review"] = form.choice("review", "审核状态", MaterialReview, required=False) or MaterialReview.NOT_REVIEWED.value
 
 
-MATERIAL = Record(Material, "培训材料", check_material)
+#: The most materials one institution keeps (``resolvers.records.Record.most``).
+MAX_MATERIALS = 200
+MATERIAL = Record(Material, "培训材料", check_material, most=MAX_MATERIALS)
 TYPE_LABELS = {"TEXTBOOK": "教材", "HANDOUT": "讲义", "EXERCISES": "练习册", "AUDIOVISUAL": "音视频", "OTHER": "其他"}
 REVIEW_LABELS = {"NOT_REVIEWED": "未审核", "APPROVED": "审核通过", "REJECTED": "审核未通过"}
 HEADERS = ["材料名称", "培训类别", "学科", "适用学段", "材料类型", "编写人员", "出版单位", "版次", "编写人员从事教育工作年限", "编写人员教师资格证编号", "审核状态"]
@@ -43,10 +46,10 @@ HEADERS = ["材料名称", "培训类别", "学科", "适用学段", "材料类�
 def workbook(institution: Institution, materials: list[Material], *, full: bool, taken_at: str) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("培训材料")
-    sheet.append([f"{institution.name} 培训材料（导出时间 {taken_at}）"])
-    sheet.append(HEADERS)
+    spreadsheets.append(sheet, [f"{institution.name} 培训材料（导出时间 {taken_at}）"])
+    spreadsheets.append(sheet, HEADERS)
     for m in materials:
-        sheet.append([
+        spreadsheets.append(sheet, [
             m.name,
             CHOICES[TrainingCategory].get(m.category, m.category),
             CHOICES[Subject].get(m.subject, m.subject) if m.subject else "",

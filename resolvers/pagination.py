@@ -72,6 +72,12 @@ def page_size(first: int | None) -> int:
     return first
 
 
+def head(items: list, first: int | None) -> list:
+    """The first ``first`` items of a list that takes a page size but no cursor (a record's
+    history, its findings): 0 to ``MAX_PAGE_SIZE``, as a connection's."""
+    return items[: page_size(first)]
+
+
 async def paginate(
     db: AsyncSession,
     entity: Any,

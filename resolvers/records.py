@@ -119,6 +119,9 @@ class Record:
     in_use: Callable[[AsyncSession, Any], Awaitable[FieldError | None]] = _nothing
     #: Unique constraints, by name, and the error a duplicate gets.
     duplicates: dict[str, FieldError] = field(default_factory=dict)
+    #: The most of them one institution keeps: refused beyond (NOT_ALLOWED), and the query
+    #: limits count the nested lists by it (``schema/limits.py``).
+    most: int = 0
 
 
 async def _values(record: Record, owner: Owner, data: dict[str, Any], parent: Any, day) -> dict[str, Any]:
@@ -149,7 +152,10 @@ async def create(info, record: Record, data: dict[str, Any], parent_id: Any = No
     ctx = info.context
     try:
         async with ctx.sessionmaker() as db:
-            owner = await owner_of(db, ctx.viewer)
+            owner = await owner_of(db, ctx.viewer)  # locked: the count below holds until commit
+            kept = (await db.execute(sa.select(sa.func.count()).where(record.model.institution_id == owner.institution.id))).scalar_one()
+            if kept >= record.most:
+                raise Refused(FieldError(None, ErrorCode.NOT_ALLOWED, f"每个机构最多 {record.most} 个{record.label}"))
             parent = None
             extra: dict[str, Any] = {}
             if record.parent is not None:

@@ -22,6 +22,13 @@ _ICP = re.compile(r"^.{1,6}ICP(备|证)[0-9]{4,12}号(-[0-9]+)?$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_AMOUNT = Decimal("99999999.99")
+#: The most sites, courses and classes one institution keeps, and per class its weekly
+#: sessions and teachers (``resolvers.records.Record.most``; the query limits count by them).
+MAX_SITES = 20
+MAX_COURSES = 100
+MAX_CLASSES = 200
+MAX_SESSIONS = 10
+MAX_TEACHERS = 5
 
 
 def check_site(form: Form, owner: Owner) -> None:
@@ -67,7 +74,11 @@ def _minutes(value: str) -> int:
 def check_class(form: Form, owner: Owner) -> None:
     form.text("name", "班级名称", 100)
     sessions = []
-    for index, session in enumerate(form.data.get("schedule") or []):
+    schedule = form.data.get("schedule") or []
+    if len(schedule) > MAX_SESSIONS:
+        form.error("schedule", ErrorCode.NOT_ALLOWED, f"每个班级每周最多 {MAX_SESSIONS} 次课")
+        schedule = []
+    for index, session in enumerate(schedule):
         key = f"schedule.{index}"
         weekday, start, end = session.get("weekday"), session.get("start") or "", session.get("end") or ""
         if not isinstance(weekday, int) or not 1 <= weekday <= 7:
@@ -80,7 +91,7 @@ def check_class(form: Form, owner: Owner) -> None:
             form.error(f"{key}.end", ErrorCode.INVALID, "下课时间应晚于上课时间")
             continue
         sessions.append({"weekday": weekday, "start": start, "end": end})
-    if not form.data.get("schedule"):
+    if not schedule and not form.has_error("schedule"):
         form.error("schedule", ErrorCode.REQUIRED, "请填写上课时间（星期、开始和结束时间）")
     form.values["schedule"] = sorted(sessions, key=lambda s: (s["weekday"], s["start"]))
     starts = form.day("starts_on", "开班日期")
@@ -112,6 +123,9 @@ async def _check_teachers(owner: Owner, form: Form, course: Course) -> None:
         form.error("teacher_ids", ErrorCode.NOT_FOUND, "授课教师须是本机构的在职人员")
         return
     ids = list(dict.fromkeys(ids))
+    if len(ids) > MAX_TEACHERS:
+        form.error("teacher_ids", ErrorCode.NOT_ALLOWED, f"每个班级最多 {MAX_TEACHERS} 名授课教师")
+        return
     active = set(
         (
             await owner.db.execute(
@@ -161,14 +175,14 @@ async def _refile_classes(db: AsyncSession, course: Course, changed: dict) -> No
         changed["classes.filing_status"] = [None, sorted({c.filing_status.value if hasattr(c.filing_status, "value") else c.filing_status for c in classes})]
 
 
-SITE = Record(Site, "办学点/业务系统", check_site, children=((Course, "site_id", "培训课程"),))
+SITE = Record(Site, "办学点/业务系统", check_site, children=((Course, "site_id", "培训课程"),), most=MAX_SITES)
 COURSE = Record(
     Course, "培训课程", check_course, parent=Site, parent_key="site_id", children=((TrainingClass, "course_id", "班级"),),
-    after_update=_refile_classes,
+    after_update=_refile_classes, most=MAX_COURSES,
 )
 CLASS = Record(
     TrainingClass, "班级", check_class, parent=Course, parent_key="course_id",
-    check_more=_check_teachers, defaults=_filing_of_new_class, after_update=_refile_changed_class,
+    check_more=_check_teachers, defaults=_filing_of_new_class, after_update=_refile_changed_class, most=MAX_CLASSES,
 )
 
 

@@ -20,6 +20,8 @@ from resolvers import audit
 from resolvers.forms import Form
 from resolvers.records import Owner, Record, Refused, own, owner_of
 
+#: The most staff one institution keeps (``resolvers.records.Record.most``).
+MAX_STAFF = 500
 #: A teacher qualification certificate number (教师资格证编号).
 TEACHER_CERTIFICATE = re.compile(r"^[0-9A-Z]{8,30}$")
 
@@ -61,6 +63,7 @@ STAFF = Record(
     before_update=_joined_before_departure,
     in_use=_teaching,
     duplicates={"uq_staff_institution_id_number": FieldError("id_number", ErrorCode.DUPLICATE, "本机构已有该身份证号的从业人员")},
+    most=MAX_STAFF,
 )
 
 

@@ -18,6 +18,7 @@ from models import ApplicationStatus as ApplicationStatusEnum
 from models import ApplicationType as ApplicationTypeEnum
 from resolvers import applications
 from resolvers.loaders import ClassByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
+from resolvers.pagination import head
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.fields import node_id, optional
@@ -47,7 +48,6 @@ class Application(Node):
     opinion: str | None = strawberry.field(description="审核意见")
     authority_department: str = strawberry.field(description="审核部门 (EDUCATION, SPORTS, CULTURE_TOURISM, SCIENCE_TECHNOLOGY)")
     authority_level: str = strawberry.field(description="审核层级 (COUNTY, PROVINCE)")
-    findings_at_submission: list[Finding] = strawberry.field(description="提交时的规则检查结果")
     row: strawberry.Private[ApplicationRow]
 
     @classmethod
@@ -56,8 +56,12 @@ class Application(Node):
             id=node_id(row.id), type=ApplicationTypeEnum(row.type), status=ApplicationStatusEnum(row.status), statement=row.statement,
             proof_document_id=node_id(row.proof_document_id) if row.proof_document_id else None, submitted_at=row.submitted_at,
             decided_at=row.decided_at, opinion=row.opinion, authority_department=row.authority_department,
-            authority_level=row.authority_level, findings_at_submission=[Finding.from_json(f) for f in row.findings_at_submission], row=row,
+            authority_level=row.authority_level, row=row,
         )
+
+    @strawberry.field(description="提交时的规则检查结果: the first `first` (at most 100)")
+    def findings_at_submission(self, first: int | None = 100) -> list[Finding]:
+        return [Finding.from_json(f) for f in head(self.row.findings_at_submission, first)]
 
     @strawberry.field(description="审核单位所在地区")
     async def authority_region(self, info: Info) -> Region:

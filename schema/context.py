@@ -34,6 +34,9 @@ class Context:
     now: datetime = field(default=None)  # type: ignore[assignment]
     #: The request's DataLoaders by class, made on first use (``resolvers.loaders.Loader``).
     loaders: dict = field(default_factory=dict)
+    #: The document did not validate on the public schema (a caller without a session):
+    #: answered as one UNAUTHENTICATED error (``schema.root.refusal_outside_public_part``).
+    outside_public_part: bool = False
     #: Unmasked personal data read in this request: (record type, id) -> (region, fields);
     #: written to the audit trail when the request ends (schema.extensions.RecordPersonalReads).
     personal_reads: dict = field(default_factory=dict)

@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from graphql import (
-    ExecutionResult,
-    GraphQLError,
-    GraphQLNamedType,
-    GraphQLSchema,
-    get_named_type,
-    get_nullable_type,
-    is_list_type,
-)
-from graphql.language import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    IntValueNode,
-    Lexer,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    Source,
-    StringValueNode,
-    TokenKind,
-    VariableNode,
-    Visitor,
-    visit,
-)
+import sqlalchemy as sa
+from graphql import ExecutionResult, GraphQLError
+from graphql.language import StringValueNode, Visitor, visit
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from models import Institution
+from models import Institution, database
 from resolvers import audit
 from schema.errors import is_expected
 
@@ -76,204 +53,20 @@ class RefuseNulCharacters(SchemaExtension):
         yield
 
 
-# --- query limits ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Budget:
-    depth: int
-    aliases: int
-    tokens: int
-    cost: int
-
-
-#: Budgets by caller: anonymous traffic is the most limited, regulators the least.
-BUDGETS = {
-    "anonymous": Budget(depth=8, aliases=10, tokens=1_000, cost=2_000),
-    "institution": Budget(depth=10, aliases=20, tokens=2_000, cost=5_000),
-    "regulator": Budget(depth=12, aliases=40, tokens=5_000, cost=20_000),
-}
-#: What a list without a page size is assumed to hold (regions' children: up to ~100).
-LIST_ESTIMATE = 20
-DEFAULT_PAGE = 20
-#: Lists with a typical size of their own (the portal's nested records of one institution).
-LIST_ESTIMATES = {
-    "Institution.sites": 5,
-    "Site.courses": 10,
-    "Course.classes": 10,
-    "TrainingClass.teachers": 3,
-    "TrainingClass.schedule": 3,
-    "Institution.staff": 50,
-    "Institution.materials": 50,
-    "Institution.applications": 10,
-    "Institution.findings": 20,
-    "Application.findingsAtSubmission": 10,
-    # A region's children (up to ~40 in the national table) or a county's units.
-    "Statistics.rows": 40,
-    "StatisticsSeries.months": 36,
-}
-
-
-def caller(viewer: Any) -> str:
-    if viewer is None:
-        return "anonymous"
-    return "regulator" if viewer.is_regulator else "institution"
-
-
-@dataclass
-class Measured:
-    depth: int = 0
-    aliases: int = 0
-
-
-def _argument(node: FieldNode, name: str, variables: dict[str, Any]) -> Any:
-    for argument in node.arguments or ():
-        if argument.name.value == name:
-            value = argument.value
-            if isinstance(value, VariableNode):
-                return variables.get(value.name.value)
-            if isinstance(value, IntValueNode):
-                return int(value.value)
-    return None
-
-
-def measure(
-    selection_set: SelectionSetNode | None,
-    parent: GraphQLNamedType,
-    fragments: dict[str, FragmentDefinitionNode],
-    variables: dict[str, Any],
-    schema: GraphQLSchema,
-    found: Measured,
-    depth: int = 0,
-) -> int:
-    """The cost of a selection: 1 per field, children multiplied by the page size of
-    connections (``first``) or an estimate for other lists. Records depth and aliases."""
-    if selection_set is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            found.depth = max(found.depth, depth + 1)
-            if selection.alias is not None:
-                found.aliases += 1
-            fields = getattr(parent, "fields", {})
-            definition = fields.get(selection.name.value)
-            if definition is None:  # __typename and introspection (__schema, __type)
-                total += 1
-                continue
-            child_type = get_named_type(definition.type)
-            child = measure(selection.selection_set, child_type, fragments, variables, schema, found, depth + 1)
-            first = _argument(selection, "first", variables)
-            if "first" in definition.args:
-                multiplier = first if isinstance(first, int) and first >= 0 else DEFAULT_PAGE
-            elif is_list_type(get_nullable_type(definition.type)) and not parent.name.endswith("Connection"):
-                multiplier = LIST_ESTIMATES.get(f"{parent.name}.{selection.name.value}", LIST_ESTIMATE)
-            else:
-                multiplier = 1
-            total += 1 + multiplier * child
-        elif isinstance(selection, InlineFragmentNode):
-            target = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
-            total += measure(selection.selection_set, target or parent, fragments, variables, schema, found, depth)
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                target = schema.get_type(fragment.type_condition.name.value) or parent
-                total += measure(fragment.selection_set, target, fragments, variables, schema, found, depth)
-    return total
-
-
-def _tokens(query: str, stop: int) -> int:
-    """The document's tokens, counted up to ``stop``; a lexing error counts as none (the
-    parser reports it)."""
-    lexer = Lexer(Source(query))
-    count = 0
-    try:
-        while count < stop and lexer.advance().kind is not TokenKind.EOF:
-            count += 1
-    except GraphQLError:
-        return 0
-    return count
-
-
-class QueryLimits(SchemaExtension):
-    """Depth, aliases, tokens and a cost budget per operation, by caller (anonymous,
-    institution, regulator): tokens before parsing, the rest after validation and before
-    any resolver runs.
-    Lists cost by their page size (``first``, at most 100 anyway). Over a limit the answer
-    is one GraphQL error with ``extensions.code`` (``QUERY_TOO_DEEP``, ``TOO_MANY_ALIASES``,
-    ``TOO_MANY_TOKENS``, ``QUERY_TOO_COSTLY``), ``limit`` and ``actual``."""
-
-    def on_parse(self) -> Iterator[None]:
-        # Tokens before parsing, so an oversized document is never parsed or validated.
-        context = self.execution_context
-        budget = BUDGETS[caller(getattr(context.context, "viewer", None))]
-        tokens = _tokens(context.query or "", budget.tokens + 1)
-        if tokens > budget.tokens:
-            raise _limit_error("TOO_MANY_TOKENS", "查询过长", budget.tokens, tokens)
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.result is None and context.graphql_document is not None:
-            problem = self.check(context)
-            if problem is not None:
-                context.result = ExecutionResult(data=None, errors=[problem])
-        yield
-
-    def check(self, context: Any) -> GraphQLError | None:
-        viewer = getattr(context.context, "viewer", None)
-        budget = BUDGETS[caller(viewer)]
-        schema = self.execution_context.schema._schema
-        document = context.graphql_document
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if context.operation_name:
-            operations = [o for o in operations if o.name and o.name.value == context.operation_name]
-        found = Measured()
-        cost = 0
-        for operation in operations[:1]:
-            root = schema.get_root_type(operation.operation)
-            cost = measure(operation.selection_set, root, fragments, context.variables or {}, schema, found)
-        if found.depth > budget.depth:
-            return _limit_error("QUERY_TOO_DEEP", "查询嵌套过深", budget.depth, found.depth)
-        if found.aliases > budget.aliases:
-            return _limit_error("TOO_MANY_ALIASES", "查询中的别名过多", budget.aliases, found.aliases)
-        if cost > budget.cost:
-            return _limit_error("QUERY_TOO_COSTLY", "查询的数据量过大，请减少每页条数或嵌套", budget.cost, cost)
-        return None
-
-
-def _limit_error(code: str, message: str, limit: int, actual: int) -> GraphQLError:
-    return GraphQLError(f"{message}（上限 {limit}，本次 {actual}）", extensions={"code": code, "limit": limit, "actual": actual})
-
-
 # --- errors ---------------------------------------------------------------------------
 
 
-def _database_unavailable(error: BaseException | None) -> bool:
-    """A lost or refused database connection (the server stopped, restarted or unreachable)."""
-    import asyncpg
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    while error is not None:
-        if isinstance(error, OSError | asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.exceptions.CannotConnectNowError | asyncpg.exceptions.AdminShutdownError | InterfaceError | OperationalError):
-            return True
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
-def _busy(error: BaseException | None) -> bool:
-    """No connection free in time (a pool's timeout) or a statement cut by its timeout."""
-    import asyncpg
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    while error is not None:
-        if isinstance(error, PoolTimeout | asyncpg.exceptions.QueryCanceledError):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
+def fault_error(error: BaseException | None, nodes=None, path=None) -> GraphQLError | None:
+    """The error a fault of the database answers (``SERVICE_BUSY``: no connection free in
+    time, or a statement cut by its timeout; ``DATABASE_UNAVAILABLE``: the connection lost
+    or refused), or None when ``error`` is no such fault."""
+    if database.busy(error):
+        return GraphQLError("访问繁忙，请稍后再试 (the service is busy; try again shortly)", nodes=nodes, path=path, extensions={"code": "SERVICE_BUSY"})
+    if database.unavailable(error):
+        return GraphQLError(
+            "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)", nodes=nodes, path=path, extensions={"code": "DATABASE_UNAVAILABLE"}
+        )
+    return None
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -285,16 +78,8 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if _busy(error.original_error):
-            return GraphQLError(
-                "访问繁忙，请稍后再试 (the service is busy; try again shortly)",
-                nodes=error.nodes, path=error.path, extensions={"code": "SERVICE_BUSY"},
-            )
-        if _database_unavailable(error.original_error):
-            return GraphQLError(
-                "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)",
-                nodes=error.nodes, path=error.path, extensions={"code": "DATABASE_UNAVAILABLE"},
-            )
+        if fault := fault_error(error.original_error, error.nodes, error.path):
+            return fault
         return GraphQLError(self.error_message, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
 
 
@@ -317,8 +102,6 @@ class RecordPersonalReads(SchemaExtension):
 
 
 async def _write_reads(context, reads: dict) -> None:
-    import sqlalchemy as sa
-
     missing = {institution_id for region, institution_id, _ in reads.values() if region is None and institution_id}
     async with context.sessionmaker() as db:
         regions = dict((await db.execute(sa.select(Institution.id, Institution.region_code).where(Institution.id.in_(missing)))).all()) if missing else {}

@@ -13,6 +13,7 @@ from models import ListPeriod as ListPeriodRow
 from resolvers import lists
 from resolvers.lists import BlackEntryInput
 from resolvers.loaders import RegionByCodeLoader
+from resolvers.pagination import head
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.regions import Region
@@ -41,8 +42,16 @@ class ListEntry:
 
 @strawberry.type(description="与上一期相比: entries added and removed (by credit code).")
 class ListChanges:
-    added: list[ListEntry]
-    removed: list[ListEntry]
+    added_entries: strawberry.Private[list[ListEntry]]
+    removed_entries: strawberry.Private[list[ListEntry]]
+
+    @strawberry.field(description="新列入: the first `first` (at most 100)")
+    def added(self, first: int | None = 100) -> list[ListEntry]:
+        return head(self.added_entries, first)
+
+    @strawberry.field(description="移出: the first `first` (at most 100)")
+    def removed(self, first: int | None = 100) -> list[ListEntry]:
+        return head(self.removed_entries, first)
 
 
 @strawberry.type(description="黑/白名单的一期 (第N期). Download: GET /public/lists/<id>.xlsx")
@@ -75,7 +84,7 @@ class ListPeriod:
     @strawberry.field(description="与上一期相比的变化")
     async def changes(self, info: Info) -> ListChanges:
         added, removed = await lists.changes(info.context.read_sessionmaker, self.row)
-        return ListChanges(added=[ListEntry.from_row(e) for e in added], removed=[ListEntry.from_row(e) for e in removed])
+        return ListChanges(added_entries=[ListEntry.from_row(e) for e in added], removed_entries=[ListEntry.from_row(e) for e in removed])
 
 
 @strawberry.input(description="列入黑名单的机构 and the reason")

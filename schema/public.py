@@ -17,6 +17,7 @@ from models import Institution as InstitutionRow
 from models import Staff as StaffRow
 from resolvers import public
 from resolvers.loaders import PublicFactsLoader, RegionByCodeLoader
+from resolvers.pagination import head
 from schema.context import Info
 from schema.enums import InstitutionKind, InstitutionMode
 from schema.regions import Region
@@ -93,10 +94,10 @@ class PublicInstitution:
     async def county(self, info: Info) -> Region:
         return Region.from_row(await RegionByCodeLoader(info.context).load(self.region_code))
 
-    @strawberry.field(description="在职教师 (teaching staff), by name")
-    async def teachers(self, info: Info) -> list[PublicTeacher]:
+    @strawberry.field(description="在职教师 (teaching staff), by name: the first `first` (at most 100)")
+    async def teachers(self, info: Info, first: int | None = 20) -> list[PublicTeacher]:
         facts = await PublicFactsLoader(info.context).load(self.row_id)
-        return [PublicTeacher.from_row(t) for t in facts.teachers]
+        return [PublicTeacher.from_row(t) for t in head(facts.teachers, first)]
 
     @strawberry.field(description="已备案的学科类培训班 (names)")
     async def filed_classes(self, info: Info) -> list[str]:

@@ -5,8 +5,9 @@ Mutation parts, and its public part.
 lookup and the black and white lists, the complaint form and its progress, and the account
 forms (login, verification codes, institution registration, password reset). It is a
 role-scoped view of the same graph: the same types and resolvers, only the public root
-fields. A caller without a session is served from it (``web.graphql.GraphQLApp``), so its
-introspection shows the public part alone.
+fields. A caller without a valid session is always served from it (``web.graphql.GraphQLApp``):
+its introspection and SDL show the public part alone, and a document that does not validate
+there is refused as UNAUTHENTICATED, whatever the full schema knows.
 
 Every type and field of the public part carries ``@tag(name: "public")`` in the full
 subgraph's SDL (derived from ``public_schema`` itself, so the two cannot drift apart): a
@@ -14,8 +15,6 @@ contract variant of the supergraph that includes the tag ``public`` is the publi
 """
 
 from __future__ import annotations
-
-import functools
 
 import strawberry
 from graphql import (
@@ -27,12 +26,13 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     get_named_type,
-    parse,
-    validate,
 )
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Tag
+from strawberry.utils.inspect import get_func_args
 
+from core.errors import BadUserInput
 from schema.accounts.mutation import AccountMutation, AccountPublicMutation, PortalAccountMutation, PortalAccountPublicMutation
 from schema.accounts.query import AccountPublicQuery, AccountQuery, PortalAccountQuery
 from schema.accounts.types import InstitutionAccount, RegulatorAccount
@@ -40,12 +40,13 @@ from schema.applications import ApplicationMutation, ApplicationQuery
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
 from schema.documents import DocumentMutation
-from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RecordPersonalReads, RefuseNulCharacters
+from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters
 from schema.funds import FundsMutation
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions.mutation import InstitutionMutation
 from schema.institutions.query import InstitutionQuery
 from schema.institutions.types import Institution
+from schema.limits import QueryLimits, introspection_budget
 from schema.lists import ListMutation, ListQuery
 from schema.materials import MaterialMutation
 from schema.node import NodeQuery
@@ -85,12 +86,75 @@ class PublicRootMutation(AccountPublicMutation, PortalAccountPublicMutation, Com
     pass
 
 
-def _extensions() -> list:
-    return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads, *tracing_extensions()]
+class FederationSchema(strawberry.federation.Schema):
+    """A Federation 2 subgraph schema whose ``_entities`` answers a representation it cannot
+    resolve with BAD_USER_INPUT at its place (null there, the others resolved): not an
+    object; no ``__typename``, or one that is not an entity of this schema (the public part
+    knows fewer: a private type reads exactly like an unknown one); keys other than the
+    entity's (``resolve_reference``'s arguments), or keys that are not strings."""
+
+    def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list:
+        entity = self._schema.type_map.get("_Entity")
+        entities = {t.name for t in entity.types} if entity is not None else set()
+        results = []
+        for index, representation in enumerate(representations):
+            typename = representation.get("__typename") if isinstance(representation, dict) else None
+            if typename not in entities:
+                results.append(BadUserInput(f"未知的实体类型 (unknown entity type) at representations[{index}]", field="representations"))
+                continue
+            resolve_reference = self.schema_converter.type_map[typename].definition.origin.resolve_reference
+            keys = [name for name in get_func_args(resolve_reference) if name not in ("cls", "info")]
+            given = {k: v for k, v in representation.items() if k != "__typename"}
+            if set(given) != set(keys) or not all(isinstance(v, str) for v in given.values()):
+                results.append(BadUserInput(f"{typename} 的实体表示应只含键 {', '.join(keys)} (a representation of {typename} has the keys {', '.join(keys)}, as strings) at representations[{index}]", field="representations"))
+                continue
+            try:
+                results.append(resolve_reference(info=info, **given))
+            except Exception as error:  # noqa: BLE001 - reported at its place, masked like any resolver's
+                results.append(error)
+        return results
 
 
-public_schema = strawberry.federation.Schema(
-    query=PublicRootQuery, mutation=PublicRootMutation, types=[RegulatorAccount, InstitutionAccount], extensions=_extensions()
+class PublicPart(SchemaExtension):
+    """On the public schema: a document that does not validate there (it names the rest of
+    the graph, or nothing at all) marks the request, which ``server`` answers with
+    ``refusal_outside_public_part``. The query limits' refusals (with a code) are not
+    validation errors."""
+
+    def on_validate(self):
+        yield
+        errors, context = self.execution_context.pre_execution_errors, self.execution_context.context
+        if errors and context is not None and not any((e.extensions or {}).get("code") for e in errors):
+            context.outside_public_part = True
+
+
+def refusal_outside_public_part(first: GraphQLError, reason: str | None) -> GraphQLError:
+    """For a caller without a session, one UNAUTHENTICATED error for a document the public
+    schema refused: its first validation problem (which names public fields only) and
+    ``reason`` (why a token was not honoured) or "log in first". An operation of the full
+    schema and one of no schema are refused alike, so the answer tells nothing about the
+    rest of the graph."""
+    hint = reason or "请先登录 (log in first: without a session only the public part of the API answers)"
+    return GraphQLError(f"{first.message} {hint}", nodes=first.nodes, source=first.source, positions=first.positions, extensions={"code": "UNAUTHENTICATED"})
+
+
+class CachedValidation(ValidationCache):
+    """Strawberry's validation cache, skipped when the document was refused before it (the
+    query limits run first: an oversized document is never validated)."""
+
+    def on_validate(self):
+        if self.execution_context.pre_execution_errors is not None:
+            yield
+            return
+        yield from super().on_validate()
+
+
+def _extensions(*own) -> list:
+    return [ParserCache, QueryLimits, CachedValidation, *own, RefuseNulCharacters, MaskUnexpectedErrors, RecordPersonalReads, *tracing_extensions()]
+
+
+public_schema = FederationSchema(
+    query=PublicRootQuery, mutation=PublicRootMutation, types=[RegulatorAccount, InstitutionAccount], extensions=_extensions(PublicPart)
 )
 
 #: Fields of shared types that lead from the public part into the rest of the graph: left out
@@ -180,7 +244,7 @@ def _tag_public_part() -> None:
 
 _tag_public_part()
 
-schema = strawberry.federation.Schema(
+schema = FederationSchema(
     query=Query,
     mutation=Mutation,
     types=[RegulatorAccount, InstitutionAccount, Institution],
@@ -188,21 +252,10 @@ schema = strawberry.federation.Schema(
 )
 
 
-@functools.lru_cache(maxsize=1024)
-def _needs_login(query: str) -> bool:
-    try:
-        document = parse(query, max_tokens=BUDGETS["anonymous"].tokens)
-    except GraphQLError:
-        return False  # the public schema's run reports it (syntax error, or too many tokens)
-    if not validate(public_schema._schema, document):
-        return False
-    return not validate(schema._schema, document)
-
-
-def needs_login(query: str) -> bool:
-    """Whether an operation is valid on the full schema but not on the public one: for a
-    caller without a session, that means "log in first"."""
-    return len(query) <= 20_000 and _needs_login(query)
+# What the query limits know of each schema (its introspection's bounds and budget),
+# measured once here rather than by the first request.
+for _schema in (public_schema, schema):
+    introspection_budget(_schema._schema)
 
 
 def sdl() -> str:

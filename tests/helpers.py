@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 
 from models import Account, Institution
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def error_codes(result: dict) -> list[str]:
     """The ``extensions.code`` of each GraphQL error of a response."""
     return [e.get("extensions", {}).get("code") for e in result.get("errors", [])]
+
+
+async def limit_public_rate(app, burst: float, per_second: float) -> None:
+    """The app's public rate limit set to ``burst``/``per_second`` (the suite's default lets
+    everything through), every address's bucket full."""
+    from auth.ratelimit import RateLimiter
+
+    app.state.public_rate = RateLimiter(app.state.rate_engine, burst, per_second, clock=app.state.settings.clock)
+    async with app.state.rate_engine.begin() as connection:
+        await connection.execute(sa.text("DELETE FROM client_rate"))
+
+
+def server_ms(response) -> float:
+    """The server's own time for a response, in milliseconds (its ``Server-Timing``)."""
+    import re
+
+    found = re.search(r"app;dur=([0-9.]+)", response.headers.get("server-timing") or "")
+    assert found, dict(response.headers)
+    return float(found.group(1))
 
 
 def credit_code(n: int, division: str = "440106") -> str:
@@ -170,3 +202,134 @@ async def institution_account(sessionmaker, institution_name: str, username: str
         )
         await db.commit()
     return username
+
+
+# --- the README's examples ------------------------------------------------------------
+
+#: The caller of each README section with GraphQL examples (its bold lead-in), as a demo
+#: account (None: no login).
+README_CALLERS = {
+    "The public": None,
+    "Any account": "edu-440106",
+    "A county": "edu-440106",
+    "A province or prefecture": "edu-440000",
+    "A county registration desk": "edu-440106",
+    "Inspection and rectification": "edu-440106",
+    "A prefecture, province or the ministry supervising": "edu-440100",
+    "The county's complaint inbox": "edu-440106",
+    "An institution": "org-1",
+    "A province or the ministry": "edu-440000",
+    "An institution account": "org-1",
+    "The reviewing authority": "edu-440106",
+    "An institution (no login yet)": None,
+    "Parents and the public": None,
+    "A county, prefecture, province or the ministry publishing the lists": "edu-440106",
+    "Statistics consumers": "edu-000000",
+    "A federation gateway": "edu-440106",
+}
+
+
+@dataclass(frozen=True)
+class ReadmeExample:
+    section: str
+    #: The demo account that runs it (None: no session); ``kind`` is its kind, also for an
+    #: account the README creates on the way ("institution" after its login).
+    username: str | None
+    kind: str
+    query: str
+    line: int
+
+    @property
+    def is_mutation(self) -> bool:
+        return self.query.lstrip().startswith("mutation")
+
+    @property
+    def has_variables(self) -> bool:
+        return self.query.lstrip().split("{", 1)[0].count("$") > 0
+
+
+def readme_examples(path) -> list[ReadmeExample]:
+    """Every operation of the README's ```graphql blocks, with the caller its section names
+    (the nearest bold lead-in above the block). A login in a block makes the rest of the
+    block that account's."""
+    import re
+
+    from graphql import OperationDefinitionNode, parse, print_ast
+
+    text = path.read_text(encoding="utf-8")
+    headings = []  # (line, section)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := re.match(r"\*\*(.+?)\*\*( \(([^)]*)\))?", line):
+            name = match.group(1)
+            if name == "An institution" and "no login yet" in (match.group(3) or ""):
+                name = "An institution (no login yet)"
+            headings.append((number, name))
+    examples = []
+    for block in re.finditer(r"```graphql\n(.*?)```", text, re.S):
+        start = text[: block.start()].count("\n") + 2  # the block's first line
+        section = [name for number, name in headings if number < start][-1]
+        assert section in README_CALLERS, (section, start)
+        username = README_CALLERS[section]
+        kind = "anonymous" if username is None else ("institution" if username.startswith("org-") else "regulator")
+        for definition in parse(block.group(1)).definitions:
+            assert isinstance(definition, OperationDefinitionNode), definition
+            query = print_ast(definition)
+            examples.append(ReadmeExample(section, username, kind, query, start + definition.loc.start_token.line - 1))
+            if (login := re.search(r'login\(username: "([^"]+)"', query)) is not None:
+                username = login.group(1) if not login.group(1).isdigit() else None
+                kind = "regulator" if login.group(1).startswith("edu-") else "institution"
+    return examples
+
+
+# --- the server as a user starts it ---------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post_query(port: int, query: str) -> dict:
+    """The answer of the server on ``port`` to ``query`` (no session)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def start(data_dir: Path, port: int, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python server.py serve`` on the embedded PostgreSQL in ``data_dir``, with ``env``
+    added to the environment; returns once /healthz answers. Its output goes to
+    ``data_dir/server.log`` (a pipe nobody reads would stall a server that logs much)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **(env or {})}
+    env["XWPX_DATA_DIR"] = str(data_dir)
+    with open(data_dir / "server.log", "a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "server.py", "serve", "--port", str(port), *extra],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    process.log = data_dir / "server.log"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{process.log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail("server did not answer /healthz within 120 s")
+
+
+def stop(process: subprocess.Popen, sig: int) -> str:
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    output = process.log.read_text()
+    assert process.returncode == 0, output
+    return output

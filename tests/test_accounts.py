@@ -227,10 +227,13 @@ async def test_cursors_with_wrong_values_are_bad_input(gql, demo):
     import json
 
     province = await gql.login("edu-440000")
-    for payload in (["a", "not-a-uuid"], ["a"], "[" * 5000 + "]" * 5000):
+    for payload in (["a", "not-a-uuid"], ["a"], "[" * 3000 + "]" * 3000):
         raw = payload if isinstance(payload, str) else json.dumps(payload)
         cursor = base64.urlsafe_b64encode(raw.encode()).decode()
         assert error_codes(await gql(LIST, {"after": cursor}, token=province)) == ["BAD_USER_INPUT"], payload
+    # A cursor longer than any string may be is refused before it is read.
+    cursor = base64.urlsafe_b64encode(("[" * 5000 + "]" * 5000).encode()).decode()
+    assert error_codes(await gql(LIST, {"after": cursor}, token=province)) == ["INPUT_TOO_LONG"]
 
 
 async def test_contacts_are_checked_and_normalised(gql, demo, sessionmaker):
@@ -249,3 +252,21 @@ async def test_login_names_are_trimmed_and_may_hold_no_newline(gql, demo):
     assert result["data"]["createRegulatorAccount"]["account"]["username"] == "abc"
     result = await gql(CREATE, {"input": {"username": "ab\nc", "name": "x", "level": "SUB_UNIT"}}, token=county)
     assert [(e["field"], e["code"]) for e in result["data"]["createRegulatorAccount"]["errors"]] == [("username", "INVALID")]
+
+
+async def test_a_county_has_at_most_max_sub_units(gql, demo, sessionmaker):
+    from resolvers.accounts.regulators import MAX_SUB_UNITS
+
+    async with sessionmaker() as db:
+        county = (await db.execute(sa.select(Account).where(Account.username == "edu-440106"))).scalar_one()
+        kept = (await db.execute(sa.select(sa.func.count()).where(Account.parent_id == county.id))).scalar_one()
+        db.add_all([
+            Account(username=f"unit-{n}", name=f"下属单位{n}", kind="REGULATOR", level="SUB_UNIT", region_code="440106", department="EDUCATION",
+                    parent_id=county.id, password_hash="x")
+            for n in range(MAX_SUB_UNITS - kept - 1)
+        ])
+        await db.commit()
+    token = await gql.login("edu-440106")
+    create = 'mutation($u: String!) { createRegulatorAccount(input: {username: $u, name: "最后一个", level: SUB_UNIT}) { account { username } errors { field code } } }'
+    assert (await gql(create, {"u": "unit-last"}, token=token))["data"]["createRegulatorAccount"] == {"account": {"username": "unit-last"}, "errors": []}
+    assert (await gql(create, {"u": "unit-over"}, token=token))["data"]["createRegulatorAccount"] == {"account": None, "errors": [{"field": "level", "code": "NOT_ALLOWED"}]}

@@ -141,12 +141,3 @@ async def test_simultaneous_submissions_are_counted_one_by_one(gql, demo):
     limited = [r for r in results if "errors" in r]
     assert len(accepted) == 5 and len(limited) == 7
     assert {e["extensions"]["code"] for r in limited for e in r["errors"]} == {"RATE_LIMITED"}
-
-
-def test_ipv6_clients_are_counted_per_64():
-    from auth.ratelimit import client_bucket
-
-    assert client_bucket("2001:db8:1:2::10") == client_bucket("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
-    assert client_bucket("::ffff:203.0.113.9") == "203.0.113.9"
-    assert client_bucket("203.0.113.9") == "203.0.113.9"
-    assert client_bucket(None) == client_bucket("testclient") == "unknown"

@@ -30,7 +30,9 @@ from pathlib import Path
 import pytest
 
 from demo.accounts import DEMO_PASSWORD
-from tests.test_server import ROOT, free_port, start, stop
+from tests.helpers import ROOT, free_port, start, stop
+
+pytestmark = pytest.mark.slow
 
 SCRIPTS = ROOT / "scripts"
 FEDERATION = SCRIPTS / "federation"

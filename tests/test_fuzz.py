@@ -3,9 +3,11 @@ institution account and regulators of two levels: no response is a 500, none car
 stack trace or an unexpected (masked) error, and none contains a record outside the
 viewer's scope (an institution of 湖北 with staff, a site, course, class, material,
 application, inspection and complaint, none of which any of these viewers may read: their
-ids and personal data must never appear). A bounded number of examples runs in the
-suite (derandomised, so CI is repeatable); the longer campaign is the same test with more
-random examples:
+ids and personal data must never appear). Beside them, what the generator does not reach:
+its queries with selection sets moved into fragments spread several times, fragment bombs,
+introspection aliased at every level and large lists of representations, each answered or
+refused by the limits fast. A bounded number of examples runs in the suite (derandomised,
+so CI is repeatable); the longer campaign is the same test with more random examples:
 
     XWPX_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz.py
 """
@@ -33,6 +35,7 @@ from models import Account, AccountKind
 from models.database import create_engine, create_sessionmaker, execute_admin, with_database
 from schema.root import schema
 from server import create_app
+from tests.helpers import server_ms
 
 CAMPAIGN = int(os.environ.get("XWPX_FUZZ_EXAMPLES", "0"))
 EXAMPLES = CAMPAIGN or 25
@@ -162,3 +165,131 @@ def test_the_out_of_scope_markers_are_real_records(client):
     headers = _token(client, "edu-000000")
     response = client({"query": "{ applications(first: 50) { edges { node { id } } } complaints(first: 50) { edges { node { id } } } }"}, headers)
     assert OUTSIDE and sum(marker in response.text for marker in OUTSIDE) == 2
+
+
+# --- what the generated queries do not reach: fragments, introspection, representations --
+
+
+@st.composite
+def with_fragments(draw, graphql_schema=GRAPHQL_SCHEMA):
+    """A generated query whose selection sets are moved, some of them, into fragments that
+    are spread once or several times, directly or through aliases (a fragment bomb is one
+    of these, and its cost must be counted linearly)."""
+    query = draw(queries(graphql_schema, fields=[f for f in QUERY_FIELDS if f in ("regions", "region", "publicInstitutions", "institutions", "regulatorAccounts", "myInstitution")], custom_scalars=CUSTOM_SCALARS))
+    document = graphql.parse(query)
+    fragments: list[graphql.language.FragmentDefinitionNode] = []
+    type_info = graphql.TypeInfo(graphql_schema)
+
+    class Move(graphql.language.Visitor):
+        def leave_field(self, node, *_):
+            named = graphql.get_named_type(type_info.get_type())
+            if node.selection_set is None or named is None or not draw(st.booleans()):
+                return None
+            name = f"F{len(fragments)}"
+            fragments.append(graphql.language.FragmentDefinitionNode(
+                name=graphql.language.NameNode(value=name),
+                type_condition=graphql.language.NamedTypeNode(name=graphql.language.NameNode(value=named.name)),
+                selection_set=node.selection_set,
+            ))
+            spreads = draw(st.integers(1, 3))
+            spread = graphql.language.FragmentSpreadNode(name=graphql.language.NameNode(value=name))
+            return graphql.language.FieldNode(
+                alias=node.alias, name=node.name, arguments=node.arguments, directives=node.directives,
+                selection_set=graphql.language.SelectionSetNode(selections=(spread,) * spreads),
+            )
+
+    document = graphql.visit(document, graphql.TypeInfoVisitor(type_info, Move()))
+    document = graphql.language.DocumentNode(definitions=(*document.definitions, *fragments))
+    return graphql.print_ast(document)
+
+
+@st.composite
+def fragment_bombs(draw):
+    levels, spreads = draw(st.integers(1, 40)), draw(st.integers(1, 3))
+    field = draw(st.sampled_from(["", "parent", "children"]))
+
+    def spread(i: int) -> str:
+        inner = " ".join([f"...F{i + 1}"] * spreads)
+        return f"{field} {{ {inner} }}" if field else inner
+
+    fragments = [f"fragment F{i} on Region {{ {spread(i)} }}" for i in range(levels)]
+    return '{ region(code: "440106") { ...F0 } } ' + " ".join([*fragments, f"fragment F{levels} on Region {{ code name }}"])
+
+
+TYPE_SELECTIONS = [
+    "name", "kind", "description", "fields { name args { name type { name } } type { kind name ofType { kind name ofType { name } } } }",
+    "interfaces { name }", "possibleTypes { name fields { name } }", "enumValues { name }", "inputFields { name type { name } }",
+    "ofType { kind ofType { kind ofType { kind ofType { name } } } }",
+]
+
+
+@st.composite
+def aliased_introspection(draw):
+    """Introspection with aliases at every level: of the root fields, of __schema's, of
+    the types' own."""
+
+    def type_selection() -> str:
+        picks = draw(st.lists(st.sampled_from(TYPE_SELECTIONS), min_size=1, max_size=4))
+        return " ".join(f"t{i}: {p}" if draw(st.booleans()) else p for i, p in enumerate(dict.fromkeys(picks)))
+
+    inner = " ".join(
+        f"s{i}: {draw(st.sampled_from(['types', 'queryType', 'mutationType']))} {{ {type_selection()} }}"
+        for i in range(draw(st.integers(1, 60)))
+    )
+    roots = [f"r0: __schema {{ {inner} directives {{ name args {{ name }} }} }}"]
+    roots += [f'r{i}: __type(name: "{draw(st.sampled_from(["Query", "Region", "Institution", "Nope"]))}") {{ {type_selection()} }}' for i in range(1, draw(st.integers(1, 15)))]
+    return "{ " + " ".join(roots) + " }"
+
+
+REPRESENTATION = st.one_of(
+    st.fixed_dictionaries({"__typename": st.sampled_from(["Region", "RegulatorAccount", "InstitutionAccount", "Institution", "Staff", "Nope"]),
+                           "code": st.sampled_from(["440106", "000000", "x" * 200])}),
+    st.fixed_dictionaries({"__typename": st.sampled_from(["Institution", "RegulatorAccount", "Region"]), "id": st.sampled_from([str(uuid.UUID(int=1)), "not-an-id"])}),
+    st.just({"id": "x"}), st.just({}), st.just({"__typename": 5}),
+)
+
+
+@st.composite
+def representation_lists(draw):
+    """Large lists of representations of known, private, unknown and malformed types."""
+    sample = draw(st.lists(REPRESENTATION, min_size=1, max_size=5))
+    size = draw(st.sampled_from([0, 1, 99, 100, 101, 499, 500, 501, 10_000, 30_000]))
+    selection = draw(st.sampled_from([
+        "__typename", "... on Region { name children { code } }", "... on RegulatorAccount { username region { name } }",
+        "... on Institution { name staff { name } sites { courses { classes { name } } } }",
+    ]))
+    return {"query": f"query($r: [_Any!]!) {{ _entities(representations: $r) {{ {selection} }} }}", "variables": {"r": (sample * (size // len(sample) + 1))[:size]}}
+
+
+LIMITS = {"QUERY_TOO_COSTLY", "QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_TOKENS", "TOO_MANY_ITEMS", "INPUT_TOO_LONG"}
+REFUSALS = {"QUERY_TOO_COSTLY", "QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_TOKENS", "TOO_MANY_ITEMS", "INPUT_TOO_LONG", "UNAUTHENTICATED", "BAD_USER_INPUT", "FORBIDDEN", None}
+
+
+@pytest.mark.parametrize("username", [None, "edu-000000"])
+def test_generated_fragments_introspection_and_representations_are_counted(client, username):
+    """No answer is a failure, and none takes long: what the limits refuse they refuse
+    before any resolver runs, whatever the document's shape."""
+    headers = _token(client, username)
+    bodies = st.one_of(
+        with_fragments().map(lambda q: {"query": q}),
+        fragment_bombs().map(lambda q: {"query": q}),
+        aliased_introspection().map(lambda q: {"query": q}),
+        representation_lists(),
+    )
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=not CAMPAIGN)
+    @given(bodies)
+    def run(body: dict) -> None:
+        response = client(body, headers)
+        _check(response)
+        answer = response.json()
+        codes = {e.get("extensions", {}).get("code") for e in answer.get("errors") or []}
+        assert codes <= REFUSALS, answer
+        # a refusal by the limits comes before anything runs (after the parse of up to
+        # 5,000 tokens); what they let through runs within the budget. Loose bounds (the
+        # machine is shared): they catch a walk or a validation that blows up, which
+        # takes seconds.
+        bound = 1_500 if codes & LIMITS else 5_000
+        assert server_ms(response) < bound, (body.get("query", "")[:300], server_ms(response))
+
+    run()

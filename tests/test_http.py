@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.helpers import limit_public_rate
+
 
 async def test_malformed_json_is_a_400(http):
     response = await http.post("/graphql", content=b"{not json", headers={"Content-Type": "application/json"})
@@ -71,8 +73,7 @@ async def test_graphql_response_json_answers_request_errors_with_4xx_and_no_data
 
 
 async def test_graphql_response_json_answers_a_rate_limited_caller_with_429(http, app):
-    app.state.public_rate.burst, app.state.public_rate.per_second = 1, 0.1
-    app.state.public_rate.buckets.clear()
+    await limit_public_rate(app, 1, 0.1)
     accept = {"Accept": "application/graphql-response+json"}
     assert (await http.post("/graphql", json={"query": "{ __typename }"}, headers=accept)).status_code == 200
     limited = await http.post("/graphql", json={"query": "{ __typename }"}, headers=accept)
@@ -140,3 +141,21 @@ async def test_cors_opens_to_configured_origins(database_url, clock):
             assert "access-control-allow-origin" not in other.headers
             secure = await client.get("/healthz")
             assert secure.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+async def test_a_body_nested_deeper_than_the_limit_is_a_400_with_a_code(http):
+    from schema.limits import MAX_JSON_DEPTH
+
+    def body(depth: int) -> bytes:
+        # the body and its variables are two levels; the value the rest
+        return b'{"query": "{ __typename }", "variables": {"v": ' + b"[" * (depth - 2) + b"]" * (depth - 2) + b"}}"
+
+    for deep in (body(MAX_JSON_DEPTH + 1), body(100_000)):
+        response = await http.post("/graphql", content=deep, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400
+        assert response.json() == {"errors": [{"message": "请求体的 JSON 嵌套过深 (the JSON body nests deeper than 32 levels)", "extensions": {"code": "JSON_TOO_DEEP", "limit": MAX_JSON_DEPTH}}]}
+    ok = await http.post("/graphql", content=body(MAX_JSON_DEPTH), headers={"Content-Type": "application/json"})
+    assert ok.status_code == 200 and ok.json() == {"data": {"__typename": "Query"}}
+    # the same in a GET's variables
+    deep_get = await http.get("/graphql", params={"query": "{ __typename }", "variables": '{"v": ' + "[" * 50 + "]" * 50 + "}"})
+    assert deep_get.status_code == 400 and deep_get.json()["errors"][0]["extensions"]["code"] == "JSON_TOO_DEEP"

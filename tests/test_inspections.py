@@ -286,3 +286,15 @@ async def test_overdue_turns_at_midnight_in_beijing_not_in_utc(gql, demo, sessio
     assert (await gql(STATE, {"id": target}, token=county))["data"]["institution"]["overdue"] is True
     query = "query($f: InstitutionFilter) { institutions(filter: $f) { totalCount } }"
     assert (await gql(query, {"f": {"overdue": True}}, token=county))["data"]["institutions"]["totalCount"] == 1
+
+
+async def test_an_inspection_holds_at_most_max_items_ledger_items(gql, demo, sessionmaker):
+    from resolvers.inspections.ledgers import MAX_ITEMS
+
+    target = (await institution_ids(sessionmaker, **{"edu-440106": 1}))["edu-440106"][0]
+    county = await gql.login("edu-440106")
+    item = {"problem": "LATE_CLASSES", "measures": "调整课表", "deadline": "2026-12-01"}
+    many = {**WITH_PROBLEMS, "problems": ["LATE_CLASSES"], "items": [item] * (MAX_ITEMS + 1)}
+    assert [(e["field"], e["code"]) for e in payload(await gql(RECORD, {"id": target, "input": many}, token=county))["errors"]] == [("items", "NOT_ALLOWED")]
+    recorded = payload(await gql(RECORD, {"id": target, "input": {**many, "items": [item] * MAX_ITEMS}}, token=county))
+    assert recorded["errors"] == [] and len(recorded["inspection"]["items"]) == MAX_ITEMS

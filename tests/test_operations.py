@@ -14,7 +14,7 @@ import urllib.request
 import httpx
 import pytest
 
-from tests.test_server import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 
 async def test_request_ids_are_kept_or_made_and_answered(http):
@@ -69,6 +69,7 @@ async def test_readiness_follows_the_database(http, app):
         app.state.engine = working
 
 
+@pytest.mark.slow
 def test_a_session_made_on_one_worker_works_on_another(database_url, demo):
     """Two uvicorn workers share nothing but PostgreSQL: a token from a login answered by one
     worker is honoured by the other."""
@@ -134,6 +135,7 @@ async def test_a_replica_serves_public_lookups_and_statistics(database_url, cloc
             assert complaint.json()["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
 
 
+@pytest.mark.slow
 def test_tracing_behind_a_setting(database_url):
     """XWPX_OTEL=1: each operation is a span tree (here printed by the console exporter)."""
     script = f"""

@@ -364,3 +364,33 @@ async def test_an_institution_reads_its_own_legal_representative_in_full(gql, de
     _, token = await portal_institution(gql, sessionmaker)
     mine = data(await gql("{ myInstitution { legalRepresentative { idNumber phone } contactPerson { phone } } }", token=token), "myInstitution")
     assert mine == {"legalRepresentative": {"idNumber": ID_NUMBER, "phone": "13800138000"}, "contactPerson": {"phone": "13900139000"}}
+
+
+async def test_an_institution_keeps_at_most_its_caps_of_records(gql, demo, sessionmaker):
+    """The caps the query limits count nested lists by (schema/limits.py): refused beyond,
+    NOT_ALLOWED, and so are a class's sessions and teachers."""
+    from datetime import date
+
+    from models import Site, Staff
+    from resolvers.sites import MAX_SESSIONS, MAX_SITES, MAX_TEACHERS
+
+    institution_id, token = await portal_institution(gql, sessionmaker)
+    async with sessionmaker() as db:
+        db.add_all([Site(institution_id=institution_id, type="SITE", name=f"校区{n}", address="地址", teaching_area=100) for n in range(MAX_SITES - 1)])
+        db.add_all([
+            Staff(institution_id=institution_id, name=f"教师{n}", gender="MALE", id_number=ID_NUMBER[:-4] + f"{n:04d}", phone="13700137000", post="TEACHING",
+                  employment="FULL_TIME", subjects=[], joined_on=date(2025, 1, 1))
+            for n in range(MAX_TEACHERS + 1)
+        ])
+        await db.commit()
+    last = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
+    over = data(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")
+    assert (over["site"], [(e["field"], e["code"]) for e in over["errors"]]) == (None, [(None, "NOT_ALLOWED")])
+    course = ok(await gql(CREATE_COURSE, {"site": last["id"], "input": {**MATHS, "category": "ARTS", "subject": None}}, token=token), "createCourse")["course"]
+    async with sessionmaker() as db:
+        teachers = [str(i) for i in (await db.execute(sa.select(Staff.id).where(Staff.institution_id == institution_id))).scalars()]
+    sessions = [{"weekday": 1 + n % 7, "start": f"{8 + n // 7:02d}:00", "end": f"{8 + n // 7:02d}:30"} for n in range(MAX_SESSIONS + 1)]
+    refused = data(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teachers[0], name="美术班", schedule=sessions, teacherIds=teachers)}, token=token), "createTrainingClass")
+    assert sorted((e["field"], e["code"]) for e in refused["errors"]) == [("schedule", "NOT_ALLOWED"), ("teacherIds", "NOT_ALLOWED")]
+    created = data(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teachers[0], name="美术班", schedule=sessions[:-1], teacherIds=teachers[:-1])}, token=token), "createTrainingClass")
+    assert created["errors"] == [] and len(created["trainingClass"]["teachers"]) == MAX_TEACHERS

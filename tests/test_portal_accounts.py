@@ -457,7 +457,8 @@ async def test_a_forgotten_password_is_reset_with_a_code(gql, demo, sessionmaker
     # with the code
     assert (await gql(RESET, {"d": MOBILE, "c": code, "p": "Another#2026"}))["data"]["resetPassword"] == {"ok": True, "errors": []}
     # every session ends; the failed logins are forgotten; the new password works at once
-    assert (await gql(ME, token=session))["data"]["me"] is None
+    ended = await gql(ME, token=session)  # a query of the full schema, without a session now
+    assert ended["data"] is None and error_codes(ended) == ["UNAUTHENTICATED"]
     assert error_codes(await gql(LOGIN, {"u": MOBILE, "p": PASSWORD})) == ["INVALID_CREDENTIALS"]
     assert "errors" not in await gql(LOGIN, {"u": MOBILE, "p": "Another#2026"})
     # the code served once

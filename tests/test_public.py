@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from models import Course, Institution, Site, Staff, TrainingClass
-from tests.helpers import ID_NUMBER, error_codes, insert_institutions
+from tests.helpers import ID_NUMBER, error_codes, insert_institutions, limit_public_rate
 
 SEARCH = """query($name: String!, $region: String!, $first: Int, $after: String) {
   publicInstitutions(name: $name, regionCode: $region, first: $first, after: $after) {
@@ -258,8 +258,7 @@ async def test_white_and_black_lists_in_numbered_periods_as_snapshots(gql, http,
 
 async def test_anonymous_requests_are_rate_limited_per_address_and_regulators_are_not(gql, demo, app, clock):
     token = await gql.login("edu-440106")
-    app.state.public_rate.burst, app.state.public_rate.per_second = 5, 1
-    app.state.public_rate.buckets.clear()
+    await limit_public_rate(app, 5, 1)
     query = '{ region(code: "440106") { name } }'
     for _ in range(5):
         assert (await gql(query))["data"] == {"region": {"name": "天河区"}}

@@ -77,7 +77,14 @@ async def test_anonymous_callers_read_no_institution(gql, world):
     assert error_codes(await gql(LIST)) == ["UNAUTHENTICATED"]
     assert error_codes(await gql(ONE, {"id": next(iter(ids.values()))})) == ["UNAUTHENTICATED"]
     reps = [{"__typename": "Institution", "id": i} for i in ids.values()]
-    assert (await gql(ENTITIES, {"r": reps}))["data"]["_entities"] == [None] * len(ids)
+    # Institution is no type of the public part: the document is refused as unknown ...
+    refused = await gql(ENTITIES, {"r": reps})
+    assert refused["data"] is None and error_codes(refused) == ["UNAUTHENTICATED"]
+    # ... and so is each representation of it, like one of a type that does not exist.
+    probed = await gql("query($r: [_Any!]!) { _entities(representations: $r) { __typename } }", {"r": reps[:2] + [{"__typename": "Nope", "id": "x"}]})
+    assert probed["data"] == {"_entities": [None, None, None]}
+    assert [(e["extensions"]["code"], e["path"]) for e in probed["errors"]] == [("BAD_USER_INPUT", ["_entities", i]) for i in range(3)]
+    assert probed["errors"][0]["message"] == probed["errors"][2]["message"].replace("[2]", "[0]")
 
 
 async def test_an_account_on_its_initial_password_reads_no_institution(gql, world, sessionmaker):

@@ -4,23 +4,31 @@ of the GraphQL over HTTP specification Strawberry leaves out."""
 
 from __future__ import annotations
 
+import contextvars
+import json
+
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from auth.ratelimit import public_wait
 from auth.sessions import request_viewer
 from core.errors import ApiError
 from core.settings import Settings
 from resolvers import persisted
 from schema.context import Context
 from schema.errors import graphql_error
-from schema.root import needs_login, public_schema
+from schema.extensions import fault_error
+from schema.limits import MAX_JSON_DEPTH
+from schema.root import public_schema, refusal_outside_public_part
 from web import metrics
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -68,6 +76,40 @@ def request_error_status(result: ExecutionResult) -> int | None:
     return next((_STATUS_BY_CODE[code] for code in codes if code in _STATUS_BY_CODE), 400)
 
 
+class BodyTooDeep(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(400, f"请求体的 JSON 嵌套过深 (the JSON body nests deeper than {MAX_JSON_DEPTH} levels)")
+
+
+def json_depth(value: object, stop: int = MAX_JSON_DEPTH + 1) -> int:
+    """How deep a parsed JSON value nests (a scalar: 0, ``[1]``: 1), counted level by level
+    up to ``stop``: one pass over each level's containers, without recursion."""
+    depth, level = 0, [value] if isinstance(value, dict | list) else []
+    while level and depth < stop:
+        depth += 1
+        level = [v for c in level for v in (c.values() if isinstance(c, dict) else c) if isinstance(v, dict | list)]
+    return depth
+
+
+#: The refusal of the request being answered, from get_context (which runs before its body
+#: is parsed) to execute_single; set on every request.
+_refusal: contextvars.ContextVar[GraphQLError | None] = contextvars.ContextVar("refusal", default=None)
+
+
+async def _rate_refusal(request: Request) -> GraphQLError | None:
+    """RATE_LIMITED when the request's address is over the public rate; a fault of the
+    database (the limiter's statement) as its error; else None."""
+    try:
+        wait = await public_wait(request)
+    except Exception as error:
+        if (fault := fault_error(error)) is None:
+            raise
+        return fault
+    if wait is None:
+        return None
+    return graphql_error(ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=wait))
+
+
 class GraphQLApp(GraphQL):
     """Strawberry's ASGI app with our per-request context, and the parts of the GraphQL over
     HTTP specification Strawberry leaves out: ``application/graphql-response+json`` (with
@@ -77,6 +119,8 @@ class GraphQLApp(GraphQL):
     async def run(self, request, context=UNSET, root_value=UNSET):
         try:
             response = await super().run(request, context, root_value)
+        except BodyTooDeep as e:
+            return JSONResponse({"errors": [{"message": e.reason, "extensions": {"code": "JSON_TOO_DEEP", "limit": MAX_JSON_DEPTH}}]}, status_code=400)
         except HTTPException as e:
             if e.status_code != 405:
                 raise
@@ -95,7 +139,21 @@ class GraphQLApp(GraphQL):
     def _media_type(request: Request) -> str:
         return response_media_type(request.headers.get("accept", ""))
 
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested at most ``MAX_JSON_DEPTH`` deep (a deeper body is refused before
+        anything recurses over it)."""
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            raise BodyTooDeep() from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise BodyTooDeep()
+        return value
+
     async def parse_http_body(self, request_adapter):
+        if _refusal.get() is not None:
+            # Over the public rate (get_context): the body is not even read.
+            return GraphQLRequestData(query=None, variables=None, operation_name=None, extensions=None)
         data = await super().parse_http_body(request_adapter)
         if not isinstance(data, list) and not isinstance(data.operation_name, str | None):
             raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
@@ -109,34 +167,27 @@ class GraphQLApp(GraphQL):
         return response
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
-        """A caller without a session is served from the public schema (``schema.root``):
-        its introspection shows the public part alone. An operation that only the full
-        schema knows runs there, where the fields' permissions answer UNAUTHENTICATED (and
-        federation lookups null) exactly as for any caller; validation errors of an
-        operation neither schema knows come from the public one, so they name public fields
-        only."""
+        """A caller without a valid session (none, or a token that was not honoured) is
+        limited by its address's rate (shared by every worker, ``auth.ratelimit``) and
+        always served from the public schema (``schema.root``): its introspection and SDL
+        show the public part alone, and a document that does not validate there is refused
+        with UNAUTHENTICATED, whether the full schema knows it or not."""
         chosen = self.schema
         state = request.app.state
-        anonymous = context.viewer is None and context.anonymous_reason is None
-        if anonymous:
-            wait = state.public_rate.take(context.client_address)
-            if wait is not None:
-                return self._with_status(request, sub_response, ExecutionResult(
-                    data=None,
-                    errors=[graphql_error(ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait))))],
-                ))
+        anonymous = context.viewer is None
+        if (refusal := _refusal.get()) is not None:
+            return self._answer(request, sub_response, ExecutionResult(data=None, errors=[refusal]))
         problem = await persisted.resolve(
             request_data, sessionmaker=state.sessionmaker, cache=state.persisted_cache,
             registered_only=anonymous and state.settings.public_operations == "registered",
         )
         if problem is not None:
-            return self._with_status(request, sub_response, ExecutionResult(data=None, errors=[graphql_error(problem)]))
-        if anonymous:
-            if not (request_data.query and needs_login(request_data.query)):
-                chosen = public_schema
+            return self._answer(request, sub_response, ExecutionResult(data=None, errors=[graphql_error(problem)]))
         allowed = OperationType.from_http(request_adapter.method)
         if not self.allow_queries_via_get and request_adapter.method == "GET":
             allowed = allowed - {OperationType.QUERY}
+        if anonymous:
+            chosen = public_schema
         try:
             result = await chosen.execute(
                 request_data.query,
@@ -155,6 +206,11 @@ class GraphQLApp(GraphQL):
             raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        if context.outside_public_part:
+            result = ExecutionResult(data=None, errors=[refusal_outside_public_part(result.errors[0], context.anonymous_reason)])
+        return self._answer(request, sub_response, result)
+
+    def _answer(self, request: Request, sub_response: Response, result: ExecutionResult) -> ExecutionResult:
         metrics.count_graphql_errors(result.errors)
         return self._with_status(request, sub_response, result)
 
@@ -175,6 +231,9 @@ class GraphQLApp(GraphQL):
         settings: Settings = state.settings
         now = settings.clock()
         viewer, anonymous_reason = await request_viewer(request, now)
+        # Every request without a valid session counts against its address, before its
+        # body is read; over the rate it is answered RATE_LIMITED (execute_single).
+        _refusal.set(await _rate_refusal(request) if viewer is None else None)
         # Callers without a session use a pool of their own (see create_app).
         sessionmaker = state.public_sessionmaker if viewer is None else state.sessionmaker
         return Context(

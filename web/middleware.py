@@ -1,6 +1,7 @@
 """ASGI middleware of every HTTP response: the request id (an incoming ``X-Request-ID`` of up to 64
 letters, digits, ``-``, ``_``, ``.`` is kept, otherwise one is made; answered in the same header
-and carried by every log line of the request), the request's metrics, and the security headers."""
+and carried by every log line of the request; ``Server-Timing: app;dur=`` answers the
+milliseconds the server took), the request's metrics, and the security headers."""
 
 from __future__ import annotations
 
@@ -44,7 +45,10 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode()), *self.served_by]}
+                # The time the app took until it answered (W3C Server Timing): the whole
+                # request but the streaming of the body.
+                timing = (b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode())
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode()), timing, *self.served_by]}
             await send(message)
 
         try:

@@ -24,7 +24,7 @@ from core.errors import ErrorCode, FieldError
 from models import Account, AccountKind, Channel, ClaimStatus, CodePurpose, Institution, InstitutionClaim, LoginThrottle, Region
 from resolvers import audit, validation
 from resolvers.accounts.codes import account_by, checked_email, checked_mobile, use_code
-from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_keys
+from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_key
 from resolvers.institutions.registration import Context, Part, validate_part
 from resolvers.institutions.saving import province_of
 from resolvers.regions import find_region
@@ -190,7 +190,7 @@ async def reset_password(info, mobile_or_email: str | None, code: str | None, ne
         account.must_change_password = False
         account.updated_at = ctx.now
         await end_sessions(db, account.id)
-        await db.execute(sa.delete(LoginThrottle).where(LoginThrottle.username.in_(throttle_keys(account))))
+        await db.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == throttle_key(account, account.username)))
         audit.record(db, ctx, "resetPasswordByCode", "Account", account.id, account.region_code,
                      changed={"password_hash": ["***", "***"]}, viewer=account)
         await db.commit()

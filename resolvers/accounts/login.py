@@ -15,7 +15,6 @@ from auth.sessions import COOKIE_NAME, create_session, end_sessions
 from core.errors import ApiError, ErrorCode, FieldError
 from models import Account, AccountKind, AuthSession, LoginThrottle
 from resolvers import audit, validation
-from resolvers.accounts.regulators import MAX_USERNAME_LENGTH
 
 # Login throttle: after SLOW_AFTER failures for one username each attempt waits
 # 2**(failures - SLOW_AFTER) seconds (at most MAX_DELAY); LOCK_AFTER failures lock it.
@@ -24,6 +23,7 @@ MAX_DELAY = timedelta(seconds=30)
 LOCK_AFTER = 10
 LOCK_FOR = timedelta(minutes=15)
 MAX_PASSWORD_LENGTH = 1024
+MAX_USERNAME_LENGTH = 64
 
 #: How people write a mobile number: digits, perhaps with +, spaces, dashes, parentheses.
 _MOBILE_SPELLING = re.compile(r"\+?[0-9][0-9 ()-]*")
@@ -81,7 +81,7 @@ def _record_failure(throttle: LoginThrottle, now: datetime) -> None:
         throttle.locked_until = now + LOCK_FOR
 
 
-def _login_mobile(key: str) -> str | None:
+def login_mobile(key: str) -> str | None:
     """The mobile number a login name stands for (11 digits), if it reads as one (digits
     and separators only: phonenumbers would also read letters as keypad digits)."""
     if not _MOBILE_SPELLING.fullmatch(key) or validation.mobile(key):
@@ -89,10 +89,12 @@ def _login_mobile(key: str) -> str | None:
     return validation.normalized_mobile(key)
 
 
-def throttle_keys(account: Account) -> list[str]:
-    """The throttle rows that count failures against ``account``: its login name and, for
-    an institution account, its mobile number."""
-    return [account.username.lower()] + ([account.mobile] if account.kind is AccountKind.INSTITUTION and account.mobile else [])
+def throttle_key(account: Account | None, name: str) -> str:
+    """The throttle row that counts failures: the account's, whatever login name reached it
+    (its username, or an institution account's mobile in any spelling); for a name that is
+    no account's, that name (a number as its 11 digits), so that guessing unknown names is
+    throttled alike and the throttle tells nothing about which names exist."""
+    return f"account:{account.id}" if account is not None else name
 
 
 async def login(info, username: str, password: str) -> tuple[str, Account]:
@@ -100,24 +102,26 @@ async def login(info, username: str, password: str) -> tuple[str, Account]:
     HttpOnly cookie. Unknown usernames cost the same argon2 verification as known ones.
 
     ``username`` is a login name or an institution account's mobile number, in any
-    spelling (``+86 138-0013-8000``): failures are counted per number, whatever the
-    spelling, and a login name that equals it wins over a mobile."""
+    spelling (``+86 138-0013-8000``); failures are counted per account, whichever name
+    reached it. Login names and institution mobiles are one namespace (a regulator's login
+    name may not read as a mobile number; an institution's is its mobile), so a name
+    reaches one account at most."""
     ctx = info.context
     now = ctx.now
     key = username.strip().lower()
     if len(key) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         await verify_password_async(None, "")  # the same cost as any other refusal
         raise _invalid_credentials()
-    mobile = _login_mobile(key)
+    mobile = login_mobile(key)
     async with ctx.sessionmaker() as db:
-        throttle = await _locked_throttle(db, mobile or key)
-        _check_throttle(throttle, now)  # a refusal rolls back, which releases the lock
         by_name = sa.func.lower(Account.username) == key
         stmt = sa.select(Account).where(by_name)
         if mobile:
             by_mobile = sa.and_(Account.kind == AccountKind.INSTITUTION, sa.func.lower(Account.mobile) == mobile)
             stmt = sa.select(Account).where(sa.or_(by_name, by_mobile)).order_by(by_name.desc()).limit(1)
         account = (await db.execute(stmt)).scalar_one_or_none()
+        throttle = await _locked_throttle(db, throttle_key(account, mobile or key))
+        _check_throttle(throttle, now)  # a refusal rolls back, which releases the lock
         ok = await verify_password_async(account.password_hash if account else None, password)
         if not ok:
             _record_failure(throttle, now)

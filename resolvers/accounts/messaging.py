@@ -33,6 +33,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import ApiError
+from core.masking import mask_email, mask_phone
 from models import Channel, OutboxMessage
 
 log = logging.getLogger("xwpx.messaging")
@@ -52,10 +53,7 @@ class Sender(Protocol):
 
 def masked_destination(channel: Channel, destination: str) -> str:
     """``138****8000``, ``z***@example.cn``: enough to tell messages apart in a log."""
-    if channel is Channel.EMAIL:
-        local, _, domain = destination.partition("@")
-        return f"{local[:1]}***@{domain}"
-    return destination[:3] + "****" + destination[-4:] if len(destination) > 7 else "*" * len(destination)
+    return mask_email(destination) if channel is Channel.EMAIL else mask_phone(destination)
 
 
 class OutboxSender:

@@ -23,12 +23,15 @@ from core.errors import ErrorCode, FieldError
 from core.ids import parse_id
 from models import ROOT_CODE, Account, AccountKind, Department, Level, Region
 from resolvers import audit, validation
+from resolvers.accounts.login import login_mobile
 from resolvers.filters import RecordId, condition, criterion
 from resolvers.pagination import Page, paginate
 from resolvers.regions import find_region
 from resolvers.validation import EMAIL
 
-MAX_USERNAME_LENGTH = 64
+#: The most sub-units (区县下属单位) under one county account (their statistics rows and
+#: lists are counted by it: ``schema/limits.py``).
+MAX_SUB_UNITS = 50
 
 
 # Used with fullmatch: "$" alone would also accept a trailing newline.
@@ -55,6 +58,16 @@ class AccountFilter:
         lambda v, c: sa.or_(Account.name.icontains(v, autoescape=True), Account.username.icontains(v, autoescape=True)),
     )
     parent_id: RecordId | None = criterion("所属区县账号 (the sub-units of this county account)", lambda v, c: _parent(v), max_length=36)
+
+
+def username_problem(username: str) -> str | None:
+    """Why a regulator's login name is refused, or None. It may not read as a mobile number:
+    institution accounts log in by theirs, so the two would reach different accounts."""
+    if not USERNAME.fullmatch(username):
+        return "登录名为 3–64 位字母、数字或 _ . @ -，以字母或数字开头"
+    if login_mobile(username.lower()):
+        return "登录名不能是手机号码（手机号是培训机构账号的登录名）"
+    return None
 
 
 def _filter_condition(f: AccountFilter | None) -> sa.ColumnElement[bool]:
@@ -146,8 +159,8 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Fi
     viewer = ctx.viewer
     errors: list[FieldError] = []
     username = new.username.strip()
-    if not USERNAME.fullmatch(username):
-        errors.append(FieldError("username", ErrorCode.INVALID, "登录名为 3–64 位字母、数字或 _ . @ -，以字母或数字开头"))
+    if problem := username_problem(username):
+        errors.append(FieldError("username", ErrorCode.INVALID, problem))
     errors += _name_errors(new.name, required=True)
     errors += _contact_errors(new.mobile, new.email)
     if new.level.rank <= viewer.level.rank:
@@ -168,6 +181,8 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Fi
                             Account.level == Level.COUNTY,
                             sa.or_(Account.id == viewer.account_id, manages(viewer)),
                         )
+                        # locked, so that simultaneous creates count the sub-units one after another
+                        .with_for_update()
                     )
                 ).scalar_one_or_none() if parsed else None
             if parent is None:
@@ -175,6 +190,9 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Fi
                 errors.append(FieldError("parentId", code, "请选择所属区县账号"))
             else:
                 region_code, department, parent_id = parent.region_code, parent.department, parent.id
+                units = (await db.execute(sa.select(sa.func.count()).where(Account.parent_id == parent.id))).scalar_one()
+                if units >= MAX_SUB_UNITS:
+                    errors.append(FieldError("level", ErrorCode.NOT_ALLOWED, f"每个区县最多 {MAX_SUB_UNITS} 个下属单位账号"))
         else:
             region, lowest = await find_region(db, region_code)
             if region is None:
@@ -318,8 +336,8 @@ async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[
 async def create_root_account(sessionmaker, username: str, name: str, password: str) -> str | None:
     """The ministry's education account, from the command line (``create-admin``); returns
     why it was not created, or None."""
-    if not USERNAME.fullmatch(username):
-        return "The username must be 3–64 letters, digits or _ . @ -, starting with a letter or digit."
+    if problem := username_problem(username):
+        return f"The username is refused: {problem}"
     async with sessionmaker() as db:
         db.add(
             Account(

@@ -86,10 +86,17 @@ class InspectionInput:
     items: list[ItemInput] = field(default_factory=list)
 
 
+#: The most ledger items one inspection holds (the query limits count ``items`` by it).
+MAX_ITEMS = 20
+
+
 def check_inspection(data: InspectionInput, today: date) -> list[FieldError]:
     """The record's own rules: required fields, the fixed problem list, "other" needs text,
-    and a ledger item (measures, deadline after the inspection) for every problem."""
+    and a ledger item (measures, deadline after the inspection) for every problem; at most
+    ``MAX_ITEMS`` items."""
     errors: list[FieldError] = []
+    if len(data.items) > MAX_ITEMS:
+        return [FieldError("items", ErrorCode.NOT_ALLOWED, f"每次排查最多 {MAX_ITEMS} 项整改事项")]
     if data.inspected_on is None:
         errors.append(FieldError("inspectedOn", ErrorCode.REQUIRED, "请填写排查日期"))
     elif data.inspected_on > today:

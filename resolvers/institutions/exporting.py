@@ -19,7 +19,7 @@ from auth.roles import sees_personal_data
 from auth.viewer import Viewer
 from core.masking import mask_field
 from models import Institution
-from resolvers import audit
+from resolvers import audit, spreadsheets
 from resolvers.institutions.listing import InstitutionFilter, listed
 from resolvers.institutions.registration import FIELDS, SAVED_FLAG
 from resolvers.institutions.template import DATA_SHEET, DATE_FORMAT, HEADERS, MARK_SHEET, TEMPLATE_MARK, to_cell
@@ -43,30 +43,24 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
     from a server-side cursor; the file spools to disk past 8 MB."""
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(DATA_SHEET)
-    sheet.append(HEADERS)
+    spreadsheets.append(sheet, HEADERS)
     # Text values are written as strings, which Excel keeps as they are (codes keep their
-    # leading zeros); only dates need a cell format. A string that starts with "=" would be
-    # written as a formula: it is forced to text, so a name cannot run in the reader's Excel.
+    # leading zeros; one that reads as a formula is quoted: resolvers.spreadsheets); only
+    # dates need a cell format.
     date_columns = [i for i, spec in enumerate(FIELDS, start=1) if spec.type == "date"]
     personal = sees_personal_data(viewer)
 
     def cells(values: list[Any]) -> list[Any]:
         for index, value in enumerate(values):
-            if value is None:
-                continue
-            if index in date_columns:
+            if value is not None and index in date_columns:
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = DATE_FORMAT
-                values[index] = cell
-            elif isinstance(value, str) and value.startswith("="):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"
                 values[index] = cell
         return values
 
     def append(rows: list[Institution]) -> None:
         for row in rows:
-            sheet.append(cells(export_row(row, personal=personal)))
+            spreadsheets.append(sheet, cells(export_row(row, personal=personal)))
 
     stmt = sa.select(Institution).where(listed(viewer, f, day)).order_by(Institution.name, Institution.id)
     async with sessionmaker() as db:
@@ -76,7 +70,7 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: InstitutionFilter | N
             await asyncio.to_thread(append, rows)
     mark = wb.create_sheet(MARK_SHEET)
     mark.sheet_state = "hidden"
-    mark.append([TEMPLATE_MARK])
+    spreadsheets.append(mark, [TEMPLATE_MARK])
     output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     await asyncio.to_thread(wb.save, output)
     output.seek(0)

@@ -31,6 +31,10 @@ def needs_approval(institution: Institution) -> bool:
     return institution.kind == Kind.SUBJECT and institution.mode == Mode.ONLINE and institution.qualification_status not in LICENSED
 
 
+#: What can be missing before a compliance application, each at most once.
+MISSING_CODES = ("REGISTRATION", "NON_PROFIT", "ONLINE_APPROVAL", "LICENCE", "SITES", "COURSES", "STAFF", "FUNDS", "FINDINGS")
+
+
 @dataclass
 class Missing:
     code: str

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import uuid
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +27,13 @@ from resolvers.institutions.registration import FIELDS, FIELDS_BY_PART, SAVED_FL
 from resolvers.institutions.saving import check_writer, duplicate_credit_code, province_of
 from resolvers.institutions.template import DATA_SHEET, HEADER_OF, HEADERS, MAX_ROWS, REGION_HEADER, cell_text, from_cell, header
 
+#: Zip bombs: all parts decompressed (a full 50,000-row file is about 110 MB), each part's
+#: ratio (a sheet compresses about 20:1), the shared strings (openpyxl reads them whole),
+#: the cells of one row (it builds each row whole).
+MAX_UNZIPPED_BYTES = 400 * 1024 * 1024
+MAX_RATIO = 100
+MAX_SHARED_STRINGS_BYTES = 128 * 1024 * 1024
+MAX_ROW_CELLS = 1_000
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
@@ -52,10 +61,71 @@ class ImportFileError(Exception):
         self.message = message
 
 
+def _too_large() -> ImportFileError:
+    return ImportFileError(
+        "DECOMPRESSED_TOO_LARGE",
+        f"文件解压后过大或压缩比异常（解压后最多 {MAX_UNZIPPED_BYTES // (1024 * 1024)} MB，压缩比最多 {MAX_RATIO}:1，每行最多 {MAX_ROW_CELLS} 个单元格），请使用导入模板",
+    )
+
+
+def _check_rows(part) -> None:
+    """A worksheet part, read in chunks: no row holds more than ``MAX_ROW_CELLS`` cells
+    (openpyxl builds each row whole). Counted on the bytes (fast, constant memory): the
+    row and cell start tags with the prefix the part gives SpreadsheetML's namespace."""
+    first = part.read(1 << 22)
+    found = re.search(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]", first[:4096])
+    prefix = (found.group(1) or b"") if found else b""
+    row = b"<" + prefix + b"row"
+    cell_tags = [b"<" + prefix + b"c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r")]
+    cells, carry, chunk = 0, b"", first
+    while chunk:
+        data, chunk = carry + chunk, part.read(1 << 22)
+        # A tag never spans the last ">": the rest waits for the next chunk.
+        cut = data.rfind(b">") + 1
+        body, carry = data[:cut], data[cut:]
+        if len(carry) > 1024 * 1024:  # a text longer than any cell may hold
+            raise _too_large()
+        for index, piece in enumerate(body.split(row)):
+            cells = 0 if index else cells
+            cells += sum(piece.count(tag) for tag in cell_tags)
+            if cells > MAX_ROW_CELLS:
+                raise _too_large()
+
+
+def check_archive(content: bytes) -> None:
+    """Refuse a zip bomb before the workbook is opened: the parts' sizes once decompressed
+    (as their headers declare them; ``zipfile`` reads no more, and a part that lies fails
+    its CRC), each part's compression ratio, the shared strings (read whole) and the width
+    of every worksheet's rows."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError):
+        raise ImportFileError("NOT_XLSX", "文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传") from None
+    with archive:
+        parts = archive.infolist()
+        if sum(p.file_size for p in parts) > MAX_UNZIPPED_BYTES:
+            raise _too_large()
+        for part in parts:
+            if part.file_size > 1024 * 1024 and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+                raise _too_large()
+            if part.filename == "xl/sharedStrings.xml" and part.file_size > MAX_SHARED_STRINGS_BYTES:
+                raise _too_large()
+        for part in parts:
+            if part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml"):
+                try:
+                    with archive.open(part) as stream:
+                        _check_rows(stream)
+                except ImportFileError:
+                    raise
+                except Exception:  # noqa: BLE001 - not XML, or a part that fails its CRC
+                    raise ImportFileError("NOT_XLSX", "文件内容已损坏，无法读取") from None
+
+
 def read_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
     """The data rows (Excel row number, cells) of an import file, or ImportFileError."""
     if not content:
         raise ImportFileError("EMPTY_FILE", "文件为空，请上传填写好的导入模板")
+    check_archive(content)
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - whatever the parsers (zip, XML, openpyxl) reject is not an xlsx

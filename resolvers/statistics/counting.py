@@ -384,6 +384,12 @@ def _counts_statement(
     return _summed(names, parts), {}
 
 
+def _sum(counts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows of counters added up (a registering unit's row has no complaints: they are the
+    county bureau's, so no median is summed)."""
+    return {name: None if counts[0][name] is None else sum(c[name] or 0 for c in counts) for name in counts[0]}
+
+
 def _zeros(complaints: bool) -> dict[str, Any]:
     return {name: (None if name == MEDIAN else 0) if complaints else None for name in COMPLAINT_COUNTERS} | {
         name: 0 for name, _ in COUNTERS if name not in COMPLAINT_COUNTERS
@@ -423,6 +429,6 @@ async def statistics(
             if name in row and row[name] is not None:
                 values[name] = round(float(row[name]), 2) if name == MEDIAN else int(row[name])
         by_key[TOTAL_KEY if row["t"] else row["g"]] = values
-    rows = [Row(g, by_key.get(g.key, _zeros(complaints))) for g in groups]
+    rows = [Row(g, _sum([by_key.get(k, _zeros(complaints)) for k in g.members]) if g.members else by_key.get(g.key, _zeros(complaints))) for g in groups]
     total = Row(Group(TOTAL_KEY, "合计", region), by_key.get(TOTAL_KEY, _zeros(complaints)))
     return Statistics(region, grouping, f, now, rows, total, complaints, by_unit=leaf and grouping is Grouping.REGION)

@@ -16,6 +16,7 @@ from datetime import datetime
 from openpyxl import Workbook
 
 from core.clock import CHINA
+from resolvers import spreadsheets
 from resolvers.statistics.views import COMPLAINT_COUNTERS, COUNTERS, GROUPING_LABELS, Grouping, Series, Statistics
 
 NOTE = "合计为各行之和（投诉办理时长中位数除外）。"
@@ -24,11 +25,11 @@ NO_COMPLAINTS_NOTE = "投诉举报按区划统计，仅对县级及以上教育�
 
 
 def _header(sheet, title: str, region, lines: list[tuple[str, str]], taken_at: datetime) -> None:
-    sheet.append([title])
-    sheet.append(["统计区划", f"{region.name}（{region.code}）"])
+    spreadsheets.append(sheet, [title])
+    spreadsheets.append(sheet, ["统计区划", f"{region.name}（{region.code}）"])
     for line in lines:
-        sheet.append(list(line))
-    sheet.append(["统计时间", f"{taken_at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}（北京时间）"])
+        spreadsheets.append(sheet, list(line))
+    spreadsheets.append(sheet, ["统计时间", f"{taken_at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}（北京时间）"])
 
 
 def _save(book: Workbook) -> bytes:
@@ -45,13 +46,13 @@ def statistics_workbook(result: Statistics) -> bytes:
     if not result.complaints_counted:
         notes += NO_COMPLAINTS_NOTE
     _header(sheet, "校外培训机构分类数据统计", result.region, [("分组", grouping), ("筛选条件", result.filter.describe())], result.taken_at)
-    sheet.append(["说明", notes])
+    spreadsheets.append(sheet, ["说明", notes])
     counters = [(name, label) for name, label in COUNTERS if result.complaints_counted or name not in COMPLAINT_COUNTERS]
-    sheet.append(["代码", "名称", *(label for _, label in counters)])
+    spreadsheets.append(sheet, ["代码", "名称", *(label for _, label in counters)])
     for row in result.rows:
         code = row.group.region.code if row.group.region is not None else ("" if result.grouping is Grouping.REGION else row.group.key)
-        sheet.append([code, row.group.label, *(row.counts[name] for name, _ in counters)])
-    sheet.append(["合计", "合计", *(result.total.counts[name] for name, _ in counters)])
+        spreadsheets.append(sheet, [code, row.group.label, *(row.counts[name] for name, _ in counters)])
+    spreadsheets.append(sheet, ["合计", "合计", *(result.total.counts[name] for name, _ in counters)])
     return _save(book)
 
 
@@ -60,8 +61,8 @@ def series_workbook(result: Series) -> bytes:
     sheet = book.create_sheet("按月统计")
     complaints = any(m.complaints is not None for m in result.months)
     _header(sheet, "校外培训机构按月统计", result.region, [("时间范围", f"{result.from_} 至 {result.to}"), ("筛选条件", "无")], result.taken_at)
-    sheet.append(["说明", "各月只计时间范围内的日期（北京时间）。" + ("" if complaints else "投诉举报不在本账号的统计范围内。")])
-    sheet.append(["月份", "新增登记", "排查记录", *(["投诉举报"] if complaints else []), "审批通过"])
+    spreadsheets.append(sheet, ["说明", "各月只计时间范围内的日期（北京时间）。" + ("" if complaints else "投诉举报不在本账号的统计范围内。")])
+    spreadsheets.append(sheet, ["月份", "新增登记", "排查记录", *(["投诉举报"] if complaints else []), "审批通过"])
     for m in result.months:
-        sheet.append([f"{m.month:%Y-%m}", m.registrations, m.inspections, *([m.complaints] if complaints else []), m.approvals])
+        spreadsheets.append(sheet, [f"{m.month:%Y-%m}", m.registrations, m.inspections, *([m.complaints] if complaints else []), m.approvals])
     return _save(book)

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.sql.elements import ColumnElement
 
-from auth.scope import DEPARTMENT_CATEGORIES
+from auth.scope import DEPARTMENT_CATEGORIES, scope
 from auth.viewer import Viewer
 from models import Account, AccountKind, Department, Institution, Kind, Level, Mode, Nature, Region, TrainingCategory
 from resolvers.institutions.registration import CHOICES
-from resolvers.statistics.views import DEPARTMENT_LABELS, NO_CATEGORY, SELF_KEY, Group, Grouping
+from resolvers.statistics.views import DEPARTMENT_LABELS, NO_CATEGORY, OTHER_UNITS_KEY, SELF_KEY, Group, Grouping
 
 
 def _enum_groups(choices: Iterable[tuple[str, str]]) -> list[Group]:
@@ -35,12 +35,13 @@ async def view_groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: 
     if not leaf:
         children = (await db.execute(sa.select(Region).where(Region.parent_code == region.code).order_by(Region.code))).scalars()
         return [Group(r.code, r.name, r) for r in children]
-    # A lowest region: its registering units (登记单位).
+    # A lowest region: its registering units (登记单位), named when the viewer may see
+    # their accounts (auth.scope, as regulatorAccount(id) does), the others as one row.
     if viewer.level is Level.SUB_UNIT:
         return [Group(str(viewer.account_id), (await db.get(Account, viewer.account_id)).name)]
     units = (
         await db.execute(
-            sa.select(Account.id, Account.name, Account.level)
+            sa.select(Account.id, Account.name, Account.level, scope(viewer, Account).label("visible"))
             .where(
                 Account.kind == AccountKind.REGULATOR,
                 Account.region_code == region.code,
@@ -52,10 +53,12 @@ async def view_groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: 
             .order_by(Account.level, Account.name, Account.id)
         )
     ).all()
-    bureau = next((u.name for u in units if u.level is Level.COUNTY), f"{region.name}（本级）")
+    bureau = next((u.name for u in units if u.level is Level.COUNTY and u.visible), f"{region.name}（本级）")
+    hidden = tuple(str(u.id) for u in units if u.level is Level.SUB_UNIT and not u.visible)
     return [
         Group(region.code, bureau, region),
-        *(Group(str(u.id), u.name) for u in units if u.level is Level.SUB_UNIT),
+        *(Group(str(u.id), u.name) for u in units if u.level is Level.SUB_UNIT and u.visible),
+        *([Group(OTHER_UNITS_KEY, "其他登记单位", members=hidden)] if hidden else []),
         Group(SELF_KEY, "机构自主注册"),
     ]
 

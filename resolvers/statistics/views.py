@@ -17,6 +17,7 @@ from resolvers.institutions.registration import CHOICES
 MAX_MONTHS = 36
 TOTAL_KEY = "TOTAL"
 SELF_KEY = "SELF"
+OTHER_UNITS_KEY = "OTHER_UNITS"
 
 
 #: Institutions with no training category saved yet (part 3 unsaved), in the category view.
@@ -143,6 +144,9 @@ class Group:
     key: str
     label: str
     region: Region | None = None
+    #: The keys counted together in this row (the registering units the viewer may not
+    #: see, as one "其他登记单位" row); empty: the row's own key.
+    members: tuple[str, ...] = ()
 
 
 @dataclass

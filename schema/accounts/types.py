@@ -10,7 +10,7 @@ import strawberry
 
 from auth.roles import sees_personal_data
 from auth.viewer import Viewer
-from core.masking import mask_phone
+from core.masking import mask_email, mask_phone
 from models import Account as AccountRow
 from models import AccountKind, ClaimStatus, CodePurpose
 from resolvers.accounts import claims
@@ -159,7 +159,7 @@ class InstitutionClaim:
     credit_code: str = strawberry.field(description="统一社会信用代码")
     applicant_name: str = strawberry.field(description="申请人姓名")
     applicant_mobile: str | None = strawberry.field(description="申请人手机号 (masked unless the viewer is the county desk or the applicant)")
-    applicant_email: str | None = strawberry.field(description="申请人电子邮箱")
+    applicant_email: str | None = strawberry.field(description="申请人电子邮箱 (masked like the mobile)")
     created_at: dt.datetime = strawberry.field(description="申请时间")
     decided_at: dt.datetime | None = strawberry.field(description="处理时间")
     reason: str | None = strawberry.field(description="驳回理由")
@@ -169,7 +169,7 @@ class InstitutionClaim:
     def from_view(cls, view: claims.ClaimView, viewer: Viewer | None) -> InstitutionClaim:
         claim = view.claim
         personal = sees_personal_data(viewer) or (viewer is not None and viewer.account_id == claim.account_id)
-        mobile = view.applicant_mobile
+        mobile, email = view.applicant_mobile, view.applicant_email
         return cls(
             id=strawberry.ID(str(claim.id)),
             status=ClaimStatus(claim.status),
@@ -177,7 +177,7 @@ class InstitutionClaim:
             credit_code=view.credit_code,
             applicant_name=view.applicant_name,
             applicant_mobile=mobile if personal or mobile is None else mask_phone(mobile),
-            applicant_email=view.applicant_email,
+            applicant_email=email if personal or email is None else mask_email(email),
             created_at=claim.created_at,
             decided_at=claim.decided_at,
             reason=claim.reason,

@@ -12,7 +12,7 @@ from schema.enums import ReviewStatus
 
 @strawberry.type(description="待补全事项: what stops a compliance application now.")
 class MissingItem:
-    code: str = strawberry.field(description="REGISTRATION, NON_PROFIT, ONLINE_APPROVAL, LICENCE, SITES, COURSES, STAFF, FUNDS, FINDINGS")
+    code: str = strawberry.field(description=", ".join(rules.MISSING_CODES))
     message: str
 
 

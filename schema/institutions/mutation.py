@@ -20,6 +20,7 @@ from schema.institutions.inputs import (
     InstitutionSubjectTrainingInput,
 )
 from schema.institutions.payloads import (
+    MAX_IMPORT_ERRORS,
     DeleteInstitutionPayload,
     ImportInstitutionsPayload,
     ImportRowError,
@@ -89,8 +90,8 @@ class InstitutionMutation:
     )
     async def import_institutions(self, info: Info, file: Upload) -> ImportInstitutionsPayload:
         result = await importing.import_upload(info, file)
-        return ImportInstitutionsPayload(
-            created=result.created,
-            updated=result.updated,
-            errors=[ImportRowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in result.errors],
-        )
+        errors = [ImportRowError(row=e.row, column=e.column, code=e.code, message=e.message) for e in result.errors[:MAX_IMPORT_ERRORS]]
+        if len(result.errors) > MAX_IMPORT_ERRORS:
+            more = len(result.errors) - MAX_IMPORT_ERRORS
+            errors.append(ImportRowError(row=0, column=None, code="TOO_MANY_ERRORS", message=f"另有 {more} 个问题未列出，请先修改以上问题后重新导入"))
+        return ImportInstitutionsPayload(created=result.created, updated=result.updated, errors=errors)

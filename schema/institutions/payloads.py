@@ -50,7 +50,12 @@ class ImportRowError:
     message: str
 
 
-@strawberry.type(description="All or nothing: when errors is not empty, nothing was written.")
+#: The most problems an import's payload lists: the first ones, then one row that says how
+#: many more were found (the command line lists them all).
+MAX_IMPORT_ERRORS = 1000
+
+
+@strawberry.type(description=f"All or nothing: when errors is not empty, nothing was written. At most {MAX_IMPORT_ERRORS + 1} errors: the first {MAX_IMPORT_ERRORS}, then TOO_MANY_ERRORS with how many more.")
 class ImportInstitutionsPayload:
     created: int
     updated: int

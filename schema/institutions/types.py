@@ -31,6 +31,7 @@ from resolvers.loaders import (
     StaffByInstitutionLoader,
     UnitByIdLoader,
 )
+from resolvers.pagination import head
 from schema.applications import Application
 from schema.context import Info, note_personal_read
 from schema.documents import DocumentCategory, InstitutionDocument
@@ -285,9 +286,9 @@ class Institution(Node):
             and self.open_deadline < today(info.context.now)
         )
 
-    @strawberry.field(description="排查记录, newest first")
-    async def inspections(self, info: Info) -> list[Inspection]:
-        return [Inspection.from_row(r) for r in await InspectionsByInstitutionLoader(info.context).load(self.row_id)]
+    @strawberry.field(description="排查记录, newest first: the latest `first` (at most 100)")
+    async def inspections(self, info: Info, first: int | None = 10) -> list[Inspection]:
+        return [Inspection.from_row(r) for r in head(await InspectionsByInstitutionLoader(info.context).load(self.row_id), first)]
 
     @strawberry.field(
         description="机构资料 (办学许可证, 机构证照, 党建情况, 其他资料, 合同, 注销证明), newest first; of one category when given"
@@ -333,13 +334,15 @@ class Institution(Node):
     async def materials(self, info: Info) -> list[Material]:
         return [Material.from_row(r, info) for r in await MaterialsByInstitutionLoader(info.context).load(self.row_id)]
 
-    @strawberry.field(description="规则检查发现的问题 (the regulations' rules on the institution's data)")
-    async def findings(self, info: Info) -> list[Finding]:
-        return [Finding.from_row(f) for f in await FindingsByInstitutionLoader(info.context).load(self.row_id)]
+    @strawberry.field(
+        description="规则检查发现的问题 (the regulations' rules on the institution's data): the first `first` (at most 100; home.findingsCount counts them all)"
+    )
+    async def findings(self, info: Info, first: int | None = 100) -> list[Finding]:
+        return [Finding.from_row(f) for f in head(await FindingsByInstitutionLoader(info.context).load(self.row_id), first)]
 
-    @strawberry.field(description="申请, newest first")
-    async def applications(self, info: Info) -> list[Application]:
-        return [Application.from_row(r) for r in await ApplicationsByInstitutionLoader(info.context).load(self.row_id)]
+    @strawberry.field(description="申请, newest first: the latest `first` (at most 100)")
+    async def applications(self, info: Info, first: int | None = 20) -> list[Application]:
+        return [Application.from_row(r) for r in head(await ApplicationsByInstitutionLoader(info.context).load(self.row_id), first)]
 
     @strawberry.field(description="后台首页: review status, 营转非 / 备案转审批 flags, what is missing before a compliance application")
     async def home(self, info: Info) -> PortalHome:
