@@ -97,9 +97,9 @@ class Budget:
     representations: int
 
 
-#: Budgets by caller. Each lets the README's examples of that caller pass (the portal's
+#: Budgets by caller. Each lets the examples (docs/examples/) of that caller pass (the portal's
 #: home page with the whole site → course → class → teacher tree; a county's overdue
-#: ledgers); ``tests/test_readme.py`` walks them all.
+#: ledgers); ``tests/test_examples.py`` runs them all.
 BUDGETS = {
     "anonymous": Budget(depth=8, aliases=10, tokens=1_000, cost=2_000, representations=100),
     "institution": Budget(depth=10, aliases=20, tokens=2_000, cost=15_000, representations=100),
@@ -676,7 +676,7 @@ def check(schema: GraphQLSchema, document, operation_name: str | None, variables
 
 
 def cost(schema: GraphQLSchema, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None) -> tuple[int, int]:
-    """(data cost, introspection cost) of an operation, without limits (tests, the README)."""
+    """(data cost, introspection cost) of an operation, without limits (tests, the examples)."""
     document = parse(query)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from demo.accounts import DEMO_PASSWORD
 from models import Account, Institution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,7 +186,6 @@ async def institution_account(sessionmaker, institution_name: str, username: str
     ``institution_name``, password ``Demo#2026`` already changed from the initial one;
     returns its username."""
     from auth.passwords import hash_password
-    from demo.accounts import DEMO_PASSWORD
 
     async with sessionmaker() as db:
         institution = (await db.execute(sa.select(Institution).where(Institution.name == institution_name))).scalar_one()
@@ -204,81 +205,60 @@ async def institution_account(sessionmaker, institution_name: str, username: str
     return username
 
 
-# --- the README's examples ------------------------------------------------------------
+# --- the examples (docs/examples/*.graphql) ------------------------------------------
 
-#: The caller of each README section with GraphQL examples (its bold lead-in), as a demo
-#: account (None: no login).
-README_CALLERS = {
-    "The public": None,
-    "Any account": "edu-440106",
-    "A county": "edu-440106",
-    "A province or prefecture": "edu-440000",
-    "A county registration desk": "edu-440106",
-    "Inspection and rectification": "edu-440106",
-    "A prefecture, province or the ministry supervising": "edu-440100",
-    "The county's complaint inbox": "edu-440106",
-    "An institution": "org-1",
-    "A province or the ministry": "edu-440000",
-    "An institution account": "org-1",
-    "The reviewing authority": "edu-440106",
-    "An institution (no login yet)": None,
-    "Parents and the public": None,
-    "A county, prefecture, province or the ministry publishing the lists": "edu-440106",
-    "Statistics consumers": "edu-000000",
-    "A federation gateway": "edu-440106",
-}
+EXAMPLES = ROOT / "docs" / "examples"
+_CALLER = re.compile(r"#\s*(caller|as):\s*(\S+)(?:\s+\((.+)\))?\s*$")
+_PATH = re.compile(r"#\s*\$(\w+):\s*([\w.]+)\s*$")
+_CODE = re.compile(r"#\s*\$(\w+):\s*the code sent to (\S+)\s*$")
+_LITERAL = re.compile(r"#\s*\$(\w+)\s*=\s*(.+)$")
 
 
-@dataclass(frozen=True)
-class ReadmeExample:
-    section: str
-    #: The demo account that runs it (None: no session); ``kind`` is its kind, also for an
-    #: account the README creates on the way ("institution" after its login).
-    username: str | None
-    kind: str
+@dataclass
+class Step:
     query: str
     line: int
-
-    @property
-    def is_mutation(self) -> bool:
-        return self.query.lstrip().startswith("mutation")
-
-    @property
-    def has_variables(self) -> bool:
-        return self.query.lstrip().split("{", 1)[0].count("$") > 0
+    caller: tuple[str, str] | None = None
+    paths: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+    literals: dict[str, object] = field(default_factory=dict)
 
 
-def readme_examples(path) -> list[ReadmeExample]:
-    """Every operation of the README's ```graphql blocks, with the caller its section names
-    (the nearest bold lead-in above the block). A login in a block makes the rest of the
-    block that account's."""
-    import re
-
-    from graphql import OperationDefinitionNode, parse, print_ast
-
+def steps_of(path: Path) -> tuple[tuple[str, str] | None, list[Step]]:
+    """The file's caller and its operations, blocks separated by blank lines."""
     text = path.read_text(encoding="utf-8")
-    headings = []  # (line, section)
-    for number, line in enumerate(text.splitlines(), start=1):
-        if match := re.match(r"\*\*(.+?)\*\*( \(([^)]*)\))?", line):
-            name = match.group(1)
-            if name == "An institution" and "no login yet" in (match.group(3) or ""):
-                name = "An institution (no login yet)"
-            headings.append((number, name))
-    examples = []
-    for block in re.finditer(r"```graphql\n(.*?)```", text, re.S):
-        start = text[: block.start()].count("\n") + 2  # the block's first line
-        section = [name for number, name in headings if number < start][-1]
-        assert section in README_CALLERS, (section, start)
-        username = README_CALLERS[section]
-        kind = "anonymous" if username is None else ("institution" if username.startswith("org-") else "regulator")
-        for definition in parse(block.group(1)).definitions:
-            assert isinstance(definition, OperationDefinitionNode), definition
-            query = print_ast(definition)
-            examples.append(ReadmeExample(section, username, kind, query, start + definition.loc.start_token.line - 1))
-            if (login := re.search(r'login\(username: "([^"]+)"', query)) is not None:
-                username = login.group(1) if not login.group(1).isdigit() else None
-                kind = "regulator" if login.group(1).startswith("edu-") else "institution"
-    return examples
+    caller, steps, number = None, [], 0
+    for block in re.split(r"\n\s*\n", text):
+        lines = block.strip("\n").split("\n")
+        start = text.index(block.strip("\n")) if block.strip() else 0
+        number = text[:start].count("\n") + 1
+        comments = [line for line in lines if line.startswith("#")]
+        query = "\n".join(line for line in lines if not line.startswith("#")).strip()
+        step = Step(query, number)
+        for line in comments:
+            if found := _CALLER.match(line):
+                who = (found.group(2), found.group(3) or DEMO_PASSWORD)
+                if found.group(1) == "caller":
+                    caller = who
+                else:
+                    step.caller = who
+            elif found := _CODE.match(line):
+                step.codes[found.group(1)] = found.group(2)
+            elif found := _PATH.match(line):
+                step.paths[found.group(1)] = found.group(2)
+            elif found := _LITERAL.match(line):
+                step.literals[found.group(1)] = json.loads(found.group(2))
+        if query:
+            steps.append(step)
+    return caller, steps
+
+
+def kind_of(username: str) -> str:
+    if username == "anonymous":
+        return "anonymous"
+    return "regulator" if username.startswith(("edu-", "sports-")) else "institution"
+
+
 
 
 # --- the server as a user starts it ---------------------------------------------------

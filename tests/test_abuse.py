@@ -38,15 +38,16 @@ from resolvers.institutions import template
 from schema import limits
 from schema.root import public_schema, schema
 from tests.helpers import (
-    ROOT,
+    EXAMPLES,
     error_codes,
     free_port,
     insert_institutions,
     institution_account,
+    kind_of,
     limit_public_rate,
-    readme_examples,
     server_ms,
     start,
+    steps_of,
     stop,
 )
 
@@ -438,16 +439,23 @@ async def test_13_e_mails_are_masked_like_mobiles_above_the_county_desk(gql, dem
     assert changes["email"] == [None, "z***@example.cn"]
 
 
+def screens() -> list[tuple[str, str]]:
+    """The two screens the issue names, as (caller, query): the portal's home page as an
+    institution, the county's overdue ledgers (docs/examples/; ``tests/test_examples.py``
+    runs every example)."""
+    found = []
+    for name, wanted in (("11-portal.graphql", ("myInstitution", "sites")), ("06-inspection.graphql", ("inspectionStatus: RECTIFYING",))):
+        caller, steps = steps_of(EXAMPLES / name)
+        found.append((caller[0], next(s.query for s in steps if all(w in s.query for w in wanted))))
+    return found
+
+
 def test_14_the_readme_screens_fit_their_callers_budgets():
-    """The two screens the issue names: the portal's home page as an institution, the
-    county's overdue ledgers; ``tests/test_readme.py`` runs every example."""
-    examples = readme_examples(ROOT / "README.md")
-    portal = next(e for e in examples if "myInstitution" in e.query and "sites" in e.query)
-    county = next(e for e in examples if "inspectionStatus: RECTIFYING" in e.query)
-    assert (portal.kind, county.kind) == ("institution", "regulator")
-    for example in (portal, county):
-        cost, _ = limits.cost(schema._schema, example.query)
-        assert 0 < cost <= limits.BUDGETS[example.kind].cost, (example.query, cost)
+    (portal, _), (county, _) = screens()
+    assert (kind_of(portal), kind_of(county)) == ("institution", "regulator")
+    for username, query in screens():
+        cost, _ = limits.cost(schema._schema, query)
+        assert 0 < cost <= limits.BUDGETS[kind_of(username)].cost, (query, cost)
 
 
 # --- over HTTP, against the server as it is started -----------------------------------
@@ -584,11 +592,10 @@ def test_the_same_requests_over_http_to_the_demo_server(served):
     assert len(hidden) >= 2 and not set(sum(hidden, ())) & set(sum(((r["key"], r["label"]) for r in sports), ()))
     assert [r["key"] for r in sports] == ["440106", "OTHER_UNITS", "SELF"]
 
-    # 14: the README's two screens, as their callers
-    for example in (e for e in readme_examples(ROOT / "README.md")
-                    if ("myInstitution" in e.query and "sites" in e.query) or "inspectionStatus: RECTIFYING" in e.query):
-        answered = server.graphql({"query": example.query}, tokens[example.username]).body
-        assert "errors" not in answered and answered["data"], (example.query, answered)
+    # 14: the two screens of the examples, as their callers
+    for username, query in screens():
+        answered = server.graphql({"query": query}, tokens[username]).body
+        assert "errors" not in answered and answered["data"], (query, answered)
 
     # 4: whichever worker answers, the address has PUBLIC_BURST requests without a session
     served_by, allowed, refused = set(), 0, 0

@@ -37,8 +37,8 @@ pytestmark = pytest.mark.slow
 SCRIPTS = ROOT / "scripts"
 FEDERATION = SCRIPTS / "federation"
 
-#: SHOULD audits of graphql-http 1.23.1 that the server fails on purpose (README, "GraphQL
-#: over HTTP"): none today. A new failure fails the test, so the README stays true.
+#: SHOULD audits of graphql-http 1.23.1 that the server fails on purpose (docs/http.md, "GraphQL
+#: over HTTP"): none today. A new failure fails the test, so docs/http.md stays true.
 SHOULD_FAILURES: set[str] = set()
 
 
@@ -82,7 +82,7 @@ def test_graphql_over_http_audits(scripts_installed, server):
     # given the running server, when graphql-http audits it
     run = subprocess.run(["node", "graphql_http_audit.mjs", server], cwd=SCRIPTS, capture_output=True, text=True, timeout=300)
     audits = [json.loads(line) for line in run.stdout.splitlines()]
-    # then every MUST audit passes, and the SHOULD audits that fail are the README's
+    # then every MUST audit passes, and the SHOULD audits that fail are those docs/http.md lists
     assert len(audits) > 50, run.stderr
     failed_musts = [a for a in audits if a["requirement"] == "MUST" and a["status"] != "ok"]
     assert failed_musts == [] and run.returncode == 0, run.stderr
