@@ -1,6 +1,7 @@
 """Counting a statistics view (the package docstring says how): the region and its place in the
 tree, the one counting statement of each shape — summed from the county tallies, or from each
-institution in scope — and the view's rows and total."""
+institution in scope — and the view's rows and total. One idea, the counting statement, whose
+parts (placement, sources, sums) only make sense together; hence its length."""
 
 from __future__ import annotations
 
