@@ -87,11 +87,17 @@ def percentile(values: list[float], q: float) -> float:
 
 async def measure(call, seconds: float, concurrency: int) -> tuple[list[float], int, float]:
     """Latencies of ``call()`` from ``concurrency`` loops for ``seconds``; errors; elapsed."""
+    return await measure_each([call] * concurrency, seconds)
+
+
+async def measure_each(calls: list, seconds: float) -> tuple[list[float], int, float]:
+    """Latencies of each of ``calls`` (each an async callable answering whether the request
+    succeeded) repeated in a loop of its own for ``seconds``; errors; elapsed."""
     latencies: list[float] = []
     errors = 0
     deadline = time.monotonic() + seconds
 
-    async def loop() -> None:
+    async def loop(call) -> None:
         nonlocal errors
         while time.monotonic() < deadline:
             started = time.perf_counter()
@@ -100,7 +106,7 @@ async def measure(call, seconds: float, concurrency: int) -> tuple[list[float], 
             errors += not ok
 
     started = time.monotonic()
-    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    await asyncio.gather(*(loop(call) for call in calls))
     return latencies, errors, time.monotonic() - started
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -203,6 +204,25 @@ async def institution_account(sessionmaker, institution_name: str, username: str
         )
         await db.commit()
     return username
+
+
+def npm_installed(folder: Path) -> None:
+    """``npm ci`` in ``folder`` unless its node_modules is there and no older than the
+    lock. Skips where Node.js or npm is missing, or the registry does not answer (asked
+    first: npm ci would retry for minutes); fails when npm ci fails otherwise."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("Node.js and npm are not installed (Debian: apt-get install nodejs npm)")
+    installed = folder / "node_modules" / ".package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= (folder / "package-lock.json").stat().st_mtime:
+        return
+    ping = subprocess.run(["npm", "ping", "--fetch-retries=0", "--fetch-timeout=30000"], cwd=folder, capture_output=True, text=True, timeout=120)
+    if ping.returncode != 0:
+        errors = [line for line in ping.stderr.splitlines() if line.startswith("npm error")] or ["(no message)"]
+        pytest.skip(f"the npm registry does not answer, so the packages of {folder.relative_to(ROOT)} cannot be installed: {errors[0]}")
+    install = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=True, text=True, timeout=900)
+    if install.returncode != 0:
+        pytest.fail(f"npm ci in {folder.relative_to(ROOT)} failed:\n{install.stdout}\n{install.stderr}")
+
 
 
 # --- the examples (docs/examples/*.graphql) ------------------------------------------

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from demo.accounts import DEMO_PASSWORD
-from tests.helpers import ROOT, free_port, start, stop
+from tests.helpers import ROOT, free_port, npm_installed, start, stop
 
 pytestmark = pytest.mark.slow
 
@@ -40,24 +40,6 @@ FEDERATION = SCRIPTS / "federation"
 #: SHOULD audits of graphql-http 1.23.1 that the server fails on purpose (docs/http.md, "GraphQL
 #: over HTTP"): none today. A new failure fails the test, so docs/http.md stays true.
 SHOULD_FAILURES: set[str] = set()
-
-
-def npm_installed(folder: Path) -> None:
-    """``npm ci`` in ``folder`` unless its node_modules is there and no older than the
-    lock. Skips where Node.js or npm is missing, or the registry does not answer (asked
-    first: npm ci would retry for minutes); fails when npm ci fails otherwise."""
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("Node.js and npm are not installed (Debian: apt-get install nodejs npm)")
-    installed = folder / "node_modules" / ".package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= (folder / "package-lock.json").stat().st_mtime:
-        return
-    ping = subprocess.run(["npm", "ping", "--fetch-retries=0", "--fetch-timeout=30000"], cwd=folder, capture_output=True, text=True, timeout=120)
-    if ping.returncode != 0:
-        errors = [line for line in ping.stderr.splitlines() if line.startswith("npm error")] or ["(no message)"]
-        pytest.skip(f"the npm registry does not answer, so scripts' packages cannot be installed: {errors[0]}")
-    install = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=True, text=True, timeout=900)
-    if install.returncode != 0:
-        pytest.fail(f"npm ci in {folder.relative_to(ROOT)} failed:\n{install.stdout}\n{install.stderr}")
 
 
 @pytest.fixture(scope="module")
