@@ -23,10 +23,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from auth.passwords import hash_password
 from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD, seed_accounts
+from models import Account, AccountKind, Institution
 from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
 from server import create_app
+from tests.helpers import insert_institutions
 
 
 @pytest.fixture(scope="session")
@@ -152,3 +155,35 @@ def gql(http) -> GraphQLClient:
 async def demo(sessionmaker):
     """The demo accounts (demo.accounts), password ``Demo#2026``; no institutions."""
     return await seed_accounts(sessionmaker)
+
+
+@pytest.fixture
+async def scope_world(demo, sessionmaker):
+    """Institutions of several counties, units and kinds, and what each viewer of the scope
+    matrices (tests/test_scope_*.py) may see of them: (ids by name, names by viewer, the name
+    of the institution an institution account manages)."""
+    subject = await insert_institutions(
+        sessionmaker, {"edu-440106": 2, "edu-440106-01": 1, "edu-440104": 1, "edu-440304": 1, "edu-420102": 1}
+    )
+    sports = await insert_institutions(sessionmaker, {"edu-440106": 1, "edu-420102": 1}, kind="NON_SUBJECT", training_categories=["SPORTS", "ARTS"])
+    arts = await insert_institutions(sessionmaker, {"edu-440106": 1}, kind="NON_SUBJECT", training_categories=["ARTS"])
+    async with sessionmaker() as db:
+        ids = {name: str(i) for name, i in (await db.execute(sa.select(Institution.name, Institution.id))).all()}
+        target = ids[subject["edu-440104"][0]]
+        db.add(Account(username="org-1", name="机构账号", kind=AccountKind.INSTITUTION, institution_id=uuid.UUID(target), password_hash=hash_password("Org#2026x"), must_change_password=False))
+        await db.commit()
+    every = set(ids)
+    gd = {n for n in every if n.startswith("44")}
+    tianhe = {n for n in every if n.startswith("440106")}
+    expected = {
+        "edu-000000": every,
+        "edu-440000": gd,
+        "edu-440100": {n for n in gd if n[:6] in ("440106", "440104")},
+        "edu-420000": every - gd,
+        "edu-440106": tianhe,
+        "edu-440304": {n for n in every if n.startswith("440304")},
+        "edu-440106-01": set(subject["edu-440106-01"]),
+        "sports-440106": set(sports["edu-440106"]),  # non-subject with 体育类, in its county
+    }
+    assert len(every) == 9 and arts  # the 文化艺术类 one is seen by education only
+    return ids, expected, subject["edu-440104"][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -11,14 +12,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from stdnum.cn import uscc
 
+from auth.passwords import hash_password
+from auth.ratelimit import RateLimiter
 from demo.accounts import DEMO_PASSWORD
-from models import Account, Institution
+from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +38,6 @@ def error_codes(result: dict) -> list[str]:
 async def limit_public_rate(app, burst: float, per_second: float) -> None:
     """The app's public rate limit set to ``burst``/``per_second`` (the suite's default lets
     everything through), every address's bucket full."""
-    from auth.ratelimit import RateLimiter
 
     app.state.public_rate = RateLimiter(app.state.rate_engine, burst, per_second, clock=app.state.settings.clock)
     async with app.state.rate_engine.begin() as connection:
@@ -40,7 +46,6 @@ async def limit_public_rate(app, burst: float, per_second: float) -> None:
 
 def server_ms(response) -> float:
     """The server's own time for a response, in milliseconds (its ``Server-Timing``)."""
-    import re
 
     found = re.search(r"app;dur=([0-9.]+)", response.headers.get("server-timing") or "")
     assert found, dict(response.headers)
@@ -49,7 +54,6 @@ def server_ms(response) -> float:
 
 def credit_code(n: int, division: str = "440106") -> str:
     """A valid unified social credit code (GB 32100) registered in ``division``."""
-    from stdnum.cn import uscc
 
     base = f"91{division}MA5C{n:05d}"
     return base + uscc.calc_check_digit(base)
@@ -186,7 +190,6 @@ async def institution_account(sessionmaker, institution_name: str, username: str
     """An institution account (培训机构用户) bound to the institution named
     ``institution_name``, password ``Demo#2026`` already changed from the initial one;
     returns its username."""
-    from auth.passwords import hash_password
 
     async with sessionmaker() as db:
         institution = (await db.execute(sa.select(Institution).where(Institution.name == institution_name))).scalar_one()
@@ -333,3 +336,361 @@ def stop(process: subprocess.Popen, sig: int) -> str:
     output = process.log.read_text()
     assert process.returncode == 0, output
     return output
+
+
+# --- shared by several test modules -------------------------------------------------
+
+
+FUNDS_FIELDS = """chargingMethod feeStandard maxMonthsPerPayment maxClassHoursPerPayment refundPolicy escrowBank
+  supervisedAccountNumber riskReserve basicAccountBank basicAccountName basicAccountNumber version"""
+
+
+STAFF_FIELDS = "id name idNumber phone teacherCertificateNumber hasTeacherCertificate status joinedOn departedOn version"
+
+
+REGISTER = """mutation($input: RegisterInstitutionAccountInput!) {
+  registerInstitutionAccount(input: $input) { account { username name mobile email } claimStatus errors { field code } }
+}"""
+
+
+COUNTS = """
+  key label region { code }
+  institutions { registered complete compliant deregistered }
+  inspections { inspected withProblems rectifying rectified overdue recorded }
+  applications {
+    pending approved rejected
+    compliance { pending approved rejected } deregistration { pending approved rejected }
+    licence { pending approved rejected } classFiling { pending approved rejected }
+  }
+  classes { filed pending unfiled }
+  staff { active teachers certifiedTeachers }
+  lists { white black }
+  complaints { total submitted accepted replied rejected illegalOperation illegalEnrolment other medianHandlingHours }
+"""
+
+
+def at(day: str, hour: int = 0) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+SAVE_FUNDS = f"""mutation($v: Int, $i: InstitutionFundsInput!) {{
+  saveInstitutionFunds(version: $v, input: $i) {{ funds {{ {FUNDS_FIELDS} }} errors {{ field code message }} }}
+}}"""
+
+
+async def upload(http, token: str | None, content: bytes, filename: str = "许可证.pdf", category: str = "LICENCE",
+                 declared: str = "application/pdf", **fields) -> dict:
+    """A GraphQL multipart request (operations, map, the file part)."""
+    variables = {"c": category, "f": None, "i": {"title": "办学许可证", **fields}}
+    response = await http.post(
+        "/graphql",
+        data={"operations": json.dumps({"query": UPLOAD, "variables": variables}), "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": (filename, content, declared)},
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+UPLOAD = """mutation($c: DocumentCategory!, $f: Upload!, $i: InstitutionDocumentInput!) {
+  uploadInstitutionDocument(category: $c, file: $f, input: $i) {
+    document { id category title number issuer validFrom validTo followsModelText fileName contentType size sha256 downloadUrl }
+    errors { field code message }
+  }
+}"""
+
+
+CREATE_CLASS = """mutation($course: ID!, $input: TrainingClassInput!) {
+  createTrainingClass(courseId: $course, input: $input) {
+    trainingClass { id name filingStatus version teachers { id name } schedule { weekday start end } }
+    findings { rule recordId }
+    errors { field code message }
+  }
+}"""
+
+
+CREATE_COURSE = """mutation($site: ID!, $input: CourseInput!) {
+  createCourse(siteId: $site, input: $input) { course { id name subject version } errors { field code message } }
+}"""
+
+
+CREATE_SITE = """mutation($input: SiteInput!) {
+  createSite(input: $input) { site { id type name version } errors { field code message } }
+}"""
+
+
+CREATE_STAFF = f"""mutation($input: StaffInput!) {{
+  createStaff(input: $input) {{ staff {{ {STAFF_FIELDS} }} errors {{ field code message }} }}
+}}"""
+
+
+MATHS = {"name": "小学数学", "category": "SUBJECT", "subject": "MATHEMATICS", "grades": ["PRIMARY"], "classHours": 48}
+
+
+SITE = {"name": "天河校区", "address": "广州市天河区体育西路 1 号", "teachingArea": "300.00"}
+
+
+TEACHER = {
+    "name": "王老师",
+    "gender": "FEMALE",
+    "idNumber": ID_NUMBER,
+    "phone": "13700137000",
+    "post": "TEACHING",
+    "employment": "FULL_TIME",
+    "subjects": ["MATHEMATICS"],
+    "teacherCertificateNumber": "20114400121000123",
+    "yearsInEducation": 8,
+    "joinedOn": "2024-09-01",
+}
+
+
+def data(result: dict, field: str) -> dict:
+    assert "errors" not in result, result
+    return result["data"][field]
+
+
+def klass(teacher_id: str, **overrides) -> dict:
+    values = {
+        "name": "三年级数学培训班",
+        "schedule": [{"weekday": 6, "start": "09:00", "end": "10:30"}],
+        "startsOn": "2026-09-01",
+        "endsOn": "2027-01-15",
+        "capacity": 20,
+        "enrolled": 0,
+        "fee": "2400.00",
+        "feeMonths": 3,
+        "feeClassHours": 24,
+        "teacherIds": [teacher_id],
+    }
+    values.update(overrides)
+    return values
+
+
+def ok(result: dict, field: str) -> dict:
+    payload = data(result, field)
+    assert payload["errors"] == [], payload
+    return payload
+
+
+async def portal_institution(gql, sessionmaker, n: int = 1, county: str = "440106", **overrides) -> tuple[str, str]:
+    """A fully registered institution of ``county`` and its logged-in account: (id, token)."""
+    county_token = await gql.login(f"edu-{county}")
+    institution_id = await register(gql, county_token, n, county, **overrides)
+    name = (await gql("query($id: ID!) { institution(id: $id) { name } }", {"id": institution_id}, token=county_token))["data"]["institution"]["name"]
+    username = await institution_account(sessionmaker, name)
+    return institution_id, await gql.login(username)
+
+
+LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token account { username } } }"
+
+
+MOBILE = "13900000001"
+
+
+PASSWORD = "Portal#2026"
+
+
+async def register_account(gql, sessionmaker, mobile: str = MOBILE, n: int = 901, **overrides) -> dict:
+    code = await request_code(gql, sessionmaker, mobile)
+    result = await gql(REGISTER, registration(code, mobile, n, **overrides))
+    return result["data"]["registerInstitutionAccount"]
+
+
+SUBMIT = "mutation($input: ComplaintInput!) { submitComplaint(input: $input) { trackingNumber errors { field code message } } }"
+
+
+def complaint(**overrides) -> dict:
+    values = {
+        "complainantName": "王小明",
+        "complainantMobile": "13812345678",
+        "targetType": "INSTITUTION",
+        "complaintType": "ILLEGAL_ENROLMENT",
+        "countyCode": "440106",
+        "targetName": "某某培训学校",
+        "content": "周末上课到晚上十点，并要求一次性缴纳一年学费。",
+    }
+    values.update(overrides)
+    return values
+
+
+def build_file(rows: int) -> bytes:
+    spec = importlib.util.spec_from_file_location("bench_import", ROOT / "bench" / "import_institutions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_file(rows)
+
+
+VIEWERS = ["edu-000000", "edu-440000", "edu-440100", "edu-420000", "edu-440106", "edu-440304", "edu-440106-01", "sports-440106"]
+
+
+COMPLETE = dict(qualifications_saved=True, operation_saved=True, subject_training_saved=True, facilities_saved=True)
+
+
+STATISTICS = (
+    "query($r: String, $g: StatisticsGrouping, $f: StatisticsFilter) { statistics(regionCode: $r, groupBy: $g, filter: $f) {"
+    " region { code name } groupBy takenAt rows { ...counts } total { ...counts } } }"
+    " fragment counts on StatisticsRow {" + COUNTS + "}"
+)
+
+
+async def build_world(sessionmaker, created_at: datetime = at("2026-03-10", 2)) -> dict[str, uuid.UUID]:
+    ids: dict[str, uuid.UUID] = {}
+    for key, (unit, fields) in SPEC.items():
+        names = await insert_institutions(sessionmaker, {unit: 1}, created_at=created_at, **fields)
+        async with sessionmaker() as db:
+            ids[key] = (await db.execute(sa.select(Institution.id).where(Institution.name == names[unit][0]))).scalar_one()
+    async with sessionmaker() as db:
+        accounts = dict((await db.execute(sa.select(Account.username, Account.id))).all())
+        bureau = accounts["edu-440106"]
+        for key, day in (("A1", "2026-10-10"), ("A2", "2026-09-01"), ("A3", "2026-03-05"), ("A3", "2026-06-01"), ("B1", "2026-11-01"), ("C1", "2025-12-20"), ("D1", "2026-10-15")):
+            db.add(Inspection(institution_id=ids[key], inspected_on=date.fromisoformat(day), inspecting_unit="教育局", result="已排查", recorded_by=bureau))
+        # classes: one site and course per institution that has any
+        classes: dict[str, list[uuid.UUID]] = {}
+        for key, statuses in (("A1", ["FILED", "FILED", "PENDING", "NOT_REQUIRED"]), ("B2", ["NOT_FILED", "REJECTED"]), ("D1", ["PENDING"]), ("C1", ["FILED"])):
+            site = Site(institution_id=ids[key], type="SITE", name="办学点", address="地址", teaching_area=Decimal(500))
+            db.add(site)
+            await db.flush()
+            course = Course(institution_id=ids[key], site_id=site.id, name="课程", category="SUBJECT", subject="MATHEMATICS", grades=["PRIMARY"], class_hours=10)
+            db.add(course)
+            await db.flush()
+            for n, status in enumerate(statuses):
+                row = TrainingClass(
+                    institution_id=ids[key], course_id=course.id, name=f"小学数学培训班{n}", schedule=[], starts_on=date(2026, 9, 1),
+                    ends_on=date(2026, 12, 31), capacity=10, fee=Decimal(100), filing_status=status,
+                )
+                db.add(row)
+                await db.flush()
+                classes.setdefault(key, []).append(row.id)
+        # staff: (post, certificate, status)
+        staff = {
+            "A1": [("TEACHING", "T1", "ACTIVE"), ("TEACHING", "T2", "ACTIVE"), ("TEACHING", None, "ACTIVE"), ("MANAGEMENT", None, "ACTIVE"), ("TEACHING", "T3", "DEPARTED")],
+            "B1": [("TEACHING", "T4", "ACTIVE")],
+            "S1": [("RESEARCH", None, "ACTIVE")],
+            "E1": [("TEACHING", "", "ACTIVE")],
+        }
+        for key, people in staff.items():
+            for n, (post, certificate, status) in enumerate(people):
+                db.add(
+                    Staff(
+                        institution_id=ids[key], name=f"员工{n}", gender="FEMALE", id_number=f"{ID_NUMBER[:-2]}{n:02d}", phone="13700137000",
+                        post=post, employment="FULL_TIME", teacher_certificate_number=certificate, status=status, joined_on=date(2025, 1, 1),
+                    )
+                )
+        # applications: (institution, type, status, submitted, decided)
+        for key, kind, status, submitted, decided in (
+            ("A1", "COMPLIANCE", "APPROVED", at("2026-05-10"), at("2026-05-20")),
+            ("A2", "LICENCE", "PENDING", at("2026-11-01"), None),
+            ("A3", "DEREGISTRATION", "APPROVED", at("2026-06-10"), at("2026-06-15")),
+            ("B1", "COMPLIANCE", "REJECTED", at("2026-07-01"), at("2026-07-03")),
+            # decided on 31 January at 20:00 UTC: 1 February in Beijing
+            ("C1", "COMPLIANCE", "APPROVED", at("2026-01-05"), at("2026-01-31", 20)),
+            ("D1", "CLASS_FILING", "PENDING", at("2026-11-02"), None),
+            ("E1", "LICENCE", "REJECTED", at("2025-12-01"), at("2025-12-02")),
+        ):
+            db.add(
+                Application(
+                    institution_id=ids[key], type=kind, status=status, class_id=classes["D1"][0] if kind == "CLASS_FILING" else None,
+                    authority_region_code="440106", authority_department="EDUCATION", authority_level="COUNTY",
+                    submitted_at=submitted, decided_at=decided,
+                )
+            )
+        # complaints: (county, status, type, submitted, hours to the reply or rejection)
+        for n, (county, status, kind, submitted, hours) in enumerate((
+            ("440106", "SUBMITTED", "ILLEGAL_OPERATION", at("2026-11-20"), None),
+            ("440106", "REPLIED", "ILLEGAL_ENROLMENT", at("2026-11-01"), 10),
+            ("440106", "REJECTED", "OTHER", at("2026-10-01"), 30),
+            ("440106", "ACCEPTED", "ILLEGAL_OPERATION", at("2026-11-10"), None),
+            ("440104", "REPLIED", "ILLEGAL_OPERATION", at("2026-09-01"), 4),
+            ("420102", "SUBMITTED", "OTHER", at("2026-02-14"), None),
+        )):
+            handled = submitted + timedelta(hours=hours) if hours else None
+            db.add(
+                Complaint(
+                    tracking_number=f"TS20260000{n:04d}", complainant_name="王五", complainant_mobile="13812345678", target_type="INSTITUTION",
+                    complaint_type=kind, county_code=county, target_name="某机构", content="内容", status=status, submitted_at=submitted,
+                    accepted_at=submitted if status in ("ACCEPTED", "REPLIED") else None,
+                    replied_at=handled if status == "REPLIED" else None, rejected_at=handled if status == "REJECTED" else None,
+                )
+            )
+        # lists: the current white list of 广州 is its period 2; the black lists of 广东 and 天河 name B2 twice
+        periods = {}
+        for region, kind, number in (("440100", "WHITE", 1), ("440100", "WHITE", 2), ("440000", "BLACK", 1), ("440106", "BLACK", 1)):
+            period = ListPeriod(region_code=region, kind=kind, number=number, title=f"{region}-{kind}-{number}", published_at=at("2026-10-01"))
+            db.add(period)
+            await db.flush()
+            periods[region, kind, number] = period.id
+        gone = uuid.uuid4()  # an institution deleted since it was listed
+        for period, key, county in (
+            (("440100", "WHITE", 1), "C2", "440104"),
+            (("440100", "WHITE", 2), "A1", "440106"),
+            (("440100", "WHITE", 2), "C1", "440104"),
+            (("440100", "WHITE", 2), None, "440106"),
+            (("440000", "BLACK", 1), "D1", "440304"),
+            (("440000", "BLACK", 1), "B2", "440106"),
+            (("440106", "BLACK", 1), "B2", "440106"),
+        ):
+            db.add(
+                ListEntry(
+                    period_id=periods[period], institution_id=ids[key] if key else gone, name=key or "已删除", credit_code="0" * 18,
+                    county_code=county, address="地址",
+                )
+            )
+        await db.commit()
+    return ids
+
+
+SERIES = "query($r: String, $from: Date!, $to: Date!) { statisticsSeries(regionCode: $r, from: $from, to: $to) { region { code } from to months { month registrations inspections complaints approvals } } }"
+
+
+async def request_code(gql, sessionmaker, mobile: str = MOBILE, purpose: str = "REGISTER", token: str | None = None) -> str:
+    result = await gql(REQUEST, {"p": purpose, "m": mobile}, token=token)
+    assert result == {"data": {"requestVerificationCode": {"accepted": True, "expiresInSeconds": 600, "resendAfterSeconds": 60, "errors": []}}}, result
+    return await latest_code(sessionmaker, mobile)
+
+
+def registration(code: str, mobile: str = MOBILE, n: int = 901, **overrides) -> dict:
+    values = {
+        "mobile": mobile,
+        "code": code,
+        "password": PASSWORD,
+        "name": "王五",
+        "countyCode": "440106",
+        "institution": basics(n, "440106", name=f"天河自主注册{n}号培训学校"),
+    }
+    values.update(overrides)
+    return {"input": values}
+
+
+REQUEST = """mutation($p: VerificationPurpose!, $m: String, $e: String) {
+  requestVerificationCode(purpose: $p, mobile: $m, email: $e) { accepted expiresInSeconds resendAfterSeconds errors { field code } }
+}"""
+
+
+async def outbox(sessionmaker, destination: str) -> list[str]:
+    async with sessionmaker() as db:
+        return list(
+            (await db.execute(sa.select(OutboxMessage.body).where(OutboxMessage.destination == destination).order_by(OutboxMessage.created_at))).scalars()
+        )
+
+
+async def latest_code(sessionmaker, destination: str) -> str:
+    return re.search(r"验证码 (\d{6})", (await outbox(sessionmaker, destination))[-1]).group(1)
+
+
+SPEC = {
+    "A1": ("edu-440106", dict(**COMPLETE, review_status="APPROVED", inspection_status="RECTIFYING", open_deadline=date(2026, 11, 1))),
+    "A2": ("edu-440106", dict(kind="NON_SUBJECT", nature="FOR_PROFIT", training_categories=["SPORTS", "ARTS"], inspection_status="NO_PROBLEMS")),
+    "A3": ("edu-440106", dict(**COMPLETE, mode="ONLINE", inspection_status="RECTIFIED", deregistered_at=datetime(2026, 6, 15, tzinfo=UTC))),
+    "B1": ("edu-440106-01", dict(**COMPLETE, kind="NON_SUBJECT", training_categories=["SPORTS"], inspection_status="RECTIFYING", open_deadline=date(2026, 12, 31))),
+    "B2": ("edu-440106-01", dict()),
+    "S1": ("edu-440106", dict(kind="NON_SUBJECT", mode="ONLINE", training_categories=["SCIENCE_TECHNOLOGY"], registering_unit_id=None)),
+    "C1": ("edu-440104", dict(**COMPLETE, review_status="APPROVED", inspection_status="NO_PROBLEMS")),
+    "C2": ("edu-440104", dict(kind="NON_SUBJECT", training_categories=["ARTS"])),
+    "D1": ("edu-440304", dict(inspection_status="RECTIFYING", open_deadline=date(2026, 11, 20))),
+    "E1": ("edu-420102", dict()),
+    "E2": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=["OTHER"])),
+    "E3": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=[])),
+}

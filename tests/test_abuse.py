@@ -15,6 +15,7 @@ workers at the end (slow).
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
@@ -27,16 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import graphql
+import httpx
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from auth.passwords import hash_password
+from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD
 from models import Account, AccountKind, AuditRecord, Institution, InstitutionClaim
 from resolvers.institutions import template
 from schema import limits
 from schema.root import public_schema, schema
+from server import create_app
 from tests.helpers import (
     EXAMPLES,
     error_codes,
@@ -131,7 +135,6 @@ async def post(http, body, token: str | None = None):
 def served_like():
     """The garbage collector as a serving process has it (``server._freeze``: what the
     process holds for good left out of the collections), for the time of a test."""
-    import gc
 
     gc.collect()
     gc.freeze()
@@ -179,10 +182,7 @@ async def test_the_ordinary_requests_beside_the_attacks_are_answered(gql, http, 
 async def test_4_a_bogus_token_counts_against_the_address_and_workers_share_it(gql, http, demo, app, database_url, clock, tmp_path):
     """Every request without a valid session counts against its address, and the count is
     in PostgreSQL: a second app on the same database (another worker) sees it."""
-    import httpx
 
-    from core.settings import Settings
-    from server import create_app
 
     token = await gql.login("edu-440106")
     await limit_public_rate(app, 4, 0.001)

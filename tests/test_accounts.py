@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import sqlalchemy as sa
 
 from models import Account
+from resolvers.accounts.regulators import MAX_SUB_UNITS
 from tests.helpers import error_codes
 
 CREATE = """mutation($input: CreateRegulatorAccountInput!) {
@@ -223,8 +227,6 @@ async def test_a_taken_username_is_refused_for_sub_units_too(gql, demo):
 
 
 async def test_cursors_with_wrong_values_are_bad_input(gql, demo):
-    import base64
-    import json
 
     province = await gql.login("edu-440000")
     for payload in (["a", "not-a-uuid"], ["a"], "[" * 3000 + "]" * 3000):
@@ -255,7 +257,6 @@ async def test_login_names_are_trimmed_and_may_hold_no_newline(gql, demo):
 
 
 async def test_a_county_has_at_most_max_sub_units(gql, demo, sessionmaker):
-    from resolvers.accounts.regulators import MAX_SUB_UNITS
 
     async with sessionmaker() as db:
         county = (await db.execute(sa.select(Account).where(Account.username == "edu-440106"))).scalar_one()

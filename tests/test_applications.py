@@ -4,9 +4,34 @@ in their scope with counts."""
 
 from __future__ import annotations
 
-from tests.helpers import error_codes
-from tests.test_documents import PDF, SAVE_FUNDS, upload
-from tests.test_portal import CREATE_CLASS, CREATE_COURSE, CREATE_SITE, CREATE_STAFF, MATHS, SITE, TEACHER, data, klass, ok, portal_institution
+import uuid
+
+from models import Institution
+from tests.helpers import (
+    CREATE_CLASS,
+    CREATE_COURSE,
+    CREATE_SITE,
+    CREATE_STAFF,
+    LOGIN,
+    MATHS,
+    MOBILE,
+    PASSWORD,
+    PDF,
+    SAVE_FUNDS,
+    SITE,
+    TEACHER,
+    UPLOAD,
+    data,
+    error_codes,
+    insert_institutions,
+    klass,
+    ok,
+    part_mutation,
+    portal_institution,
+    register_account,
+    save,
+    upload,
+)
 
 SUBMIT = """mutation($input: ApplicationInput!) {
   submitApplication(input: $input) {
@@ -208,9 +233,7 @@ async def _class(gql, token, course_input, **class_overrides):
 
 
 async def test_deregistration_closes_the_other_pending_applications_and_its_proof_stays(gql, http, demo, sessionmaker):
-    import uuid
 
-    from models import Institution
 
     institution_id, token = await portal_institution(gql, sessionmaker)
     async with sessionmaker() as db:
@@ -235,7 +258,6 @@ async def test_deregistration_closes_the_other_pending_applications_and_its_proo
 
 
 async def test_the_authority_keeps_an_application_when_the_institution_changes_category(gql, demo, sessionmaker):
-    from tests.helpers import part_mutation, save
 
     institution_id, token = await portal_institution(gql, sessionmaker, 1, kind="NON_SUBJECT", parts=())
     operation = {"trainingCategories": ["SPORTS"], "studentCount": 10, "staffCount": 3, "teacherCount": 2}
@@ -287,7 +309,6 @@ async def test_classes_of_different_terms_do_not_share_the_floor(gql, demo, sess
 
 
 async def test_the_home_page_on_a_list_costs_the_same_for_any_page_size(gql, demo, sessionmaker, sql):
-    from tests.helpers import insert_institutions
 
     await insert_institutions(sessionmaker, {"edu-440106": 9})
     token = await gql.login("edu-440106")
@@ -301,7 +322,6 @@ async def test_the_home_page_on_a_list_costs_the_same_for_any_page_size(gql, dem
 
 
 async def test_an_upload_variable_that_is_not_a_file_is_a_clear_error(gql, demo, sessionmaker):
-    from tests.test_documents import UPLOAD
 
     _, token = await portal_institution(gql, sessionmaker)
     result = await gql(UPLOAD, {"c": "LICENCE", "f": "not a file", "i": {"title": "办学许可证"}}, token=token)
@@ -309,9 +329,8 @@ async def test_an_upload_variable_that_is_not_a_file_is_a_clear_error(gql, demo,
 
 
 async def test_the_audit_trail_keeps_an_institution_accounts_mobile_login_masked(gql, demo, sessionmaker):
-    from tests.test_portal_accounts import LOGIN, MOBILE, PASSWORD, register
 
-    assert (await register(gql, sessionmaker))["errors"] == []
+    assert (await register_account(gql, sessionmaker))["errors"] == []
     await gql(LOGIN, {"u": MOBILE, "p": PASSWORD})
     province = await gql.login("edu-440000")
     records = data(await gql("{ auditRecords(first: 50) { edges { node { username } } } }", token=province), "auditRecords")["edges"]

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from models import AuditRecord
-from tests.helpers import BASICS, PARTS, basics, error_codes, register, save
+from tests.helpers import BASICS, CREATE_STAFF, PARTS, SUBMIT, TEACHER, basics, complaint, error_codes, portal_institution, register, save
 
 TRAIL = "query($f: AuditFilter) { auditRecords(filter: $f, first: 100) { totalCount edges { node { username level department operation recordType recordId region { code } clientAddress changes snapshot } } } }"
 
@@ -116,7 +116,6 @@ async def test_part_saves_name_their_part(gql, demo):
 
 
 async def test_reading_unmasked_personal_data_is_recorded(gql, demo, sessionmaker):
-    from tests.helpers import register
 
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county, 1)
@@ -135,8 +134,6 @@ async def test_reading_unmasked_personal_data_is_recorded(gql, demo, sessionmake
 
 
 async def test_reads_of_staff_id_numbers_and_complainants_are_recorded(gql, demo, sessionmaker):
-    from tests.test_complaints import SUBMIT, complaint
-    from tests.test_portal import CREATE_STAFF, TEACHER, portal_institution
 
     _, token = await portal_institution(gql, sessionmaker)
     staff = (await gql(CREATE_STAFF, {"input": TEACHER}, token=token))["data"]["createStaff"]["staff"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import sqlalchemy as sa
 
+from auth.passwords import hash_password
 from auth.sessions import COOKIE_NAME
 from models import Account, AccountKind, AuthSession
 from tests.helpers import error_codes
@@ -182,7 +184,6 @@ async def test_initial_password_allows_only_change_password_and_logout(gql, demo
 
 
 async def test_institution_account_logs_in(gql, sessionmaker):
-    from auth.passwords import hash_password
 
     async with sessionmaker() as db:
         db.add(Account(username="org-1", name="某培训学校", kind=AccountKind.INSTITUTION, password_hash=hash_password("Org#2026x"), must_change_password=False))
@@ -194,7 +195,6 @@ async def test_institution_account_logs_in(gql, sessionmaker):
 
 
 async def test_concurrent_guesses_are_counted_one_by_one(gql, demo):
-    import asyncio
 
     # a burst of simultaneous wrong guesses: each one waits for the previous one's count,
     # so only the first three are checked against the password; the rest are throttled
@@ -204,7 +204,6 @@ async def test_concurrent_guesses_are_counted_one_by_one(gql, demo):
 
 
 async def test_an_overlong_username_is_not_truncated_into_another(gql, sessionmaker):
-    from auth.passwords import hash_password
 
     async with sessionmaker() as db:
         db.add(Account(username="e" * 64, name="x", kind=AccountKind.INSTITUTION, password_hash=hash_password("Org#2026x"), must_change_password=False))

@@ -7,14 +7,17 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from models import Institution
 from models.database import execute_admin, with_database
+from tests.helpers import ROOT, build_file, insert_institutions
 
-ROOT = Path(__file__).resolve().parents[1]
+# Each test runs server.py in a process of its own.
+pytestmark = pytest.mark.slow
 
 
 def run(url: str, *args: str, password: str) -> subprocess.CompletedProcess:
@@ -52,11 +55,9 @@ def test_an_unknown_command_is_refused_with_usage():
 
 
 async def test_import_from_the_command_line_with_progress(database_url, demo, sessionmaker, tmp_path):
-    from models import Institution
-    from tests.test_kill_import import _build_file
 
     good = tmp_path / "good.xlsx"
-    good.write_bytes(_build_file(600))
+    good.write_bytes(build_file(600))
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "DATABASE_URL": database_url}
@@ -80,7 +81,6 @@ async def test_import_from_the_command_line_with_progress(database_url, demo, se
 
 
 async def test_tallies_are_checked_and_rebuilt_from_the_command_line(database_url, demo, sessionmaker):
-    from tests.helpers import insert_institutions
 
     # given: institutions, counted by the triggers
     await insert_institutions(sessionmaker, {"edu-440106": 3})

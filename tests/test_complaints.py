@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-from tests.helpers import error_codes, insert_institutions
+import sqlalchemy as sa
 
-SUBMIT = "mutation($input: ComplaintInput!) { submitComplaint(input: $input) { trackingNumber errors { field code message } } }"
+from auth.passwords import hash_password
+from models import Account, AccountKind, Institution
+from tests.helpers import SUBMIT, complaint, error_codes, insert_institutions
+
 STATUS = "query($n: String!, $m: String!) { complaintStatus(trackingNumber: $n, mobile: $m) { status reply rejectReason } }"
 INBOX = "query($f: ComplaintFilter) { complaints(filter: $f) { totalCount edges { node { id complainantName complainantMobile content status county { code } } } } }"
 HANDLE = {
@@ -14,20 +18,6 @@ HANDLE = {
     "reply": "mutation($id: ID!, $t: String!) { replyComplaint(id: $id, reply: $t) { complaint { status } errors { field code message } } }",
     "reject": "mutation($id: ID!, $t: String!) { rejectComplaint(id: $id, reason: $t) { complaint { status } errors { field code message } } }",
 }
-
-
-def complaint(**overrides) -> dict:
-    values = {
-        "complainantName": "王小明",
-        "complainantMobile": "13812345678",
-        "targetType": "INSTITUTION",
-        "complaintType": "ILLEGAL_ENROLMENT",
-        "countyCode": "440106",
-        "targetName": "某某培训学校",
-        "content": "周末上课到晚上十点，并要求一次性缴纳一年学费。",
-    }
-    values.update(overrides)
-    return values
 
 
 async def submit(gql, token: str | None = None, **overrides) -> dict:
@@ -57,9 +47,7 @@ async def test_the_public_files_and_follows_a_complaint(gql, demo):
 
 async def test_submissions_are_validated_as_data(gql, demo, sessionmaker):
     other_county = (await insert_institutions(sessionmaker, {"edu-440104": 1}))["edu-440104"][0]
-    import sqlalchemy as sa
 
-    from models import Institution
 
     async with sessionmaker() as db:
         other_id = str((await db.execute(sa.select(Institution.id).where(Institution.name == other_county))).scalar_one())
@@ -80,8 +68,6 @@ async def test_submissions_are_validated_as_data(gql, demo, sessionmaker):
 
 
 async def test_who_files_and_who_reads_the_identity(gql, demo, sessionmaker):
-    from auth.passwords import hash_password
-    from models import Account, AccountKind
 
     async with sessionmaker() as db:
         db.add(Account(username="org-1", name="某培训学校", kind=AccountKind.INSTITUTION, password_hash=hash_password("Org#2026x"), must_change_password=False))
@@ -134,7 +120,6 @@ async def test_rate_limits_per_address_and_per_mobile(gql, demo, clock):
 
 
 async def test_simultaneous_submissions_are_counted_one_by_one(gql, demo):
-    import asyncio
 
     results = await asyncio.gather(*(gql(SUBMIT, {"input": complaint(complainantMobile=f"1380000{i:04d}")}) for i in range(12)))
     accepted = [r for r in results if "errors" not in r and r["data"]["submitComplaint"]["errors"] == []]

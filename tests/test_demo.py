@@ -10,8 +10,15 @@ import sqlalchemy as sa
 from demo import seed_demo
 from demo.accounts import DEMO_TREE
 from demo.institutions import PER_COUNTY
-from models import Institution
+from models import Application, Course, Institution, Material, Site, Staff, TrainingClass
+from models.storage import LocalStorage
+from resolvers.forms import Form
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
+from resolvers.materials import MATERIAL
+from resolvers.records import Owner
+from resolvers.sites import CLASS, COURSE, SITE
+from resolvers.staff import STAFF
+from tests.helpers import error_codes
 
 
 async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
@@ -49,14 +56,6 @@ async def test_demo_inspections_cover_every_state_including_overdue(sessionmaker
 
 
 async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessionmaker, tmp_path):
-    from models import Application, Course, Material, Site, Staff, TrainingClass
-    from models.storage import LocalStorage
-    from resolvers.forms import Form
-    from resolvers.materials import MATERIAL
-    from resolvers.records import Owner
-    from resolvers.sites import CLASS, COURSE, SITE
-    from resolvers.staff import STAFF
-    from tests.helpers import error_codes
 
     await seed_demo(sessionmaker, date(2026, 11, 23), storage=LocalStorage(tmp_path / "files"))
     async with sessionmaker() as db:

@@ -4,6 +4,7 @@ with the database, masking and optimistic concurrency, batched reads."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -15,28 +16,17 @@ import sqlalchemy as sa
 
 from core.settings import Settings
 from models import Account, AuditRecord, Document, Institution, InstitutionFunds
+from resolvers import documents
 from resolvers.documents import MAX_FILE_BYTES
 from server import create_app
-from tests.helpers import error_codes, insert_institutions, institution_account
+from tests.helpers import FUNDS_FIELDS, PDF, SAVE_FUNDS, UPLOAD, error_codes, insert_institutions, institution_account, upload
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 20
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 20
 
-UPLOAD = """mutation($c: DocumentCategory!, $f: Upload!, $i: InstitutionDocumentInput!) {
-  uploadInstitutionDocument(category: $c, file: $f, input: $i) {
-    document { id category title number issuer validFrom validTo followsModelText fileName contentType size sha256 downloadUrl }
-    errors { field code message }
-  }
-}"""
 DOCUMENTS = "query($id: ID!, $c: DocumentCategory) { institution(id: $id) { documents(category: $c) { id title category fileName } } }"
-FUNDS_FIELDS = """chargingMethod feeStandard maxMonthsPerPayment maxClassHoursPerPayment refundPolicy escrowBank
-  supervisedAccountNumber riskReserve basicAccountBank basicAccountName basicAccountNumber version"""
-SAVE_FUNDS = f"""mutation($v: Int, $i: InstitutionFundsInput!) {{
-  saveInstitutionFunds(version: $v, input: $i) {{ funds {{ {FUNDS_FIELDS} }} errors {{ field code message }} }}
-}}"""
 READ_FUNDS = f"query($id: ID!) {{ institution(id: $id) {{ funds {{ {FUNDS_FIELDS} }} }} }}"
 DELETE = "mutation($id: ID!) { deleteInstitutionDocument(id: $id) { deletedId errors { field code } } }"
 UPDATE = "mutation($id: ID!, $i: InstitutionDocumentInput!) { updateInstitutionDocument(id: $id, input: $i) { document { title number validTo } errors { field code } } }"
@@ -69,20 +59,6 @@ async def world(gql, demo, sessionmaker):
         "own": await gql.login(await institution_account(sessionmaker, own)),
         "neighbour": await gql.login(await institution_account(sessionmaker, neighbour)),
     }
-
-
-async def upload(http, token: str | None, content: bytes, filename: str = "许可证.pdf", category: str = "LICENCE",
-                 declared: str = "application/pdf", **fields) -> dict:
-    """A GraphQL multipart request (operations, map, the file part)."""
-    variables = {"c": category, "f": None, "i": {"title": "办学许可证", **fields}}
-    response = await http.post(
-        "/graphql",
-        data={"operations": json.dumps({"query": UPLOAD, "variables": variables}), "map": json.dumps({"0": ["variables.f"]})},
-        files={"0": (filename, content, declared)},
-        headers={"Authorization": f"Bearer {token}"} if token else {},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def uploaded(result: dict) -> dict:
@@ -160,7 +136,6 @@ async def test_files_over_10_mb_are_refused(http, world, tmp_path):
 
 
 async def test_an_institution_keeps_a_bounded_number_of_documents(http, world, tmp_path, monkeypatch):
-    from resolvers import documents
 
     monkeypatch.setattr(documents, "MAX_DOCUMENTS", 2)
     for _ in range(2):
@@ -224,7 +199,6 @@ async def test_hostile_file_names_are_sanitised_and_never_paths(http, world, tmp
 
 
 async def test_a_transaction_that_fails_leaves_no_file(http, world, tmp_path, monkeypatch, sessionmaker):
-    from resolvers import documents
 
     def broken(*args, **kwargs):
         raise RuntimeError("the audit trail is down")
@@ -416,7 +390,6 @@ async def test_funds_save_read_and_conflict(gql, world):
 
 
 async def test_simultaneous_first_saves_do_not_overwrite_each_other(gql, world):
-    import asyncio
 
     results = await asyncio.gather(*(gql(SAVE_FUNDS, {"v": 0, "i": {"feeStandard": f"标准{n}"}}, token=world["own"]) for n in range(4)))
     outcomes = sorted("saved" if r["data"]["saveInstitutionFunds"]["funds"] else r["data"]["saveInstitutionFunds"]["errors"][0]["code"] for r in results)

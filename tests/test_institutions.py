@@ -3,10 +3,15 @@ masking and deletion."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import pytest
 import sqlalchemy as sa
 
 from models import Institution
+from resolvers.institutions.registration import FIELDS_BY_PART
+from schema.institutions.inputs import PART_INPUTS
 from schema.institutions.types import LIST_FIELDS
 from tests.helpers import BASICS, ID_NUMBER, PARTS, basics, credit_code, error_codes, insert_institutions, part_mutation, register, save
 
@@ -304,10 +309,7 @@ async def test_deletion_needs_the_name_and_leaves_an_audit_snapshot(gql, demo, s
 
 
 def test_part_inputs_carry_exactly_the_field_table():
-    import dataclasses
 
-    from resolvers.institutions.registration import FIELDS_BY_PART
-    from schema.institutions.inputs import PART_INPUTS
 
     for part, input_type in PART_INPUTS.items():
         assert [f.name for f in dataclasses.fields(input_type)] == [spec.key for spec in FIELDS_BY_PART[part]], part
@@ -358,7 +360,6 @@ async def test_a_save_based_on_an_old_version_is_refused(gql, demo):
 
 
 async def test_concurrent_saves_lose_no_update(gql, demo, sessionmaker):
-    import asyncio
 
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county, parts=())
@@ -383,7 +384,6 @@ LIST_PAGE = """query($n: Int) { institutions(first: $n) { totalCount edges { nod
 async def test_the_county_list_page_costs_the_same_statements_for_10_and_50_rows(gql, demo, sessionmaker, sql):
     """The benchmark's list page (bench/national.py): registration progress, registering unit,
     number of sites, number of active staff and the latest inspection status."""
-    from tests.helpers import insert_institutions
 
     await insert_institutions(sessionmaker, {"edu-440106": 40, "edu-440106-01": 15})
     token = await gql.login("edu-440106")

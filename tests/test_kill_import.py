@@ -4,7 +4,6 @@ one transaction, and PostgreSQL rolls it back when the server's connection dies.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import subprocess
@@ -19,18 +18,11 @@ import sqlalchemy as sa
 
 from models import AuditRecord, Institution
 from models.database import _connect, async_url
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, build_file, free_port
 
 pytestmark = pytest.mark.slow
 
 ROWS = 8_000
-
-
-def _build_file(rows: int) -> bytes:
-    spec = importlib.util.spec_from_file_location("bench_import", ROOT / "bench" / "import_institutions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_file(rows)
 
 
 def _start(database_url: str, port: int) -> subprocess.Popen:
@@ -51,7 +43,7 @@ def _start(database_url: str, port: int) -> subprocess.Popen:
 
 
 async def test_killing_the_server_during_an_import_writes_nothing(database_url, demo, sessionmaker, capsys):
-    content = _build_file(ROWS)
+    content = build_file(ROWS)
     capsys.readouterr()  # the builder's progress bar
     port = free_port()
     server = _start(database_url, port)

@@ -49,3 +49,14 @@ def test_the_code_lints_clean():
     """Errors, unused and undefined names, import order ([tool.ruff])."""
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_test_modules_share_through_the_helpers_only():
+    """What several test modules use lives in tests/helpers.py or tests/conftest.py; a test
+    module that imports another runs (and collects) the other's tests' setup with it."""
+    borrowed = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
+                borrowed.append(f"{path.name}:{node.lineno} from {node.module}")
+    assert borrowed == []

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from models import Account
-from tests.helpers import error_codes, insert_institutions, institution_account
-from tests.test_portal import CREATE_STAFF, TEACHER, data
+from models import Account, Institution
+from tests.helpers import CREATE_STAFF, TEACHER, data, error_codes, insert_institutions, institution_account
 
 NODE = """query($id: ID!) { node(id: $id) { __typename id
   ... on Institution { name } ... on RegulatorAccount { username } ... on Staff { name idNumber } ... on Complaint { targetName } } }"""
@@ -16,7 +15,6 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 async def test_node_finds_any_record_in_scope_and_nothing_outside(gql, demo, sessionmaker):
     names = await insert_institutions(sessionmaker, {"edu-440106": 1, "edu-420102": 1})
     async with sessionmaker() as db:
-        from models import Institution
 
         ids = {n: str(i) for n, i in (await db.execute(sa.select(Institution.name, Institution.id))).all()}
         accounts = {u: str(i) for u, i in (await db.execute(sa.select(Account.username, Account.id))).all()}

@@ -14,6 +14,10 @@ import urllib.request
 import httpx
 import pytest
 
+from core.logs import configure_logging, request_id
+from core.settings import Settings
+from models.database import create_engine
+from server import create_app
 from tests.helpers import ROOT, free_port
 
 
@@ -27,7 +31,6 @@ async def test_request_ids_are_kept_or_made_and_answered(http):
 
 
 def test_json_logs_carry_the_request_id(capsys):
-    from core.logs import configure_logging, request_id
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level
@@ -56,7 +59,6 @@ async def test_metrics_count_requests_latency_errors_and_pools(http, gql):
 
 async def test_readiness_follows_the_database(http, app):
     assert (await http.get("/readyz")).json() == {"status": "ready", "database": "ok"}
-    from models.database import create_engine
 
     working = app.state.engine
     app.state.engine = create_engine("postgresql+asyncpg://nobody@/nowhere?host=/nonexistent")
@@ -112,8 +114,6 @@ def test_a_session_made_on_one_worker_works_on_another(database_url, demo):
 async def test_a_replica_serves_public_lookups_and_statistics(database_url, clock, tmp_path, demo):
     """With XWPX_REPLICA_DATABASE_URL, public traffic and statistics read from the replica
     (here the same database under another URL spelling), the rest from the primary."""
-    from core.settings import Settings
-    from server import create_app
 
     replica = database_url.replace("postgresql+asyncpg://", "postgresql://")
     application = create_app(Settings(database_url=database_url, clock=clock, data_dir=tmp_path, replica_database_url=replica, public_rate=(1000, 1000)))

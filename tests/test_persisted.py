@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from resolvers.persisted import register
+from resolvers.persisted import read_manifest, register
 from tests.helpers import error_codes
 
 QUERY = '{ region(code: "440106") { name } }'
@@ -61,7 +61,6 @@ async def test_registered_only_mode_limits_public_traffic_alone(http, app, gql, 
 
 
 def test_manifests_are_checked(tmp_path):
-    from resolvers.persisted import read_manifest
 
     assert read_manifest(json.dumps([QUERY])) == {HASH: QUERY}
     assert read_manifest(json.dumps({HASH.upper(): QUERY})) == {HASH: QUERY}

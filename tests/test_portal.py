@@ -5,15 +5,36 @@ desk."""
 
 from __future__ import annotations
 
+import io
+from datetime import date
+
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
-from models import AuditRecord
-from tests.helpers import ID_NUMBER, error_codes, institution_account, register
+from models import AuditRecord, Site, Staff
+from resolvers.sites import MAX_SESSIONS, MAX_SITES, MAX_TEACHERS
+from tests.helpers import (
+    BASICS,
+    CREATE_CLASS,
+    CREATE_COURSE,
+    CREATE_SITE,
+    CREATE_STAFF,
+    ID_NUMBER,
+    MATHS,
+    PARTS,
+    SITE,
+    STAFF_FIELDS,
+    TEACHER,
+    basics,
+    data,
+    error_codes,
+    klass,
+    ok,
+    part_mutation,
+    portal_institution,
+    save,
+)
 
-STAFF_FIELDS = "id name idNumber phone teacherCertificateNumber hasTeacherCertificate status joinedOn departedOn version"
-CREATE_STAFF = f"""mutation($input: StaffInput!) {{
-  createStaff(input: $input) {{ staff {{ {STAFF_FIELDS} }} errors {{ field code message }} }}
-}}"""
 UPDATE_STAFF = f"""mutation($id: ID!, $version: Int!, $input: StaffInput!) {{
   updateStaff(id: $id, version: $version, input: $input) {{ staff {{ {STAFF_FIELDS} }} errors {{ field code message }} }}
 }}"""
@@ -24,19 +45,6 @@ REJOIN = """mutation($id: ID!, $version: Int!, $on: Date) {
   markStaffActive(id: $id, version: $version, joinedOn: $on) { staff { id status joinedOn departedOn version } errors { field code } }
 }"""
 DELETE_STAFF = "mutation($id: ID!) { deleteStaff(id: $id) { deletedId errors { field code message } } }"
-CREATE_SITE = """mutation($input: SiteInput!) {
-  createSite(input: $input) { site { id type name version } errors { field code message } }
-}"""
-CREATE_COURSE = """mutation($site: ID!, $input: CourseInput!) {
-  createCourse(siteId: $site, input: $input) { course { id name subject version } errors { field code message } }
-}"""
-CREATE_CLASS = """mutation($course: ID!, $input: TrainingClassInput!) {
-  createTrainingClass(courseId: $course, input: $input) {
-    trainingClass { id name filingStatus version teachers { id name } schedule { weekday start end } }
-    findings { rule recordId }
-    errors { field code message }
-  }
-}"""
 UPDATE_CLASS = """mutation($id: ID!, $version: Int!, $input: TrainingClassInput!) {
   updateTrainingClass(id: $id, version: $version, input: $input) {
     trainingClass { id filingStatus version } findings { rule } errors { field code message }
@@ -45,59 +53,6 @@ UPDATE_CLASS = """mutation($id: ID!, $version: Int!, $input: TrainingClassInput!
 CREATE_MATERIAL = """mutation($input: MaterialInput!) {
   createMaterial(input: $input) { material { id name authorCertificateNumber authorHasTeacherCertificate } errors { field code message } }
 }"""
-
-TEACHER = {
-    "name": "王老师",
-    "gender": "FEMALE",
-    "idNumber": ID_NUMBER,
-    "phone": "13700137000",
-    "post": "TEACHING",
-    "employment": "FULL_TIME",
-    "subjects": ["MATHEMATICS"],
-    "teacherCertificateNumber": "20114400121000123",
-    "yearsInEducation": 8,
-    "joinedOn": "2024-09-01",
-}
-SITE = {"name": "天河校区", "address": "广州市天河区体育西路 1 号", "teachingArea": "300.00"}
-MATHS = {"name": "小学数学", "category": "SUBJECT", "subject": "MATHEMATICS", "grades": ["PRIMARY"], "classHours": 48}
-
-
-def klass(teacher_id: str, **overrides) -> dict:
-    values = {
-        "name": "三年级数学培训班",
-        "schedule": [{"weekday": 6, "start": "09:00", "end": "10:30"}],
-        "startsOn": "2026-09-01",
-        "endsOn": "2027-01-15",
-        "capacity": 20,
-        "enrolled": 0,
-        "fee": "2400.00",
-        "feeMonths": 3,
-        "feeClassHours": 24,
-        "teacherIds": [teacher_id],
-    }
-    values.update(overrides)
-    return values
-
-
-def data(result: dict, field: str) -> dict:
-    assert "errors" not in result, result
-    return result["data"][field]
-
-
-def ok(result: dict, field: str) -> dict:
-    payload = data(result, field)
-    assert payload["errors"] == [], payload
-    return payload
-
-
-async def portal_institution(gql, sessionmaker, n: int = 1, county: str = "440106", **overrides) -> tuple[str, str]:
-    """A fully registered institution of ``county`` and its logged-in account: (id, token)."""
-    county_token = await gql.login(f"edu-{county}")
-    institution_id = await register(gql, county_token, n, county, **overrides)
-    name = (await gql("query($id: ID!) { institution(id: $id) { name } }", {"id": institution_id}, token=county_token))["data"]["institution"]["name"]
-    username = await institution_account(sessionmaker, name)
-    return institution_id, await gql.login(username)
-
 
 async def test_staff_lifecycle_active_departed_and_back(gql, demo, sessionmaker):
     institution_id, token = await portal_institution(gql, sessionmaker)
@@ -311,9 +266,7 @@ async def test_materials_of_non_subject_institutions_and_their_checks(gql, demo,
 
 
 async def test_materials_export_to_excel_for_the_institution_and_regulators_in_scope(gql, http, demo, sessionmaker):
-    import io
 
-    from openpyxl import load_workbook
 
     institution_id, token = await portal_institution(gql, sessionmaker)
     for name, certificate in (("小学数学讲义", "20114400121000123"), ("初中英语练习", None)):
@@ -340,7 +293,6 @@ async def test_materials_export_to_excel_for_the_institution_and_regulators_in_s
 
 
 async def test_an_institution_updates_its_own_registration_parts(gql, demo, sessionmaker):
-    from tests.helpers import PARTS, part_mutation, save
 
     institution_id, token = await portal_institution(gql, sessionmaker, 1)
     other_id, _ = await portal_institution(gql, sessionmaker, 2)
@@ -350,7 +302,6 @@ async def test_an_institution_updates_its_own_registration_parts(gql, demo, sess
     assert data(await gql("{ myInstitution { facilities { floorArea } } }", token=token), "myInstitution")["facilities"] == {"floorArea": "900.00"}
     foreign = await gql(part_mutation("Facilities"), {"id": other_id, "version": 5, "input": facilities}, token=token)
     assert foreign["data"]["saveInstitutionFacilities"]["errors"] == [{"field": "id", "code": "NOT_FOUND", "message": "培训机构不存在"}]
-    from tests.helpers import BASICS, basics
 
     assert error_codes(await gql(BASICS, {"input": basics(9)}, token=token)) == ["FORBIDDEN"]
     async with sessionmaker() as db:
@@ -369,10 +320,7 @@ async def test_an_institution_reads_its_own_legal_representative_in_full(gql, de
 async def test_an_institution_keeps_at_most_its_caps_of_records(gql, demo, sessionmaker):
     """The caps the query limits count nested lists by (schema/limits.py): refused beyond,
     NOT_ALLOWED, and so are a class's sessions and teachers."""
-    from datetime import date
 
-    from models import Site, Staff
-    from resolvers.sites import MAX_SESSIONS, MAX_SITES, MAX_TEACHERS
 
     institution_id, token = await portal_institution(gql, sessionmaker)
     async with sessionmaker() as db:

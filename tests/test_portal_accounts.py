@@ -4,23 +4,29 @@ personal information. The default sender's outbox is read straight from the data
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
-from models import Account, AuditRecord, Institution, InstitutionClaim, OutboxMessage, VerificationCode
+from models import Account, AuditRecord, Channel, Institution, InstitutionClaim, VerificationCode
 from resolvers.accounts import messaging
-from tests.helpers import basics, credit_code, error_codes, insert_institutions, institution_account
+from tests.helpers import (
+    LOGIN,
+    MOBILE,
+    PASSWORD,
+    REGISTER,
+    REQUEST,
+    basics,
+    credit_code,
+    error_codes,
+    insert_institutions,
+    institution_account,
+    latest_code,
+    outbox,
+    register_account,
+    registration,
+    request_code,
+)
 
-PASSWORD = "Portal#2026"
-MOBILE = "13900000001"
-REQUEST = """mutation($p: VerificationPurpose!, $m: String, $e: String) {
-  requestVerificationCode(purpose: $p, mobile: $m, email: $e) { accepted expiresInSeconds resendAfterSeconds errors { field code } }
-}"""
-REGISTER = """mutation($input: RegisterInstitutionAccountInput!) {
-  registerInstitutionAccount(input: $input) { account { username name mobile email } claimStatus errors { field code } }
-}"""
 ME = """{ me { username name ... on InstitutionAccount { mobile email
   institution { id name version registeringUnit { name } }
   claim { status institutionName creditCode reason } } } }"""
@@ -32,45 +38,6 @@ RESET = """mutation($d: String!, $c: String!, $p: String!) {
   resetPassword(mobileOrEmail: $d, code: $c, newPassword: $p) { ok errors { field code } } }"""
 PROFILE = """mutation($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) {
   account { username name mobile } institution { phone postalCode address version } errors { field code } } }"""
-LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token account { username } } }"
-
-
-async def outbox(sessionmaker, destination: str) -> list[str]:
-    async with sessionmaker() as db:
-        return list(
-            (await db.execute(sa.select(OutboxMessage.body).where(OutboxMessage.destination == destination).order_by(OutboxMessage.created_at))).scalars()
-        )
-
-
-async def latest_code(sessionmaker, destination: str) -> str:
-    return re.search(r"验证码 (\d{6})", (await outbox(sessionmaker, destination))[-1]).group(1)
-
-
-async def request_code(gql, sessionmaker, mobile: str = MOBILE, purpose: str = "REGISTER", token: str | None = None) -> str:
-    result = await gql(REQUEST, {"p": purpose, "m": mobile}, token=token)
-    assert result == {"data": {"requestVerificationCode": {"accepted": True, "expiresInSeconds": 600, "resendAfterSeconds": 60, "errors": []}}}, result
-    return await latest_code(sessionmaker, mobile)
-
-
-def registration(code: str, mobile: str = MOBILE, n: int = 901, **overrides) -> dict:
-    values = {
-        "mobile": mobile,
-        "code": code,
-        "password": PASSWORD,
-        "name": "王五",
-        "countyCode": "440106",
-        "institution": basics(n, "440106", name=f"天河自主注册{n}号培训学校"),
-    }
-    values.update(overrides)
-    return {"input": values}
-
-
-async def register(gql, sessionmaker, mobile: str = MOBILE, n: int = 901, **overrides) -> dict:
-    code = await request_code(gql, sessionmaker, mobile)
-    result = await gql(REGISTER, registration(code, mobile, n, **overrides))
-    return result["data"]["registerInstitutionAccount"]
-
-
 async def operations(sessionmaker) -> list[str]:
     async with sessionmaker() as db:
         return list((await db.execute(sa.select(AuditRecord.operation).order_by(AuditRecord.seq))).scalars())
@@ -217,7 +184,6 @@ async def test_the_sender_is_a_setting(gql, demo, app, sessionmaker):
 
 
 def test_destinations_are_masked_in_the_log():
-    from models import Channel
 
     assert messaging.masked_destination(Channel.MOBILE, "13900000001") == "139****0001"
     assert messaging.masked_destination(Channel.EMAIL, "zhang@example.cn") == "z***@example.cn"
@@ -228,7 +194,7 @@ def test_destinations_are_masked_in_the_log():
 
 async def test_a_new_institution_registers_and_logs_in_by_mobile(gql, demo, sessionmaker):
     # when
-    payload = await register(gql, sessionmaker, email="Wang@Example.cn")
+    payload = await register_account(gql, sessionmaker, email="Wang@Example.cn")
     # then: the login name is the mobile; the institution is bound at once
     assert payload == {
         "account": {"username": MOBILE, "name": "王五", "mobile": MOBILE, "email": "wang@example.cn"},
@@ -288,7 +254,7 @@ async def test_registration_is_validated_as_data_before_the_code_is_spent(gql, d
 
 
 async def test_a_registered_mobile_is_told_only_to_the_holder_of_the_code(gql, demo, sessionmaker, clock):
-    await register(gql, sessionmaker)
+    await register_account(gql, sessionmaker)
     clock.advance(seconds=60)
     # without the right code: nothing is learnt about the number
     await gql(REQUEST, {"p": "REGISTER", "m": MOBILE})
@@ -309,7 +275,7 @@ async def test_an_institution_the_county_registered_is_bound_only_when_the_count
     institution = await county_institution(sessionmaker)
     before = (institution.name, institution.version, institution.updated_at, institution.address, institution.legal_rep_name)
     # when: someone registers with its credit code (and other data)
-    payload = await register(gql, sessionmaker, institution=basics(1, "440106", creditCode=institution.credit_code, name="冒名机构", legalRepName="赵六"))
+    payload = await register_account(gql, sessionmaker, institution=basics(1, "440106", creditCode=institution.credit_code, name="冒名机构", legalRepName="赵六"))
     # then: pending; the institution is not taken over, not even edited
     assert payload["claimStatus"] == "PENDING" and payload["errors"] == []
     async with sessionmaker() as db:
@@ -366,7 +332,7 @@ async def test_an_institution_the_county_registered_is_bound_only_when_the_count
 
 async def test_the_county_rejects_a_claim_with_a_reason(gql, demo, sessionmaker):
     institution = await county_institution(sessionmaker)
-    await register(gql, sessionmaker, institution=basics(1, "440106", creditCode=institution.credit_code))
+    await register_account(gql, sessionmaker, institution=basics(1, "440106", creditCode=institution.credit_code))
     county = await gql.login("edu-440106")
     claim_id = (await gql(CLAIMS, token=county))["data"]["institutionClaims"]["edges"][0]["node"]["id"]
     blank = (await gql(REJECT, {"id": claim_id, "r": "  "}, token=county))["data"]["rejectInstitutionClaim"]
@@ -385,7 +351,7 @@ async def test_one_account_manages_one_institution(gql, demo, sessionmaker, cloc
     institution = await county_institution(sessionmaker)
     # two accounts claim the same institution
     for mobile in (MOBILE, "13900000002"):
-        await register(gql, sessionmaker, mobile=mobile, institution=basics(1, "440106", creditCode=institution.credit_code), email=None)
+        await register_account(gql, sessionmaker, mobile=mobile, institution=basics(1, "440106", creditCode=institution.credit_code), email=None)
     county = await gql.login("edu-440106")
     edges = (await gql(CLAIMS, token=county))["data"]["institutionClaims"]["edges"]
     assert len(edges) == 2
@@ -396,7 +362,7 @@ async def test_one_account_manages_one_institution(gql, demo, sessionmaker, cloc
     # an institution that has an account already: a claim on it cannot be confirmed
     other = await county_institution(sessionmaker)
     await institution_account(sessionmaker, other.name)
-    await register(gql, sessionmaker, mobile="13900000003", institution=basics(1, "440106", creditCode=other.credit_code))
+    await register_account(gql, sessionmaker, mobile="13900000003", institution=basics(1, "440106", creditCode=other.credit_code))
     pending = (await gql(CLAIMS, {"s": "PENDING"}, token=county))["data"]["institutionClaims"]["edges"]
     refused = (await gql(CONFIRM, {"id": pending[0]["node"]["id"]}, token=county))["data"]["confirmInstitutionClaim"]
     assert refused == {"claim": None, "errors": [{"field": "id", "code": "NOT_ALLOWED"}]}
@@ -434,7 +400,7 @@ async def test_an_account_logs_in_by_username_or_mobile_and_failures_count_per_n
 
 async def test_a_forgotten_password_is_reset_with_a_code(gql, demo, sessionmaker, clock):
     # given: a registered account, logged in, with failed logins behind it
-    await register(gql, sessionmaker, email="wang@example.cn")
+    await register_account(gql, sessionmaker, email="wang@example.cn")
     clock.advance(seconds=60)
     session = await gql.login(MOBILE, PASSWORD)
     for _ in range(3):
@@ -479,7 +445,7 @@ async def test_a_forgotten_password_is_reset_with_a_code(gql, demo, sessionmaker
 
 
 async def test_personal_information_and_a_new_mobile_with_a_code(gql, demo, sessionmaker, clock):
-    await register(gql, sessionmaker)
+    await register_account(gql, sessionmaker)
     token = await gql.login(MOBILE, PASSWORD)
     version = (await gql(ME, token=token))["data"]["me"]["institution"]["version"]
     # name, institution phone, postal code and address (with the version read)
@@ -525,8 +491,8 @@ async def test_personal_information_and_a_new_mobile_with_a_code(gql, demo, sess
 
 
 async def test_a_mobile_another_account_uses_is_refused(gql, demo, sessionmaker, clock):
-    await register(gql, sessionmaker)
-    await register(gql, sessionmaker, mobile="13900000002", n=902)
+    await register_account(gql, sessionmaker)
+    await register_account(gql, sessionmaker, mobile="13900000002", n=902)
     clock.advance(seconds=60)
     token = await gql.login("13900000002", PASSWORD)
     code = await request_code(gql, sessionmaker, MOBILE, "CHANGE_MOBILE", token=token)

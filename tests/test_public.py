@@ -4,9 +4,11 @@ non-public leaks through it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from models import Course, Institution, Site, Staff, TrainingClass
+from schema.root import sdl
 from tests.helpers import ID_NUMBER, error_codes, insert_institutions, limit_public_rate
 
 SEARCH = """query($name: String!, $region: String!, $first: Int, $after: String) {
@@ -178,7 +181,6 @@ async def test_an_anonymous_introspection_shows_the_public_part_alone(gql, demo)
 
 
 def test_the_public_part_is_tagged_for_a_contract_variant():
-    from schema.root import sdl
 
     text = sdl()
     assert re.search(r'publicInstitutions\(.*?\): PublicInstitutionConnection! @tag\(name: "public"\)', text)
@@ -275,8 +277,6 @@ async def test_a_flood_of_public_traffic_cannot_take_the_regulators_connections(
     """Public callers have a pool of their own: with every one of its connections taken, a
     public request is refused (SERVICE_BUSY) after the pool's timeout, while a regulator's
     request is answered from the regulators' pool at once."""
-    import asyncio
-    import time
 
     app.state.settings.public_pool_timeout = 0.3
     app.state.public_engine.pool._timeout = 0.3

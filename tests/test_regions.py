@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from models import Region
+
 CSV = Path(__file__).resolve().parents[1] / "data" / "regions.csv"
 with CSV.open(encoding="utf-8") as f:
     ROWS = list(csv.DictReader(f))
@@ -26,9 +30,7 @@ async def test_provinces_are_the_children_of_the_root(gql):
 
 
 async def test_every_row_of_the_table_is_loaded_with_its_parent(sessionmaker):
-    import sqlalchemy as sa
 
-    from models import Region
 
     async with sessionmaker() as db:
         loaded = {(r.code, r.name, r.level, r.parent_code) for r in (await db.execute(sa.select(Region))).scalars()}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from models.database import create_sessionmaker
 from resolvers.loaders import RegionByCodeLoader
-from schema.root import sdl
+from schema.root import public_sdl, sdl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +19,6 @@ def test_committed_sdl_matches_the_running_schema():
 
 
 async def test_service_sdl_is_a_federation_2_subgraph(gql, demo):
-    from schema.root import public_sdl
 
     token = await gql.login("edu-440106")
     served = (await gql("{ _service { sdl } }", token=token))["data"]["_service"]["sdl"]
@@ -44,9 +46,7 @@ async def test_unexpected_errors_are_masked(gql, monkeypatch):
 
 
 async def test_an_unreachable_database_is_a_clear_error(gql, app):
-    from sqlalchemy.ext.asyncio import create_async_engine
 
-    from models.database import create_sessionmaker
 
     broken = create_async_engine("postgresql+asyncpg://nobody@/nowhere?host=/nonexistent")
     # Both pools: the regulators' and the public one.

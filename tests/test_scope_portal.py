@@ -12,8 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Application, Course, Document, Institution, InstitutionFunds, Material, Site, Staff, TrainingClass
-from tests.helpers import ID_NUMBER
-from tests.test_scope_institutions import VIEWERS, world  # noqa: F401  (the fixture)
+from tests.helpers import ID_NUMBER, VIEWERS
 
 NESTED = """{
   siteCount activeStaffCount
@@ -82,8 +81,8 @@ def portal_of(name: str) -> dict:
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
-async def test_each_viewer_reads_the_portal_records_of_its_scope_only(gql, world, sessionmaker, viewer):  # noqa: F811
-    ids, expected, _ = world
+async def test_each_viewer_reads_the_portal_records_of_its_scope_only(gql, scope_world, sessionmaker, viewer):
+    ids, expected, _ = scope_world
     await add_portal_records(sessionmaker)
     token = await gql.login(viewer)
     visible = expected[viewer]
@@ -101,8 +100,8 @@ async def test_each_viewer_reads_the_portal_records_of_its_scope_only(gql, world
     assert sum(c["count"] for c in applications["applicationCounts"]) == len(visible)
 
 
-async def test_an_institution_account_reads_its_own_records_only(gql, world, sessionmaker):  # noqa: F811
-    ids, _, own = world
+async def test_an_institution_account_reads_its_own_records_only(gql, scope_world, sessionmaker):
+    ids, _, own = scope_world
     await add_portal_records(sessionmaker)
     token = await gql.login("org-1", "Org#2026x")
     for name, institution_id in ids.items():
@@ -112,7 +111,7 @@ async def test_an_institution_account_reads_its_own_records_only(gql, world, ses
     assert (mine["totalCount"], [e["node"]["statement"] for e in mine["edges"]]) == (1, [f"申请@{own}"])
 
 
-async def test_a_list_page_with_nested_portal_records_costs_the_same_for_any_page_size(gql, world, sessionmaker, sql):  # noqa: F811
+async def test_a_list_page_with_nested_portal_records_costs_the_same_for_any_page_size(gql, scope_world, sessionmaker, sql):
     await add_portal_records(sessionmaker)
     token = await gql.login("edu-000000")
     query = "query($n: Int) { institutions(first: $n) { edges { node { name ...portal } } } } fragment portal on Institution " + NESTED

@@ -51,6 +51,7 @@ def test_code_only_settings_are_not_read_from_the_environment(monkeypatch):
     assert callable(settings.clock) and settings.session_idle_timeout.total_seconds() == 7200
 
 
+@pytest.mark.slow
 def test_a_bad_value_stops_a_command_with_the_variables_name():
     env = {"PATH": "/usr/bin:/bin", "XWPX_PUBLIC_POOL": "zero", "XWPX_ARGON2_PROFILE": "test"}
     done = subprocess.run([sys.executable, "server.py", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -27,156 +26,8 @@ from openpyxl import load_workbook
 
 from auth.scope import scope
 from auth.sessions import viewer_for_token
-from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, Site, Staff, TrainingClass
-from tests.helpers import ID_NUMBER, error_codes, insert_institutions, institution_account
-
-COMPLETE = dict(qualifications_saved=True, operation_saved=True, subject_training_saved=True, facilities_saved=True)
-SPEC = {
-    "A1": ("edu-440106", dict(**COMPLETE, review_status="APPROVED", inspection_status="RECTIFYING", open_deadline=date(2026, 11, 1))),
-    "A2": ("edu-440106", dict(kind="NON_SUBJECT", nature="FOR_PROFIT", training_categories=["SPORTS", "ARTS"], inspection_status="NO_PROBLEMS")),
-    "A3": ("edu-440106", dict(**COMPLETE, mode="ONLINE", inspection_status="RECTIFIED", deregistered_at=datetime(2026, 6, 15, tzinfo=UTC))),
-    "B1": ("edu-440106-01", dict(**COMPLETE, kind="NON_SUBJECT", training_categories=["SPORTS"], inspection_status="RECTIFYING", open_deadline=date(2026, 12, 31))),
-    "B2": ("edu-440106-01", dict()),
-    "S1": ("edu-440106", dict(kind="NON_SUBJECT", mode="ONLINE", training_categories=["SCIENCE_TECHNOLOGY"], registering_unit_id=None)),
-    "C1": ("edu-440104", dict(**COMPLETE, review_status="APPROVED", inspection_status="NO_PROBLEMS")),
-    "C2": ("edu-440104", dict(kind="NON_SUBJECT", training_categories=["ARTS"])),
-    "D1": ("edu-440304", dict(inspection_status="RECTIFYING", open_deadline=date(2026, 11, 20))),
-    "E1": ("edu-420102", dict()),
-    "E2": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=["OTHER"])),
-    "E3": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=[])),
-}
-
-
-def at(day: str, hour: int = 0) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
-async def build_world(sessionmaker, created_at: datetime = at("2026-03-10", 2)) -> dict[str, uuid.UUID]:
-    ids: dict[str, uuid.UUID] = {}
-    for key, (unit, fields) in SPEC.items():
-        names = await insert_institutions(sessionmaker, {unit: 1}, created_at=created_at, **fields)
-        async with sessionmaker() as db:
-            ids[key] = (await db.execute(sa.select(Institution.id).where(Institution.name == names[unit][0]))).scalar_one()
-    async with sessionmaker() as db:
-        accounts = dict((await db.execute(sa.select(Account.username, Account.id))).all())
-        bureau = accounts["edu-440106"]
-        for key, day in (("A1", "2026-10-10"), ("A2", "2026-09-01"), ("A3", "2026-03-05"), ("A3", "2026-06-01"), ("B1", "2026-11-01"), ("C1", "2025-12-20"), ("D1", "2026-10-15")):
-            db.add(Inspection(institution_id=ids[key], inspected_on=date.fromisoformat(day), inspecting_unit="教育局", result="已排查", recorded_by=bureau))
-        # classes: one site and course per institution that has any
-        classes: dict[str, list[uuid.UUID]] = {}
-        for key, statuses in (("A1", ["FILED", "FILED", "PENDING", "NOT_REQUIRED"]), ("B2", ["NOT_FILED", "REJECTED"]), ("D1", ["PENDING"]), ("C1", ["FILED"])):
-            site = Site(institution_id=ids[key], type="SITE", name="办学点", address="地址", teaching_area=Decimal(500))
-            db.add(site)
-            await db.flush()
-            course = Course(institution_id=ids[key], site_id=site.id, name="课程", category="SUBJECT", subject="MATHEMATICS", grades=["PRIMARY"], class_hours=10)
-            db.add(course)
-            await db.flush()
-            for n, status in enumerate(statuses):
-                row = TrainingClass(
-                    institution_id=ids[key], course_id=course.id, name=f"小学数学培训班{n}", schedule=[], starts_on=date(2026, 9, 1),
-                    ends_on=date(2026, 12, 31), capacity=10, fee=Decimal(100), filing_status=status,
-                )
-                db.add(row)
-                await db.flush()
-                classes.setdefault(key, []).append(row.id)
-        # staff: (post, certificate, status)
-        staff = {
-            "A1": [("TEACHING", "T1", "ACTIVE"), ("TEACHING", "T2", "ACTIVE"), ("TEACHING", None, "ACTIVE"), ("MANAGEMENT", None, "ACTIVE"), ("TEACHING", "T3", "DEPARTED")],
-            "B1": [("TEACHING", "T4", "ACTIVE")],
-            "S1": [("RESEARCH", None, "ACTIVE")],
-            "E1": [("TEACHING", "", "ACTIVE")],
-        }
-        for key, people in staff.items():
-            for n, (post, certificate, status) in enumerate(people):
-                db.add(
-                    Staff(
-                        institution_id=ids[key], name=f"员工{n}", gender="FEMALE", id_number=f"{ID_NUMBER[:-2]}{n:02d}", phone="13700137000",
-                        post=post, employment="FULL_TIME", teacher_certificate_number=certificate, status=status, joined_on=date(2025, 1, 1),
-                    )
-                )
-        # applications: (institution, type, status, submitted, decided)
-        for key, kind, status, submitted, decided in (
-            ("A1", "COMPLIANCE", "APPROVED", at("2026-05-10"), at("2026-05-20")),
-            ("A2", "LICENCE", "PENDING", at("2026-11-01"), None),
-            ("A3", "DEREGISTRATION", "APPROVED", at("2026-06-10"), at("2026-06-15")),
-            ("B1", "COMPLIANCE", "REJECTED", at("2026-07-01"), at("2026-07-03")),
-            # decided on 31 January at 20:00 UTC: 1 February in Beijing
-            ("C1", "COMPLIANCE", "APPROVED", at("2026-01-05"), at("2026-01-31", 20)),
-            ("D1", "CLASS_FILING", "PENDING", at("2026-11-02"), None),
-            ("E1", "LICENCE", "REJECTED", at("2025-12-01"), at("2025-12-02")),
-        ):
-            db.add(
-                Application(
-                    institution_id=ids[key], type=kind, status=status, class_id=classes["D1"][0] if kind == "CLASS_FILING" else None,
-                    authority_region_code="440106", authority_department="EDUCATION", authority_level="COUNTY",
-                    submitted_at=submitted, decided_at=decided,
-                )
-            )
-        # complaints: (county, status, type, submitted, hours to the reply or rejection)
-        for n, (county, status, kind, submitted, hours) in enumerate((
-            ("440106", "SUBMITTED", "ILLEGAL_OPERATION", at("2026-11-20"), None),
-            ("440106", "REPLIED", "ILLEGAL_ENROLMENT", at("2026-11-01"), 10),
-            ("440106", "REJECTED", "OTHER", at("2026-10-01"), 30),
-            ("440106", "ACCEPTED", "ILLEGAL_OPERATION", at("2026-11-10"), None),
-            ("440104", "REPLIED", "ILLEGAL_OPERATION", at("2026-09-01"), 4),
-            ("420102", "SUBMITTED", "OTHER", at("2026-02-14"), None),
-        )):
-            handled = submitted + timedelta(hours=hours) if hours else None
-            db.add(
-                Complaint(
-                    tracking_number=f"TS20260000{n:04d}", complainant_name="王五", complainant_mobile="13812345678", target_type="INSTITUTION",
-                    complaint_type=kind, county_code=county, target_name="某机构", content="内容", status=status, submitted_at=submitted,
-                    accepted_at=submitted if status in ("ACCEPTED", "REPLIED") else None,
-                    replied_at=handled if status == "REPLIED" else None, rejected_at=handled if status == "REJECTED" else None,
-                )
-            )
-        # lists: the current white list of 广州 is its period 2; the black lists of 广东 and 天河 name B2 twice
-        periods = {}
-        for region, kind, number in (("440100", "WHITE", 1), ("440100", "WHITE", 2), ("440000", "BLACK", 1), ("440106", "BLACK", 1)):
-            period = ListPeriod(region_code=region, kind=kind, number=number, title=f"{region}-{kind}-{number}", published_at=at("2026-10-01"))
-            db.add(period)
-            await db.flush()
-            periods[region, kind, number] = period.id
-        gone = uuid.uuid4()  # an institution deleted since it was listed
-        for period, key, county in (
-            (("440100", "WHITE", 1), "C2", "440104"),
-            (("440100", "WHITE", 2), "A1", "440106"),
-            (("440100", "WHITE", 2), "C1", "440104"),
-            (("440100", "WHITE", 2), None, "440106"),
-            (("440000", "BLACK", 1), "D1", "440304"),
-            (("440000", "BLACK", 1), "B2", "440106"),
-            (("440106", "BLACK", 1), "B2", "440106"),
-        ):
-            db.add(
-                ListEntry(
-                    period_id=periods[period], institution_id=ids[key] if key else gone, name=key or "已删除", credit_code="0" * 18,
-                    county_code=county, address="地址",
-                )
-            )
-        await db.commit()
-    return ids
-
-
-COUNTS = """
-  key label region { code }
-  institutions { registered complete compliant deregistered }
-  inspections { inspected withProblems rectifying rectified overdue recorded }
-  applications {
-    pending approved rejected
-    compliance { pending approved rejected } deregistration { pending approved rejected }
-    licence { pending approved rejected } classFiling { pending approved rejected }
-  }
-  classes { filed pending unfiled }
-  staff { active teachers certifiedTeachers }
-  lists { white black }
-  complaints { total submitted accepted replied rejected illegalOperation illegalEnrolment other medianHandlingHours }
-"""
-STATISTICS = (
-    "query($r: String, $g: StatisticsGrouping, $f: StatisticsFilter) { statistics(regionCode: $r, groupBy: $g, filter: $f) {"
-    " region { code name } groupBy takenAt rows { ...counts } total { ...counts } } }"
-    " fragment counts on StatisticsRow {" + COUNTS + "}"
-)
-SERIES = "query($r: String, $from: Date!, $to: Date!) { statisticsSeries(regionCode: $r, from: $from, to: $to) { region { code } from to months { month registrations inspections complaints approvals } } }"
+from models import Account, Institution, Staff
+from tests.helpers import SERIES, STATISTICS, build_world, error_codes, insert_institutions, institution_account
 
 
 def flat(row: dict) -> dict:

@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
+from core.settings import Settings
 from models import Account, Application, Complaint, Inspection, Institution, ListEntry, ListPeriod, Staff, TrainingClass
 from models.statistics import COUNTY_TALLIES, compact, county_tally, county_tally_delta, institution_tally
 from resolvers.statistics import counting, series
-from tests.helpers import ID_NUMBER
-from tests.test_statistics import COMPLETE, STATISTICS, build_world
+from server import create_app
+from tests.helpers import COMPLETE, ID_NUMBER, SERIES, STATISTICS, build_world
 
 
 @pytest.fixture
@@ -244,8 +245,6 @@ async def test_writers_to_one_county_do_not_wait_for_each_other_nor_for_folding(
 
 
 async def test_the_server_folds_the_differences_on_its_own(world, database_url, tmp_path):
-    from core.settings import Settings
-    from server import create_app
 
     # given: differences not folded yet (the world's)
     async def pending(app) -> int:
@@ -267,7 +266,6 @@ async def test_the_server_folds_the_differences_on_its_own(world, database_url, 
 
 @pytest.mark.parametrize("region", [None, "440000", "440100"])
 async def test_series_summed_from_day_tallies_equal_the_rows_counted(gql, world, monkeypatch, region):
-    from tests.test_statistics import SERIES
 
     token = await gql.login("edu-000000")
     variables = {"r": region, "from": "2025-11-15", "to": "2026-11-20"}
