@@ -12,7 +12,9 @@ logs, Prometheus metrics and a readiness check.
   process: with several workers, scrape each, or set ``PROMETHEUS_MULTIPROC_DIR`` (the
   client library's multi-process mode) and the endpoint aggregates them.
 - **Readiness** (``GET /readyz``): 200 when the database answers ``SELECT 1`` within two
-  seconds, 503 otherwise; ``/healthz`` says only that the process is up.
+  seconds, otherwise 503 with ``Retry-After`` and the code (``DATABASE_UNAVAILABLE``, or
+  ``SERVICE_BUSY`` when no connection was free); ``/healthz`` says only that the process
+  is up (it never asks the database).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client import multiprocess
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+import faults
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -142,7 +146,11 @@ async def readyz(request: Request) -> Response:
         async with asyncio.timeout(2):
             async with request.app.state.engine.connect() as connection:
                 await connection.execute(sa.text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
-        logging.getLogger("xwpx").warning("readiness check failed", exc_info=True)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+        fault = faults.fault_of(error) or faults.DATABASE_UNAVAILABLE
+        faults.log_refusal(fault.code, "readiness check", error)
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "error": {"code": fault.code, "message": fault.message}},
+            status_code=503, headers={"Retry-After": str(fault.retry_after)},
+        )
     return JSONResponse({"status": "ready", "database": "ok"})

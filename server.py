@@ -9,7 +9,8 @@
     python server.py export-schema [--output schema.graphql] the subgraph SDL
 
 With no ``DATABASE_URL`` the commands start the embedded PostgreSQL (data in ``.data/pg``);
-it stops when the command exits, and the next start reuses its data.
+it stops when the command exits, and the next start reuses its data. ``serve`` starts it
+again should its postmaster die (``models.database.Supervisor``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+import faults
 import messaging
 import operations
 import persisted
@@ -46,8 +48,9 @@ from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
 from config import Settings
 from models import tallies
-from models.database import async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
+from models.database import Supervisor, async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
 from resolvers import documents, institution_excel, material_excel, public, statistics_excel
+from resolvers.endpoints import json_error
 from resolvers.loaders import create_loaders
 from schema import schema
 from schema.context import Context
@@ -93,12 +96,80 @@ def response_media_type(accept: str) -> str:
 
 
 def request_error_status(result: ExecutionResult) -> int | None:
-    """The HTTP status of a result without data (the request failed before execution), or
-    None when execution ran: a field error, even one that nulls ``data``, is a 200."""
-    if result.data is not None or not result.errors or any(error.path for error in result.errors):
+    """The HTTP status of a result without data, or None when execution ran and answered
+    data: a field error, even one that nulls ``data``, is a 200. Without data, a lost
+    database or a busy pool (``faults``) is a 503 wherever it happened; any other request
+    error (the request failed before execution) has the status of its code, else 400."""
+    if result.data is not None or not result.errors:
         return None
     codes = [(error.extensions or {}).get("code") for error in result.errors]
+    if any(code in faults.BY_CODE for code in codes):
+        return 503
+    if any(error.path for error in result.errors):
+        return None
     return next((_STATUS_BY_CODE[code] for code in codes if code in _STATUS_BY_CODE), 400)
+
+
+def _writes_answered(query: str | None, operation_name: str | None, data: dict | None) -> bool:
+    """Whether ``data`` is a mutation's answer in which a root field has a value (a write
+    that happened and must be reported), rather than anything that can be asked again."""
+    if not data or not query or not any(value is not None for value in data.values()):
+        return False
+    from graphql import GraphQLError, OperationType as Kind, get_operation_ast, parse
+
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is Kind.MUTATION
+
+
+def fault_answer(request: Request, fault: faults.Fault) -> Response:
+    """The answer to a request that met a lost database or a busy pool outside GraphQL
+    execution (the session lookup, a persisted query, a download, an export, readiness): a
+    503 with ``Retry-After`` and the code, in the route's own shape: a GraphQL response
+    on /graphql (a 200 under ``application/json``, as every GraphQL result there), the
+    endpoints' ``{"error": {"code", "message"}}`` elsewhere."""
+    headers = {"Retry-After": str(fault.retry_after)}
+    if request.url.path != "/graphql":
+        response = json_error(503, fault.code, fault.message)
+        response.headers.update(headers)
+        return response
+    error = {"message": fault.message, "extensions": {"code": fault.code, "retryAfterSeconds": fault.retry_after}}
+    if response_media_type(request.headers.get("accept", "")) == GRAPHQL_RESPONSE_JSON:
+        return JSONResponse({"errors": [error]}, status_code=503, headers=headers, media_type=f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8")
+    return JSONResponse({"data": None, "errors": [error]}, headers=headers)
+
+
+class AnswerFaults:
+    """ASGI middleware: a lost database or a busy pool that escapes a route (``faults``)
+    is answered with ``fault_answer`` and logged as one WARNING line, never a plain 500.
+    Once a response has started (a download streaming) it cannot change: the connection is
+    cut, so the client sees an incomplete answer, not a complete-looking one."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception as error:
+            fault = faults.fault_of(error)
+            if fault is None:
+                raise
+            faults.log_refusal(fault.code, f"{scope.get('method')} {scope.get('path')}", error)
+            if not started:
+                await fault_answer(Request(scope, receive), fault)(scope, receive, send)
 
 
 class GraphQLApp(GraphQL):
@@ -154,6 +225,7 @@ class GraphQLApp(GraphQL):
         if anonymous:
             wait = state.public_rate.take(context.client_address)
             if wait is not None:
+                faults.log_refusal("RATE_LIMITED", f"anonymous requests from {context.client_address}")
                 return self._with_status(request, sub_response, ExecutionResult(
                     data=None,
                     errors=[ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=max(1, round(wait)))],
@@ -189,18 +261,27 @@ class GraphQLApp(GraphQL):
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         operations.count_graphql_errors(result.errors)
+        if (
+            result.data is not None
+            and any((error.extensions or {}).get("code") in faults.BY_CODE for error in result.errors or ())
+            and not _writes_answered(request_data.query, request_data.operation_name, result.data)
+        ):
+            # A lost database or a busy pool fails the operation as a whole (ask again), so
+            # that its status can say so: partial data is kept only for a mutation's writes.
+            result = ExecutionResult(data=None, errors=result.errors, extensions=result.extensions)
         return self._with_status(request, sub_response, result)
 
     def _with_status(self, request: Request, sub_response: Response, result: ExecutionResult) -> ExecutionResult:
-        """Under application/graphql-response+json a request error is a 4xx or 5xx (and a
-        RATE_LIMITED one says when to retry); under application/json every GraphQL result
-        stays a 200, as the spec asks for the older type."""
-        if self._media_type(request) != GRAPHQL_RESPONSE_JSON or not (status := request_error_status(result)):
-            return result
-        sub_response.status_code = status
-        retry = next((e.extensions["retryAfterSeconds"] for e in result.errors if (e.extensions or {}).get("retryAfterSeconds")), None)
+        """Under application/graphql-response+json a request error is a 4xx or 5xx (429 for
+        RATE_LIMITED, 503 for DATABASE_UNAVAILABLE and SERVICE_BUSY); under
+        application/json every GraphQL result stays a 200, as the spec asks for the older
+        type. Either way an answer whose errors say when to retry (``retryAfterSeconds``)
+        has ``Retry-After``."""
+        retry = max((e.extensions["retryAfterSeconds"] for e in result.errors or () if (e.extensions or {}).get("retryAfterSeconds")), default=None)
         if retry is not None:
             sub_response.headers["retry-after"] = str(retry)
+        if self._media_type(request) == GRAPHQL_RESPONSE_JSON and (status := request_error_status(result)):
+            sub_response.status_code = status
         return result
 
     async def get_context(self, request: Request, response: Response) -> Context:
@@ -349,6 +430,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 allow_headers=["authorization", "content-type", "x-requested-with"],
             )
         )
+    middleware.append(Middleware(AnswerFaults))
     return Starlette(
         middleware=middleware,
         routes=[
@@ -561,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _stop_on_sigterm()
     url, embedded = resolve_database_url(settings.database_url, settings.data_dir)
+    supervisor = None
     try:
         log.info("applying migrations")
         run_migrations(url)
@@ -583,6 +666,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             import uvicorn
 
+            if embedded is not None:
+                # In this process only: with --workers N, the parent of the workers.
+                supervisor = Supervisor(embedded).start()
             log.info("GraphQL (GraphiQL in a browser) at http://%s:%s/graphql", args.host, args.port)
             options = dict(host=args.host, port=args.port, log_config=None, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
             if args.workers > 1:
@@ -594,6 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         if embedded is not None:
             log.info("stopping the embedded PostgreSQL")
             embedded.cleanup()

@@ -427,9 +427,10 @@ async def changes(sessionmaker, current: ListPeriod) -> tuple[list[ListEntry], l
 
 
 async def list_download(request: Request) -> Response:
-    """GET /public/lists/{period_id}.xlsx: one period, no login."""
+    """GET /public/lists/{period_id}.xlsx: one period, no login: on the public pool, as every
+    read without a session."""
     period_id = parse_id(request.path_params.get("period_id", ""))
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = request.app.state.public_read_sessionmaker
     async with sessionmaker() as db:
         found = await db.get(ListPeriod, period_id) if period_id else None
         if found is None:

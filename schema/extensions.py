@@ -35,6 +35,7 @@ from graphql.language import (
 )
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from faults import REFUSALS, fault_of, log_refusal
 from schema.errors import is_expected
 
 
@@ -249,52 +250,42 @@ def _limit_error(code: str, message: str, limit: int, actual: int) -> GraphQLErr
 # --- errors ---------------------------------------------------------------------------
 
 
-def _database_unavailable(error: BaseException | None) -> bool:
-    """A lost or refused database connection (the server stopped, restarted or unreachable)."""
-    import asyncpg
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    while error is not None:
-        if isinstance(error, OSError | asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.exceptions.CannotConnectNowError | asyncpg.exceptions.AdminShutdownError | InterfaceError | OperationalError):
-            return True
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
-def _busy(error: BaseException | None) -> bool:
-    """No connection free in time (a pool's timeout) or a statement cut by its timeout."""
-    import asyncpg
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    while error is not None:
-        if isinstance(error, PoolTimeout | asyncpg.exceptions.QueryCanceledError):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
 class MaskUnexpectedErrors(MaskErrors):
-    """Our errors (``ApiError``) and GraphQL's own pass as they are. A lost database
-    answers ``DATABASE_UNAVAILABLE`` (try again: the pool reconnects by itself when the
-    database is back); anything else becomes "Unexpected error." with no detail."""
+    """Our errors (``ApiError``) and GraphQL's own pass as they are. A lost database answers
+    ``DATABASE_UNAVAILABLE`` and a busy pool ``SERVICE_BUSY`` (``faults``; try again: the
+    pool reconnects by itself when the database is back), with ``retryAfterSeconds``;
+    anything else becomes "Unexpected error." with no detail."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if _busy(error.original_error):
+        fault = fault_of(error.original_error)
+        if fault is not None:
             return GraphQLError(
-                "访问繁忙，请稍后再试 (the service is busy; try again shortly)",
-                nodes=error.nodes, path=error.path, extensions={"code": "SERVICE_BUSY"},
-            )
-        if _database_unavailable(error.original_error):
-            return GraphQLError(
-                "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)",
-                nodes=error.nodes, path=error.path, extensions={"code": "DATABASE_UNAVAILABLE"},
+                fault.message, nodes=error.nodes, path=error.path, extensions={"code": fault.code, "retryAfterSeconds": fault.retry_after}
             )
         return GraphQLError(self.error_message, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+
+def log_errors(errors: list[GraphQLError], unexpected) -> None:
+    """The log of a GraphQL result's errors (``Schema.process_errors``): an expected refusal
+    (``faults.REFUSALS``: a lost database, a busy pool, a rate limit) is one WARNING line
+    with its code, the client's other mistakes one INFO line, without a traceback; anything
+    unexpected goes to ``unexpected`` (Strawberry's log, with the traceback)."""
+    for error in errors:
+        fault = fault_of(error.original_error)
+        if fault is not None:
+            where = ".".join(map(str, error.path)) if error.path else "the operation"
+            log_refusal(fault.code, f"GraphQL {where}", error.original_error)
+        elif is_expected(error):
+            code = (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
+            if code in REFUSALS:
+                log_refusal(code, error.message)
+            else:
+                logging.getLogger("xwpx").info("%s: %s", code, error.message, extra={"code": code})
+        else:
+            unexpected(error)
 
 
 class RecordPersonalReads(SchemaExtension):
@@ -311,8 +302,12 @@ class RecordPersonalReads(SchemaExtension):
             return
         try:
             await _write_reads(context, reads)
-        except Exception:  # noqa: BLE001 - logged; the answer stands
-            logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
+        except Exception as error:  # noqa: BLE001 - logged; the answer stands
+            fault = fault_of(error)
+            if fault is None:
+                logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
+            else:
+                logging.getLogger("xwpx").error("could not record %d personal-data reads: %s", len(reads), fault.code)
 
 
 async def _write_reads(context, reads: dict) -> None:

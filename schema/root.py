@@ -34,7 +34,7 @@ from schema.accounts import (
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
 from schema.documents import DocumentMutation
-from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RecordPersonalReads, RefuseNulCharacters
+from schema.extensions import BUDGETS, MaskUnexpectedErrors, QueryLimits, RecordPersonalReads, RefuseNulCharacters, log_errors
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions import Institution, InstitutionMutation, InstitutionQuery
 from schema.node import NodeQuery
@@ -73,13 +73,21 @@ class PublicRootMutation(AccountPublicMutation, PortalAccountPublicMutation, Com
     pass
 
 
+class Schema(strawberry.federation.Schema):
+    """A federation schema whose errors are logged by kind (``schema.extensions.log_errors``):
+    expected ones as one line, unexpected ones with their traceback."""
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        log_errors(errors, lambda error: super(Schema, self).process_errors([error], execution_context))
+
+
 def _extensions() -> list:
     import tracing
 
     return [ParserCache, ValidationCache, RefuseNulCharacters, QueryLimits, MaskUnexpectedErrors, RecordPersonalReads, *tracing.extensions()]
 
 
-public_schema = strawberry.federation.Schema(
+public_schema = Schema(
     query=PublicRootQuery, mutation=PublicRootMutation, types=[RegulatorAccount, InstitutionAccount], extensions=_extensions()
 )
 
@@ -140,7 +148,7 @@ def _tag_public_part() -> None:
 
 _tag_public_part()
 
-schema = strawberry.federation.Schema(
+schema = Schema(
     query=Query,
     mutation=Mutation,
     types=[RegulatorAccount, InstitutionAccount, Institution],

@@ -1,50 +1,251 @@
-"""Faults: the database goes away mid-service and comes back."""
+"""Faults: the database goes away mid-service and comes back; pools run dry.
+
+The tests that stop the database use an embedded PostgreSQL of their own (``own_server``),
+never the suite's shared one.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
+import hashlib
+import json
+import logging
 
 import httpx
-from anyio.from_thread import start_blocking_portal
+import pytest
 
 from config import Settings
 from models.database import _connect, ensure_database, run_migrations, server_url, start_embedded
+from resolvers.demo import seed_accounts
 from server import create_app
 
 QUERY = {"query": '{ region(code: "440106") { name } }'}
+UNAVAILABLE = {
+    "message": "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)",
+    "extensions": {"code": "DATABASE_UNAVAILABLE", "retryAfterSeconds": 5},
+}
+BUSY = {"message": "访问繁忙，请稍后再试 (the service is busy; try again shortly)", "extensions": {"code": "SERVICE_BUSY", "retryAfterSeconds": 1}}
+GRAPHQL_RESPONSE = {"Accept": "application/graphql-response+json, application/json;q=0.9"}
 
 
-async def _client(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """An embedded PostgreSQL for this module alone, with a migrated database ``faults``."""
+    server = start_embedded(tmp_path_factory.mktemp("faults") / "pg", cleanup_mode="delete")
+    asyncio.run(ensure_database(server_url(server), "faults"))
+    run_migrations(server_url(server, "faults"))
+    yield server
+    server.cleanup()
 
 
-def test_losing_the_database_answers_clearly_and_the_server_recovers_by_itself(tmp_path):
-    # given: a server on a database of its own
-    pgserver = start_embedded(tmp_path / "pg", cleanup_mode="delete")
-    asyncio.run(ensure_database(server_url(pgserver), "faults"))
-    url = server_url(pgserver, "faults")
-    run_migrations(url)
-    app = create_app(Settings(database_url=url))
+def stop_database(server) -> None:
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+@contextlib.asynccontextmanager
+async def running_app(server, **settings):
+    app = create_app(Settings(database_url=server_url(server, "faults"), **settings))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            yield app, http
+
+
+@contextlib.contextmanager
+def json_log():
+    """The app's JSON log lines (operations.configure_logging) written meanwhile."""
+    import io
+
+    from operations import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging(fmt="json")
+    root.handlers[0].setStream(stream)
+    lines: list[dict] = []
     try:
-        with start_blocking_portal() as portal, portal.wrap_async_context_manager(app.router.lifespan_context(app)):
-            http = portal.call(lambda: _client(app))
-            post = functools.partial(portal.call, functools.partial(http.post, "/graphql", json=QUERY))
-            assert post().json() == {"data": {"region": {"name": "天河区"}}}
-            # when: the database stops
-            from pgserver._commands import pg_ctl
-
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgserver.pgdata, user=pgserver.system_user)
-            lost = post()
-            # then: a clear error with a code, not a 500
-            assert lost.status_code == 200
-            assert [e["extensions"]["code"] for e in lost.json()["errors"]] == ["DATABASE_UNAVAILABLE"]
-            # and when it is back, the same server answers again, with no restart of its own
-            pgserver.ensure_postgres_running()
-            assert post().json() == {"data": {"region": {"name": "天河区"}}}
-            portal.call(http.aclose)
+        yield lines
     finally:
-        pgserver.cleanup()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        lines.extend(json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{"))
+
+
+async def test_losing_the_database_answers_clearly_and_the_server_recovers_by_itself(own_server):
+    # given: a server on a database of its own
+    async with running_app(own_server) as (_, http):
+        assert (await http.post("/graphql", json=QUERY)).json() == {"data": {"region": {"name": "天河区"}}}
+        # when: the database stops
+        stop_database(own_server)
+        try:
+            lost = await http.post("/graphql", json=QUERY)
+            # then: a clear error with a code, not a 500 (application/json: a 200 with the code)
+            assert (lost.status_code, lost.headers["retry-after"]) == (200, "5")
+            assert lost.json() == {"data": None, "errors": [{**UNAVAILABLE, "locations": [{"line": 1, "column": 3}], "path": ["region"]}]}
+        finally:
+            own_server.ensure_postgres_running()
+        # and when it is back, the same server answers again, with no restart of its own
+        assert (await http.post("/graphql", json=QUERY)).json() == {"data": {"region": {"name": "天河区"}}}
+
+
+async def test_every_route_answers_a_lost_database_with_a_code(own_server):
+    # given: a running app, a signed-in regulator and pooled connections
+    async with running_app(own_server) as (app, http):
+        await seed_accounts(app.state.sessionmaker)
+        login = await http.post("/graphql", json={"query": 'mutation { login(username: "edu-440106", password: "Demo#2026") { token } }'})
+        signed_in = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
+        assert (await http.post("/graphql", json={"query": "{ me { username } }"}, headers=signed_in)).json() == {"data": {"me": {"username": "edu-440106"}}}
+        assert (await http.get("/readyz")).status_code == 200
+        query = '{ region(code: "440106") { name } }'
+        digest = hashlib.sha256(query.encode()).hexdigest()
+        assert "errors" not in (await http.post("/graphql", json={"query": query, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}})).json()
+        app.state.persisted_cache.entries.clear()  # as another worker: the hash is looked up in PostgreSQL
+
+        # when: the database stops
+        stop_database(own_server)
+        try:
+            with json_log() as lines:
+                # then: GraphQL under application/graphql-response+json: 503, Retry-After, no data
+                graphql = {
+                    "signed-in query (the session lookup)": dict(json={"query": "{ me { username } }"}, headers={**signed_in, **GRAPHQL_RESPONSE}),
+                    "anonymous query": dict(json=QUERY, headers=GRAPHQL_RESPONSE),
+                    "persisted query by hash": dict(json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}, headers=GRAPHQL_RESPONSE),
+                    "login mutation": dict(json={"query": 'mutation { login(username: "edu-440106", password: "Demo#2026") { token } }'}, headers=GRAPHQL_RESPONSE),
+                    "upload": dict(
+                        data={
+                            "operations": json.dumps({"query": "mutation($f: Upload!) { importInstitutions(file: $f) { created } }", "variables": {"f": None}}),
+                            "map": json.dumps({"0": ["variables.f"]}),
+                        },
+                        files={"0": ("机构.xlsx", b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
+                        headers={**signed_in, **GRAPHQL_RESPONSE},
+                    ),
+                }
+                for what, request in graphql.items():
+                    response = await http.post("/graphql", **request)
+                    assert (response.status_code, response.headers["retry-after"]) == (503, "5"), what
+                    assert response.headers["content-type"] == "application/graphql-response+json; charset=utf-8", what
+                    body = response.json()
+                    assert "data" not in body, what
+                    assert [(e["message"], e["extensions"]) for e in body["errors"]] == [(UNAVAILABLE["message"], UNAVAILABLE["extensions"])], what
+                # under application/json the same answer is a 200 (every GraphQL result is there)
+                legacy = await http.post("/graphql", json={"query": "{ me { username } }"}, headers={**signed_in, "Accept": "application/json"})
+                assert (legacy.status_code, legacy.headers["retry-after"], legacy.json()) == (200, "5", {"data": None, "errors": [UNAVAILABLE]})
+                # the plain endpoints: 503 with their own error shape
+                endpoint_error = {"error": {"code": "DATABASE_UNAVAILABLE", "message": UNAVAILABLE["message"]}}
+                for path, headers in [
+                    ("/files/00000000-0000-0000-0000-000000000001", signed_in),
+                    ("/exports/institutions.xlsx", signed_in),
+                    ("/exports/materials.xlsx", signed_in),
+                    ("/exports/statistics.xlsx", signed_in),
+                    ("/templates/institutions.xlsx", signed_in),
+                    ("/public/lists/00000000-0000-0000-0000-000000000001.xlsx", {}),
+                ]:
+                    response = await http.get(path, headers={**headers, "X-Request-ID": "outage-route"})
+                    assert (response.status_code, response.headers["retry-after"], response.json()) == (503, "5", endpoint_error), path
+                    assert response.headers["content-type"] == "application/json", path
+                # health: the process is up, not ready; the metrics answer
+                ready = await http.get("/readyz")
+                assert (ready.status_code, ready.headers["retry-after"], ready.json()) == (503, "5", {
+                    "status": "unavailable", "database": "unreachable", "error": {"code": "DATABASE_UNAVAILABLE", "message": UNAVAILABLE["message"]},
+                })
+                assert (await http.get("/healthz")).json() == {"status": "ok"}
+                assert 'xwpx_http_requests_total{method="GET",route="/files/{document_id}",status="503"}' in (await http.get("/metrics")).text
+                # one request, one WARNING line with its id and code
+                await http.post("/graphql", json={"query": "{ me { username } }"}, headers={**signed_in, "X-Request-ID": "outage-1"})
+        finally:
+            own_server.ensure_postgres_running()
+        # then: expected refusals are one WARNING line each, with the code, no traceback
+        assert [(line["level"], line["code"]) for line in lines if line["request_id"] == "outage-1"] == [("WARNING", "DATABASE_UNAVAILABLE")]
+        route_lines = [line for line in lines if line["request_id"] == "outage-route"]
+        assert [(line["level"], line["code"]) for line in route_lines] == [("WARNING", "DATABASE_UNAVAILABLE")] * 6
+        assert not [line for line in lines if "exc_info" in line or "Traceback" in line["message"]]
+        assert {line["level"] for line in lines} <= {"INFO", "WARNING"}
+        # and once it is back, the same app answers every route again
+        assert (await http.post("/graphql", json={"query": "{ me { username } }"}, headers=signed_in)).json() == {"data": {"me": {"username": "edu-440106"}}}
+        assert (await http.get("/templates/institutions.xlsx", headers=signed_in)).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
+
+
+async def test_a_busy_pool_is_a_503_with_retry_after_at_every_layer(own_server):
+    # given: every connection of the regulators' pool taken, with a short wait for one
+    async with running_app(own_server) as (app, http):
+        await seed_accounts(app.state.sessionmaker)
+        login = await http.post("/graphql", json={"query": 'mutation { login(username: "edu-440106", password: "Demo#2026") { token } }'})
+        signed_in = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
+        pool = app.state.engine.pool
+        pool._timeout = 0.2
+        held = [await app.state.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+        try:
+            with json_log() as lines:
+                # when: a signed-in caller asks (its session is looked up before GraphQL)
+                response = await http.post("/graphql", json={"query": "{ me { username } }"}, headers={**signed_in, **GRAPHQL_RESPONSE, "X-Request-ID": "busy-1"})
+                export = await http.get("/exports/institutions.xlsx", headers=signed_in)
+        finally:
+            for connection in held:
+                await connection.close()
+        # then: 503, Retry-After and the code, and one WARNING line
+        assert (response.status_code, response.headers["retry-after"], response.json()) == (503, "1", {"errors": [BUSY]})
+        assert (export.status_code, export.headers["retry-after"], export.json()["error"]["code"]) == (503, "1", "SERVICE_BUSY")
+        assert [(line["level"], line["code"]) for line in lines if line["request_id"] == "busy-1"] == [("WARNING", "SERVICE_BUSY")]
+        assert (await http.post("/graphql", json={"query": "{ me { username } }"}, headers=signed_in)).json() == {"data": {"me": {"username": "edu-440106"}}}
+
+
+async def test_a_field_that_meets_a_lost_database_fails_the_query_as_a_whole(http, app, monkeypatch):
+    """A query with one field on a lost database: no partial data, so that the status can
+    say 503. (An OSError that did not come from the database is a bug, not a fault.)"""
+    from resolvers import regions
+
+    async def refused(info, code):
+        raise ConnectionRefusedError("refused")  # not from the driver
+
+    query = {"query": '{ a: region(code: "440106") { name } __typename }'}
+    with monkeypatch.context() as patch:
+        patch.setattr(regions, "region", refused)
+        other = await http.post("/graphql", json=query, headers=GRAPHQL_RESPONSE)
+    assert (other.status_code, other.json()["data"], other.json()["errors"][0]["extensions"]) == (200, {"a": None, "__typename": "Query"}, {"code": "INTERNAL_SERVER_ERROR"})
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from models.database import create_sessionmaker
+
+    broken = create_async_engine("postgresql+asyncpg://nobody@/nowhere?host=/nonexistent")
+    monkeypatch.setattr(app.state, "public_sessionmaker", create_sessionmaker(broken))
+    monkeypatch.setattr(app.state, "public_read_sessionmaker", app.state.public_sessionmaker)
+    try:
+        partial = await http.post("/graphql", json=query, headers=GRAPHQL_RESPONSE)
+    finally:
+        await broken.dispose()
+    assert (partial.status_code, partial.headers["retry-after"]) == (503, "5")
+    assert partial.json() == {"errors": [{**UNAVAILABLE, "locations": [{"line": 1, "column": 3}], "path": ["a"]}]}
+
+
+def test_a_mutation_keeps_the_answers_of_its_writes():
+    """What may be dropped for a 503: anything but a mutation's answered writes."""
+    from server import _writes_answered
+
+    two = "mutation { a: logout b: logout }"
+    assert _writes_answered(two, None, {"a": True, "b": None}) is True
+    assert _writes_answered(two, None, {"a": None, "b": None}) is False
+    assert _writes_answered("query Q { a: __typename } mutation M { logout }", "Q", {"a": "Query"}) is False
+    assert _writes_answered("query Q { a: __typename } mutation M { logout }", "M", {"logout": True}) is True
+
+
+async def test_unexpected_errors_keep_their_traceback_in_the_log(gql, monkeypatch):
+    from resolvers import regions
+
+    async def broken(info, code):
+        raise RuntimeError("nobody planned this")
+
+    monkeypatch.setattr(regions, "region", broken)
+    with json_log() as lines:
+        await gql('{ region(code: "440106") { name } }')
+        await gql("{ institutions { totalCount } }")  # UNAUTHENTICATED: the client's, one line
+    errors = [line for line in lines if line["level"] == "ERROR"]
+    assert len(errors) == 1 and "RuntimeError: nobody planned this" in errors[0]["exc_info"]
+    assert [(line["level"], line["code"]) for line in lines if line.get("code") == "UNAUTHENTICATED"] == [("INFO", "UNAUTHENTICATED")]
 
 
 async def test_connections_the_database_dropped_are_replaced_before_use(gql, demo, database_url):
