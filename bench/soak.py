@@ -89,7 +89,7 @@ async def client_loop(base: str, deadline: float, stats: Stats, seed: int, count
                 })
             elif choice < 0.45:
                 staff = await call("portal edit: read", {"query": "{ myInstitution { staff(status: ACTIVE) { id version name gender idNumber phone post employment subjects teacherCertificateNumber joinedOn } } }"}, portal)
-                people = (staff or {}).get("data", {}).get("myInstitution", {}).get("staff") or []
+                people = (((staff or {}).get("data") or {}).get("myInstitution") or {}).get("staff") or []
                 if people:
                     person = rng.choice(people)
                     keys = ("name", "gender", "idNumber", "phone", "post", "employment", "subjects", "teacherCertificateNumber", "joinedOn")
@@ -105,7 +105,7 @@ async def client_loop(base: str, deadline: float, stats: Stats, seed: int, count
             elif choice < 0.9:
                 institution_id = rng.choice(institution_ids)
                 read = await call("county edit: read", {"query": "query($id: ID!) { institution(id: $id) { version contactPerson { name } } }", "variables": {"id": institution_id}}, county)
-                if read and read.get("data", {}).get("institution"):
+                if read and (read.get("data") or {}).get("institution"):
                     version = read["data"]["institution"]["version"]
                     body = {
                         "query": "mutation($id: ID!, $v: Int!) { saveInstitutionSubjectTraining(id: $id, version: $v, input: {noSubjectTraining: true}) { errors { code } } }",

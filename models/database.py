@@ -92,6 +92,9 @@ class Supervisor:
         if _zombie(dead):
             return False  # pgserver would take it for the running server: wait for its reaping
         try:
+            # What pgserver does on a start: the permissions the server's user needs (they
+            # may have changed since), then pg_ctl start as that user.
+            self.server.ensure_pgdata_inited()
             self.server.ensure_postgres_running()
         except Exception as error:  # noqa: BLE001 - logged; tried again
             log.warning("starting the embedded PostgreSQL failed (%s: %s); trying again in %s s", type(error).__name__, error, self.interval)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 
 from models import Account, Institution
@@ -170,3 +179,48 @@ async def institution_account(sessionmaker, institution_name: str, username: str
         )
         await db.commit()
     return username
+
+
+# --- servers in a process of their own ---------------------------------------------
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(data_dir: Path, port: int, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python server.py serve`` on the embedded PostgreSQL in ``data_dir``, with ``env``
+    added to the environment; returns once /healthz answers. Its output goes to
+    ``data_dir/server.log`` (a pipe nobody reads would stall a server that logs much)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **(env or {})}
+    env["XWPX_DATA_DIR"] = str(data_dir)
+    with open(data_dir / "server.log", "a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "server.py", "serve", "--port", str(port), *extra],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    process.log = data_dir / "server.log"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{process.log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail("server did not answer /healthz within 120 s")
+
+
+def stop(process: subprocess.Popen, sig: int) -> str:
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    output = process.log.read_text()
+    assert process.returncode == 0, output
+    return output

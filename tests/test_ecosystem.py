@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from resolvers.demo import DEMO_PASSWORD
-from tests.test_server import ROOT, free_port, start, stop
+from tests.helpers import ROOT, free_port, start, stop
 
 SCRIPTS = ROOT / "scripts"
 FEDERATION = SCRIPTS / "federation"

@@ -11,6 +11,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,10 +32,17 @@ BUSY = {"message": "访问繁忙，请稍后再试 (the service is busy; try aga
 GRAPHQL_RESPONSE = {"Accept": "application/graphql-response+json, application/json;q=0.9"}
 
 
+def private_directory(prefix: str) -> Path:
+    """A directory outside pytest's temporary root, which another pytest run on the machine
+    makes private (0700) again, closing it to the embedded server's user between a stop and
+    a start."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 @pytest.fixture(scope="module")
-def own_server(tmp_path_factory):
+def own_server():
     """An embedded PostgreSQL for this module alone, with a migrated database ``faults``."""
-    server = start_embedded(tmp_path_factory.mktemp("faults") / "pg", cleanup_mode="delete")
+    server = start_embedded(private_directory("xwpx-faults-") / "pg", cleanup_mode="delete")
     asyncio.run(ensure_database(server_url(server), "faults"))
     run_migrations(server_url(server, "faults"))
     yield server
@@ -266,3 +276,78 @@ async def test_connections_the_database_dropped_are_replaced_before_use(gql, dem
     for _ in range(3):
         assert await gql(QUERY["query"]) == {"data": {"region": {"name": "天河区"}}}
         assert "errors" not in await gql("{ institutions { totalCount } }", token=token)
+
+
+@pytest.mark.slow
+def test_serve_starts_its_embedded_postgres_again_when_the_postmaster_dies():
+    """``serve --workers 2`` on the embedded PostgreSQL: the postmaster killed (SIGKILL) is
+    noticed and started again by the parent process alone; meanwhile every answer is a coded
+    503; afterwards a burst on both workers' pools all succeeds (no broken connection is lent
+    again)."""
+    import os
+    import signal
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers import free_port, start, stop
+
+    tmp_path = private_directory("xwpx-supervised-")
+    port = free_port()
+    server = start(tmp_path, port, "--demo", "--workers", "2", env={"XWPX_LOG_FORMAT": "json", "XWPX_PUBLIC_RATE": "100000/100000"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            token = http.post("/graphql", json={"query": 'mutation { login(username: "edu-440106", password: "Demo#2026") { token } }'}).json()["data"]["login"]["token"]
+        signed_in = {"Authorization": f"Bearer {token}", **GRAPHQL_RESPONSE}
+
+        def ask(n: int) -> tuple[int, dict]:
+            with httpx.Client(base_url=base, timeout=10) as http:  # a new connection: either worker
+                if n % 2:
+                    response = http.post("/graphql", json={"query": "{ me { username } institutions(first: 5) { totalCount } }"}, headers=signed_in)
+                else:
+                    response = http.post("/graphql", json=QUERY, headers=GRAPHQL_RESPONSE)
+                return response.status_code, response.json()
+
+        def burst() -> list[tuple[int, dict]]:
+            with ThreadPoolExecutor(16) as threads:
+                return list(threads.map(ask, range(48)))
+
+        # given: both workers' pools hold connections
+        assert {status for status, _ in burst()} == {200}
+        # when: the postmaster is killed
+        postmaster = int((tmp_path / "pg" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        killed = time.monotonic()
+        # then: coded 503s until it is back, within seconds
+        answers = []
+        while time.monotonic() - killed < 30:
+            status, body = ask(len(answers))
+            answers.append((status, body))
+            if status == 200:
+                break
+            time.sleep(0.05)
+        outage = answers[:-1]
+        assert answers[-1][0] == 200, answers[-3:]
+        assert outage and all(status == 503 and [e["extensions"]["code"] for e in body["errors"]] == ["DATABASE_UNAVAILABLE"] for status, body in outage), outage[:3]
+        assert time.monotonic() - killed < 15
+        # and right after it, a burst on both workers all succeeds, without one complaint in
+        # the log: no connection of before the restart is lent again
+        recovered = len(server.log.read_text())
+        results = burst()
+        assert [status for status, _ in results] == [200] * 48, [r for r in results if r[0] != 200][:3]
+        assert all("errors" not in body for _, body in results)
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        since = [json.loads(line) for line in server.log.read_text()[recovered:].splitlines() if line.startswith("{")]
+        assert [line for line in since if line["level"] in ("WARNING", "ERROR") and line["logger"] != "models.database"] == []
+    finally:
+        output = stop(server, signal.SIGINT)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    messages = [line["message"] for line in lines]
+    # noticed and started again once, by the parent process only, both events logged
+    assert sum("the embedded PostgreSQL stopped" in m for m in messages) == 1, messages[-40:]
+    assert sum("the embedded PostgreSQL is running again" in m for m in messages) == 1
+    # the refusals meanwhile were one line each, without a traceback
+    assert {line["code"] for line in lines if line["level"] == "WARNING" and line["logger"] == "xwpx"} == {"DATABASE_UNAVAILABLE"}
+    assert "Traceback" not in output
+    assert not (tmp_path / "pg" / "postmaster.pid").exists()
+    shutil.rmtree(tmp_path)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from models import AuditRecord, Institution
 from models.database import _connect, async_url
-from tests.test_server import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 ROWS = 8_000
 

@@ -14,7 +14,7 @@ import urllib.request
 import httpx
 import pytest
 
-from tests.test_server import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 
 async def test_request_ids_are_kept_or_made_and_answered(http):
