@@ -205,17 +205,24 @@ def start(data_dir: Path, port: int, *extra: str, env: dict[str, str] | None = N
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     process.log = data_dir / "server.log"
-    deadline = time.monotonic() + 120
+    return answering(process, port, 120)
+
+
+def answering(process: subprocess.Popen, port: int, seconds: float) -> subprocess.Popen:
+    """``process`` once its /healthz answers on ``port``; the test fails when it exits first
+    or does not answer within ``seconds`` (it is killed then)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{process.log.read_text()}")
+            log = getattr(process, "log", None)
+            pytest.fail(f"server exited early:\n{log.read_text() if log else ''}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return process
         except OSError:
-            time.sleep(0.3)
+            time.sleep(0.2)
     process.kill()
-    pytest.fail("server did not answer /healthz within 120 s")
+    pytest.fail(f"server did not answer /healthz within {seconds:.0f} s")
 
 
 def stop(process: subprocess.Popen, sig: int) -> str:
