@@ -20,6 +20,8 @@ environment (never through files in the repository).
 - ``XWPX_PUBLIC_POOL``: database connections for callers without a session (default 5), a
   pool of their own so that heavy public traffic cannot take the regulators' connections;
   ``XWPX_PUBLIC_STATEMENT_TIMEOUT_MS`` (default 2000) bounds each of their statements.
+- ``XWPX_PUBLIC_CACHE_SECONDS``: how long a worker keeps the answer of a public lookup for
+  the next anonymous caller asking the same (``public_cache.py``; default 5, ``0``: off).
 - ``XWPX_PUBLIC_RATE``: requests a client address may make without a session, as
   ``burst/per-second`` (default ``60/1``: 60 at once, then one a second), per worker.
 - ``XWPX_PUBLIC_OPERATIONS``: ``any`` (default) or ``registered``: callers without a session
@@ -70,6 +72,7 @@ class Settings:
     public_pool_size: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_POOL", "5")))
     public_pool_timeout: float = 1.0
     public_statement_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_STATEMENT_TIMEOUT_MS", "2000")))
+    public_cache_seconds: float = field(default_factory=lambda: float(os.environ.get("XWPX_PUBLIC_CACHE_SECONDS", "5")))
     public_operations: str = field(default_factory=lambda: os.environ.get("XWPX_PUBLIC_OPERATIONS", "any"))
     tally_compact_seconds: float = field(default_factory=lambda: float(os.environ.get("XWPX_TALLY_COMPACT_SECONDS", "60")))
     public_rate: tuple[float, float] = field(

@@ -43,6 +43,7 @@ import faults
 import messaging
 import operations
 import persisted
+import public_cache
 from operations import RequestContext
 from auth.ratelimit import RateLimiter
 from auth.sessions import request_viewer
@@ -242,25 +243,34 @@ class GraphQLApp(GraphQL):
         allowed = OperationType.from_http(request_adapter.method)
         if not self.allow_queries_via_get and request_adapter.method == "GET":
             allowed = allowed - {OperationType.QUERY}
-        try:
-            result = await chosen.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-        except CannotGetOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason()) from e
-        except InvalidOperationTypeError as e:
-            # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
-            status = 405 if request_adapter.method == "GET" else 400
-            raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
-        except MissingQueryError as e:
-            raise HTTPException(400, "No GraphQL query found in the request") from e
-        operations.count_graphql_errors(result.errors)
+
+        async def execute() -> ExecutionResult:
+            try:
+                result = await chosen.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+            except CannotGetOperationTypeError as e:
+                raise HTTPException(400, e.as_http_error_reason()) from e
+            except InvalidOperationTypeError as e:
+                # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
+                status = 405 if request_adapter.method == "GET" else 400
+                raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
+            except MissingQueryError as e:
+                raise HTTPException(400, "No GraphQL query found in the request") from e
+            operations.count_graphql_errors(result.errors)
+            return result
+
+        if chosen is public_schema and isinstance(request_data.query, str) and public_cache.cacheable(request_data.query, request_data.operation_name):
+            key = state.public_answers.key(request_adapter.method, request_data.query, request_data.operation_name, request_data.variables)
+            result = await state.public_answers.answer(key, execute)
+        else:
+            result = await execute()
         if (
             result.data is not None
             and any((error.extensions or {}).get("code") in faults.BY_CODE for error in result.errors or ())
@@ -395,6 +405,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.public_read_sessionmaker = create_sessionmaker(public_read_engine) if replica else app.state.public_sessionmaker
         app.state.public_rate = RateLimiter(*settings.public_rate, clock=settings.clock)
         app.state.persisted_cache = persisted.Cache()
+        app.state.public_answers = public_cache.PublicAnswers(settings.public_cache_seconds, settings.clock)
         app.state.storage = storage
         compacting = asyncio.create_task(tallies.compact_every(engine, settings.tally_compact_seconds)) if settings.tally_compact_seconds > 0 else None
         try:

@@ -79,8 +79,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def app(database_url, clock, tmp_path):
-    # The statistics' differences are folded when a test says so (test_tallies runs the job).
-    settings = Settings(database_url=database_url, clock=clock, data_dir=tmp_path, public_rate=(100_000, 1_000), tally_compact_seconds=0)
+    # The statistics' differences are folded when a test says so (test_tallies runs the job);
+    # public answers are not kept (tests read their own changes at once; test_public tests it).
+    settings = Settings(
+        database_url=database_url, clock=clock, data_dir=tmp_path, public_rate=(100_000, 1_000), tally_compact_seconds=0, public_cache_seconds=0,
+    )
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application

@@ -57,7 +57,7 @@ def stop_database(server) -> None:
 
 @contextlib.asynccontextmanager
 async def running_app(server, **settings):
-    app = create_app(Settings(database_url=server_url(server, "faults"), **settings))
+    app = create_app(Settings(database_url=server_url(server, "faults"), **{"public_cache_seconds": 0, **settings}))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             yield app, http
