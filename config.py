@@ -20,6 +20,10 @@ environment (never through files in the repository).
 - ``XWPX_PUBLIC_POOL``: database connections for callers without a session (default 5), a
   pool of their own so that heavy public traffic cannot take the regulators' connections;
   ``XWPX_PUBLIC_STATEMENT_TIMEOUT_MS`` (default 2000) bounds each of their statements.
+- ``XWPX_SIGNED_IN_CONCURRENCY``: GraphQL operations of signed-in callers a worker runs at
+  once (default 10, the standing connections of their pool; ``0``: no limit); the others
+  wait their turn, first come first served. The worker's one event loop runs them all: more
+  at once only lengthens every request's wait for it, public lookups' included.
 - ``XWPX_PUBLIC_CACHE_SECONDS``: how long a worker keeps the answer of a public lookup for
   the next anonymous caller asking the same (``public_cache.py``; default 5, ``0``: off).
 - ``XWPX_PUBLIC_RATE``: requests a client address may make without a session, as
@@ -72,6 +76,7 @@ class Settings:
     public_pool_size: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_POOL", "5")))
     public_pool_timeout: float = 1.0
     public_statement_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("XWPX_PUBLIC_STATEMENT_TIMEOUT_MS", "2000")))
+    signed_in_concurrency: int = field(default_factory=lambda: int(os.environ.get("XWPX_SIGNED_IN_CONCURRENCY", "10")))
     public_cache_seconds: float = field(default_factory=lambda: float(os.environ.get("XWPX_PUBLIC_CACHE_SECONDS", "5")))
     public_operations: str = field(default_factory=lambda: os.environ.get("XWPX_PUBLIC_OPERATIONS", "any"))
     tally_compact_seconds: float = field(default_factory=lambda: float(os.environ.get("XWPX_TALLY_COMPACT_SECONDS", "60")))

@@ -9,9 +9,11 @@ caller asking the same gets the same answer, so nothing of one caller reaches an
 (there is no viewer, and nothing personal is in those fields; a complaint's status, read
 with its tracking number and the complainant's mobile, is never kept).
 
-How fresh: an answer is served for ``seconds`` after it was computed, then asked again;
-a change (a registration, a published list period) shows up to that much later to the
-public, in this worker and each other one — the delay public lookups already accept from a
+How fresh: an answer is served at most ``seconds`` after it was asked for; from half that
+age the next caller's request renews it in the background (that caller, and every other
+meanwhile, gets the kept one), so a lookup in demand is never asked by a waiting caller. A
+change (a registration, a published list period) shows up to that much later to the public,
+in this worker and each other one — the delay public lookups already accept from a
 replica. Callers asking the same thing at the same moment wait for one execution rather
 than each running it (and each taking a connection of the small public pool).
 """
@@ -21,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from cachetools import TTLCache
+from cachetools import TLRUCache
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationType, get_operation_ast, parse
 
 from schema.extensions import BUDGETS
@@ -65,12 +68,26 @@ def cacheable(query: str, operation_name: str | None) -> bool:
     return only_cacheable(operation.selection_set, frozenset())
 
 
+@dataclass
+class _Kept:
+    #: The answer, or None when its execution failed; pending while it runs.
+    answer: asyncio.Future
+    #: When it was asked for (the clock's timestamp).
+    at: float
+
+
 class PublicAnswers:
-    """The answers kept, with one execution at a time per key."""
+    """The answers kept, with one execution at a time per key. An answer older than half its
+    time is asked again in the background by the next caller, who is answered at once with
+    the kept one: while a lookup is asked for, its answer is renewed before it expires, and
+    no caller waits for its renewal."""
 
     def __init__(self, seconds: float, clock: Callable[[], datetime], *, size: int = SIZE) -> None:
         self.seconds = seconds
-        self._kept: TTLCache | None = TTLCache(maxsize=size, ttl=seconds, timer=lambda: clock().timestamp()) if seconds > 0 else None
+        self._now = lambda: clock().timestamp()
+        # Each answer expires ``seconds`` after it was asked for (a renewal's too).
+        self._kept: TLRUCache | None = TLRUCache(maxsize=size, ttu=lambda _key, kept, _now: kept.at + seconds, timer=self._now) if seconds > 0 else None
+        self._renewing: dict[tuple, asyncio.Task] = {}
 
     @staticmethod
     def key(method: str, query: str, operation_name: str | None, variables: dict | None) -> tuple:
@@ -82,23 +99,52 @@ class PublicAnswers:
         with an exception, each waiting caller runs its own."""
         if self._kept is None:
             return await run()
-        pending = self._kept.get(key)
-        if pending is not None:
-            found = await asyncio.shield(pending)
-            return found if found is not None else await run()
-        pending = asyncio.get_running_loop().create_future()
-        self._kept[key] = pending
+        kept = self._kept.get(key)
+        if kept is None:
+            return await self._run(key, run)
+        if kept.answer.done() and self._now() - kept.at >= self.seconds / 2 and key not in self._renewing:
+            self._renewing[key] = asyncio.create_task(self._renew(key, run))
+        found = await asyncio.shield(kept.answer)
+        return found if found is not None else await run()
+
+    async def _run(self, key: tuple, run: Callable[[], Awaitable[Any]]) -> Any:
+        kept = _Kept(asyncio.get_running_loop().create_future(), self._now())
+        self._kept[key] = kept
         try:
             result = await run()
         except BaseException:
-            self._forget(key, pending)
-            pending.set_result(None)
+            self._forget(key, kept)
+            kept.answer.set_result(None)
             raise
         if result.errors:
-            self._forget(key, pending)
-        pending.set_result(result)
+            self._forget(key, kept)
+        kept.answer.set_result(result)
         return result
 
-    def _forget(self, key: tuple, pending: asyncio.Future) -> None:
-        if self._kept.get(key) is pending:
+    async def _renew(self, key: tuple, run: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            asked = self._now()
+            result = await run()
+            if not result.errors:
+                answer = asyncio.get_running_loop().create_future()
+                answer.set_result(result)
+                self._kept[key] = _Kept(answer, asked)
+        except Exception:  # noqa: BLE001 - the kept answer stays until it expires; then callers ask themselves
+            pass
+        finally:
+            self._renewing.pop(key, None)
+
+    async def settle(self) -> None:
+        """Wait for the renewals under way."""
+        while self._renewing:
+            await asyncio.gather(*self._renewing.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop the renewals under way (the server is stopping)."""
+        for task in self._renewing.values():
+            task.cancel()
+        await self.settle()
+
+    def _forget(self, key: tuple, kept: _Kept) -> None:
+        if self._kept.get(key) is kept:
             del self._kept[key]
