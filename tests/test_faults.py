@@ -293,7 +293,8 @@ def test_serve_starts_its_embedded_postgres_again_when_the_postmaster_dies():
 
     tmp_path = private_directory("xwpx-supervised-")
     port = free_port()
-    server = start(tmp_path, port, "--demo", "--workers", "2", env={"XWPX_LOG_FORMAT": "json", "XWPX_PUBLIC_RATE": "100000/100000"})
+    # (public answers are not kept here: every request goes to the database)
+    server = start(tmp_path, port, "--demo", "--workers", "2", env={"XWPX_LOG_FORMAT": "json", "XWPX_PUBLIC_RATE": "100000/100000", "XWPX_PUBLIC_CACHE_SECONDS": "0"})
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=10) as http:
