@@ -63,9 +63,10 @@ log = logging.getLogger("xwpx")
 
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-#: Statuses of a response without data under application/graphql-response+json; any other
-#: request error (syntax, validation, variables, query limits, NUL) is a 400.
-_STATUS_BY_CODE = {"RATE_LIMITED": 429, "SERVICE_BUSY": 503, "DATABASE_UNAVAILABLE": 503, "INTERNAL_SERVER_ERROR": 500}
+#: Statuses of a response without data under application/graphql-response+json (besides the
+#: faults' 503, ``request_error_status``); any other request error (syntax, validation,
+#: variables, query limits, NUL) is a 400.
+_STATUS_BY_CODE = {"RATE_LIMITED": 429, "INTERNAL_SERVER_ERROR": 500}
 
 
 def response_media_type(accept: str) -> str:
