@@ -278,6 +278,81 @@ async def test_connections_the_database_dropped_are_replaced_before_use(gql, dem
         assert "errors" not in await gql("{ institutions { totalCount } }", token=token)
 
 
+async def test_faults_are_told_apart_from_other_failures(database_url):
+    import asyncpg
+    import sqlalchemy as sa
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    import faults
+    from models.database import create_engine
+
+    async def failure(work) -> BaseException:
+        try:
+            await work()
+        except Exception as error:  # noqa: BLE001 - what the test looks at
+            return error
+        raise AssertionError("no failure")
+
+    async def unreachable():
+        engine = create_engine("postgresql+asyncpg://nobody@/nowhere?host=/nonexistent")
+        try:
+            async with engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    async def statement_timeout():
+        engine = create_engine(database_url, connect_args={"server_settings": {"statement_timeout": "50"}})
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(sa.text("SELECT pg_sleep(1)"))
+        finally:
+            await engine.dispose()
+
+    async def a_file():
+        open("/nonexistent/file")  # noqa: ASYNC230, SIM115 - an OSError that is not the database's
+
+    async def bad_sql():
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(sa.text("SELECT no_such_column"))
+        finally:
+            await engine.dispose()
+
+    assert faults.fault_of(await failure(unreachable)) is faults.DATABASE_UNAVAILABLE
+    assert faults.fault_of(await failure(statement_timeout)) is faults.SERVICE_BUSY
+    assert faults.fault_of(PoolTimeout("QueuePool limit reached")) is faults.SERVICE_BUSY
+    assert faults.fault_of(await failure(a_file)) is None
+    assert faults.fault_of(await failure(bad_sql)) is None
+    # the driver out of step: the connection goes, whatever the statement was
+    assert faults.connection_broken(asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress"))
+    assert not faults.connection_broken(await failure(bad_sql))
+
+
+async def test_a_connection_whose_statement_was_interrupted_is_not_lent_again(database_url):
+    """A statement cut short on the client side (a timeout, a cancelled request) leaves the
+    driver mid-operation: the pool closes that connection and lends a fresh one."""
+    import sqlalchemy as sa
+
+    from models.database import create_engine
+
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            before = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                async with engine.connect() as connection:
+                    await connection.execute(sa.text("SELECT pg_sleep(5)"))
+        async with engine.connect() as connection:
+            after = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+            assert (await connection.execute(sa.text("SELECT 1"))).scalar_one() == 1
+        assert after != before
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.slow
 def test_serve_starts_its_embedded_postgres_again_when_the_postmaster_dies():
     """``serve --workers 2`` on the embedded PostgreSQL: the postmaster killed (SIGKILL) is
