@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from auth.scope import scope
 from auth.viewer import Viewer
 from models import Complaint, ComplaintStatus, ComplaintType, Department, Institution, Level, Region, TargetType
+from models.database import single_statements
 from resolvers import audit, validation
 from resolvers.institutions import mask_phone, parse_id
 from resolvers.pagination import Page, paginate
@@ -188,6 +189,7 @@ async def status(info, number: str, mobile: str) -> Complaint | None:
     if validation.mobile(mobile or ""):
         return None
     async with info.context.sessionmaker() as db:
+        await single_statements(db)  # one SELECT: no BEGIN and ROLLBACK round trips on the public path
         return (
             await db.execute(
                 sa.select(Complaint).where(
