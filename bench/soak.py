@@ -174,7 +174,8 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     env = dict(os.environ)
-    env.setdefault("XWPX_DATA_DIR", tempfile.mkdtemp(prefix="xwpx-soak-"))
+    if "XWPX_DATA_DIR" not in env:
+        env["XWPX_DATA_DIR"] = tempfile.mkdtemp(prefix="xwpx-soak-")
     env.setdefault("XWPX_PUBLIC_RATE", "1000000/1000000")  # every client is 127.0.0.1
     print(f"starting the server on 127.0.0.1:{port} (demo data)")
     server = subprocess.Popen([sys.executable, "server.py", "serve", "--demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

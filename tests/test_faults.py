@@ -42,11 +42,13 @@ def private_directory(prefix: str) -> Path:
 @pytest.fixture(scope="module")
 def own_server():
     """An embedded PostgreSQL for this module alone, with a migrated database ``faults``."""
-    server = start_embedded(private_directory("xwpx-faults-") / "pg", cleanup_mode="delete")
+    directory = private_directory("xwpx-faults-")
+    server = start_embedded(directory / "pg", cleanup_mode="delete")
     asyncio.run(ensure_database(server_url(server), "faults"))
     run_migrations(server_url(server, "faults"))
     yield server
     server.cleanup()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def stop_database(server) -> None:
