@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(url)
+        # The signed-in pool holds what a worker serves at once (a session lookup, then the
+        # operation's statements): overflow connections are opened and closed per request.
+        engine = create_engine(url, pool_size=settings.pool_size)
         # Public traffic (no session) gets its own small pool and a statement timeout: a
         # flood of lookups waits for, or is refused from, its own connections (SERVICE_BUSY)
         # and never takes the connections regulators and institutions work with.
@@ -99,7 +101,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.public_sessionmaker = create_sessionmaker(public_engine)
         # Reads that may lag (statistics; public lookups) go to the replica when there is
         # one, each kind of caller through a pool of its own there; writes never do.
-        read_engine = create_engine(replica) if replica else engine
+        read_engine = create_engine(replica, pool_size=settings.pool_size) if replica else engine
         public_read_engine = create_engine(replica, **public_options) if replica else public_engine
         app.state.read_engine, app.state.public_read_engine = read_engine, public_read_engine
         app.state.read_sessionmaker = create_sessionmaker(read_engine) if replica else app.state.sessionmaker

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+from cachetools import TTLCache
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from auth.roles import is_education_county_and_up
@@ -72,6 +74,29 @@ def subtree_codes(region_path: str) -> sa.Select:
     return sa.select(Region.code).where(Region.path.like(region_path + "%"))
 
 
+#: The codes of a region path's subtree, kept a minute per worker: a session's viewer reads
+#: them once (``auth.sessions``), and regions are reference data whose changes may show that
+#: much later.
+_SUBTREES: TTLCache = TTLCache(maxsize=4096, ttl=60)
+
+
+async def subtree_codes_of(db, region_path: str) -> tuple[str, ...]:
+    """The codes of ``subtree_codes(region_path)``, read once a minute per path."""
+    codes = _SUBTREES.get(region_path)
+    if codes is None:
+        codes = _SUBTREES[region_path] = tuple((await db.execute(subtree_codes(region_path).order_by(Region.code))).scalars())
+    return codes
+
+
+def in_subtree(column: ColumnElement, viewer: Viewer) -> ColumnElement[bool]:
+    """``column`` (a region code) lies in the viewer's region subtree: ``= ANY`` of the codes
+    when the viewer holds them (a session's viewer: one bound array, an index condition
+    planned like any list), else the subquery by path."""
+    if viewer.subtree is not None:
+        return column == sa.any_(sa.literal(list(viewer.subtree), ARRAY(sa.String)))
+    return column.in_(subtree_codes(viewer.region_path))
+
+
 def subtree_of(code: str) -> sa.Select:
     """The codes of every region under (and including) the region ``code``."""
     top = sa.orm.aliased(Region)
@@ -90,7 +115,7 @@ def manages(viewer: Viewer | None) -> ColumnElement[bool]:
     condition = sa.and_(
         Account.kind == AccountKind.REGULATOR,
         Account.level.in_(levels_below(viewer.level)),
-        Account.region_code.in_(subtree_codes(viewer.region_path)),
+        in_subtree(Account.region_code, viewer),
     )
     if viewer.department is not Department.EDUCATION:
         condition = sa.and_(condition, Account.department == viewer.department)
@@ -110,7 +135,7 @@ def _institutions(viewer: Viewer) -> ColumnElement[bool]:
         return Institution.id == viewer.institution_id if viewer.institution_id else sa.false()
     if viewer.region_path is None:
         return sa.false()
-    condition = Institution.region_code.in_(subtree_codes(viewer.region_path))
+    condition = in_subtree(Institution.region_code, viewer)
     if viewer.level is Level.SUB_UNIT:
         condition = sa.and_(condition, Institution.registering_unit_id == viewer.account_id)
     if viewer.department is not Department.EDUCATION:
@@ -173,7 +198,7 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
     if model in (UrgingNotice, Complaint):
         if not is_education_county_and_up(viewer):
             return sa.false()
-        return model.county_code.in_(subtree_codes(viewer.region_path))
+        return in_subtree(model.county_code, viewer)
     if model is InstitutionClaim:
         if viewer.is_institution:
             return InstitutionClaim.account_id == viewer.account_id
@@ -183,5 +208,5 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
     if model is AuditRecord:
         if not is_education_county_and_up(viewer):
             return sa.false()
-        return AuditRecord.region_code.in_(subtree_codes(viewer.region_path))
+        return in_subtree(AuditRecord.region_code, viewer)
     raise TypeError(f"no scope rule for {model.__name__}")

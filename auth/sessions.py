@@ -1,5 +1,6 @@
 """Login sessions: opaque random tokens, stored only as SHA-256 hashes, ended after a
-period without activity (sliding: every authenticated request moves the deadline)."""
+period without activity (sliding: authenticated requests move the deadline, written at most
+once a minute: ``TOUCH_EVERY``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.scope import subtree_codes_of
 from auth.viewer import Viewer
-from models import Account, AuthSession, Region
+from models import Account, AccountKind, AuthSession, Region
 from models.database import single_statements
 
 COOKIE_NAME = "xwpx_session"
+
+#: How stale a session's last request may be written: the idle deadline moves when a request
+#: comes this long after the last one written, not on every request (a write per request
+#: for a read of a page). So that no request goes unseen, a session ends when it has been
+#: idle for its timeout plus this much since the last written request: between two hours
+#: and two hours and a minute after its very last request, never before.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def token_hash(token: str) -> str:
@@ -38,8 +47,9 @@ async def create_session(
     return token
 
 
-def viewer_of(account: Account, session_id: uuid.UUID, region_path: str | None) -> Viewer:
-    """The viewer of an account (its region's materialised path given)."""
+def viewer_of(account: Account, session_id: uuid.UUID, region_path: str | None, subtree: tuple[str, ...] | None = None) -> Viewer:
+    """The viewer of an account (its region's materialised path given, and the codes of its
+    subtree when read)."""
     return Viewer(
         account_id=account.id,
         session_id=session_id,
@@ -52,14 +62,15 @@ def viewer_of(account: Account, session_id: uuid.UUID, region_path: str | None) 
         department=account.department,
         parent_id=account.parent_id,
         institution_id=account.institution_id,
+        subtree=subtree,
     )
 
 
 def _lookup() -> sa.Select:
     """The session of the token hash ``digest`` and its viewer's columns (``viewer_of``),
     touching it (sliding expiry: last seen at ``moment``) in the same statement when it is
-    live (last seen after ``cutoff``), its account enabled, and ``moment`` later than its
-    last request. PostgreSQL runs a data-modifying WITH query whether or not the statement
+    live (last seen after ``cutoff``), its account enabled, and its last request written
+    before ``stale`` (``TOUCH_EVERY`` ago). PostgreSQL runs a data-modifying WITH query whether or not the statement
     reads its result. (The parameters are not named after columns of ``auth_session``: an
     update would take such a name for a value to set.)"""
     found = (
@@ -79,7 +90,7 @@ def _lookup() -> sa.Select:
         .where(
             AuthSession.id == found.c.session_id,
             found.c.enabled,
-            found.c.last_seen_at < sa.bindparam("moment"),
+            found.c.last_seen_at < sa.bindparam("stale"),
             found.c.last_seen_at > sa.bindparam("cutoff"),
         )
         .values(last_seen_at=sa.bindparam("moment"))
@@ -96,9 +107,11 @@ async def viewer_for_token(
     db: AsyncSession, token: str, now: datetime, idle_timeout: timedelta
 ) -> Viewer | None:
     """The viewer behind ``token``, or None when it is unknown, idle too long or its
-    account is disabled. Touches the session (sliding expiry) in the statement that reads
-    it: one statement per authenticated request."""
-    found = await db.execute(_LOOKUP, {"digest": token_hash(token), "moment": now, "cutoff": now - idle_timeout})
+    account is disabled. Touches the session (sliding expiry, at most once a
+    ``TOUCH_EVERY``) in the statement that reads it: one statement per authenticated
+    request (and one a minute per region for the subtree's codes)."""
+    idle_timeout += TOUCH_EVERY
+    found = await db.execute(_LOOKUP, {"digest": token_hash(token), "moment": now, "stale": now - TOUCH_EVERY, "cutoff": now - idle_timeout})
     row = found.first()
     if row is None:
         return None
@@ -109,7 +122,8 @@ async def viewer_for_token(
     if not row.enabled:
         return None
     await db.commit()
-    return viewer_of(row, row.session_id, row.region_path)
+    subtree = await subtree_codes_of(db, row.region_path) if row.region_path is not None and row.kind is AccountKind.REGULATOR else None
+    return viewer_of(row, row.session_id, row.region_path, subtree)
 
 
 async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:

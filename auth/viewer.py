@@ -23,6 +23,9 @@ class Viewer:
     department: Department | None = None
     parent_id: uuid.UUID | None = None
     institution_id: uuid.UUID | None = None
+    #: The codes of the regions of ``region_path``'s subtree, when read with the session
+    #: (``auth.scope.in_subtree`` binds them as one array); None: the scope reads them.
+    subtree: tuple[str, ...] | None = None
 
     @property
     def is_regulator(self) -> bool:

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         "resolvers.accounts.messaging:OutboxSender",
         description="`module:Class` of the sender of verification codes; the default logs them and keeps them in the `outbox` table.",
     )
+    pool_size: int = Field(
+        20, ge=1, description="Database connections a worker keeps for signed-in callers: at least the requests it serves at once, so that none is opened and closed per request (10 more only at a peak)."
+    )
     public_pool: int = Field(5, ge=1, description="Database connections for callers without a session (a pool of their own).")
     public_pool_timeout: float = Field(1.0, gt=0, description="Seconds a public request waits for a connection before `SERVICE_BUSY`.")
     public_statement_timeout_ms: int = Field(2000, ge=1, description="Milliseconds after which a public request's statement is cut (`SERVICE_BUSY`).")

@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.util import await_
 
 from core import faults
 from core.settings import ROOT
@@ -201,10 +200,10 @@ def run_migrations(url: str, revision: str = "head") -> None:
 def create_engine(url: str, **kwargs) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    ping = kwargs.pop("pool_pre_ping", True)
+    check = kwargs.pop("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
-    if ping:
-        sa.event.listen(engine.sync_engine.pool, "checkout", _ping)
+    if check:
+        sa.event.listen(engine.sync_engine.pool, "checkout", _check_open)
     sa.event.listen(engine.sync_engine, "handle_error", _discard_broken)
     return engine
 
@@ -220,16 +219,15 @@ def _discard_broken(context) -> None:
         context.is_disconnect = True
 
 
-def _ping(dbapi_connection, connection_record, connection_proxy) -> None:
-    """Check a pooled connection before lending it (SQLAlchemy's pessimistic disconnect
-    handling): a connection the database dropped (a restart, a failover) is replaced and
-    the caller never sees it. One round trip: ``pool_pre_ping`` of the asyncpg dialect
-    pings inside BEGIN and ROLLBACK (for pgbouncer's transaction pooling, which the
-    driver's prepared statements rule out here anyway), three round trips per checkout."""
-    try:
-        await_(dbapi_connection.driver_connection.execute("SELECT 1"))
-    except Exception as error:  # noqa: BLE001 - any failure: a fresh connection
-        raise DisconnectionError("the pooled connection failed its ping") from error
+def _check_open(dbapi_connection, connection_record, connection_proxy) -> None:
+    """Lend no pooled connection whose socket the database has closed (a restart, a
+    failover, an idle timeout: the server ends the backend and the driver sees the end of
+    its socket), without a round trip: a ping per checkout (``SELECT 1``) cost one round
+    trip of every request's two. A connection that dies between this check and its
+    statement fails that statement (``DATABASE_UNAVAILABLE``), and ``_discard_broken``
+    replaces it and the pool's others (docs/performance.md, "The read path")."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the pooled connection was closed by the database")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
