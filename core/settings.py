@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     tally_compact_seconds: float = Field(
         60.0, ge=0, description="How often the statistics' county differences are folded (`0`: never; run `SELECT tally_compact()` elsewhere)."
     )
+    planned_reads: bool = Field(
+        True, description="Answer the list pages the planner covers from their plans (docs/read-path.md); `0`: every operation by normal execution (so does `XWPX_OTEL=1`)."
+    )
     graphiql: bool = Field(True, description="Serve GraphiQL at `/graphql` to browsers.")
     log_format: Literal["json", "text"] | None = Field(None, description="Log lines as `json` or `text` (default: text on a terminal, JSON otherwise).")
     served_by_header: bool = Field(False, description="Answer each worker's process id in `X-Served-By` (to watch a load spread over workers).")

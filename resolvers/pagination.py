@@ -96,10 +96,10 @@ async def paginate(
         stmt = stmt.where(sa.tuple_(*order_by) > sa.tuple_(*values))
     rows = list((await db.execute(stmt.limit(size + 1))).scalars())
     total = (await db.execute(sa.select(sa.func.count()).select_from(entity).where(where))).scalar_one()
-    return _page(rows, order_by, size, total)
+    return page_of(rows, order_by, size, total)
 
 
-def _page(rows: list, order_by: Sequence[sa.ColumnElement[Any]], size: int, total: int) -> Page:
+def page_of(rows: list, order_by: Sequence[sa.ColumnElement[Any]], size: int, total: int) -> Page:
     """The page of ``rows`` (read one past ``size``, to tell whether a next page exists)."""
     keys = [col.key for col in order_by]
     return Page(
@@ -110,28 +110,27 @@ def _page(rows: list, order_by: Sequence[sa.ColumnElement[Any]], size: int, tota
     )
 
 
-async def paginate_rows(
-    db: AsyncSession,
+def page_statement(
     entity: Any,
     where: sa.ColumnElement[bool],
     order_by: Sequence[sa.ColumnElement[Any]],
     *,
-    first: int | None,
+    size: int,
     after: str | None,
     columns: Sequence[sa.ColumnElement[Any]] = (),
     outer_joins: Sequence[tuple[Any, sa.ColumnElement[bool]]] = (),
     count: bool = True,
     entity_columns: Sequence[sa.ColumnElement[Any]] | None = None,
     counted: sa.Select | None = None,
-) -> Page:
-    """Like ``paginate``, as Core rows of ``entity``'s columns (or ``entity_columns``) and
-    ``columns`` (which may be correlated to ``entity``, or read from ``outer_joins``), in
-    one statement: the page's sort keys come first from ``where`` alone (an index on them
-    serves it, and only the page's rows are read), then the rows by their last, unique key,
-    with the total count alongside (``counted``, a statement of one number, when given:
-    a count kept elsewhere). Without ``count`` the total is 0. A page that comes back empty
-    is counted by a second statement."""
-    size = page_size(first)
+) -> tuple[sa.Select, sa.Select]:
+    """One page of ``size`` rows (read one past it, to tell whether a next page exists) of
+    ``entity``'s columns (or ``entity_columns``) and ``columns`` (which may be correlated to
+    ``entity``, or read from ``outer_joins``), in one statement: the page's sort keys come
+    first from ``where`` alone (an index on them serves it, and only the page's rows are
+    read), then the rows by their last, unique key, with the total count alongside as
+    ``total_count`` (``counted``, a statement of one number, when given: a count kept
+    elsewhere; none without ``count``). Also the statement of the total alone, for a page
+    that comes back empty."""
     keys = sa.select(*order_by).where(where)
     if after:
         keys = keys.where(sa.tuple_(*order_by) > sa.tuple_(*decode_cursor(after, order_by)))
@@ -144,8 +143,4 @@ async def paginate_rows(
     stmt = stmt.join_from(entity, keys, order_by[-1] == keys.c[order_by[-1].key])
     for target, on in outer_joins:
         stmt = stmt.outerjoin(target, on)
-    rows = list(await db.execute(stmt.order_by(*(keys.c[col.key] for col in order_by))))
-    total = 0
-    if count:
-        total = rows[0].total_count if rows else (await db.execute(counted)).scalar_one()
-    return _page(rows, order_by, size, total)
+    return stmt.order_by(*(keys.c[col.key] for col in order_by)), counted

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from graphql import ExecutionResult, GraphQLError
-from graphql.language import StringValueNode, Visitor, visit
+from graphql.language import DocumentNode, StringValueNode, Visitor, visit
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from core.faults import REFUSALS, fault_of, log_refusal
@@ -17,13 +17,18 @@ from resolvers import audit
 from schema.errors import is_expected
 
 
-def _holds_nul(value: Any) -> bool:
+def holds_nul(value: Any) -> bool:
+    """Whether a value (variables), or a document's string literals, hold a NUL character."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_holds_nul(v) for v in value.values())
+        return any(holds_nul(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(_holds_nul(v) for v in value)
+        return any(holds_nul(v) for v in value)
+    if isinstance(value, DocumentNode):
+        finder = _NulFinder()
+        visit(value, finder)
+        return finder.found
     return False
 
 
@@ -43,10 +48,7 @@ class RefuseNulCharacters(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        finder = _NulFinder()
-        if context.graphql_document is not None:
-            visit(context.graphql_document, finder)
-        if finder.found or _holds_nul(context.variables):
+        if holds_nul(context.graphql_document) or holds_nul(context.variables):
             context.result = ExecutionResult(
                 data=None,
                 errors=[GraphQLError("输入中含有空字符（NUL），请删除后重试 (strings may not contain NUL)", extensions={"code": "BAD_USER_INPUT"})],
@@ -115,18 +117,23 @@ class RecordPersonalReads(SchemaExtension):
 
     async def on_execute(self):
         yield
-        context = self.execution_context.context
-        reads = getattr(context, "personal_reads", None)
-        if not reads or context.viewer is None:
-            return
-        try:
-            await _write_reads(context, reads)
-        except Exception as error:  # noqa: BLE001 - logged; the answer stands
-            fault = fault_of(error)
-            if fault is None:
-                logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
-            else:
-                logging.getLogger("xwpx").error("could not record %d personal-data reads: %s", len(reads), fault.code)
+        await record_personal_reads(self.execution_context.context)
+
+
+async def record_personal_reads(context) -> None:
+    """The audit records of the unmasked personal data a request read (its answer computed,
+    by normal execution or a plan: ``schema.planner``)."""
+    reads = getattr(context, "personal_reads", None)
+    if not reads or context.viewer is None:
+        return
+    try:
+        await _write_reads(context, reads)
+    except Exception as error:  # noqa: BLE001 - logged; the answer stands
+        fault = fault_of(error)
+        if fault is None:
+            logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
+        else:
+            logging.getLogger("xwpx").error("could not record %d personal-data reads: %s", len(reads), fault.code)
 
 
 async def _write_reads(context, reads: dict) -> None:

@@ -50,6 +50,7 @@ from schema.limits import QueryLimits, introspection_budget
 from schema.lists import ListMutation, ListQuery
 from schema.materials import MaterialMutation
 from schema.node import NodeQuery
+from schema.planner import Planner
 from schema.public import PublicQuery
 from schema.regions import RegionQuery
 from schema.sites import SiteMutation
@@ -259,6 +260,9 @@ schema = FederationSchema(
     extensions=_extensions(),
 )
 
+
+#: The planned read path of the full schema (schema.planner); the public part has no field it plans.
+planner = Planner(schema)
 
 # What the query limits know of each schema (its introspection's bounds and budget),
 # measured once here rather than by the first request.

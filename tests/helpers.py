@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import importlib
 import json
 import os
@@ -19,16 +22,47 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from anyio.from_thread import start_blocking_portal
 from stdnum.cn import uscc
 
 from auth.passwords import hash_password
 from auth.ratelimit import RateLimiter
+from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
+from models.database import execute_admin, with_database
+from server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def app_in_a_thread(pg_server_url: str, template_database: str, prefix: str, prepare, **settings):
+    """An app on a database of its own (a copy of the template, filled by ``prepare(url)``),
+    running on an event loop in a thread of its own so that hypothesis can drive it from the
+    test's: yields (``post(body, headers)`` -> the response, the app); the database is
+    dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    asyncio.run(execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    url = with_database(pg_server_url, name)
+    try:
+        asyncio.run(prepare(url))
+        app = create_app(Settings(database_url=url, **settings))
+        with start_blocking_portal() as portal, portal.wrap_async_context_manager(app.router.lifespan_context(app)):
+            http = portal.call(lambda: _client(app))
+            try:
+                yield (lambda body, headers: portal.call(functools.partial(http.post, "/graphql", json=body, headers=headers))), app
+            finally:
+                portal.call(http.aclose)
+    finally:
+        asyncio.run(execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
 def error_codes(result: dict) -> list[str]:

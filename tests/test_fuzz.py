@@ -14,8 +14,6 @@ so CI is repeatable); the longer campaign is the same test with more random exam
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import os
 import uuid
@@ -23,22 +21,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import graphql
-import httpx
 import pytest
 import sqlalchemy as sa
-from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, queries
 
 from auth.passwords import hash_password
-from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD, seed_accounts
 from models import Account, AccountKind, Application, Complaint, Course, Inspection, Institution, Material, Site, Staff, TrainingClass
-from models.database import create_engine, create_sessionmaker, execute_admin, with_database
+from models.database import create_engine, create_sessionmaker
 from schema.root import schema
-from server import create_app
-from tests.helpers import insert_institutions, server_ms
+from tests.helpers import app_in_a_thread, insert_institutions, server_ms
 
 CAMPAIGN = int(os.environ.get("XWPX_FUZZ_EXAMPLES", "0"))
 EXAMPLES = CAMPAIGN or 25
@@ -106,21 +100,9 @@ async def _prepare(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def client(pg_server_url, template_database):
-    name = f"xwpx_fuzz_{uuid.uuid4().hex[:12]}"
-    asyncio.run(execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    url = with_database(pg_server_url, name)
-    asyncio.run(_prepare(url))
-    app = create_app(Settings(database_url=url, public_rate=(10**9, 10**9)))  # the campaign sends thousands of anonymous requests
-    # The app runs on an event loop in a thread of its own; hypothesis drives it from here.
-    with start_blocking_portal() as portal, portal.wrap_async_context_manager(app.router.lifespan_context(app)):
-        http = portal.call(lambda: _client(app))
-        yield lambda body, headers: portal.call(functools.partial(http.post, "/graphql", json=body, headers=headers))
-        portal.call(http.aclose)
-    asyncio.run(execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _client(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    # The campaign sends thousands of anonymous requests.
+    with app_in_a_thread(pg_server_url, template_database, "xwpx_fuzz", _prepare, public_rate=(10**9, 10**9)) as (post, _):
+        yield post
 
 
 def _token(post, username: str | None) -> dict:

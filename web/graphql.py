@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import json
 
+import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError, get_operation_ast, parse
 from graphql import OperationType as GraphQLOperationType
@@ -30,7 +31,7 @@ from schema.context import Context
 from schema.errors import graphql_error
 from schema.extensions import fault_error
 from schema.limits import MAX_JSON_DEPTH
-from schema.root import public_schema, refusal_outside_public_part
+from schema.root import planner, public_schema, refusal_outside_public_part
 from web import metrics, public_cache
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -173,6 +174,11 @@ class GraphQLApp(GraphQL):
             raise BodyTooDeep()
         return value
 
+    def encode_json(self, data: object) -> bytes:
+        """Answers by orjson (UTF-8, no escapes of other characters; several times faster
+        than the standard library's on a page of fifty nodes)."""
+        return orjson.dumps(data)
+
     async def parse_http_body(self, request_adapter):
         if _refusal.get() is not None:
             # Over the public rate (get_context): the body is not even read.
@@ -213,6 +219,12 @@ class GraphQLApp(GraphQL):
             chosen = public_schema
 
         async def execute() -> ExecutionResult:
+            if chosen is self.schema and OperationType.QUERY in allowed and state.settings.planned_reads and not state.settings.otel:
+                # A document the planner covers is answered from its plan (schema.planner).
+                planned = await planner.answer(request_data.query, request_data.operation_name, request_data.variables, context)
+                metrics.PLANNED_READS.labels("normal" if planned is None else "planned").inc()
+                if planned is not None:
+                    return planned
             try:
                 return await chosen.execute(
                     request_data.query,

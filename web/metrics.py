@@ -1,5 +1,5 @@
 """Prometheus metrics (``GET /metrics``, the text format): requests by method, route and status;
-request latency by route; GraphQL errors by code; the database pools' connections in use and
+request latency by route; GraphQL errors by code; signed-in queries answered from a plan or by normal execution; the database pools' connections in use and
 size (the regulators' and the public one). Counted per worker process: with several workers,
 scrape each, or set ``PROMETHEUS_MULTIPROC_DIR`` (the client library's multi-process mode) and
 the endpoint aggregates them."""
@@ -15,6 +15,7 @@ LATENCY = Histogram(
     "xwpx_http_request_duration_seconds", "HTTP request latency", ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+PLANNED_READS = Counter("xwpx_graphql_planned_total", "Queries of signed-in callers by how they were answered: planned or normal", ["path"])
 GRAPHQL_ERRORS = Counter("xwpx_graphql_errors_total", "GraphQL errors by code", ["code"])
 POOL_IN_USE = Gauge("xwpx_db_pool_connections_in_use", "Database connections checked out", ["pool"], multiprocess_mode="livesum")
 POOL_SIZE = Gauge("xwpx_db_pool_size", "Database pool size", ["pool"], multiprocess_mode="livesum")

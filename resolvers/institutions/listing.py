@@ -9,16 +9,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
+from auth.scope import in_subtree, scope, sees_whole_subtree, subtree_of
 from auth.viewer import Viewer
 from core.clock import today
 from core.ids import parse_id
-from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, Region, ReviewStatus, Site, Staff
+from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, ReviewStatus, Site, Staff
 from models.database import single_statements
 from models.statistics import county_tally, tally_rows
 from resolvers.filters import RecordId, condition, criterion, given
 from resolvers.institutions.registration import SAVED_FLAG, Part
-from resolvers.pagination import Page, paginate_rows
+from resolvers.pagination import Page, page_of, page_size, page_statement
 
 
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
@@ -29,6 +29,11 @@ def overdue_condition(today: date) -> sa.ColumnElement[bool]:
         Institution.open_deadline.is_not(None),
         Institution.open_deadline < today,
     )
+
+
+def is_overdue(inspection_status: str, open_deadline: date | None, today: date) -> bool:
+    """``overdue_condition`` of one institution's values."""
+    return inspection_status == "RECTIFYING" and open_deadline is not None and open_deadline < today
 
 
 def _complete() -> sa.ColumnElement[bool]:
@@ -94,24 +99,23 @@ def tallied_total(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.Sele
         return None
     if set(given(f)) - {"region_code"}:
         return None
-    codes = subtree_codes(viewer.region_path)
-    if f is not None and f.region_code:
-        codes = codes.where(Region.code.in_(subtree_of(f.region_code)))
     counted = tally_rows(county_tally, "region_code", "registered")
-    return sa.select(sa.cast(sa.func.coalesce(sa.func.sum(counted.c.registered), 0), sa.BigInteger)).where(counted.c.region_code.in_(codes))
+    where = in_subtree(counted.c.region_code, viewer)
+    if f is not None and f.region_code:
+        where = sa.and_(where, counted.c.region_code.in_(subtree_of(f.region_code)))
+    return sa.select(sa.cast(sa.func.coalesce(sa.func.sum(counted.c.registered), 0), sa.BigInteger)).where(where)
 
 
-async def list_institutions(
-    info, f: InstitutionFilter | None, first: int | None, after: str | None, *,
+#: The list's order (and its cursors' keys).
+ORDER = (Institution.name, Institution.id)
+
+
+def list_statement(
+    viewer: Viewer | None, f: InstitutionFilter | None, size: int, after: str | None, day: date, *,
     unit: bool = False, counts: bool = False, total: bool = True, details: bool = True,
-) -> Page:
-    """A page of the list as rows of the institution's columns, in one statement, with what
-    its nodes show besides: ``unit`` the registering unit's ``unit_name`` and ``unit_level``
-    (named on every institution its viewers see, like the ``unit`` loader), ``counts`` the
-    ``site_count`` and ``active_staff_count`` of each institution (all in scope with it, as
-    the ``counts`` loader reads them); ``total`` the total count (0 without). Without
-    ``details`` the rows hold ``LIST_COLUMNS`` only."""
-    ctx = info.context
+) -> tuple[sa.Select, sa.Select]:
+    """The statement of a page of ``size`` of the list (``list_institutions``), and that of
+    its total for a page that comes back empty."""
     columns: list[sa.ColumnElement[Any]] = []
     joins: list[tuple[Any, sa.ColumnElement[bool]]] = []
     if unit:
@@ -125,10 +129,29 @@ async def list_institutions(
             .scalar_subquery()
             .label("active_staff_count"),
         ]
+    return page_statement(
+        Institution, listed(viewer, f, day), ORDER, size=size, after=after, columns=columns, outer_joins=joins, count=total,
+        counted=tallied_total(viewer, f), entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
+    )
+
+
+async def list_institutions(
+    info, f: InstitutionFilter | None, first: int | None, after: str | None, *,
+    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True,
+) -> Page:
+    """A page of the list as rows of the institution's columns, in one statement, with what
+    its nodes show besides: ``unit`` the registering unit's ``unit_name`` and ``unit_level``
+    (named on every institution its viewers see, like the ``unit`` loader), ``counts`` the
+    ``site_count`` and ``active_staff_count`` of each institution (all in scope with it, as
+    the ``counts`` loader reads them); ``total`` the total count (0 without). Without
+    ``details`` the rows hold ``LIST_COLUMNS`` only."""
+    ctx = info.context
+    size = page_size(first)
+    stmt, counted = list_statement(ctx.viewer, f, size, after, today(ctx.now), unit=unit, counts=counts, total=total, details=details)
     async with ctx.sessionmaker() as db:
         await single_statements(db)
-        return await paginate_rows(
-            db, Institution, listed(ctx.viewer, f, today(ctx.now)), [Institution.name, Institution.id],
-            first=first, after=after, columns=columns, outer_joins=joins, count=total, counted=tallied_total(ctx.viewer, f),
-            entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
-        )
+        rows = list(await db.execute(stmt))
+        count = 0
+        if total:
+            count = rows[0].total_count if rows else (await db.execute(counted)).scalar_one()
+    return page_of(rows, ORDER, size, count)

@@ -16,6 +16,7 @@ from core.masking import mask_id_number, mask_phone
 from models import InspectionStatus as InspectionStatusEnum
 from models import Institution as InstitutionRow
 from models import Kind, Mode, Nature
+from resolvers.institutions.listing import is_overdue
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Part
 from resolvers.loaders import (
     ApplicationsByInstitutionLoader,
@@ -280,11 +281,7 @@ class Institution(Node):
 
     @strawberry.field(description="逾期: rectifying, and an unfinished ledger item's deadline has passed")
     def overdue(self, info: Info) -> bool:
-        return (
-            self.inspection_status is InspectionStatusEnum.RECTIFYING
-            and self.open_deadline is not None
-            and self.open_deadline < today(info.context.now)
-        )
+        return is_overdue(self.inspection_status.value, self.open_deadline, today(info.context.now))
 
     @strawberry.field(description="排查记录, newest first: the latest `first` (at most 100)")
     async def inspections(self, info: Info, first: int | None = 10) -> list[Inspection]:

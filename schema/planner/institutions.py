@@ -1,0 +1,232 @@
+"""The planned institution list (``institutions(filter, first, after)``): what each field of
+the connection and of its nodes reads from the page's one statement
+(``resolvers.institutions.listing.list_statement``, the statement the resolver runs) and how
+it is written, for the fields listed here; a node field not listed here (a nested list, the
+county, anything added later) leaves the document to normal execution.
+
+Scope, masks and the audit of personal data are the resolver's: the statement's condition is
+``auth.scope.scope`` of the viewer; ID numbers and phones are masked by ``core.masking`` for
+every viewer but the county desk (``auth.roles.sees_personal_data``), whose unmasked reads of
+ID numbers are noted for the audit trail exactly as ``LegalRepresentative.id_number`` notes
+them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from graphql import GraphQLSchema
+
+from auth.roles import sees_personal_data
+from auth.viewer import Viewer
+from core.clock import today
+from core.masking import mask_id_number, mask_phone
+from models import Level
+from resolvers.filters import given
+from resolvers.institutions.listing import ORDER, is_overdue, list_statement
+from resolvers.pagination import page_of, page_size
+from resolvers.planner.statements import Statements, fetch
+from schema.context import note_personal_read
+from schema.filters import to_filter
+from schema.institutions.types import LIST_FIELDS, RegistrationProgress
+from schema.planner.document import NotCovered, Selected, only, serializer
+
+#: Node fields read from the row's own columns (``LIST_COLUMNS``, or every column).
+_COLUMNS = {
+    "name": "name", "creditCode": "credit_code", "address": "address", "postalCode": "postal_code", "phone": "phone", "email": "email",
+    "kind": "kind", "mode": "mode", "nature": "nature", "version": "version", "createdAt": "created_at", "updatedAt": "updated_at",
+    "inspectionStatus": "inspection_status", "reviewStatus": "review_status", "deregisteredAt": "deregistered_at",
+}
+NODE_FIELDS = frozenset({
+    "__typename", "id", *_COLUMNS, "overdue", "registrationProgress", "registeringUnit", "siteCount", "activeStaffCount",
+    "legalRepresentative", "contactPerson",
+})
+CONNECTION_FIELDS = frozenset({"__typename", "totalCount", "edges", "pageInfo"})
+EDGE_FIELDS = frozenset({"__typename", "cursor", "node"})
+PAGE_INFO_FIELDS = frozenset({"__typename", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
+PROGRESS_FIELDS = frozenset({"__typename", "savedParts", "missingParts", "complete"})
+UNIT_FIELDS = frozenset({"__typename", "id", "name", "level"})
+REPRESENTATIVE_FIELDS = frozenset({"__typename", "name", "idNumber", "phone"})
+CONTACT_FIELDS = frozenset({"__typename", "name", "phone"})
+
+#: What a node's value is made of: (row, the request's state) -> JSON value.
+Build = Callable[[Any, "_State"], Any]
+
+
+class _State:
+    """What one answer's building needs besides a row."""
+
+    __slots__ = ("after", "context", "day", "personal")
+
+    def __init__(self, context: Any, personal: bool, after: str | None) -> None:
+        self.context = context
+        self.day = today(context.now)
+        self.personal = personal
+        self.after = after
+
+
+def _object(
+    schema: GraphQLSchema, type_name: str, selected: list[Selected], parts: dict[str, Build], keyed: dict[str, Build] | None = None
+) -> Callable[[Any, _State], dict]:
+    """An object of ``type_name`` from ``keyed`` (by response key: the fields with a
+    selection of their own) and ``parts`` (by field name), in the document's order."""
+    keyed = keyed or {}
+
+    def part(s: Selected) -> Build:
+        if s.name == "__typename":
+            return lambda row, state: type_name
+        return keyed[s.key] if s.key in keyed else parts[s.name]
+
+    built = [(s.key, part(s)) for s in selected]
+
+    def build(row: Any, state: _State) -> dict:
+        return {key: part(row, state) for key, part in built}
+
+    return build
+
+
+def _node(schema: GraphQLSchema, selected: list[Selected]) -> Build:
+    institution = schema.type_map["Institution"]
+    parts: dict[str, Build] = {"id": lambda row, state: str(row.id)}
+    for field, column in _COLUMNS.items():
+        write = serializer(institution, field)
+        parts[field] = lambda row, state, column=column, write=write: write(getattr(row, column))
+    parts["overdue"] = lambda row, state: is_overdue(row.inspection_status, row.open_deadline, state.day)
+    parts["siteCount"] = lambda row, state: row.site_count
+    parts["activeStaffCount"] = lambda row, state: row.active_staff_count
+    objects = {"registrationProgress": _progress, "registeringUnit": _unit, "legalRepresentative": _representative, "contactPerson": _contact}
+    keyed = {entry.key: objects[entry.name](schema, entry.children) for entry in selected if entry.name in objects}
+    return _object(schema, "Institution", selected, parts, keyed)
+
+
+def _progress(schema: GraphQLSchema, selected: list[Selected]) -> Build:
+    only(selected, PROGRESS_FIELDS)
+    progress = schema.type_map["RegistrationProgress"]
+    saved, missing = serializer(progress, "savedParts"), serializer(progress, "missingParts")
+    values = _object(schema, "RegistrationProgress", selected, {
+        "savedParts": lambda p, state: saved(p.saved_parts),
+        "missingParts": lambda p, state: missing(p.missing_parts),
+        "complete": lambda p, state: p.complete,
+    })
+    return lambda row, state: values(RegistrationProgress.from_row(row), state)
+
+
+def _unit(schema: GraphQLSchema, selected: list[Selected]) -> Build:
+    only(selected, UNIT_FIELDS)
+    level = serializer(schema.type_map["RegisteringUnit"], "level")
+    values = _object(schema, "RegisteringUnit", selected, {
+        "id": lambda row, state: str(row.registering_unit_id),
+        "name": lambda row, state: row.unit_name,
+        "level": lambda row, state: level(Level(row.unit_level)),
+    })
+    return lambda row, state: None if row.registering_unit_id is None else values(row, state)
+
+
+def _representative(schema: GraphQLSchema, selected: list[Selected]) -> Build:
+    only(selected, REPRESENTATIVE_FIELDS)
+
+    def id_number(row: Any, state: _State) -> str:
+        if not state.personal:
+            return mask_id_number(row.legal_rep_id_number)
+        note_personal_read(state, ("Institution", uuid.UUID(str(row.id)), row.region_code, None), "legalRepresentative.idNumber")
+        return row.legal_rep_id_number
+
+    return _object(schema, "LegalRepresentative", selected, {
+        "name": lambda row, state: row.legal_rep_name,
+        "idNumber": id_number,
+        "phone": lambda row, state: row.legal_rep_phone if state.personal else mask_phone(row.legal_rep_phone),
+    })
+
+
+def _contact(schema: GraphQLSchema, selected: list[Selected]) -> Build:
+    only(selected, CONTACT_FIELDS)
+    return _object(schema, "ContactPerson", selected, {
+        "name": lambda row, state: row.contact_name,
+        "phone": lambda row, state: row.contact_phone if state.personal else mask_phone(row.contact_phone),
+    })
+
+
+class InstitutionList:
+    """The plan of one ``institutions`` field of a document."""
+
+    def __init__(self, schema: GraphQLSchema, root: Selected, statements: Statements) -> None:
+        only(root.children, CONNECTION_FIELDS)
+        self.root = root
+        self.statements = statements
+        connection: set[str] = set()
+        node: set[str] = set()
+        edges: list[Selected] = []
+        page_info: list[Selected] = []
+        for entry in root.children:
+            connection.add(entry.name)
+            if entry.name == "edges":
+                only(entry.children, EDGE_FIELDS)
+                edges.append(entry)
+                for edge_field in entry.children:
+                    if edge_field.name == "node":
+                        only(edge_field.children, NODE_FIELDS)
+                        node.update(edge_field.child_names())
+            elif entry.name == "pageInfo":
+                only(entry.children, PAGE_INFO_FIELDS)
+                page_info.append(entry)
+        # What the resolver reads for the same selection (schema.institutions.query).
+        self.unit = "registeringUnit" in node
+        self.counts = "siteCount" in node or "activeStaffCount" in node
+        self.details = not node <= LIST_FIELDS
+        self.total = "totalCount" in connection
+        self.shape = (self.unit, self.counts, self.details, self.total)
+        self.build = self._connection(schema, root.children)
+
+    def _connection(self, schema: GraphQLSchema, selected: list[Selected]) -> Callable:
+        keyed: dict[str, Callable] = {}
+        for entry in selected:
+            if entry.name == "edges":
+                keyed[entry.key] = self._edges(schema, entry.children)
+            elif entry.name == "pageInfo":
+                keyed[entry.key] = _object(schema, "PageInfo", entry.children, {
+                    "hasNextPage": lambda page, state: page.has_next_page,
+                    "hasPreviousPage": lambda page, state: state.after is not None,
+                    "startCursor": lambda page, state: page.cursors[0] if page.cursors else None,
+                    "endCursor": lambda page, state: page.cursors[-1] if page.cursors else None,
+                })
+        return _object(schema, "InstitutionConnection", selected, {"totalCount": lambda page, state: page.total_count}, keyed)
+
+    @staticmethod
+    def _edges(schema: GraphQLSchema, selected: list[Selected]) -> Callable:
+        keyed: dict[str, Build] = {}
+        for entry in selected:
+            if entry.name == "node":
+                node = _node(schema, entry.children)
+                keyed[entry.key] = lambda pair, state, node=node: node(pair[0], state)
+        edge = _object(schema, "InstitutionEdge", selected, {"cursor": lambda pair, state: pair[1]}, keyed)
+        return lambda page, state: [edge(pair, state) for pair in zip(page.rows, page.cursors, strict=True)]
+
+    async def run(self, context: Any, arguments: dict[str, Any], connection: Any) -> dict:
+        """The connection's answer: the arguments as the resolver takes them, the same
+        statement, the same page."""
+        viewer: Viewer = context.viewer
+        f = to_filter(arguments.get("filter"))
+        first, after = arguments.get("first", 20), arguments.get("after")
+        size = page_size(first)
+        state = _State(context, sees_personal_data(viewer), after)
+        key = (self.shape, viewer, tuple(given(f).items()), size, after, state.day)
+        built: list = []
+
+        def build(part: int):
+            if not built:
+                built.extend(list_statement(viewer, f, size, after, state.day, unit=self.unit, counts=self.counts, total=self.total, details=self.details))
+            return built[part]
+
+        rows = list(await fetch(connection, self.statements.get((*key, "page"), lambda: build(0))))
+        total = 0
+        if self.total:
+            total = rows[0].total_count if rows else (await fetch(connection, self.statements.get((*key, "total"), lambda: build(1))))[0][0]
+        return self.build(page_of(rows, ORDER, size, total), state)
+
+
+def plan_institutions(schema: GraphQLSchema, root: Selected, statements: Statements) -> InstitutionList:
+    if not root.children:
+        raise NotCovered(root.name)
+    return InstitutionList(schema, root, statements)

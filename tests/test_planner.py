@@ -1,0 +1,322 @@
+"""The planned read path (schema.planner, docs/read-path.md) against normal execution.
+
+Generated documents over everything the planner covers (hypothesis: the connection's and the
+nodes' fields in any subset and order, aliases, the same field asked twice, inline and named
+fragments, two list roots, every filter, page sizes in and out of bounds, real and broken
+cursors, arguments inline or as variables) and, among them, fields it does not cover, are
+sent twice by every viewer of the scope matrix: once with planned reads on and once with
+them off (``XWPX_PLANNED_READS``). The two answers must be the same JSON, byte for byte
+(data, errors, order); a document the planner covers, asked by a regulator and answered
+without errors, must have been answered from its plan, and any other by normal execution.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+from prometheus_client import REGISTRY
+
+from auth.passwords import hash_password
+from demo.accounts import DEMO_PASSWORD, seed_accounts
+from models import Account, AccountKind, Institution, Site, Staff
+from models.database import create_engine, create_sessionmaker
+from tests.helpers import COMPLETE, VIEWERS, app_in_a_thread, insert_institutions
+
+NOW = datetime(2026, 11, 20, 2, tzinfo=UTC)
+EXAMPLES = 40
+#: Regulators of every level (tests/helpers.VIEWERS), an institution's account, a sub-unit.
+CALLERS = [*VIEWERS, "org-1"]
+
+LEAVES = [
+    "__typename", "id", "name", "creditCode", "address", "postalCode", "phone", "email", "kind", "mode", "nature", "version",
+    "createdAt", "updatedAt", "inspectionStatus", "reviewStatus", "deregisteredAt", "overdue", "siteCount", "activeStaffCount",
+]
+OBJECTS = {
+    "registrationProgress": ["__typename", "savedParts", "missingParts", "complete"],
+    "registeringUnit": ["__typename", "id", "name", "level"],
+    "legalRepresentative": ["__typename", "name", "idNumber", "phone"],
+    "contactPerson": ["__typename", "name", "phone"],
+}
+#: Node fields the planner leaves to normal execution.
+UNCOVERED = ["qualifications { status }", "county { code name }", "inspections(first: 1) { id }", "sites { id }", "facilities { teachingArea }"]
+PAGE_INFO = ["__typename", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"]
+FILTERS = {
+    "name": st.sampled_from(["4401", "SUBJECT", "  440106 ", "%", "_", "无此名"]),
+    "regionCode": st.sampled_from(["440106", "440100", "44", "420000", "999999", "4401061"]),
+    "kind": st.sampled_from(["SUBJECT", "NON_SUBJECT"]),
+    "mode": st.sampled_from(["ONLINE", "OFFLINE"]),
+    "nature": st.sampled_from(["FOR_PROFIT", "NON_PROFIT"]),
+    "complete": st.booleans(),
+    "missingPart": st.sampled_from(["BASICS", "QUALIFICATIONS", "FACILITIES"]),
+    "inspectionStatus": st.sampled_from(["NOT_INSPECTED", "RECTIFYING"]),
+    "overdue": st.booleans(),
+    "reviewStatus": st.sampled_from(["NOT_SUBMITTED", "APPROVED"]),
+    "registeringUnitId": st.sampled_from(["UNIT", "not-an-id", "00000000-0000-0000-0000-000000000000"]),
+}
+ENUMS = {"kind", "mode", "nature", "missingPart", "inspectionStatus", "reviewStatus"}
+#: Filled by the fixture: a real cursor of the list, and a registering unit's id.
+KNOWN: dict[str, str] = {}
+
+
+def _literal(name: str, value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if name in ENUMS:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _pick(draw, names: list[str], at_least: int = 1) -> list[str]:
+    return draw(st.lists(st.sampled_from(names), min_size=at_least, max_size=len(names) + 1))
+
+
+def _aliased(draw, field: str) -> str:
+    alias = draw(st.sampled_from([None, None, None, "a", "b"]))
+    return f"{alias}: {field}" if alias else field
+
+
+@st.composite
+def node_selection(draw) -> tuple[str, bool]:
+    parts, covered = [], True
+    for _ in range(draw(st.integers(1, 8))):
+        choice = draw(st.sampled_from(["leaf", "leaf", "object", "object", "uncovered"]))
+        if choice == "leaf":
+            parts.append(_aliased(draw, draw(st.sampled_from(LEAVES))))
+        elif choice == "object":
+            name = draw(st.sampled_from(sorted(OBJECTS)))
+            parts.append(_aliased(draw, f"{name} {{ {' '.join(_pick(draw, OBJECTS[name]))} }}"))
+        elif draw(st.integers(0, 3)) == 0:
+            parts.append(draw(st.sampled_from(UNCOVERED)))
+            covered = False
+    body = " ".join(parts)
+    wrap = draw(st.sampled_from(["plain", "plain", "inline", "named"]))
+    if wrap == "inline":
+        body = f"... on Institution {{ {body} }} id"
+    elif wrap == "named":
+        body = "...N"
+    return body, covered
+
+
+@st.composite
+def connection(draw) -> tuple[str, bool, bool]:
+    """A connection's selection, whether the planner covers it, and whether it names the
+    fragment ``N``."""
+    parts, covered, named = [], True, False
+    for field in draw(st.lists(st.sampled_from(["totalCount", "edges", "pageInfo", "__typename"]), min_size=1, max_size=4)):
+        if field == "edges":
+            edge = " ".join(draw(st.sampled_from([["node"], ["cursor", "node"], ["node", "cursor", "__typename"], ["cursor"]])))
+            node, node_covered = draw(node_selection()) if "node" in edge else ("", True)
+            named = named or node == "...N"
+            covered = covered and node_covered
+            parts.append(_aliased(draw, "edges { " + edge.replace("node", "node { " + node + " }") + " }"))
+        elif field == "pageInfo":
+            parts.append(_aliased(draw, f"pageInfo {{ {' '.join(_pick(draw, PAGE_INFO))} }}"))
+        else:
+            parts.append(_aliased(draw, field))
+    return " ".join(parts), covered, named
+
+
+@st.composite
+def document(draw) -> tuple[str, dict, bool]:
+    """(query, variables, covered)."""
+    roots, definitions, variables, covered, named = [], [], {}, True, False
+    for n in range(draw(st.sampled_from([1, 1, 1, 2]))):
+        arguments = []
+        filters = draw(st.dictionaries(st.sampled_from(sorted(FILTERS)), st.none(), max_size=draw(st.sampled_from([0, 0, 1, 2, 3]))))
+        values = {name: draw(FILTERS[name]) for name in filters}
+        values = {name: KNOWN["unit"] if value == "UNIT" else value for name, value in values.items()}
+        first = draw(st.sampled_from(["absent", "absent", None, 0, 1, 2, 5, 50, 50, 100, 101, -1]))
+        after = draw(st.sampled_from(["absent", "absent", "absent", None, "CURSOR", "bogus"]))
+        after = KNOWN["cursor"] if after == "CURSOR" else after
+        as_variables = draw(st.booleans())
+        if values:
+            if as_variables:
+                definitions.append(f"$f{n}: InstitutionFilter")
+                variables[f"f{n}"] = values
+                arguments.append(f"filter: $f{n}")
+            else:
+                arguments.append("filter: { " + " ".join(f"{k}: {_literal(k, v)}" for k, v in values.items()) + " }")
+        for name, value, graphql_type in (("first", first, "Int"), ("after", after, "String")):
+            if value == "absent":
+                continue
+            if as_variables:
+                definitions.append(f"${name}{n}: {graphql_type}")
+                variables[f"{name}{n}"] = value
+                arguments.append(f"{name}: ${name}{n}")
+            else:
+                arguments.append(f"{name}: {'null' if value is None else _literal(name, value)}")
+        selection, root_covered, root_named = draw(connection())
+        covered, named = covered and root_covered, named or root_named
+        arguments_text = f"({', '.join(arguments)})" if arguments else ""
+        roots.append(f"r{n}: institutions{arguments_text} {{ {selection} }}")
+    if draw(st.booleans()):
+        roots.insert(draw(st.integers(0, len(roots))), "__typename")
+    query = f"query{'(' + ', '.join(definitions) + ')' if definitions else ''} {{ {' '.join(roots)} }}"
+    if named:
+        fragment, fragment_covered = draw(node_selection().filter(lambda s: s[0] != "...N"))
+        query += f" fragment N on Institution {{ {fragment} }}"
+        covered = covered and fragment_covered
+    return query, variables, covered
+
+
+async def _prepare(url: str) -> None:
+    """The scope matrix's institutions, with what the nodes show varied: overdue, complete,
+    self-registered, deregistered, with sites and staff, with the optional columns set."""
+    engine = create_engine(url)
+    sessionmaker = create_sessionmaker(engine)
+    await seed_accounts(sessionmaker)
+    await insert_institutions(sessionmaker, {"edu-440106": 2, "edu-440106-01": 1, "edu-440104": 1, "edu-440304": 1, "edu-420102": 1})
+    await insert_institutions(sessionmaker, {"edu-440106": 1, "edu-420102": 1}, kind="NON_SUBJECT", training_categories=["SPORTS", "ARTS"])
+    await insert_institutions(sessionmaker, {"edu-440106": 1}, kind="NON_SUBJECT", mode="ONLINE", nature="FOR_PROFIT", training_categories=["ARTS"])
+    await insert_institutions(sessionmaker, {"edu-440106": 1}, inspection_status="RECTIFYING", open_deadline=date(2026, 11, 1))
+    await insert_institutions(sessionmaker, {"edu-440106": 1}, inspection_status="RECTIFYING", open_deadline=date(2026, 12, 1), review_status="APPROVED")
+    await insert_institutions(sessionmaker, {"edu-440106": 1}, registering_unit_id=None, postal_code="510000", phone="020-12345678", email="a@example.cn")
+    await insert_institutions(sessionmaker, {"edu-440104": 1}, deregistered_at=NOW - timedelta(days=3), **COMPLETE)
+    async with sessionmaker() as db:
+        rows = (await db.execute(sa.select(Institution).order_by(Institution.name))).scalars().all()
+        target = next(row for row in rows if row.region_code == "440104")
+        db.add(Account(username="org-1", name="机构账号", kind=AccountKind.INSTITUTION, institution_id=target.id, password_hash=hash_password("Org#2026x"), must_change_password=False))
+        for row in rows[:3]:
+            db.add(Site(institution_id=row.id, type="SITE", name="办学点", address="地址", teaching_area=Decimal(500)))
+            for n, status in enumerate(("ACTIVE", "ACTIVE", "DEPARTED")):
+                db.add(Staff(institution_id=row.id, name=f"员工{n}", gender="FEMALE", id_number=f"1101051949123100{n:02d}", phone="13700137000", post="TEACHING",
+                             employment="FULL_TIME", status=status, joined_on=date(2025, 1, 1)))
+        await db.commit()
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(pg_server_url, template_database):
+    """(post, the app)."""
+    with app_in_a_thread(
+        pg_server_url, template_database, "xwpx_planner", _prepare,
+        public_rate=(10**9, 10**9), clock=lambda: NOW, tally_compact_seconds=0, public_cache_seconds=0,
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def tokens(client) -> dict[str, dict]:
+    post, _ = client
+    headers = {}
+    for username in CALLERS:
+        password = "Org#2026x" if username == "org-1" else DEMO_PASSWORD
+        login = post({"query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", "variables": {"u": username, "p": password}}, {})
+        headers[username] = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
+    listed = post({"query": "{ institutions(first: 3) { edges { cursor node { registeringUnit { id } } } } }"}, headers["edu-000000"]).json()
+    edges = listed["data"]["institutions"]["edges"]
+    KNOWN["cursor"] = edges[1]["cursor"]
+    KNOWN["unit"] = next(e["node"]["registeringUnit"]["id"] for e in edges if e["node"]["registeringUnit"])
+    return headers
+
+
+def _planned() -> float:
+    return REGISTRY.get_sample_value("xwpx_graphql_planned_total", {"path": "planned"}) or 0.0
+
+
+def _both(client, body: dict, headers: dict) -> tuple[bytes, bytes, bool]:
+    """The answer with planned reads off and on, and whether the second was planned."""
+    post, app = client
+    app.state.settings.planned_reads = False
+    try:
+        normal = post(body, headers)
+    finally:
+        app.state.settings.planned_reads = True
+    before = _planned()
+    planned = post(body, headers)
+    assert normal.status_code == planned.status_code == 200, (normal.text, planned.text)
+    return normal.content, planned.content, _planned() == before + 1
+
+
+@pytest.mark.parametrize("username", CALLERS)
+def test_generated_documents_answer_the_same_planned_or_not(client, tokens, username):
+    headers = tokens[username]
+    seen = {"planned": 0, "normal": 0}
+
+    # A seed of each viewer's own: other documents for each, the same on every run.
+    @seed(zlib.crc32(username.encode()))
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(document())
+    def run(case: tuple[str, dict, bool]) -> None:
+        query, variables, covered = case
+        normal, planned, was_planned = _both(client, {"query": query, "variables": variables}, headers)
+        assert planned == normal, (query, variables)
+        answer = json.loads(normal)
+        assert was_planned == (covered and username != "org-1" and "errors" not in answer), (query, variables, answer)
+        seen["planned" if was_planned else "normal"] += 1
+
+    run()
+    # The generator reaches both paths for every regulator (the institution account: normal only).
+    assert seen["planned"] > 0 if username != "org-1" else seen["planned"] == 0, seen
+    assert seen["normal"] > 0, seen
+
+
+FULL_PAGE = """query($f: InstitutionFilter) { institutions(filter: $f, first: 50) { totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { id name creditCode kind mode nature overdue inspectionStatus reviewStatus createdAt updatedAt
+    registrationProgress { savedParts missingParts complete } registeringUnit { id name level } siteCount activeStaffCount
+    legalRepresentative { name idNumber phone } contactPerson { name phone } } } } }"""
+
+
+@pytest.mark.parametrize("username", VIEWERS)
+@pytest.mark.parametrize("f", [None, {"regionCode": "440106"}, {"overdue": True}, {"kind": "NON_SUBJECT", "complete": False}])
+def test_the_list_page_of_every_viewer_answers_the_same(client, tokens, username, f):
+    normal, planned, was_planned = _both(client, {"query": FULL_PAGE, "variables": {"f": f}}, tokens[username])
+    assert planned == normal
+    assert was_planned
+
+
+def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
+    """The session's read, then the page with its total: two statements in all (the
+    session's idle time is not written again within the minute; nothing read unmasked is
+    written to the audit trail)."""
+    post, app = client
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *_):
+        statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    body = {"query": FULL_PAGE.replace(" idNumber", ""), "variables": {"f": None}}  # no unmasked read to audit
+    post(body, tokens["edu-440106"])  # planned and compiled once
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        before = _planned()
+        answer = post(body, tokens["edu-440106"]).json()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert _planned() == before + 1
+    assert answer["data"]["institutions"]["totalCount"] == 8
+    assert len(statements) == 2, statements
+    assert "session" in statements[0].lower() and statements[1].lstrip().upper().startswith("SELECT")
+
+
+def test_personal_data_read_unmasked_is_audited_alike(client, tokens):
+    """The county desk reads ID numbers in full, and each read is recorded once per
+    institution, planned or not; every other regulator reads them masked, unrecorded."""
+    post, app = client
+    query = "{ institutions(first: 3) { edges { node { id legalRepresentative { idNumber } } } } }"
+    audit = "{ auditRecords(first: 1) { totalCount } }"
+
+    def records() -> int:
+        return post({"query": audit}, tokens["edu-000000"]).json()["data"]["auditRecords"]["totalCount"]
+
+    for username, recorded in (("edu-440106", 3), ("edu-440000", 0)):
+        start = records()
+        app.state.settings.planned_reads = False
+        try:
+            normal = post({"query": query}, tokens[username]).json()
+        finally:
+            app.state.settings.planned_reads = True
+        middle = records()
+        planned = post({"query": query}, tokens[username]).json()
+        assert planned == normal
+        assert (middle - start, records() - middle) == (recorded, recorded), username
+        shown = {e["node"]["legalRepresentative"]["idNumber"] for e in planned["data"]["institutions"]["edges"]}
+        assert shown == ({"11010519491231002X"} if recorded else {"110***********002X"}), shown
