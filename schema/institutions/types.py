@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import strawberry
 
-from auth.roles import is_supervisor, sees_personal_data
+from auth.roles import is_supervisor, sees_institution_personal_data, sees_personal_data
 from auth.viewer import Viewer
 from core.clock import today
 from core.masking import mask_id_number, mask_phone
@@ -274,7 +274,7 @@ class Institution(Node):
             open_deadline=row.open_deadline,
             row=row,
             # The county desk, and the institution itself, read its personal data in full.
-            personal=sees_personal_data(viewer) or (viewer is not None and viewer.is_institution and viewer.institution_id == row.id),
+            personal=sees_institution_personal_data(viewer, row.id),
             counts=counts,
             unit=unit,
         )

@@ -17,6 +17,7 @@ pooled connection and its answer is built. Unmasked personal data read is record
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -75,6 +76,8 @@ class Planner:
         self.schema = strawberry_schema._schema
         self.statements = Statements()
         self._plans: LRUCache = LRUCache(maxsize=size)
+        #: Each engine's view without transactions (the same pool).
+        self._reading: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         query_type = strawberry_schema.schema_converter.type_map[self.schema.query_type.name].definition
         names = strawberry_schema.config.name_converter
         self._fields = {names.get_graphql_name(f): f for f in query_type.fields}
@@ -141,7 +144,9 @@ class Planner:
         if plan is None:
             return None
         variables = variables or {}
-        if holds_nul(variables) or check(self.schema, plan.document, operation_name, variables, BUDGETS[caller(context.viewer)]) is not None:
+        # Without variables the limits were checked with the plan (the same document, budget
+        # and inputs); with them, they are checked again.
+        if variables and (holds_nul(variables) or check(self.schema, plan.document, operation_name, variables, BUDGETS[caller(context.viewer)]) is not None):
             return None
         coerced = get_variable_values(self.schema, plan.operation.variable_definitions or (), variables)
         if isinstance(coerced, list):
@@ -168,9 +173,12 @@ class Planner:
 
     async def _run(self, plan: Plan, arguments: list, context: Any) -> dict:
         engine = context.sessionmaker.kw["bind"]
+        reading = self._reading.get(engine)
+        if reading is None:
+            # Reads without a transaction: no BEGIN and COMMIT around the page's statement.
+            reading = self._reading[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
         data: dict[str, Any] = {}
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with reading.connect() as connection:
             for root, args in zip(plan.roots, arguments, strict=True):
                 data[root.selected.key] = self.schema.query_type.name if root.plan is None else await root.plan.run(context, args, connection)
         return data

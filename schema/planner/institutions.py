@@ -6,7 +6,8 @@ county, anything added later) leaves the document to normal execution.
 
 Scope, masks and the audit of personal data are the resolver's: the statement's condition is
 ``auth.scope.scope`` of the viewer; ID numbers and phones are masked by ``core.masking`` for
-every viewer but the county desk (``auth.roles.sees_personal_data``), whose unmasked reads of
+every viewer but the county desk (``auth.roles.sees_personal_data``: a plan serves regulators
+only, for whom ``sees_institution_personal_data`` is the same rule), whose unmasked reads of
 ID numbers are noted for the audit trail exactly as ``LegalRepresentative.id_number`` notes
 them.
 """
