@@ -231,7 +231,7 @@ def _both(client, body: dict, headers: dict) -> tuple[bytes, bytes, bool]:
         app.state.settings.planned_reads = True
     before = _planned()
     planned = post(body, headers)
-    assert normal.status_code == planned.status_code == 200, (normal.text, planned.text)
+    assert (normal.status_code, normal.headers.get("content-type")) == (planned.status_code, planned.headers.get("content-type")), (normal.text, planned.text)
     return normal.content, planned.content, _planned() == before + 1
 
 
@@ -270,6 +270,37 @@ def test_the_list_page_of_every_viewer_answers_the_same(client, tokens, username
     normal, planned, was_planned = _both(client, {"query": FULL_PAGE, "variables": {"f": f}}, tokens[username])
     assert planned == normal
     assert was_planned
+
+
+#: (body, whether the plan answers it).
+ODD = [
+    ({"query": FULL_PAGE, "variables": "x"}, False),
+    ({"query": FULL_PAGE, "variables": [1]}, False),
+    ({"query": FULL_PAGE, "variables": {"f": "not an object"}}, False),
+    ({"query": FULL_PAGE, "variables": {"f": {"name": "a\u0000b"}}}, False),
+    ({"query": FULL_PAGE, "variables": {"f": {"regionCode": "4401060"}}}, True),
+    ({"query": FULL_PAGE, "variables": {"f": None, "unused": "育" * 100_000}}, True),
+    ({"query": FULL_PAGE, "operationName": "Other"}, False),
+    ({"query": "query A { institutions { totalCount } } query B { institutions { totalCount } }"}, False),
+    ({"query": "query A { institutions { totalCount } } query B { institutions { totalCount } }", "operationName": "B"}, True),
+    ({"query": "{ institutions(first: 1) { totalCount } }", "operationName": 7}, False),
+    ({"query": "{ institutions(first: 1) { totalCount edges { node { name @include(if: true) } } } }"}, False),
+    ({"query": "{ institutions(first: 1) { totalCount } } # a comment: \u0000"}, True),
+    ({"query": "{ institutions(first: 1) { totalCount }"}, False),
+    ({"query": ["not a string"]}, False),
+    ({"query": "mutation { noSuchMutation }"}, False),
+    ({"query": "subscription { x }"}, False),
+]
+
+
+@pytest.mark.parametrize(("body", "covered"), ODD, ids=range(len(ODD)))
+def test_odd_requests_answer_the_same_planned_or_not(client, tokens, body, covered):
+    """Bodies that normal execution refuses, answers with errors, or answers with what the
+    planner does not cover (a directive), are answered exactly as it answers them (the
+    status, the content type, the bytes); the plan answers only the ones it covers."""
+    normal, planned, was_planned = _both(client, body, tokens["edu-440106"])
+    assert planned == normal
+    assert was_planned == covered, normal[:300]
 
 
 def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
