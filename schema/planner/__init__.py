@@ -83,6 +83,8 @@ class Planner:
         self._fields = {names.get_graphql_name(f): f for f in query_type.fields}
 
     def plan(self, query: str, operation_name: str | None, viewer: Viewer | None) -> Plan | None:
+        if not any(root in query for root in ROOTS):
+            return None  # no root the planner knows: not even parsed here
         key = (query, operation_name, viewer_kind(viewer))
         if key in self._plans:
             return self._plans[key]
