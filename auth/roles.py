@@ -9,13 +9,14 @@ and departments themselves, so a rule cannot drift between features.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.sql.elements import ColumnElement
 
 from auth.viewer import Viewer
-from models import Department, Level, Region
+from models import Department, Level, Region, valid_on
 
 #: The county desk's levels: the county and its sub-units register and inspect (§R2).
 DESK_LEVELS = (Level.COUNTY, Level.SUB_UNIT)
@@ -27,7 +28,8 @@ COUNTY_AND_UP = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE, Level.COUNTY)
 
 
 def _education(viewer: Viewer | None) -> bool:
-    return viewer is not None and viewer.is_regulator and viewer.department is Department.EDUCATION
+    # An account whose region is retired (区划调整: no region path) holds no role.
+    return viewer is not None and viewer.is_regulator and viewer.department is Department.EDUCATION and viewer.region_path is not None
 
 
 def is_county_desk(viewer: Viewer | None) -> bool:
@@ -84,8 +86,9 @@ def is_under(viewer: Viewer | None, region_path: str | None) -> bool:
     )
 
 
-def is_lowest_region() -> ColumnElement[bool]:
+def is_lowest_region(day: date) -> ColumnElement[bool]:
     """Regions that institutions, complaints and county accounts belong to: a county, or a
-    prefecture without counties (东莞 441900) — a region of level 2 or 3 with no children."""
+    prefecture without counties (东莞 441900) — a region of level 2 or 3 with no children
+    in force on ``day``."""
     child = sa.orm.aliased(Region)
-    return sa.and_(Region.level >= 2, ~sa.exists().where(child.parent_code == Region.code))
+    return sa.and_(Region.level >= 2, ~sa.exists().where(child.parent_code == Region.code, valid_on(day, child)))
