@@ -53,7 +53,7 @@ from resolvers import persisted
 from resolvers.accounts import messaging
 from resolvers.accounts.regulators import create_root_account
 from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
-from resolvers.regions.applying import Operator, apply_file
+from resolvers.regions.applying import Operator, apply_change_set
 from resolvers.regions.changes import ChangeSetError
 from schema.root import schema
 from web import exports, files, health, metrics
@@ -312,24 +312,15 @@ def _regions_apply(url: str, path: str, dry_run: bool) -> int:
         bar[0].set_postfix_str(label[:40], refresh=False)
         bar[0].update(1)
 
-    async def run(engine):
-        # One transaction: committed when everything is applied, rolled back on any
-        # error or for a dry run.
-        async with engine.connect() as conn, conn.begin() as transaction:
-            applied = await conn.run_sync(lambda c: apply_file(c, content, utcnow(), operator, started=started, progress=progress))
-            if dry_run:
-                await transaction.rollback()
-            return applied
-
-    async def main_():
+    async def run():
         engine = create_engine(url)
         try:
-            return await run(engine)
+            return await apply_change_set(engine, content, utcnow(), operator, dry_run=dry_run, started=started, progress=progress)
         finally:
             await engine.dispose()
 
     try:
-        checked, moved = asyncio.run(main_())
+        checked, moved = asyncio.run(run())
     except ChangeSetError as e:
         for problem in e.problems:
             print(f"{e.code}: {problem.message}", file=sys.stderr)

@@ -49,6 +49,12 @@ def is_supervisor(viewer: Viewer | None) -> bool:
     return _education(viewer) and viewer.level in SUPERVISOR_LEVELS
 
 
+def assigns_region_review(viewer: Viewer | None) -> bool:
+    """Who assigns the institutions a split (区划调整) left on a retired county to one of its
+    successors: the supervisors above it (§R3), in their subtree."""
+    return is_supervisor(viewer)
+
+
 def is_education_county_and_up(viewer: Viewer | None) -> bool:
     """An education account from county level up (not a sub-unit): reads complaints,
     urging notices, claims and the audit trail of its subtree; publishes lists."""

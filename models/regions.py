@@ -59,6 +59,11 @@ def valid_on(day: date | ColumnElement, region: Any = Region) -> ColumnElement[b
     )
 
 
+def in_force(valid_from: date | None, valid_to: date | None, day: date) -> bool:
+    """``valid_on`` for one region's dates, in Python."""
+    return (valid_from is None or valid_from <= day) and (valid_to is None or day < valid_to)
+
+
 class RegionSuccessor(SQLModel, table=True):
     """继任区划: a retired region and each region that took its place (one for a merge or a
     recode, several for a split)."""

@@ -12,7 +12,7 @@ import strawberry
 from core.clock import today
 from models import Region as RegionRow
 from models import RegionChange as RegionChangeRow
-from models.regions import ROOT_CODE
+from models.regions import ROOT_CODE, in_force
 from resolvers.loaders import RegionByCodeLoader, RegionChangesLoader, RegionChildrenLoader, RegionPredecessorsLoader, RegionSuccessorsLoader
 from schema.context import Info
 
@@ -93,8 +93,7 @@ class Region:
 
     @strawberry.field(description="今天（北京时间）是否有效：已生效且未撤销 (docs/DOMAIN.md §G2)")
     def in_force(self, info: Info) -> bool:
-        day = today(info.context.now)
-        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
+        return in_force(self.valid_from, self.valid_to, today(info.context.now))
 
     @strawberry.field(description="上级区划 (null for the root); a retired region keeps the parent it had")
     async def parent(self, info: Info) -> Region | None:

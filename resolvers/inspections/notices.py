@@ -16,7 +16,7 @@ from resolvers import audit, validation
 from resolvers.inspections.ledgers import not_allowed_errors, not_found_errors
 from resolvers.institutions.listing import overdue_condition
 from resolvers.pagination import Page, paginate
-from resolvers.regions import find_region, unknown_region_message
+from resolvers.regions import find_region, listed_on, unknown_region_message
 
 
 def check_supervisor(viewer: Viewer) -> None:
@@ -119,7 +119,7 @@ async def overdue_counts(info, region_code: str | None) -> list[tuple[Region, in
         .select_from(child)
         .join(below, below.path.like(child.path + "%"))
         .outerjoin(Institution, sa.and_(Institution.region_code == below.code, scope(viewer, Institution)))
-        .where(child.parent_code == code, child.code.in_(subtree_of(viewer.region_code)))
+        .where(child.parent_code == code, listed_on(day, child), child.code.in_(subtree_of(viewer.region_code)))
         .group_by(child.code)
         .order_by(child.code)
     )

@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import today
 from models import (
@@ -110,65 +111,30 @@ def _ids(values: list[uuid.UUID]) -> sa.BindParameter:
     return sa.bindparam("ids", values, type_=ARRAY(sa.Uuid))
 
 
-class _Applier:
-    def __init__(self, conn: Connection, checked: Checked, now: datetime, operator: Operator, progress: Callable[[str], None]) -> None:
+class Mover:
+    """Moves what bears one region code to another in ``conn``'s transaction, each moved
+    record audited as ``operation`` by ``actor`` (an ``Operator`` or a Viewer)."""
+
+    def __init__(self, conn: Connection, now: datetime, actor: Any, operation: str = OPERATION, client_address: str | None = "command line") -> None:
         self.conn = conn
-        self.checked = checked
-        self.change_set = checked.change_set
-        self.effective = self.change_set.effective
         self.now = now
-        self.operator = operator
-        self.progress = progress
-        self.audit_context = _Audit(now, "command line")
+        self.actor = actor
+        self.operation = operation
+        self.audit_context = _Audit(now, client_address)
         self.entries: list[dict[str, Any]] = []
-        self.set_id = uuid.uuid4()
 
     # --- the trail ---------------------------------------------------------------------
 
     def record(self, record_type: str, record_id: uuid.UUID, region_code: str, changed: dict[str, list[Any]]) -> None:
-        self.entries.append({"id": uuid.uuid4(), **audit.entry(self.audit_context, self.operator, OPERATION, record_type, record_id, region_code, changed=changed)})
+        self.entries.append({"id": uuid.uuid4(), **audit.entry(self.audit_context, self.actor, self.operation, record_type, record_id, region_code, changed=changed)})
 
     def flush(self) -> None:
         if self.entries:
             self.conn.execute(sa.insert(AuditRecord), self.entries)
             self.entries = []
 
-    def history(self, code: str, kind: str, details: dict[str, Any]) -> None:
-        change_id = uuid.uuid4()
-        self.conn.execute(
-            sa.insert(RegionChange).values(
-                id=change_id, change_set_id=self.set_id, region_code=code, kind=kind.upper(), effective=self.effective, details=details
-            )
-        )
-        # a rename's and a move's details are [old, new] already
-        self.record("RegionChange", change_id, code, {k: v if k in ("name", "parent") and isinstance(v, list) else [None, v] for k, v in details.items()})
-
-    # --- regions -----------------------------------------------------------------------
-
     def region(self, code: str) -> Any:
         return self.conn.execute(sa.select(Region.code, Region.name, Region.level, Region.parent_code, Region.path).where(Region.code == code)).one()
-
-    def create(self, code: str, name: str, parent: str, level: int) -> None:
-        existing = self.conn.execute(sa.select(Region.code).where(Region.code == code)).scalar_one_or_none()
-        if existing is not None:  # adopted (``check(adopt=True)``): the table had it already
-            self.conn.execute(sa.update(Region).where(Region.code == code).values(valid_from=self.effective))
-            return
-        path = self.region(parent).path + code + "/"
-        self.conn.execute(sa.insert(Region).values(code=code, name=name, level=level, parent_code=parent, path=path, valid_from=self.effective))
-
-    def rehome(self, code: str, parent_path: str) -> None:
-        """``code`` and everything kept under its path, under ``parent_path``."""
-        old = self.region(code).path
-        new = parent_path + code + "/"
-        self.conn.execute(
-            sa.update(Region).where(Region.path.like(old + "%")).values(path=sa.literal(new) + sa.func.substr(Region.path, len(old) + 1))
-        )
-
-    def retire(self, code: str, successors: tuple[str, ...]) -> None:
-        self.conn.execute(sa.update(Region).where(Region.code == code).values(valid_to=self.effective))
-        self.conn.execute(sa.insert(RegionSuccessor), [{"code": code, "successor_code": s} for s in successors])
-        if len(successors) == 1:
-            self.rehome(code, self.region(successors[0]).path)
 
     # --- records -------------------------------------------------------------------------
 
@@ -282,6 +248,50 @@ class _Applier:
     def remaining(self, code: str) -> int:
         return self.conn.execute(sa.select(sa.func.count()).where(Institution.region_code == code)).scalar_one()
 
+
+class _Applier(Mover):
+    def __init__(self, conn: Connection, checked: Checked, now: datetime, operator: Operator, progress: Callable[[str], None]) -> None:
+        super().__init__(conn, now, operator)
+        self.checked = checked
+        self.change_set = checked.change_set
+        self.effective = self.change_set.effective
+        self.progress = progress
+        self.set_id = uuid.uuid4()
+
+    def history(self, code: str, kind: str, details: dict[str, Any]) -> None:
+        change_id = uuid.uuid4()
+        self.conn.execute(
+            sa.insert(RegionChange).values(
+                id=change_id, change_set_id=self.set_id, region_code=code, kind=kind.upper(), effective=self.effective, details=details
+            )
+        )
+        # a rename's and a move's details are [old, new] already
+        self.record("RegionChange", change_id, code, {k: v if k in ("name", "parent") and isinstance(v, list) else [None, v] for k, v in details.items()})
+
+    # --- regions -----------------------------------------------------------------------
+
+    def create(self, code: str, name: str, parent: str, level: int) -> None:
+        existing = self.conn.execute(sa.select(Region.code).where(Region.code == code)).scalar_one_or_none()
+        if existing is not None:  # adopted (``check(adopt=True)``): the table had it already
+            self.conn.execute(sa.update(Region).where(Region.code == code).values(valid_from=self.effective))
+            return
+        path = self.region(parent).path + code + "/"
+        self.conn.execute(sa.insert(Region).values(code=code, name=name, level=level, parent_code=parent, path=path, valid_from=self.effective))
+
+    def rehome(self, code: str, parent_path: str) -> None:
+        """``code`` and everything kept under its path, under ``parent_path``."""
+        old = self.region(code).path
+        new = parent_path + code + "/"
+        self.conn.execute(
+            sa.update(Region).where(Region.path.like(old + "%")).values(path=sa.literal(new) + sa.func.substr(Region.path, len(old) + 1))
+        )
+
+    def retire(self, code: str, successors: tuple[str, ...]) -> None:
+        self.conn.execute(sa.update(Region).where(Region.code == code).values(valid_to=self.effective))
+        self.conn.execute(sa.insert(RegionSuccessor), [{"code": code, "successor_code": s} for s in successors])
+        if len(successors) == 1:
+            self.rehome(code, self.region(successors[0]).path)
+
     # --- the changes -------------------------------------------------------------------
 
     def name(self, code: str) -> str:
@@ -358,7 +368,7 @@ class _Applier:
         self.conn.execute(
             sa.insert(RegionChangeSet).values(
                 id=self.set_id, name=self.change_set.name, title=self.change_set.title, effective=self.effective, digest=self.change_set.digest,
-                applied_at=self.now, applied_by=self.operator.username, content=content, moved=[],
+                applied_at=self.now, applied_by=self.actor.username, content=content, moved=[],
             )
         )
         moved = [self.apply(change) for change in self.change_set.changes]
@@ -391,3 +401,23 @@ def apply_file(
     if started is not None:
         started(steps(checked))
     return checked, _Applier(conn, checked, now, operator, progress or (lambda _: None)).run()
+
+
+async def apply_change_set(
+    engine: AsyncEngine,
+    content: bytes,
+    now: datetime,
+    operator: Operator,
+    *,
+    dry_run: bool = False,
+    started: Callable[[int], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Checked, list[Moved]]:
+    """``apply_file`` in one transaction of its own: committed when everything is applied,
+    rolled back on any error, and for a dry run (which moves everything, reports it and
+    keeps nothing)."""
+    async with engine.connect() as conn, conn.begin() as transaction:
+        applied = await conn.run_sync(lambda c: apply_file(c, content, now, operator, started=started, progress=progress))
+        if dry_run:
+            await transaction.rollback()
+        return applied

@@ -4,18 +4,31 @@ a caller gives, in force on the request's day."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from auth.roles import is_lowest_region
-from models import Region, RegionSuccessor, valid_on
+from models import Complaint, Institution, Region, RegionSuccessor, valid_on
 
 #: The most children a region has in force (重庆 500000: 38 in the 2023 table, 37 since the
 #: 2026 change; the root: the 34 provinces). The table is reference data loaded by migration
 #: 0001 and changed only by change sets (docs/regions.md); a test checks the bound against it.
 MAX_CHILDREN = 40
+
+
+def listed_on(day: date, region: Any = Region) -> ColumnElement[bool]:
+    """The regions a view of their parent lists on ``day`` (statistics, rectification by
+    region): those in force, and a retired one that still holds institutions or complaints
+    (a split's, waiting for the province to assign them: docs/regions.md)."""
+    return sa.or_(
+        valid_on(day, region),
+        sa.exists().where(Institution.region_code == region.code),
+        sa.exists().where(Complaint.county_code == region.code),
+    )
 
 
 async def find_region(db: AsyncSession, code: str | None, day: date) -> tuple[Region | None, bool]:
