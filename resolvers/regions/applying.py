@@ -361,7 +361,7 @@ class _Applier(Mover):
             summary = f"{label} {self.name(source)} → {self.name(target)}"
             self.progress(summary)
         self.flush()
-        return Moved(change.index, change.op, summary, counts)
+        return Moved(change.index, change.op, summary, {k: n for k, n in counts.items() if n})
 
     def run(self) -> list[Moved]:
         content = self.change_set.content
