@@ -192,6 +192,22 @@ async def test_a_merge_moves_everything_and_keeps_the_totals(app, gql, sessionma
     assert checked.change_set.name == "test-change"
 
 
+async def test_an_account_disabled_before_the_merge_is_not_disabled_again(app, sessionmaker, world):
+    # given: 越秀's sports bureau disabled before the change
+    async with sessionmaker() as db:
+        await db.execute(sa.update(Account).where(Account.username == "sports-440104").values(enabled=False))
+        await db.commit()
+    sports = (await rows(sessionmaker, sa.select(Account.id).where(Account.username == "sports-440104")))[0][0]
+    # when: 越秀 merges into 天河
+    _, moved = await apply_changes(app, change_set({"op": "merge", "from": ["440104"], "into": "440106"}))
+    # then: only the education bureau is counted and recorded as disabled; the sports one stays as it was
+    assert moved[0].counts["accounts_disabled"] == 1
+    disabled = await rows(sessionmaker, sa.select(AuditRecord.record_id).where(
+        AuditRecord.operation == "applyRegionChangeSet", AuditRecord.record_type == "Account", AuditRecord.record_id == sports))
+    assert disabled == []
+    assert (await rows(sessionmaker, sa.select(Account.region_code, Account.enabled).where(Account.id == sports))) == [("440104", False)]
+
+
 async def test_a_split_with_a_mapping_leaves_the_rest_for_the_province(app, gql, sessionmaker, world):
     # given: 江岸 420102's three institutions
     e1, e2, e3 = world["E1"], world["E2"], world["E3"]

@@ -202,7 +202,7 @@ class Mover:
                 Account.region_code, counts,
             )
         accounts = self.conn.execute(
-            sa.select(Account.id, Account.level, Account.department, Account.parent_id)
+            sa.select(Account.id, Account.level, Account.department, Account.parent_id, Account.enabled)
             .where(Account.kind == AccountKind.REGULATOR, Account.region_code == source)
             .order_by(Account.level, Account.department, Account.username)
         ).all()
@@ -215,7 +215,8 @@ class Mover:
                 ))
             ).scalar_one()
             if taken:
-                self.disable(account.id, source, counts)
+                if account.enabled:
+                    self.disable(account.id, source, counts)
                 disabled.add(account.id)
             else:
                 self.conn.execute(sa.update(Account).where(Account.id == account.id).values(region_code=target, updated_at=self.now))
@@ -223,7 +224,8 @@ class Mover:
                 counts["accounts_moved"] = counts.get("accounts_moved", 0) + 1
         for account in (a for a in accounts if a.level is Level.SUB_UNIT):
             if target is None:
-                self.disable(account.id, source, counts)
+                if account.enabled:
+                    self.disable(account.id, source, counts)
                 continue
             parent = account.parent_id
             if parent in disabled:
