@@ -280,11 +280,11 @@ async def test_the_public_search_finds_generated_names(loaded, db):
     picked = (await session.execute(sa.select(Institution).order_by(Institution.credit_code).limit(5))).scalars().all()
     for inst in picked:
         province = inst.region_code[:2] + "0000"
-        page = await public.search(db.sessionmaker, inst.name, province, 10, None)
+        page = await public.search(db.sessionmaker, inst.name, province, 10, None, date(2026, 11, 20))
         assert page.rows[0].id == inst.id
         region = (await session.execute(sa.text("SELECT name FROM region WHERE code = :c"), {"c": inst.region_code})).scalar_one()
         brand_and_type = inst.name.removeprefix(region).rstrip("0123456789")
-        page = await public.search(db.sessionmaker, brand_and_type, province, 20, None)
+        page = await public.search(db.sessionmaker, brand_and_type, province, 20, None, date(2026, 11, 20))
         assert page.total_count >= 1 and any(brand_and_type in row.name for row in page.rows)
 
 

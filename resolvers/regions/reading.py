@@ -24,10 +24,12 @@ def listed_on(day: date, region: Any = Region) -> ColumnElement[bool]:
     """The regions a view of their parent lists on ``day`` (statistics, rectification by
     region): those in force, and a retired one that still holds institutions or complaints
     (a split's, waiting for the province to assign them: docs/regions.md)."""
+    # aliases: the outer statement may join the tables itself (rectification by region)
+    institution, complaint = sa.orm.aliased(Institution), sa.orm.aliased(Complaint)
     return sa.or_(
         valid_on(day, region),
-        sa.exists().where(Institution.region_code == region.code),
-        sa.exists().where(Complaint.county_code == region.code),
+        sa.exists().where(institution.region_code == region.code),
+        sa.exists().where(complaint.county_code == region.code),
     )
 
 
