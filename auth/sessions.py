@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scope import subtree_codes_of
 from auth.viewer import Viewer
-from models import Account, AccountKind, AuthSession, Region
+from core.clock import today
+from models import Account, AccountKind, AuthSession, Region, valid_on
 from models.database import single_statements
 
 COOKIE_NAME = "xwpx_session"
@@ -70,7 +71,8 @@ def _lookup() -> sa.Select:
     """The session of the token hash ``digest`` and its viewer's columns (``viewer_of``),
     touching it (sliding expiry: last seen at ``moment``) in the same statement when it is
     live (last seen after ``cutoff``), its account enabled, and its last request written
-    before ``stale`` (``TOUCH_EVERY`` ago). PostgreSQL runs a data-modifying WITH query whether or not the statement
+    before ``stale`` (``TOUCH_EVERY`` ago); the region's path only when the region is in
+    force on ``today``. PostgreSQL runs a data-modifying WITH query whether or not the statement
     reads its result. (The parameters are not named after columns of ``auth_session``: an
     update would take such a name for a value to set.)"""
     found = (
@@ -78,7 +80,8 @@ def _lookup() -> sa.Select:
             AuthSession.id.label("session_id"), AuthSession.last_seen_at,
             Account.id, Account.kind, Account.username, Account.must_change_password, Account.level, Account.region_code,
             Account.department, Account.parent_id, Account.institution_id, Account.enabled,
-            Region.path.label("region_path"),
+            # A region retired (区划调整) gives its accounts no scope: they read nothing.
+            sa.case((valid_on(sa.bindparam("today", type_=sa.Date())), Region.path), else_=None).label("region_path"),
         )
         .join(Account, Account.id == AuthSession.account_id)
         .outerjoin(Region, Region.code == Account.region_code)
@@ -111,7 +114,9 @@ async def viewer_for_token(
     ``TOUCH_EVERY``) in the statement that reads it: one statement per authenticated
     request (and one a minute per region for the subtree's codes)."""
     idle_timeout += TOUCH_EVERY
-    found = await db.execute(_LOOKUP, {"digest": token_hash(token), "moment": now, "stale": now - TOUCH_EVERY, "cutoff": now - idle_timeout})
+    found = await db.execute(
+        _LOOKUP, {"digest": token_hash(token), "moment": now, "stale": now - TOUCH_EVERY, "cutoff": now - idle_timeout, "today": today(now)}
+    )
     row = found.first()
     if row is None:
         return None

@@ -34,6 +34,7 @@ from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
 from models.database import execute_admin, with_database
+from resolvers.regions.applying import Operator, apply_change_set
 from server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,6 +236,7 @@ async def institution_account(sessionmaker, institution_name: str, username: str
                 name=f"{institution.name}管理员",
                 kind="INSTITUTION",
                 institution_id=institution.id,
+                region_code=institution.region_code,
                 mobile=None,
                 password_hash=hash_password(DEMO_PASSWORD),
                 must_change_password=False,
@@ -743,3 +745,19 @@ SPEC = {
     "E2": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=["OTHER"])),
     "E3": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=[])),
 }
+
+
+def change_set(*changes: dict, name: str = "test-change", effective: str = "2026-11-20", **fields) -> bytes:
+    """A change-set file (docs/regions.md) of ``changes``."""
+    return json.dumps({"id": name, "title": "测试区划调整", "effective": effective, "changes": list(changes), **fields}, ensure_ascii=False).encode()
+
+
+async def apply_changes(app, content: bytes, *, dry_run: bool = False):
+    """Apply a change-set file as ``regions apply`` does, at the app's clock: (checked, moved)."""
+    return await apply_change_set(app.state.engine, content, app.state.settings.clock(), Operator("cli:test"), dry_run=dry_run)
+
+
+async def tally_differences(sessionmaker) -> list[tuple[str, str]]:
+    """What ``tally_check()`` finds (nothing, when the tallies agree with a recount)."""
+    async with sessionmaker() as db:
+        return [tuple(r) for r in (await db.execute(sa.text("SELECT tally, key FROM tally_check() ORDER BY 1, 2"))).all()]
