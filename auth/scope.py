@@ -75,17 +75,20 @@ def subtree_codes(region_path: str) -> sa.Select:
     return sa.select(Region.code).where(Region.path.like(region_path + "%"))
 
 
-#: The codes of a region path's subtree, kept a minute per worker: a session's viewer reads
-#: them once (``auth.sessions``), and regions are reference data whose changes may show that
-#: much later.
+#: The codes of a region path's subtree, by (path, regions' version), kept a minute per
+#: worker: a session's viewer reads them once (``auth.sessions``). The version names the
+#: change sets applied (区划调整: a digest of their ids, read with the session), so codes kept
+#: from before a change are never used after it, in any worker.
 _SUBTREES: TTLCache = TTLCache(maxsize=4096, ttl=60)
 
 
-async def subtree_codes_of(db, region_path: str) -> tuple[str, ...]:
-    """The codes of ``subtree_codes(region_path)``, read once a minute per path."""
-    codes = _SUBTREES.get(region_path)
+async def subtree_codes_of(db, region_path: str, version: object) -> tuple[str, ...]:
+    """The codes of ``subtree_codes(region_path)`` while the regions are at ``version``,
+    read once a minute per path."""
+    key = (region_path, version)
+    codes = _SUBTREES.get(key)
     if codes is None:
-        codes = _SUBTREES[region_path] = tuple((await db.execute(subtree_codes(region_path).order_by(Region.code))).scalars())
+        codes = _SUBTREES[key] = tuple((await db.execute(subtree_codes(region_path).order_by(Region.code))).scalars())
     return codes
 
 

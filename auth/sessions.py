@@ -10,12 +10,13 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scope import subtree_codes_of
 from auth.viewer import Viewer
 from core.clock import today
-from models import Account, AccountKind, AuthSession, Region, valid_on
+from models import Account, AccountKind, AuthSession, Region, RegionChangeSet, valid_on
 from models.database import single_statements
 
 COOKIE_NAME = "xwpx_session"
@@ -82,6 +83,10 @@ def _lookup() -> sa.Select:
             Account.department, Account.parent_id, Account.institution_id, Account.enabled,
             # A region retired (区划调整) gives its accounts no scope: they read nothing.
             sa.case((valid_on(sa.bindparam("today", type_=sa.Date())), Region.path), else_=None).label("region_path"),
+            # Which regions' table the subtree's kept codes belong to: the change sets applied
+            # (区划调整), a few a year; after another one, they are read again.
+            sa.select(sa.func.md5(sa.func.string_agg(sa.cast(RegionChangeSet.id, sa.Text), aggregate_order_by(sa.literal(","), RegionChangeSet.id))))
+            .scalar_subquery().label("regions_version"),
         )
         .join(Account, Account.id == AuthSession.account_id)
         .outerjoin(Region, Region.code == Account.region_code)
@@ -127,7 +132,7 @@ async def viewer_for_token(
     if not row.enabled:
         return None
     await db.commit()
-    subtree = await subtree_codes_of(db, row.region_path) if row.region_path is not None and row.kind is AccountKind.REGULATOR else None
+    subtree = await subtree_codes_of(db, row.region_path, row.regions_version) if row.region_path is not None and row.kind is AccountKind.REGULATOR else None
     return viewer_of(row, row.session_id, row.region_path, subtree)
 
 

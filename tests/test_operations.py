@@ -54,7 +54,7 @@ async def test_metrics_count_requests_latency_errors_and_pools(http, gql):
     assert 'xwpx_http_requests_total{method="POST",route="/graphql",status="200"}' in body
     assert 'xwpx_http_request_duration_seconds_bucket{le="0.005",route="/graphql"}' in body
     assert 'xwpx_graphql_errors_total{code="UNAUTHENTICATED"}' in body
-    assert 'xwpx_db_pool_size{pool="main"} 10.0' in body and 'xwpx_db_pool_size{pool="public"} 5.0' in body
+    assert 'xwpx_db_pool_size{pool="main"} 20.0' in body and 'xwpx_db_pool_size{pool="public"} 5.0' in body
 
 
 async def test_readiness_follows_the_database(http, app):
