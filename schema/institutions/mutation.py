@@ -94,4 +94,4 @@ class InstitutionMutation:
         if len(result.errors) > MAX_IMPORT_ERRORS:
             more = len(result.errors) - MAX_IMPORT_ERRORS
             errors.append(ImportRowError(row=0, column=None, code="TOO_MANY_ERRORS", message=f"另有 {more} 个问题未列出，请先修改以上问题后重新导入"))
-        return ImportInstitutionsPayload(created=result.created, updated=result.updated, errors=errors)
+        return ImportInstitutionsPayload(created=result.created, updated=result.updated, rows=result.rows, errors=errors)

@@ -57,9 +57,10 @@ MAX_IMPORT_ERRORS = 1000
 
 @strawberry.type(description=f"All or nothing: when errors is not empty, nothing was written. At most {MAX_IMPORT_ERRORS + 1} errors: the first {MAX_IMPORT_ERRORS}, then TOO_MANY_ERRORS with how many more.")
 class ImportInstitutionsPayload:
-    created: int
-    updated: int
-    errors: list[ImportRowError]
+    created: int = strawberry.field(description="新登记的机构数 (institutions created)")
+    updated: int = strawberry.field(description="更新的机构数 (institutions updated: their credit code was registered in the caller's scope)")
+    rows: int = strawberry.field(description="文件中的数据行数 (data rows read): 0 for the template as downloaded, answered without an error")
+    errors: list[ImportRowError] = strawberry.field(description="问题列表 (the file's problems)")
 
 
 def registration_payload(info: Info, result) -> RegistrationPayload:
