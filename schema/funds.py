@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 
@@ -18,6 +17,7 @@ from models import InstitutionFunds as FundsRow
 from resolvers import funds
 from schema.context import Info
 from schema.errors import UserError, user_errors
+from schema.fields import sent
 
 ChargingMethod = strawberry.enum(
     ChargingMethodEnum,
@@ -88,10 +88,6 @@ class InstitutionFundsPayload:
     errors: list[UserError]
 
 
-def _sent(input: Any) -> dict[str, Any]:
-    return {key: value for key, value in vars(input).items() if value is not strawberry.UNSET}
-
-
 _OWN = allow(InstitutionUser())
 
 
@@ -107,7 +103,7 @@ class FundsMutation:
     async def save_institution_funds(
         self, info: Info, input: InstitutionFundsInput, version: int | None = None
     ) -> InstitutionFundsPayload:
-        row, errors = await funds.save_funds(info, version, _sent(input))
+        row, errors = await funds.save_funds(info, version, sent(input))
         return InstitutionFundsPayload(
             funds=InstitutionFunds.from_row(row, info.context.viewer) if row else None, errors=user_errors(errors)
         )

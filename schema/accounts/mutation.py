@@ -26,6 +26,7 @@ from schema.accounts.payloads import (
 from schema.accounts.types import InstitutionAccount, VerificationPurpose, account_from_row
 from schema.context import Info
 from schema.errors import user_errors
+from schema.fields import sent
 from schema.institutions.types import Institution
 
 
@@ -136,7 +137,7 @@ class PortalAccountPublicMutation:
     async def register_institution_account(
         self, info: Info, input: RegisterInstitutionAccountInput
     ) -> RegisterInstitutionAccountPayload:
-        institution = {key: getattr(input.institution, key) for key in vars(input.institution)}
+        institution = sent(input.institution)
         row, claim, errors = await institution_accounts.register(
             info,
             institution_accounts.NewInstitutionAccount(

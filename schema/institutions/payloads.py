@@ -69,7 +69,3 @@ def registration_payload(info: Info, result) -> RegistrationPayload:
         return RegistrationPayload(institution=None, progress=None, errors=user_errors(errors))
     institution = Institution.from_row(row, info.context.viewer)
     return RegistrationPayload(institution=institution, progress=institution.registration_progress, errors=[])
-
-
-def part_data(input: object) -> dict:
-    return {spec_key: getattr(input, spec_key) for spec_key in vars(input)}
