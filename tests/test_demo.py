@@ -11,7 +11,7 @@ from core.clock import today
 from demo import seed_demo
 from demo.accounts import DEMO_TREE
 from demo.institutions import PER_COUNTY
-from models import Application, Course, Institution, Material, Site, Staff, TrainingClass
+from models import Account, Application, Course, Institution, Material, Site, Staff, TrainingClass
 from models.storage import LocalStorage
 from resolvers.forms import Form
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
@@ -75,6 +75,9 @@ async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessi
             MATERIAL: (await db.execute(sa.select(Material))).scalars().all(),
         }
         institutions = {i.id: i for i in (await db.execute(sa.select(Institution))).scalars()}
+        emails = dict((await db.execute(sa.select(Account.username, Account.email).where(Account.username.like("org-%")))).all())
+    # every institution account has an e-mail, so 忘记密码 by e-mail can be tried
+    assert emails == {f"org-{n}": f"org-{n}@example.cn" for n in range(1, 25)}
     assert {key for key in applications} >= {
         ("COMPLIANCE", "PENDING"), ("COMPLIANCE", "APPROVED"), ("COMPLIANCE", "REJECTED"),
         ("CLASS_FILING", "APPROVED"), ("CLASS_FILING", "PENDING"), ("CLASS_FILING", "REJECTED"), ("DEREGISTRATION", "APPROVED"),

@@ -40,15 +40,27 @@ class UpdateRegulatorAccountInput:
     email: str | None = None
 
 
-@strawberry.input(description="机构注册: the account, then the institution's basic situation (1 基本情况, the county desk's rules).")
+@strawberry.input(
+    description=(
+        "机构注册 (docs/DOMAIN.md §P2.1). Step a, 填写基本信息: mobile, code and password activate the account. "
+        "Step b, 完善机构信息: name, countyCode and institution, sent here too or afterwards with completeInstitutionRegistration."
+    )
+)
 class RegisterInstitutionAccountInput:
-    mobile: str = strawberry.field(description="手机号: the login name")
-    code: str = strawberry.field(description="验证码 (requestVerificationCode, purpose REGISTER)")
-    password: str = strawberry.field(description="密码")
-    name: str = strawberry.field(description="机构管理人员姓名")
+    mobile: str = strawberry.field(description="手机号 *: the login name")
+    code: str = strawberry.field(description="验证码 * (requestVerificationCode, purpose REGISTER)")
+    password: str = strawberry.field(description="密码 *")
+    name: str | None = strawberry.field(default=None, description="机构管理人员姓名 (账户信息; step b)")
     email: str | None = strawberry.field(default=None, description="电子邮箱 (optional; also recovers the password)")
-    county_code: str = strawberry.field(description="机构所在区县: the lowest-level region; the credit code must be of its province")
-    institution: InstitutionBasicsInput = strawberry.field(description="机构信息、法定代表人信息、联系人信息")
+    county_code: str | None = strawberry.field(default=None, description="机构所在区县 (step b): the lowest-level region; the credit code must be of its province")
+    institution: InstitutionBasicsInput | None = strawberry.field(default=None, description="机构信息、法定代表人信息、联系人信息 (step b)")
+
+
+@strawberry.input(description="完善机构信息 (docs/DOMAIN.md §P2.1 b): the account holder, the county and the institution's basic situation.")
+class CompleteInstitutionRegistrationInput:
+    name: str | None = strawberry.field(default=None, description="机构管理人员姓名 * (账户信息; may be left out when given at step a)")
+    county_code: str = strawberry.field(description="机构所在区县 *: the lowest-level region; the credit code must be of its province")
+    institution: InstitutionBasicsInput = strawberry.field(description="机构信息、法定代表人信息、联系人信息 (1 基本情况, the county desk's rules)")
 
 
 @strawberry.input(description="个人信息: omitted fields stay; an empty institution phone or postal code clears it.")
@@ -57,6 +69,10 @@ class UpdateMyProfileInput:
     mobile: str | None = strawberry.field(default=None, description="手机号: a new one needs mobileCode")
     mobile_code: str | None = strawberry.field(
         default=None, description="验证码 sent to the new mobile (requestVerificationCode, purpose CHANGE_MOBILE)"
+    )
+    email: str | None = strawberry.field(default=None, description="电子邮箱: a new one needs emailCode; an empty one removes it")
+    email_code: str | None = strawberry.field(
+        default=None, description="验证码 sent to the new e-mail (requestVerificationCode, purpose CHANGE_EMAIL)"
     )
     institution_phone: str | None = strawberry.field(default=None, description="机构联系电话")
     postal_code: str | None = strawberry.field(default=None, description="邮编")

@@ -110,6 +110,11 @@ class RegistrationProgress:
             (saved if flag is None or getattr(row, flag) else missing).append(part)
         return cls(saved_parts=saved, missing_parts=missing, complete=not missing)
 
+    @classmethod
+    def nothing_saved(cls) -> RegistrationProgress:
+        """Before registration's step b: every part is still to be completed."""
+        return cls(saved_parts=[], missing_parts=list(Part), complete=False)
+
 
 #: The parts in the form's order, with the flag that records each one's save (none for
 #: the basic situation, saved with the row).
