@@ -52,7 +52,7 @@ from resolvers.accounts import messaging
 from resolvers.accounts.regulators import create_root_account
 from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
 from schema.root import schema
-from web import exports, files, health, metrics
+from web import exports, files, graphiql, health, metrics
 from web.graphql import GraphQLApp
 from web.middleware import RequestContext, SecurityHeaders
 
@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=middleware,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphiql/{name}", graphiql.asset),
             Route("/templates/institutions.xlsx", exports.institutions_template),
             Route("/exports/institutions.xlsx", exports.institutions_export),
             Route("/exports/materials.xlsx", exports.materials_export),
