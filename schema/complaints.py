@@ -53,12 +53,12 @@ class ComplaintProgress:
 class Complaint(ComplaintProgress, Node):
     id: strawberry.ID
     shown_name: strawberry.Private[str]
-    complainant_mobile: str
+    complainant_mobile: str = strawberry.field(description="联系方式")
     read_key: strawberry.Private[tuple | None]
-    target_type: TargetType
-    complaint_type: ComplaintType
-    target_name: str
-    content: str
+    target_type: TargetType = strawberry.field(description="投诉对象")
+    complaint_type: ComplaintType = strawberry.field(description="投诉类型")
+    target_name: str = strawberry.field(description="投诉对象名称")
+    content: str = strawberry.field(description="投诉内容")
     county_code: strawberry.Private[str]
 
     @strawberry.field(description="投诉人 (the handling county's unmasked read is recorded in the audit trail)")

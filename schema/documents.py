@@ -39,9 +39,9 @@ class InstitutionDocument(Node):
     valid_to: dt.date | None = strawberry.field(description="有效期止")
     follows_model_text: bool | None = strawberry.field(description="是否使用示范文本 (contracts only)")
     file_name: str = strawberry.field(description="文件名, as uploaded (sanitised; its extension matches the file's type)")
-    content_type: str = strawberry.field(description="application/pdf, image/jpeg or image/png, from the file's bytes")
+    content_type: str = strawberry.field(description="文件类型 (MIME) (application/pdf, image/jpeg or image/png, from the file's bytes)")
     size: int = strawberry.field(description="文件大小（字节）")
-    sha256: str = strawberry.field(description="SHA-256 of the file, hex")
+    sha256: str = strawberry.field(description="文件的 SHA-256 摘要 (SHA-256 of the file, hex)")
     uploaded_at: dt.datetime
     updated_at: dt.datetime
     download_url: str = strawberry.field(

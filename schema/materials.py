@@ -29,7 +29,7 @@ class Material(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="材料名称")
     category: TrainingCategory
-    subject: Subject | None
+    subject: Subject | None = strawberry.field(description="学科")
     grades: list[Grade]
     type: MaterialType
     author: str = strawberry.field(description="编写人员")
@@ -38,7 +38,7 @@ class Material(Node):
     author_years_in_education: int = strawberry.field(description="编写人员从事教育工作年限")
     author_has_teacher_certificate: bool = strawberry.field(description="编写人员持有教师资格证")
     author_certificate_number: str | None = strawberry.field(description="编写人员教师资格证编号 (masked for regulators above the county desk)")
-    review: MaterialReview
+    review: MaterialReview = strawberry.field(description="审核状态")
     version: int
 
     @classmethod

@@ -39,6 +39,7 @@ from schema.accounts.types import InstitutionAccount, RegulatorAccount
 from schema.applications import ApplicationMutation, ApplicationQuery
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
+from schema.descriptions import describe
 from schema.documents import DocumentMutation
 from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters
 from schema.funds import FundsMutation
@@ -252,9 +253,11 @@ schema = FederationSchema(
 )
 
 
-# What the query limits know of each schema (its introspection's bounds and budget),
-# measured once here rather than by the first request.
+# The Chinese descriptions every domain shares (schema/descriptions.py); then what the query
+# limits know of each schema (its introspection's bounds and budget), measured once here
+# rather than by the first request.
 for _schema in (public_schema, schema):
+    describe(_schema._schema)
     introspection_budget(_schema._schema)
 
 

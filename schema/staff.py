@@ -33,12 +33,12 @@ StaffStatus = strawberry.enum(StaffStatusEnum, name="StaffStatus", description="
 class Staff(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="姓名")
-    gender: Gender
+    gender: Gender = strawberry.field(description="性别")
     shown_id_number: strawberry.Private[str]
     read_key: strawberry.Private[tuple | None]
     phone: str = strawberry.field(description="手机号")
-    post: Post
-    employment: Employment
+    post: Post = strawberry.field(description="岗位")
+    employment: Employment = strawberry.field(description="用工形式（专职/兼职）")
     subjects: list[Subject] = strawberry.field(description="任教学科")
     teacher_certificate_number: str | None = strawberry.field(description="教师资格证编号")
     has_teacher_certificate: bool = strawberry.field(description="持有教师资格证")

@@ -20,22 +20,22 @@ class CreateRegulatorAccountInput:
     name: str = strawberry.field(description="单位名称")
     level: RegulatorLevel = strawberry.field(description="Strictly below the caller's level.")
     region_code: str | None = strawberry.field(
-        default=None, description="In the caller's subtree and of the level's kind; omitted for SUB_UNIT."
+        default=None, description="所属行政区划代码 (in the caller's subtree and of the level's kind; omitted for SUB_UNIT)"
     )
     department: Department | None = strawberry.field(
         default=None, description="Omitted for SUB_UNIT (its county's). Non-education callers: their own."
     )
     parent_id: strawberry.ID | None = strawberry.field(
-        default=None, description="SUB_UNIT only: the county account; a county caller may omit it (itself)."
+        default=None, description="所属区县账号 (SUB_UNIT only: the county account; a county caller may omit it, itself)"
     )
-    mobile: str | None = None
-    email: str | None = None
+    mobile: str | None = strawberry.field(default=None, description="手机号")
+    email: str | None = strawberry.field(default=None, description="电子邮箱")
     enabled: bool = strawberry.field(default=True, description="可暂时禁用: create disabled.")
 
 
 @strawberry.input(description="修改账号信息: omitted fields stay; an empty mobile or email clears it.")
 class UpdateRegulatorAccountInput:
-    name: str | None = None
+    name: str | None = strawberry.field(default=None, description="单位名称")
     mobile: str | None = None
     email: str | None = None
 
@@ -78,5 +78,5 @@ class UpdateMyProfileInput:
     postal_code: str | None = strawberry.field(default=None, description="邮编")
     address: str | None = strawberry.field(default=None, description="机构联系地址")
     institution_version: int | None = strawberry.field(
-        default=None, description="The institution's version read: required when phone, postal code or address change (CONFLICT when older)"
+        default=None, description="机构信息的版本号: the institution's version read: required when phone, postal code or address change (CONFLICT when older)"
     )

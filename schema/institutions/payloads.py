@@ -44,8 +44,8 @@ class InstitutionDeletion:
 
 @strawberry.type(description="One problem of an imported row.")
 class ImportRowError:
-    row: int = strawberry.field(description="Excel row number")
-    column: str | None = strawberry.field(description="The column header")
+    row: int = strawberry.field(description="Excel 行号 (Excel row number)")
+    column: str | None = strawberry.field(description="列名 (The column header)")
     code: str
     message: str
 
