@@ -53,6 +53,7 @@ from schema.materials import MaterialMutation
 from schema.node import NodeQuery
 from schema.public import PublicQuery
 from schema.regions import RegionQuery
+from schema.request_errors import in_chinese
 from schema.sites import SiteMutation
 from schema.staff import StaffMutation
 from schema.statistics import StatisticsQuery
@@ -92,7 +93,14 @@ class FederationSchema(strawberry.federation.Schema):
     resolve with BAD_USER_INPUT at its place (null there, the others resolved): not an
     object; no ``__typename``, or one that is not an entity of this schema (the public part
     knows fewer: a private type reads exactly like an unknown one); keys other than the
-    entity's (``resolve_reference``'s arguments), or keys that are not strings."""
+    entity's (``resolve_reference``'s arguments), or keys that are not strings. Its request
+    errors (syntax, validation, variables) read in Chinese, with a code (``schema.request_errors``)."""
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        # The request's own errors (syntax, validation, variables) in Chinese, with a code.
+        for error in errors:
+            in_chinese(error)
+        super().process_errors(errors, execution_context)
 
     def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list:
         entity = self._schema.type_map.get("_Entity")

@@ -76,3 +76,33 @@ async def test_an_unreachable_database_is_a_clear_error(gql, app):
         ("数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)", {"code": "DATABASE_UNAVAILABLE"})
     ]
     await broken.dispose()
+
+
+async def test_request_errors_a_front_end_shows_are_in_chinese_with_a_code(gql, demo):
+    token = await gql.login("edu-440106")
+    cases = [
+        # an unknown enum value in a variable, and in the document
+        ("mutation($i: ComplaintInput!) { submitComplaint(input: $i) { trackingNumber } }", {"i": {"targetType": "PARENT"}},
+         "BAD_USER_INPUT", "变量 $i 的 targetType 取值无效：ComplaintTargetType 中没有取值 PARENT"),
+        ("mutation { submitComplaint(input: {targetType: PARENT}) { trackingNumber } }", None,
+         "GRAPHQL_VALIDATION_FAILED", "ComplaintTargetType 中没有取值 PARENT"),
+        # a missing, an unknown and a wrongly typed argument
+        ("{ region { name } }", None, "GRAPHQL_VALIDATION_FAILED", "Query.region 缺少必填参数 code（类型 String!）"),
+        ('{ region(code: "440106", depth: 1) { name } }', None, "GRAPHQL_VALIDATION_FAILED", "Query.region 没有参数 depth"),
+        ("{ region(code: 440106) { name } }", None, "GRAPHQL_VALIDATION_FAILED", "String 类型不能表示该值"),
+        ("query($c: String!) { region(code: $c) { name } }", {}, "BAD_USER_INPUT", "变量 $c 取值无效：缺少必填的值（类型 String!）"),
+        # an unknown field, with graphql's suggestion
+        ('{ region(code: "440106") { nam } }', None, "GRAPHQL_VALIDATION_FAILED", "类型 Region 没有字段 nam，是否想用 'name'？"),
+        ('{ region(code: "440106") { name ', None, "GRAPHQL_PARSE_FAILED", "语法错误：Expected Name, found <EOF>."),
+    ]
+    for query, variables, code, chinese in cases:
+        result = await gql(query, variables, token=token)
+        assert result.get("data") is None, query
+        [error] = result["errors"]
+        # the Chinese first, graphql's English after it in parentheses
+        assert error["extensions"]["code"] == code, (query, error)
+        assert error["message"].startswith(chinese + " ("), (query, error["message"])
+    # without a session the same problem is refused as outside the public part, in Chinese too
+    anonymous = await gql("{ region { name } }")
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert anonymous["errors"][0]["message"].startswith("Query.region 缺少必填参数 code（类型 String!）")
