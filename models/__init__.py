@@ -20,6 +20,7 @@ from models.applications import Application, ApplicationStatus, ApplicationType
 from models.audit import AuditRecord
 from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType
 from models.documents import Document, DocumentCategory
+from models.findings import InstitutionFinding, Severity
 from models.funds import ChargingMethod, InstitutionFunds
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
 from models.institutions import Grade, Institution, Kind, Mode, Nature, Premises, QualificationStatus, ReviewStatus, Subject, TrainingCategory
@@ -60,6 +61,7 @@ __all__ = [
     "InspectionStatus",
     "Institution",
     "InstitutionClaim",
+    "InstitutionFinding",
     "InstitutionFunds",
     "ItemProgress",
     "Kind",
@@ -82,6 +84,7 @@ __all__ = [
     "RectificationItem",
     "ReviewStatus",
     "Region",
+    "Severity",
     "Site",
     "SiteType",
     "Staff",

@@ -26,6 +26,7 @@ from auth.passwords import hash_password
 from auth.ratelimit import RateLimiter
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
+from resolvers import findings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -529,6 +530,16 @@ VIEWERS = ["edu-000000", "edu-440000", "edu-440100", "edu-420000", "edu-440106",
 COMPLETE = dict(qualifications_saved=True, operation_saved=True, subject_training_saved=True, facilities_saved=True)
 
 
+#: Columns of an institution that is compliant on the suite's days (docs/DOMAIN.md §G5): a
+#: licence valid to the end of 2027 and a business registration (证照齐全), its compliance
+#: application approved.
+ELIGIBLE = dict(
+    qualification_status="FULL", licence_number="教民144010670000001号", licence_issuer="广州市天河区教育局",
+    licence_valid_from=date(2022, 1, 1), licence_valid_to=date(2027, 12, 31), business_licence_number="52440106MJL000001X",
+    business_licence_issuer="广州市天河区民政局", review_status="APPROVED",
+)
+
+
 STATISTICS = (
     "query($r: String, $g: StatisticsGrouping, $f: StatisticsFilter) { statistics(regionCode: $r, groupBy: $g, filter: $f) {"
     " region { code name } groupBy takenAt rows { ...counts } total { ...counts } } }"
@@ -558,7 +569,7 @@ async def build_world(sessionmaker, created_at: datetime = at("2026-03-10", 2)) 
             await db.flush()
             for n, status in enumerate(statuses):
                 row = TrainingClass(
-                    institution_id=ids[key], course_id=course.id, name=f"小学数学培训班{n}", schedule=[], starts_on=date(2026, 9, 1),
+                    institution_id=ids[key], course_id=course.id, name=f"三年级数学培训班（{n + 1}班）", schedule=[], starts_on=date(2026, 9, 1),
                     ends_on=date(2026, 12, 31), capacity=10, fee=Decimal(100), filing_status=status,
                 )
                 db.add(row)
@@ -639,6 +650,8 @@ async def build_world(sessionmaker, created_at: datetime = at("2026-03-10", 2)) 
                 )
             )
         await db.commit()
+    # Inserted past the writers: the rules check the records here (none breaks one).
+    await findings.refresh_all(sessionmaker)
     return ids
 
 
@@ -681,13 +694,13 @@ async def latest_code(sessionmaker, destination: str) -> str:
 
 
 SPEC = {
-    "A1": ("edu-440106", dict(**COMPLETE, review_status="APPROVED", inspection_status="RECTIFYING", open_deadline=date(2026, 11, 1))),
+    "A1": ("edu-440106", dict(**COMPLETE, **ELIGIBLE, inspection_status="RECTIFYING", open_deadline=date(2026, 11, 1))),
     "A2": ("edu-440106", dict(kind="NON_SUBJECT", nature="FOR_PROFIT", training_categories=["SPORTS", "ARTS"], inspection_status="NO_PROBLEMS")),
     "A3": ("edu-440106", dict(**COMPLETE, mode="ONLINE", inspection_status="RECTIFIED", deregistered_at=datetime(2026, 6, 15, tzinfo=UTC))),
     "B1": ("edu-440106-01", dict(**COMPLETE, kind="NON_SUBJECT", training_categories=["SPORTS"], inspection_status="RECTIFYING", open_deadline=date(2026, 12, 31))),
     "B2": ("edu-440106-01", dict()),
     "S1": ("edu-440106", dict(kind="NON_SUBJECT", mode="ONLINE", training_categories=["SCIENCE_TECHNOLOGY"], registering_unit_id=None)),
-    "C1": ("edu-440104", dict(**COMPLETE, review_status="APPROVED", inspection_status="NO_PROBLEMS")),
+    "C1": ("edu-440104", dict(**COMPLETE, **ELIGIBLE, inspection_status="NO_PROBLEMS")),
     "C2": ("edu-440104", dict(kind="NON_SUBJECT", training_categories=["ARTS"])),
     "D1": ("edu-440304", dict(inspection_status="RECTIFYING", open_deadline=date(2026, 11, 20))),
     "E1": ("edu-420102", dict()),

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from models import Course, Institution, Site, Staff, TrainingClass
 from schema.root import sdl
-from tests.helpers import ID_NUMBER, error_codes, insert_institutions, limit_public_rate
+from tests.helpers import ELIGIBLE, ID_NUMBER, error_codes, insert_institutions, limit_public_rate
 
 SEARCH = """query($name: String!, $region: String!, $first: Int, $after: String) {
   publicInstitutions(name: $name, regionCode: $region, first: $first, after: $after) {
@@ -205,7 +205,7 @@ async def test_white_and_black_lists_in_numbered_periods_as_snapshots(gql, http,
 
     async def approve(*names: str) -> None:
         async with sessionmaker() as db:
-            await db.execute(sa.update(Institution).where(Institution.name.in_(names)).values(review_status="APPROVED"))
+            await db.execute(sa.update(Institution).where(Institution.name.in_(names)).values(**ELIGIBLE))
             await db.commit()
 
     await approve("甲培训学校", "丁培训学校")

@@ -22,7 +22,7 @@ from auth.sessions import end_sessions
 from core.clock import today
 from core.errors import ErrorCode, FieldError
 from models import Account, AccountKind, Channel, ClaimStatus, CodePurpose, Institution, InstitutionClaim, LoginThrottle, Region
-from resolvers import audit, validation
+from resolvers import audit, findings, validation
 from resolvers.accounts.codes import account_by, checked_email, checked_mobile, use_code
 from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_key
 from resolvers.institutions.registration import Context, Part, validate_part
@@ -150,6 +150,8 @@ async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, In
             audit.record(db, ctx, "claimInstitution", "InstitutionClaim", claim.id, institution.region_code,
                          changed=audit.changes(None, audit.values_of(claim, ["account_id", "institution_id", "status"])), viewer=account)
         try:
+            if claim is None:
+                await findings.refresh(db, [institution.id])
             await db.commit()
         except IntegrityError as e:
             # A concurrent registration won the race past the checks above; the code is

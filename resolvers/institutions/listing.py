@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
 from auth.viewer import Viewer
 from core.clock import today
+from core.errors import BadUserInput
 from core.ids import parse_id
 from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, Region, ReviewStatus, Site, Staff
 from models.database import single_statements
@@ -19,6 +20,8 @@ from models.statistics import county_tally, tally_rows
 from resolvers.filters import RecordId, condition, criterion, given
 from resolvers.institutions.registration import SAVED_FLAG, Part
 from resolvers.pagination import Page, paginate_rows
+from resolvers.standing import TALLY_JOIN, ReasonCode, conditions, criterion_where, licence_expiring_within
+from resolvers.standing import columns as standing_columns
 
 
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
@@ -50,6 +53,18 @@ def _unit(value: str) -> sa.ColumnElement[bool]:
     return Institution.registering_unit_id == unit if unit else sa.false()
 
 
+#: The furthest ahead ``licenceExpiringWithinDays`` looks.
+MAX_EXPIRING_DAYS = 3650
+
+
+def _days(value: int) -> int:
+    if not 0 <= value <= MAX_EXPIRING_DAYS:
+        raise BadUserInput(
+            f"licenceExpiringWithinDays 应在 0 到 {MAX_EXPIRING_DAYS} 之间", field="licenceExpiringWithinDays", max=MAX_EXPIRING_DAYS
+        )
+    return value
+
+
 @dataclass
 class InstitutionFilter:
     """The institution list's filter (its export's too): every criterion optional, combined
@@ -70,6 +85,16 @@ class InstitutionFilter:
     inspection_status: InspectionStatus | None = criterion("排查状态", lambda v, c: Institution.inspection_status == v.value)
     overdue: bool | None = criterion("逾期整改 (true) 或否 (false)", lambda v, c: _yes_no(overdue_condition(c["today"]), v))
     review_status: ReviewStatus | None = criterion("审核状态 (合规申请)", lambda v, c: Institution.review_status == v.value)
+    # The standing (法律状态, resolvers.standing), as of the request's day.
+    licensed: bool | None = criterion("持有今天有效的办学许可证 (true) 或否 (false)", criterion_where(lambda x: x.licensed))
+    lawful: bool | None = criterion("合法 (true) 或否 (false)", criterion_where(lambda x: x.lawful))
+    compliant: bool | None = criterion("合规 (true) 或否 (false)", criterion_where(lambda x: x.compliant))
+    white_list_eligible: bool | None = criterion("可列入白名单 (true) 或否 (false)", criterion_where(lambda x: x.white_list_eligible))
+    black_listed: bool | None = criterion("列入当前一期黑名单 (true) 或否 (false)", criterion_where(lambda x: x.black_listed))
+    licence_expiring_within_days: int | None = criterion(
+        f"办学许可证今天有效、在此天数内到期 (0–{MAX_EXPIRING_DAYS}; 0: today)", lambda v, c: licence_expiring_within(c["today"], _days(v))
+    )
+    standing_reason: ReasonCode | None = criterion("法律状态有此原因", lambda v, c: conditions(c["today"])[v.value])
 
 
 def listed(viewer: Viewer | None, f: InstitutionFilter | None, day: date) -> sa.ColumnElement[bool]:
@@ -103,15 +128,17 @@ def tallied_total(viewer: Viewer | None, f: InstitutionFilter | None) -> sa.Sele
 
 async def list_institutions(
     info, f: InstitutionFilter | None, first: int | None, after: str | None, *,
-    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True,
+    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True, standing: bool = False,
 ) -> Page:
     """A page of the list as rows of the institution's columns, in one statement, with what
     its nodes show besides: ``unit`` the registering unit's ``unit_name`` and ``unit_level``
     (named on every institution its viewers see, like the ``unit`` loader), ``counts`` the
     ``site_count`` and ``active_staff_count`` of each institution (all in scope with it, as
-    the ``counts`` loader reads them); ``total`` the total count (0 without). Without
+    the ``counts`` loader reads them), ``standing`` what ``resolvers.standing.standing_of``
+    builds each one's standing from; ``total`` the total count (0 without). Without
     ``details`` the rows hold ``LIST_COLUMNS`` only."""
     ctx = info.context
+    day = today(ctx.now)
     columns: list[sa.ColumnElement[Any]] = []
     joins: list[tuple[Any, sa.ColumnElement[bool]]] = []
     if unit:
@@ -125,10 +152,13 @@ async def list_institutions(
             .scalar_subquery()
             .label("active_staff_count"),
         ]
+    if standing:
+        columns += standing_columns(day)
+        joins.append(TALLY_JOIN)
     async with ctx.sessionmaker() as db:
         await single_statements(db)
         return await paginate_rows(
-            db, Institution, listed(ctx.viewer, f, today(ctx.now)), [Institution.name, Institution.id],
+            db, Institution, listed(ctx.viewer, f, day), [Institution.name, Institution.id],
             first=first, after=after, columns=columns, outer_joins=joins, count=total, counted=tallied_total(ctx.viewer, f),
             entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
         )
