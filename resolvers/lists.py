@@ -38,7 +38,11 @@ from resolvers.standing import REASONS, Effect, conditions, facts, reason_codes
 MAX_BLACK_ENTRIES = 500
 
 
-def _entry(institution: Institution, reason: str | None = None) -> ListEntry:
+def title_of(region_name: str, kind: ListKind, number: int) -> str:
+    return f"{region_name}校外培训机构{'白名单' if kind is ListKind.WHITE else '黑名单'}（第{number}期）"
+
+
+def entry_of(institution: Institution, reason: str | None = None) -> ListEntry:
     return ListEntry(
         institution_id=institution.id, name=institution.name, credit_code=institution.credit_code, county_code=institution.region_code,
         address=institution.address, licence_number=institution.licence_number, reason=reason,
@@ -110,7 +114,7 @@ async def _revise_white_lists(db, ctx, black: ListPeriod, named: list[uuid.UUID]
         name = (await db.execute(sa.select(Region.name).where(Region.code == old.region_code))).scalar_one()
         removed = old.entry_count - len(kept)
         period = ListPeriod(
-            region_code=old.region_code, kind=ListKind.WHITE, number=old.number + 1, title=f"{name}校外培训机构白名单（第{old.number + 1}期）",
+            region_code=old.region_code, kind=ListKind.WHITE, number=old.number + 1, title=title_of(name, ListKind.WHITE, old.number + 1),
             published_at=ctx.now, published_by=ctx.viewer.account_id, entry_count=len(kept),
             note=f"因{black.title}调整：移出 {removed} 家",
         )
@@ -156,7 +160,7 @@ async def publish(info, kind: ListKind, title: str | None, black: list[BlackEntr
                     sa.select(Institution).where(candidates, facts(day).white_list_eligible).order_by(Institution.name, Institution.id)
                 )
             ).scalars().all()
-            entries = [_entry(i) for i in institutions]
+            entries = [entry_of(i) for i in institutions]
             if not errors:
                 left_out = await _left_out(db, candidates, day)
         else:
@@ -186,7 +190,7 @@ async def publish(info, kind: ListKind, title: str | None, black: list[BlackEntr
                 parsed = parse_id(item.institution_id)
                 if parsed is not None and parsed not in found:
                     errors.append(FieldError(f"entries.{index}.institutionId", ErrorCode.NOT_FOUND, "培训机构不存在"))
-            entries = [_entry(found[i], wanted[i]) for i in sorted(found, key=lambda i: (found[i].name, i))]
+            entries = [entry_of(found[i], wanted[i]) for i in sorted(found, key=lambda i: (found[i].name, i))]
         if errors:
             return None, errors
         # Numbers are per region and kind; the row lock orders simultaneous publications.
@@ -194,9 +198,8 @@ async def publish(info, kind: ListKind, title: str | None, black: list[BlackEntr
         number = (
             await db.execute(sa.select(sa.func.coalesce(sa.func.max(ListPeriod.number), 0) + 1).where(ListPeriod.region_code == region.code, ListPeriod.kind == kind))
         ).scalar_one()
-        label = "白名单" if kind is ListKind.WHITE else "黑名单"
         period = ListPeriod(
-            region_code=region.code, kind=kind, number=number, title=title or f"{region.name}校外培训机构{label}（第{number}期）",
+            region_code=region.code, kind=kind, number=number, title=title or title_of(region.name, kind, number),
             published_at=ctx.now, published_by=viewer.account_id, entry_count=len(entries),
         )
         db.add(period)

@@ -280,7 +280,7 @@ def steps_of(path: Path) -> tuple[tuple[str, str] | None, list[Step]]:
 def kind_of(username: str) -> str:
     if username == "anonymous":
         return "anonymous"
-    return "regulator" if username.startswith(("edu-", "sports-")) else "institution"
+    return "regulator" if username.startswith(("edu-", "sports-", "culture-", "science-")) else "institution"
 
 
 
