@@ -707,3 +707,15 @@ SPEC = {
     "E2": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=["OTHER"])),
     "E3": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=[])),
 }
+
+
+FUNDS = {"escrowBank": "中国银行广州天河支行", "supervisedAccountNumber": "6216610200012345678", "maxMonthsPerPayment": 3, "maxClassHoursPerPayment": 60}
+
+
+async def ready_for_compliance(gql, token: str) -> None:
+    """Staff, a site, a course and a class that break no rule, and the funds' supervision."""
+    ok(await gql(SAVE_FUNDS, {"i": FUNDS}, token=token), "saveInstitutionFunds")
+    teacher = ok(await gql(CREATE_STAFF, {"input": TEACHER}, token=token), "createStaff")["staff"]
+    site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
+    course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": MATHS}, token=token), "createCourse")["course"]
+    ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"])}, token=token), "createTrainingClass")

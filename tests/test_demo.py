@@ -17,8 +17,8 @@ from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Cont
 from resolvers.materials import MATERIAL
 from resolvers.records import Owner
 from resolvers.sites import CLASS, COURSE, SITE
-from resolvers.standing import standings
 from resolvers.staff import STAFF
+from resolvers.standing import standings
 from tests.helpers import error_codes
 
 
