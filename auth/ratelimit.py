@@ -97,7 +97,7 @@ class RateLimiter:
 async def public_wait(request) -> int | None:
     """For a request without a valid session: the whole seconds to wait when its address is
     over the public rate (``app.state.public_rate``), else None. A fault of the database
-    raises (``models.database.busy`` and ``unavailable`` tell which)."""
+    raises (``core.faults.fault_of`` tells which)."""
     wait = await request.app.state.public_rate.take(request.client.host if request.client else None)
     return None if wait is None else max(1, math.ceil(wait))
 

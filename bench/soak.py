@@ -54,11 +54,24 @@ class Stats:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
+        self.codes: dict[str, int] = {}
 
-    def add(self, kind: str, seconds: float, ok: bool) -> None:
+    def add(self, kind: str, seconds: float, ok: bool, code: str | None = None) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
         if not ok:
             self.errors[kind] = self.errors.get(kind, 0) + 1
+            self.codes[code or "other"] = self.codes.get(code or "other", 0) + 1
+
+
+def failure(response: httpx.Response | None, data: dict | None, error: Exception | None) -> str:
+    """What a failed answer was: its first GraphQL error code, else its HTTP status or the
+    client's exception."""
+    codes = [(e.get("extensions") or {}).get("code") for e in (data or {}).get("errors") or []]
+    if codes and codes[0]:
+        return codes[0]
+    if error is not None:
+        return type(error).__name__
+    return f"HTTP {response.status_code}" if response is not None and response.status_code != 200 else "other"
 
 
 async def client_loop(base: str, deadline: float, stats: Stats, seed: int, county: dict, province: dict, institution_ids: list[str], portal: dict) -> None:
@@ -67,13 +80,14 @@ async def client_loop(base: str, deadline: float, stats: Stats, seed: int, count
 
         async def call(kind: str, body: dict, headers: dict | None = None, check=lambda j: "errors" not in j) -> dict | None:
             started = time.perf_counter()
+            r = error = None
             try:
                 r = await client.post("/graphql", json=body, headers=headers or {})
                 data = r.json()
                 ok = r.status_code == 200 and check(data)
-            except (httpx.HTTPError, ValueError):
-                data, ok = None, False
-            stats.add(kind, time.perf_counter() - started, ok)
+            except (httpx.HTTPError, ValueError) as e:
+                data, ok, error = None, False, e
+            stats.add(kind, time.perf_counter() - started, ok, None if ok else failure(r, data, error))
             return data
 
         while time.monotonic() < deadline:
@@ -89,7 +103,7 @@ async def client_loop(base: str, deadline: float, stats: Stats, seed: int, count
                 })
             elif choice < 0.45:
                 staff = await call("portal edit: read", {"query": "{ myInstitution { staff(status: ACTIVE) { id version name gender idNumber phone post employment subjects teacherCertificateNumber joinedOn } } }"}, portal)
-                people = (staff or {}).get("data", {}).get("myInstitution", {}).get("staff") or []
+                people = (((staff or {}).get("data") or {}).get("myInstitution") or {}).get("staff") or []
                 if people:
                     person = rng.choice(people)
                     keys = ("name", "gender", "idNumber", "phone", "post", "employment", "subjects", "teacherCertificateNumber", "joinedOn")
@@ -105,7 +119,7 @@ async def client_loop(base: str, deadline: float, stats: Stats, seed: int, count
             elif choice < 0.9:
                 institution_id = rng.choice(institution_ids)
                 read = await call("county edit: read", {"query": "query($id: ID!) { institution(id: $id) { version contactPerson { name } } }", "variables": {"id": institution_id}}, county)
-                if read and read.get("data", {}).get("institution"):
+                if read and (read.get("data") or {}).get("institution"):
                     version = read["data"]["institution"]["version"]
                     body = {
                         "query": "mutation($id: ID!, $v: Int!) { saveInstitutionSubjectTraining(id: $id, version: $v, input: {noSubjectTraining: true}) { errors { code } } }",
@@ -149,6 +163,8 @@ async def run(base: str, clients: int, seconds: float, pid: int) -> None:
         values.sort()
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
         print(f"{kind:<26}{len(values):>8}{stats.errors.get(kind, 0):>8}{statistics.median(values) * 1000:>9.1f}{p99 * 1000:>9.1f}")
+    if stats.codes:
+        print("errors by code: " + ", ".join(f"{code} {n}" for code, n in sorted(stats.codes.items(), key=lambda item: -item[1])))
 
 
 def main() -> None:
@@ -158,7 +174,8 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     env = dict(os.environ)
-    env.setdefault("XWPX_DATA_DIR", tempfile.mkdtemp(prefix="xwpx-soak-"))
+    if "XWPX_DATA_DIR" not in env:
+        env["XWPX_DATA_DIR"] = tempfile.mkdtemp(prefix="xwpx-soak-")
     env.setdefault("XWPX_PUBLIC_RATE", "1000000/1000000")  # every client is 127.0.0.1
     print(f"starting the server on 127.0.0.1:{port} (demo data)")
     server = subprocess.Popen([sys.executable, "server.py", "serve", "--demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     public_pool: int = Field(5, ge=1, description="Database connections for callers without a session (a pool of their own).")
     public_pool_timeout: float = Field(1.0, gt=0, description="Seconds a public request waits for a connection before `SERVICE_BUSY`.")
     public_statement_timeout_ms: int = Field(2000, ge=1, description="Milliseconds after which a public request's statement is cut (`SERVICE_BUSY`).")
+    public_cache_seconds: float = Field(
+        5.0, ge=0, description="Seconds a worker keeps the answer of a public lookup for the next anonymous caller asking the same (`0`: off; docs/rules.md, \"Public answers kept a few seconds\")."
+    )
+    signed_in_concurrency: int = Field(
+        10, ge=0, description="GraphQL operations of signed-in callers a worker runs at once (`0`: no limit); the others wait their turn, first come first served."
+    )
     public_rate: Annotated[tuple[float, float], NoDecode] = Field(
         (60.0, 1.0),
         description="Requests a client address may make without a valid session, as `burst/per-second`, counted in PostgreSQL for all workers and instances together.",

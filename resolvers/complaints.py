@@ -31,6 +31,7 @@ from core.errors import ApiError, ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
 from core.masking import mask_name, mask_phone
 from models import Complaint, ComplaintStatus, ComplaintType, Institution, TargetType
+from models.database import single_statements
 from resolvers import audit, validation
 from resolvers.filters import condition, criterion
 from resolvers.pagination import Page, paginate
@@ -163,6 +164,7 @@ async def status(info, number: str, mobile: str) -> Complaint | None:
     if validation.mobile(mobile or ""):
         return None
     async with info.context.sessionmaker() as db:
+        await single_statements(db)  # one SELECT: no BEGIN and ROLLBACK round trips on the public path
         return (
             await db.execute(
                 sa.select(Complaint).where(

@@ -11,7 +11,8 @@ from graphql import ExecutionResult, GraphQLError
 from graphql.language import StringValueNode, Visitor, visit
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from models import Institution, database
+from core.faults import REFUSALS, fault_of, log_refusal
+from models import Institution
 from resolvers import audit
 from schema.errors import is_expected
 
@@ -57,22 +58,20 @@ class RefuseNulCharacters(SchemaExtension):
 
 
 def fault_error(error: BaseException | None, nodes=None, path=None) -> GraphQLError | None:
-    """The error a fault of the database answers (``SERVICE_BUSY``: no connection free in
-    time, or a statement cut by its timeout; ``DATABASE_UNAVAILABLE``: the connection lost
-    or refused), or None when ``error`` is no such fault."""
-    if database.busy(error):
-        return GraphQLError("访问繁忙，请稍后再试 (the service is busy; try again shortly)", nodes=nodes, path=path, extensions={"code": "SERVICE_BUSY"})
-    if database.unavailable(error):
-        return GraphQLError(
-            "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)", nodes=nodes, path=path, extensions={"code": "DATABASE_UNAVAILABLE"}
-        )
-    return None
+    """The error a fault of the database answers (``core.faults``: ``SERVICE_BUSY`` or
+    ``DATABASE_UNAVAILABLE``, with ``retryAfterSeconds``), or None when ``error`` is no
+    such fault."""
+    fault = fault_of(error)
+    if fault is None:
+        return None
+    return GraphQLError(fault.message, nodes=nodes, path=path, extensions={"code": fault.code, "retryAfterSeconds": fault.retry_after})
 
 
 class MaskUnexpectedErrors(MaskErrors):
-    """Our errors (``ApiError``) and GraphQL's own pass as they are. A lost database
-    answers ``DATABASE_UNAVAILABLE`` (try again: the pool reconnects by itself when the
-    database is back); anything else becomes "Unexpected error." with no detail."""
+    """Our errors (``ApiError``) and GraphQL's own pass as they are. A lost database answers
+    ``DATABASE_UNAVAILABLE`` and a busy pool ``SERVICE_BUSY`` (``core.faults``; try again:
+    the pool reconnects by itself when the database is back), with ``retryAfterSeconds``;
+    anything else becomes "Unexpected error." with no detail."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not is_expected(error))
@@ -81,6 +80,31 @@ class MaskUnexpectedErrors(MaskErrors):
         if fault := fault_error(error.original_error, error.nodes, error.path):
             return fault
         return GraphQLError(self.error_message, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+
+def log_errors(errors: list[GraphQLError], unexpected, *, answered_as: str | None = None) -> None:
+    """The log of a GraphQL result's errors (``Schema.process_errors``): an expected refusal
+    (``core.faults.REFUSALS``: a lost database, a busy pool, a rate limit) is one WARNING
+    line with its code, the client's other mistakes one INFO line, without a traceback;
+    anything unexpected goes to ``unexpected`` (Strawberry's log, with the traceback).
+    ``answered_as``: the one code the caller is answered instead (a document outside the
+    public part is one UNAUTHENTICATED error), logged as one INFO line."""
+    if answered_as is not None and errors:
+        logging.getLogger("xwpx").info("%s: %s", answered_as, errors[0].message, extra={"code": answered_as})
+        return
+    for error in errors:
+        fault = fault_of(error.original_error)
+        if fault is not None:
+            where = ".".join(map(str, error.path)) if error.path else "the operation"
+            log_refusal(fault.code, f"GraphQL {where}", error.original_error)
+        elif is_expected(error):
+            code = (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
+            if code in REFUSALS:
+                log_refusal(code, error.message)
+            else:
+                logging.getLogger("xwpx").info("%s: %s", code, error.message, extra={"code": code})
+        else:
+            unexpected(error)
 
 
 class RecordPersonalReads(SchemaExtension):
@@ -97,8 +121,12 @@ class RecordPersonalReads(SchemaExtension):
             return
         try:
             await _write_reads(context, reads)
-        except Exception:  # noqa: BLE001 - logged; the answer stands
-            logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
+        except Exception as error:  # noqa: BLE001 - logged; the answer stands
+            fault = fault_of(error)
+            if fault is None:
+                logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
+            else:
+                logging.getLogger("xwpx").error("could not record %d personal-data reads: %s", len(reads), fault.code)
 
 
 async def _write_reads(context, reads: dict) -> None:

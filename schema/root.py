@@ -40,7 +40,7 @@ from schema.applications import ApplicationMutation, ApplicationQuery
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
 from schema.documents import DocumentMutation
-from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters
+from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters, log_errors
 from schema.funds import FundsMutation
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions.mutation import InstitutionMutation
@@ -91,7 +91,15 @@ class FederationSchema(strawberry.federation.Schema):
     resolve with BAD_USER_INPUT at its place (null there, the others resolved): not an
     object; no ``__typename``, or one that is not an entity of this schema (the public part
     knows fewer: a private type reads exactly like an unknown one); keys other than the
-    entity's (``resolve_reference``'s arguments), or keys that are not strings."""
+    entity's (``resolve_reference``'s arguments), or keys that are not strings. Its errors
+    are logged by kind (``schema.extensions.log_errors``): expected ones as one line,
+    unexpected ones with their traceback."""
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        outside = getattr(getattr(execution_context, "context", None), "outside_public_part", False)
+        log_errors(
+            errors, lambda error: super(FederationSchema, self).process_errors([error], execution_context), answered_as="UNAUTHENTICATED" if outside else None
+        )
 
     def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list:
         entity = self._schema.type_map.get("_Entity")

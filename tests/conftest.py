@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from demo.accounts import DEMO_PASSWORD, seed_accounts
 from models import Account, AccountKind, Institution
 from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
 from server import create_app
-from tests.helpers import insert_institutions
+from tests.helpers import insert_institutions, private_directory
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +43,14 @@ def pg_server_url():
     server = start_embedded(data_dir / "pg", cleanup_mode="delete")
     yield server_url(server)
     server.cleanup()
+
+
+@pytest.fixture
+def server_dir():
+    """A data folder for a server a test starts (``tests.helpers.start``), removed after."""
+    directory = private_directory("xwpx-server-")
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +91,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def app(database_url, clock, tmp_path):
-    # The statistics' differences are folded when a test says so (test_tallies runs the job).
-    settings = Settings(database_url=database_url, clock=clock, data_dir=tmp_path, public_rate=(100_000, 1_000), tally_compact_seconds=0)
+    # The statistics' differences are folded when a test says so (test_tallies runs the job);
+    # public answers are not kept (tests read their own changes at once; test_public tests it).
+    settings = Settings(
+        database_url=database_url, clock=clock, data_dir=tmp_path, public_rate=(100_000, 1_000), tally_compact_seconds=0, public_cache_seconds=0,
+    )
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -288,6 +289,13 @@ def kind_of(username: str) -> str:
 # --- the server as a user starts it ---------------------------------------------------
 
 
+def private_directory(prefix: str) -> Path:
+    """A directory for an embedded server's data outside pytest's temporary root, which
+    another pytest run on the machine makes private (0700) again, closing it to the embedded
+    server's user between a stop and a start. The caller removes it."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 def free_port() -> int:
     """A free TCP port on the loopback interface."""
     with socket.socket() as s:
@@ -318,17 +326,24 @@ def start(data_dir: Path, port: int, *extra: str, env: dict[str, str] | None = N
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     process.log = data_dir / "server.log"
-    deadline = time.monotonic() + 120
+    return answering(process, port, 120)
+
+
+def answering(process: subprocess.Popen, port: int, seconds: float) -> subprocess.Popen:
+    """``process`` once its /healthz answers on ``port``; the test fails when it exits first
+    or does not answer within ``seconds`` (it is killed then)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{process.log.read_text()}")
+            log = getattr(process, "log", None)
+            pytest.fail(f"server exited early:\n{log.read_text() if log else ''}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return process
         except OSError:
-            time.sleep(0.3)
+            time.sleep(0.2)
     process.kill()
-    pytest.fail("server did not answer /healthz within 120 s")
+    pytest.fail(f"server did not answer /healthz within {seconds:.0f} s")
 
 
 def stop(process: subprocess.Popen, sig: int) -> str:

@@ -19,6 +19,7 @@ import gc
 import io
 import json
 import re
+import shutil
 import signal
 import urllib.error
 import urllib.request
@@ -49,6 +50,7 @@ from tests.helpers import (
     institution_account,
     kind_of,
     limit_public_rate,
+    private_directory,
     server_ms,
     start,
     steps_of,
@@ -492,10 +494,10 @@ PUBLIC_BURST = 60
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served():
     """``python server.py serve --demo --workers 2`` on the embedded PostgreSQL, the public
     rate set to PUBLIC_BURST at once and nearly no refill."""
-    data_dir = tmp_path_factory.mktemp("served")
+    data_dir = private_directory("xwpx-served-")
     port = free_port()
     env = {"XWPX_PUBLIC_RATE": f"{PUBLIC_BURST}/0.0001", "XWPX_SERVED_BY_HEADER": "1", "XWPX_ARGON2_PROFILE": "test"}
     process = start(data_dir, port, "--demo", "--workers", "2", env=env)
@@ -503,6 +505,7 @@ def served(tmp_path_factory):
         yield Server(port), process
     finally:
         stop(process, signal.SIGTERM)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def workers_of(pid: int) -> list[int]:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 
 from models import AuditRecord, Institution
 from models.database import _connect, async_url
-from tests.helpers import ROOT, build_file, free_port
+from tests.helpers import ROOT, answering, build_file, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +30,7 @@ def _start(database_url: str, port: int) -> subprocess.Popen:
         [sys.executable, "server.py", "serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail("server did not start")
+    return answering(process, port, 60)
 
 
 async def test_killing_the_server_during_an_import_writes_nothing(database_url, demo, sessionmaker, capsys):

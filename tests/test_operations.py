@@ -64,7 +64,10 @@ async def test_readiness_follows_the_database(http, app):
     app.state.engine = create_engine("postgresql+asyncpg://nobody@/nowhere?host=/nonexistent")
     try:
         response = await http.get("/readyz")
-        assert (response.status_code, response.json()) == (503, {"status": "unavailable", "database": "unreachable"})
+        assert (response.status_code, response.headers["retry-after"], response.json()) == (503, "5", {
+            "status": "unavailable", "database": "unreachable",
+            "error": {"code": "DATABASE_UNAVAILABLE", "message": "数据库暂时不可用，请稍后重试 (the database is unavailable; try again shortly)"},
+        })
         assert (await http.get("/healthz")).status_code == 200
     finally:
         await app.state.engine.dispose()

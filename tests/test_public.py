@@ -12,12 +12,17 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import httpx
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from core.settings import Settings
 from models import Course, Institution, Site, Staff, TrainingClass
+from resolvers.loaders import AccountByIdLoader
 from schema.root import sdl
+from server import create_app
 from tests.helpers import ELIGIBLE, ID_NUMBER, error_codes, insert_institutions, limit_public_rate
+from web.public_cache import cacheable
 
 SEARCH = """query($name: String!, $region: String!, $first: Int, $after: String) {
   publicInstitutions(name: $name, regionCode: $region, first: $first, after: $after) {
@@ -295,3 +300,117 @@ async def test_a_flood_of_public_traffic_cannot_take_the_regulators_connections(
         for connection in held:
             await connection.close()
     assert "errors" not in await gql('{ publicInstitutions(name: "育英", regionCode: "440106") { totalCount } }')
+
+
+async def test_public_answers_are_kept_a_few_seconds_for_every_anonymous_caller(database_url, clock, tmp_path, demo):
+    """XWPX_PUBLIC_CACHE_SECONDS: the same public lookup from any anonymous caller is answered
+    from memory for at most that long, renewed in the background from half of it (one
+    execution for simultaneous callers too); errors, private lookups and signed-in callers
+    are never answered from it."""
+    application = create_app(Settings(database_url=database_url, clock=clock, data_dir=tmp_path, public_rate=(10**6, 10**6), public_cache_seconds=5))
+    async with application.router.lifespan_context(application):
+        statements: list[str] = []
+        sa.event.listen(application.state.public_engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http:
+
+            async def ask(query: str, variables: dict | None = None, headers: dict | None = None) -> dict:
+                response = await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
+                assert response.status_code == 200
+                return response.json()
+
+            async def names() -> list[str]:
+                result = await ask(SEARCH, {"name": "育英", "region": "440106"})
+                return [e["node"]["name"] for e in result["data"]["publicInstitutions"]["edges"]]
+
+            await named(application.state.sessionmaker, {"edu-440106": ["天河育英培训学校"]})
+            # given: ten callers ask the same at the same moment: one execution
+            answers = await asyncio.gather(*(names() for _ in range(10)))
+            assert answers == [["天河育英培训学校"]] * 10
+            executed = len(statements)
+            assert executed > 0
+            # when: a new institution is registered
+            await named(application.state.sessionmaker, {"edu-440106": ["育英教育培训中心"]})
+            # then: the kept answer for half its time, from memory
+            clock.advance(seconds=2.4)
+            assert await names() == ["天河育英培训学校"]
+            await application.state.public_answers.settle()
+            assert len(statements) == executed
+            # then the next caller still gets it at once, and renews it in the background
+            clock.advance(seconds=0.2)
+            assert await names() == ["天河育英培训学校"]
+            await application.state.public_answers.settle()
+            assert len(statements) == 2 * executed
+            assert await names() == ["育英教育培训中心", "天河育英培训学校"]
+            assert len(statements) == 2 * executed
+            # and an answer nobody asked for in its five seconds is asked again by the next caller
+            await named(application.state.sessionmaker, {"edu-440106": ["育英艺术培训中心"]})
+            clock.advance(seconds=5)
+            assert await names() == ["育英教育培训中心", "育英艺术培训中心", "天河育英培训学校"]
+            assert len(statements) == 3 * executed
+            # an error is asked again each time
+            for _ in range(2):
+                assert error_codes(await ask(SEARCH, {"name": "育英", "region": "000000"})) == ["BAD_USER_INPUT"]
+            # a complaint's status (the complainant's own) is never kept
+            before = len(statements)
+            status = 'query { complaintStatus(trackingNumber: "TS20260101AAAAAAAA", mobile: "13800138000") { status } }'
+            for _ in range(2):
+                assert await ask(status) == {"data": {"complaintStatus": None}}
+            assert len(statements) > before + 1
+            # nor is a signed-in caller's answer taken from it
+            login = await ask('mutation { login(username: "edu-440106", password: "Demo#2026") { token } }')
+            signed_in = {"Authorization": f"Bearer {login['data']['login']['token']}"}
+            main: list[str] = []
+            sa.event.listen(application.state.engine.sync_engine, "before_cursor_execute", lambda *args: main.append(args[2]))
+            result = await ask(SEARCH, {"name": "育英", "region": "440106"}, signed_in)
+            assert [e["node"]["name"] for e in result["data"]["publicInstitutions"]["edges"]] == ["育英教育培训中心", "育英艺术培训中心", "天河育英培训学校"]
+            assert len(main) > 1  # the session lookup and the search itself
+
+
+def test_only_queries_of_public_lookups_are_kept():
+    assert cacheable('{ region(code: "440106") { name } regions { code } }', None)
+    assert cacheable("query A { ...R } fragment R on Query { listPeriods(regionCode: \"440106\", kind: WHITE) { totalCount } }", "A")
+    assert not cacheable('{ region(code: "440106") { name } complaintStatus(trackingNumber: "T", mobile: "1") { status } }', None)
+    assert not cacheable("query A { ...R } fragment R on Query { me { username } }", "A")
+    assert not cacheable("query A { ...R } fragment R on Query { ...R }", "A")
+    assert not cacheable('mutation { login(username: "a", password: "b") { token } }', None)
+    assert not cacheable('query A { region(code: "1") { name } } query B { me { username } }', "B")
+    assert not cacheable("{ region(code: ", None)
+
+
+async def test_signed_in_operations_beyond_the_limit_wait_their_turn_while_public_lookups_are_answered(database_url, clock, tmp_path, demo, monkeypatch):
+    """XWPX_SIGNED_IN_CONCURRENCY: a worker runs that many signed-in operations at once; the
+    next waits (it is not refused) and starts when one ends; anonymous callers do not wait."""
+    release, running = asyncio.Event(), []
+    load = AccountByIdLoader.batch_load_fn
+
+    async def slow_load(self, ids):
+        running.append(self.viewer.username)
+        await release.wait()
+        return await load(self, ids)
+
+    application = create_app(Settings(database_url=database_url, clock=clock, data_dir=tmp_path, public_cache_seconds=0, signed_in_concurrency=1))
+    async with application.router.lifespan_context(application):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http:
+
+            async def token(username: str) -> dict:
+                login = await http.post("/graphql", json={"query": f'mutation {{ login(username: "{username}", password: "Demo#2026") {{ token }} }}'})
+                return {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
+
+            county, province = await token("edu-440106"), await token("edu-440000")
+            monkeypatch.setattr(AccountByIdLoader, "batch_load_fn", slow_load)
+            first = asyncio.create_task(http.post("/graphql", json={"query": "{ me { username } }"}, headers=county))
+            second = asyncio.create_task(http.post("/graphql", json={"query": "{ me { username } }"}, headers=province))
+            for _ in range(500):
+                if running:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # time for the second to be looked up and reach its turn
+            # one runs, the other waits its turn; a public lookup is answered meanwhile
+            assert len(running) == 1 and not first.done() and not second.done()
+            public = await http.post("/graphql", json={"query": '{ region(code: "440106") { name } }'})
+            assert public.json() == {"data": {"region": {"name": "天河区"}}}
+            assert len(running) == 1
+            release.set()
+            answers = await asyncio.gather(first, second)
+    assert sorted(running) == ["edu-440000", "edu-440106"]
+    assert sorted(a.json()["data"]["me"]["username"] for a in answers) == ["edu-440000", "edu-440106"]

@@ -16,10 +16,10 @@ pytestmark = pytest.mark.slow
 LOGIN = 'mutation { login(username: "edu-440106", password: "Demo#2026") { account { username } } }'
 
 
-def test_serve_on_embedded_postgres_stops_cleanly_and_reuses_its_data(tmp_path):
+def test_serve_on_embedded_postgres_stops_cleanly_and_reuses_its_data(server_dir):
     port = free_port()
     # first start: creates the database, migrates, seeds the demo accounts
-    server = start(tmp_path, port, "--demo")
+    server = start(server_dir, port, "--demo")
     try:
         assert post_query(port, LOGIN) == {"data": {"login": {"account": {"username": "edu-440106"}}}}
         assert b"graphiql" in urllib.request.urlopen(
@@ -28,11 +28,11 @@ def test_serve_on_embedded_postgres_stops_cleanly_and_reuses_its_data(tmp_path):
     finally:
         stop(server, signal.SIGINT)
     # stopping the server stopped the embedded PostgreSQL
-    assert not (tmp_path / "pg" / "postmaster.pid").exists()
+    assert not (server_dir / "pg" / "postmaster.pid").exists()
     # second start, without --demo: the same data is there
-    server = start(tmp_path, port)
+    server = start(server_dir, port)
     try:
         assert post_query(port, LOGIN) == {"data": {"login": {"account": {"username": "edu-440106"}}}}
     finally:
         stop(server, signal.SIGTERM)
-    assert not (tmp_path / "pg" / "postmaster.pid").exists()
+    assert not (server_dir / "pg" / "postmaster.pid").exists()

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from auth.ratelimit import public_wait
-from models import database
 from resolvers import documents, lists
 from web.exports import XLSX
 from web.responses import endpoint_viewer, json_error
@@ -55,13 +54,8 @@ async def document_download(request: Request) -> Response:
 
 async def list_download(request: Request) -> Response:
     """GET /public/lists/{period_id}.xlsx: one period, no login (public traffic: the public
-    rate and pool)."""
-    try:
-        wait = await public_wait(request)
-    except Exception as error:
-        if database.busy(error) or database.unavailable(error):
-            return json_error(503, "SERVICE_BUSY" if database.busy(error) else "DATABASE_UNAVAILABLE", "访问繁忙，请稍后再试 (try again shortly)")
-        raise
+    rate and pool; a fault of the database is answered by ``web.middleware.AnswerFaults``)."""
+    wait = await public_wait(request)
     if wait is not None:
         response = json_error(429, "RATE_LIMITED", "请求过于频繁，请稍后再试 (too many requests from this address)")
         response.headers["retry-after"] = str(wait)

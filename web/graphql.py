@@ -8,7 +8,8 @@ import contextvars
 import json
 
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, get_operation_ast, parse
+from graphql import OperationType as GraphQLOperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from strawberry import UNSET
@@ -21,6 +22,7 @@ from strawberry.types.graphql import OperationType
 
 from auth.ratelimit import public_wait
 from auth.sessions import request_viewer
+from core import faults
 from core.errors import ApiError
 from core.settings import Settings
 from resolvers import persisted
@@ -29,14 +31,15 @@ from schema.errors import graphql_error
 from schema.extensions import fault_error
 from schema.limits import MAX_JSON_DEPTH
 from schema.root import public_schema, refusal_outside_public_part
-from web import metrics
+from web import metrics, public_cache
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
-#: Statuses of a response without data under application/graphql-response+json; any other
-#: request error (syntax, validation, variables, query limits, NUL) is a 400.
-_STATUS_BY_CODE = {"RATE_LIMITED": 429, "SERVICE_BUSY": 503, "DATABASE_UNAVAILABLE": 503, "INTERNAL_SERVER_ERROR": 500}
+#: Statuses of a response without data under application/graphql-response+json (besides the
+#: faults' 503, ``request_error_status``); any other request error (syntax, validation,
+#: variables, query limits, NUL) is a 400.
+_STATUS_BY_CODE = {"RATE_LIMITED": 429, "INTERNAL_SERVER_ERROR": 500}
 
 
 def response_media_type(accept: str) -> str:
@@ -68,12 +71,31 @@ def response_media_type(accept: str) -> str:
 
 
 def request_error_status(result: ExecutionResult) -> int | None:
-    """The HTTP status of a result without data (the request failed before execution), or
-    None when execution ran: a field error, even one that nulls ``data``, is a 200."""
-    if result.data is not None or not result.errors or any(error.path for error in result.errors):
+    """The HTTP status of a result without data, or None when execution ran and answered
+    data: a field error, even one that nulls ``data``, is a 200. Without data, a lost
+    database or a busy pool (``core.faults``) is a 503 wherever it happened; any other
+    request error (the request failed before execution) has the status of its code, else
+    400."""
+    if result.data is not None or not result.errors:
         return None
     codes = [(error.extensions or {}).get("code") for error in result.errors]
+    if any(code in faults.BY_CODE for code in codes):
+        return 503
+    if any(error.path for error in result.errors):
+        return None
     return next((_STATUS_BY_CODE[code] for code in codes if code in _STATUS_BY_CODE), 400)
+
+
+def writes_answered(query: str | None, operation_name: str | None, data: dict | None) -> bool:
+    """Whether ``data`` is a mutation's answer in which a root field has a value (a write
+    that happened and must be reported), rather than anything that can be asked again."""
+    if not data or not query or not any(value is not None for value in data.values()):
+        return False
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is GraphQLOperationType.MUTATION
 
 
 class BodyTooDeep(HTTPException):
@@ -107,6 +129,7 @@ async def _rate_refusal(request: Request) -> GraphQLError | None:
         return fault
     if wait is None:
         return None
+    faults.log_refusal("RATE_LIMITED", f"anonymous requests from {request.client.host if request.client else None}")
     return graphql_error(ApiError("请求过于频繁，请稍后再试 (too many requests from this address)", code="RATE_LIMITED", retryAfterSeconds=wait))
 
 
@@ -188,24 +211,46 @@ class GraphQLApp(GraphQL):
             allowed = allowed - {OperationType.QUERY}
         if anonymous:
             chosen = public_schema
-        try:
-            result = await chosen.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-        except CannotGetOperationTypeError as e:
-            raise HTTPException(400, e.as_http_error_reason()) from e
-        except InvalidOperationTypeError as e:
-            # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
-            status = 405 if request_adapter.method == "GET" else 400
-            raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
-        except MissingQueryError as e:
-            raise HTTPException(400, "No GraphQL query found in the request") from e
+
+        async def execute() -> ExecutionResult:
+            try:
+                return await chosen.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+            except CannotGetOperationTypeError as e:
+                raise HTTPException(400, e.as_http_error_reason()) from e
+            except InvalidOperationTypeError as e:
+                # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
+                status = 405 if request_adapter.method == "GET" else 400
+                raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
+            except MissingQueryError as e:
+                raise HTTPException(400, "No GraphQL query found in the request") from e
+
+        if anonymous and isinstance(request_data.query, str) and public_cache.cacheable(request_data.query, request_data.operation_name):
+            # Public lookups only (web.public_cache): one answer for every anonymous caller.
+            key = state.public_answers.key(request_adapter.method, request_data.query, request_data.operation_name, request_data.variables)
+            result = await state.public_answers.answer(key, execute)
+        elif not anonymous and state.signed_in_slots is not None:
+            # Signed-in operations take turns (XWPX_SIGNED_IN_CONCURRENCY), so that public
+            # lookups never wait behind all of them on the worker's one event loop.
+            async with state.signed_in_slots:
+                result = await execute()
+        else:
+            result = await execute()
+        if (
+            result.data is not None
+            and any((error.extensions or {}).get("code") in faults.BY_CODE for error in result.errors or ())
+            and not writes_answered(request_data.query, request_data.operation_name, result.data)
+        ):
+            # A lost database or a busy pool fails the operation as a whole (ask again), so
+            # that its status can say so: partial data is kept only for a mutation's writes.
+            result = ExecutionResult(data=None, errors=result.errors, extensions=result.extensions)
         if context.outside_public_part:
             result = ExecutionResult(data=None, errors=[refusal_outside_public_part(result.errors[0], context.anonymous_reason)])
         return self._answer(request, sub_response, result)
@@ -215,15 +260,16 @@ class GraphQLApp(GraphQL):
         return self._with_status(request, sub_response, result)
 
     def _with_status(self, request: Request, sub_response: Response, result: ExecutionResult) -> ExecutionResult:
-        """Under application/graphql-response+json a request error is a 4xx or 5xx (and a
-        RATE_LIMITED one says when to retry); under application/json every GraphQL result
-        stays a 200, as the spec asks for the older type."""
-        if self._media_type(request) != GRAPHQL_RESPONSE_JSON or not (status := request_error_status(result)):
-            return result
-        sub_response.status_code = status
-        retry = next((e.extensions["retryAfterSeconds"] for e in result.errors if (e.extensions or {}).get("retryAfterSeconds")), None)
+        """Under application/graphql-response+json a request error is a 4xx or 5xx (429 for
+        RATE_LIMITED, 503 for DATABASE_UNAVAILABLE and SERVICE_BUSY); under
+        application/json every GraphQL result stays a 200, as the spec asks for the older
+        type. Either way an answer whose errors say when to retry (``retryAfterSeconds``)
+        has ``Retry-After``."""
+        retry = max((e.extensions["retryAfterSeconds"] for e in result.errors or () if (e.extensions or {}).get("retryAfterSeconds")), default=None)
         if retry is not None:
             sub_response.headers["retry-after"] = str(retry)
+        if self._media_type(request) == GRAPHQL_RESPONSE_JSON and (status := request_error_status(result)):
+            sub_response.status_code = status
         return result
 
     async def get_context(self, request: Request, response: Response) -> Context:
