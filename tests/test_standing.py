@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from core.clock import today
 from models import Account, Application, Institution
 from tests.helpers import (
+    ELIGIBLE,
     PARTS,
     data,
     insert_institutions,
@@ -291,10 +292,7 @@ async def test_an_expired_licence_ends_compliance_at_once_and_blocks_the_applica
 
 
 async def test_black_and_white_lists_in_either_order_never_name_one_institution_both(gql, demo, sessionmaker):
-    await insert_institutions(
-        sessionmaker, {"edu-440106": 3}, review_status="APPROVED", qualification_status="FULL", licence_number="教民1号", licence_issuer="教育局",
-        licence_valid_from=date(2025, 1, 1), licence_valid_to=date(2029, 12, 31), business_licence_number="B", business_licence_issuer="民政局",
-    )
+    await insert_institutions(sessionmaker, {"edu-440106": 3}, **ELIGIBLE)
     async with sessionmaker() as db:
         ids = [str(i) for i in (await db.execute(sa.select(Institution.id).order_by(Institution.name))).scalars()]
     county, province = await gql.login("edu-440106"), await gql.login("edu-440000")
