@@ -30,6 +30,7 @@ count a region's compliant institutions from one index (``compliant_by_region``)
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,12 @@ def _yes(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return sa.func.coalesce(condition, sa.false())
 
 
+#: The SQL is built once per day (and per tally columns) and shared by every statement of
+#: that day: building it is most of the standing's cost on a list page. Callers never change it.
+_per_day = functools.lru_cache(maxsize=16)
+
+
+@_per_day
 def conditions(
     day: date | sa.ColumnElement[Any], black_listed: sa.ColumnElement[Any] | None = None, violations: sa.ColumnElement[Any] | None = None
 ) -> dict[str, sa.ColumnElement[bool]]:
@@ -158,6 +165,7 @@ class Facts:
         return self.compliant
 
 
+@_per_day
 def facts(day: date | sa.ColumnElement[Any], black_listed: sa.ColumnElement[Any] | None = None, violations: sa.ColumnElement[Any] | None = None) -> Facts:
     found = conditions(day, black_listed, violations)
 
@@ -190,7 +198,8 @@ def reason_codes(found: dict[str, sa.ColumnElement[bool]]) -> sa.ColumnElement[A
 TALLY_JOIN = (institution_tally, institution_tally.c.institution_id == Institution.id)
 
 
-def columns(day: date) -> list[sa.ColumnElement[Any]]:
+@_per_day
+def columns(day: date) -> tuple[sa.ColumnElement[Any], ...]:
     """What a statement over ``Institution`` (outer-joined to ``TALLY_JOIN``) selects so that
     ``standing_of`` builds each row's standing with its reasons: the reasons' codes, the
     licence, the current black list that names it, its open violations and its latest
@@ -231,7 +240,7 @@ def columns(day: date) -> list[sa.ColumnElement[Any]]:
         .limit(1)
         .scalar_subquery()
     )
-    return [
+    return (
         reason_codes(found).label("standing_codes"),
         sa.and_(held, *(sa.not_(found[code]) for code in LICENCE_INVALID)).label("standing_licensed"),
         Institution.licence_number.label("standing_licence_number"),
@@ -243,7 +252,7 @@ def columns(day: date) -> list[sa.ColumnElement[Any]]:
         sa.case(
             (Institution.review_status.in_(("PENDING", "REJECTED", "APPROVED")), compliance), else_=sa.null()
         ).label("standing_compliance"),
-    ]
+    )
 
 
 def compliant_by_region(day: sa.ColumnElement[Any]) -> sa.Select:

@@ -66,6 +66,13 @@ async def test_the_export_honours_every_criterion_as_the_list_does(gql, http, se
         "inspectionStatus": "RECTIFYING",
         "overdue": True,
         "reviewStatus": "APPROVED",
+        "licensed": True,
+        "lawful": False,
+        "compliant": True,
+        "whiteListEligible": True,
+        "blackListed": True,
+        "licenceExpiringWithinDays": 90,
+        "standingReason": "LICENCE_EXPIRED",
     }
     # every criterion has a sample here: a new one fails this test until it is added
     assert set(samples) == {filters.graphql_name(f) for f, _ in filters.criteria(InstitutionFilter)}
