@@ -57,7 +57,7 @@ from resolvers.institutions.importing import ImportFileError, import_rows, read_
 from resolvers.regions.applying import Operator, apply_change_set
 from resolvers.regions.changes import ChangeSetError
 from schema.root import schema
-from web import exports, files, health, metrics
+from web import exports, files, graphiql, health, metrics
 from web.faults import AnswerFaults
 from web.graphql import GraphQLApp
 from web.middleware import RequestContext, SecurityHeaders
@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=middleware,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphiql/{name}", graphiql.asset),
             Route("/templates/institutions.xlsx", exports.institutions_template),
             Route("/exports/institutions.xlsx", exports.institutions_export),
             Route("/exports/materials.xlsx", exports.materials_export),

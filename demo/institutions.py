@@ -4,18 +4,21 @@ kind, mode and nature, some with what supervision looks for: for-profit subject 
 (营转非), no licence (无证无照, 有照无证), online subject institutions, and in every county a
 licence that has expired (``EXPIRED``) and one that ends within 90 days (``EXPIRING``).
 Licences run five years and are dated from the demo's day, so the standing they give
-(docs/DOMAIN.md §G5) is the same whenever the demo is seeded. Generated from a fixed seed."""
+(docs/DOMAIN.md §G5) is the same whenever the demo is seeded. Generated from a fixed seed;
+their registrations spread over the year before the demo's day, so the monthly series show
+them month by month."""
 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from stdnum.cn import uscc
 
+from core.clock import CHINA
 from demo.accounts import DEMO_TREE
 from demo.people import GIVEN, MOBILE_PREFIXES, SURNAMES, id_number, mobile
 from models import Account, Institution, Region
@@ -127,8 +130,17 @@ def demo_institution(rng: random.Random, county: str, county_name: str, n: int, 
     return institution
 
 
+def registered_at(credit_code: str, day: date) -> datetime:
+    """When a demo institution was registered: a working hour of a day within the year
+    before ``day``, fixed by its credit code (so a reseed keeps it)."""
+    rng = random.Random(credit_code)
+    local = datetime.combine(day - timedelta(days=rng.randrange(1, 366)), time(rng.randrange(9, 18), rng.randrange(60)), CHINA)
+    return local.astimezone(UTC)
+
+
 async def seed_institutions(sessionmaker: async_sessionmaker, day: date) -> int:
-    """The demo institutions (idempotent by credit code), their licences dated from ``day``."""
+    """The demo institutions (idempotent by credit code), registered within the year before ``day``,
+    their licences dated from ``day``."""
     rng = random.Random(2026)
     counties = [c for prefectures in DEMO_TREE.values() for cs in prefectures.values() for c in cs]
     async with sessionmaker() as db:
@@ -144,6 +156,7 @@ async def seed_institutions(sessionmaker: async_sessionmaker, day: date) -> int:
                 institution = demo_institution(rng, county, names[county], n, registrars[n % len(registrars)], day)
                 if institution.credit_code in existing:
                     continue
+                institution.created_at = institution.updated_at = registered_at(institution.credit_code, day)
                 db.add(institution)
                 created += 1
         await db.commit()

@@ -28,7 +28,7 @@ class PortalHome:
     needs_online_approval: bool = strawberry.field(description="备案转审批: an online subject institution without a licence valid today")
     missing: list[MissingItem] = strawberry.field(description="合规申请前须补全的事项 (every blocking reason)")
     can_apply_for_compliance: bool = strawberry.field(description="可提交合规申请")
-    findings_count: int
+    findings_count: int = strawberry.field(description="发现的问题数")
     standing: Standing = strawberry.field(description="法律状态")
     warnings: list[StandingReason] = strawberry.field(description="提示: the standing's warnings (a licence ending within 90 days)")
 
