@@ -111,21 +111,21 @@ class BlackListEntryInput:
 class LeftOutReason:
     code: StandingReasonCode
     title: str
-    count: int
+    count: int = strawberry.field(description="机构数")
 
 
 @strawberry.type(description="未列入白名单的机构 and why")
 class LeftOutInstitution:
     id: strawberry.ID
     name: str
-    reasons: list[StandingReasonCode]
+    reasons: list[StandingReasonCode] = strawberry.field(description="未列入的原因")
 
 
 @strawberry.type(description="发布白名单时未列入的机构 (of the region, in the publisher's scope, not deregistered)")
 class LeftOut:
     total: int = strawberry.field(description="未列入的机构数")
     by_reason: list[LeftOutReason] = strawberry.field(description="按原因计数 (an institution counts under each of its reasons)")
-    institutions: list[LeftOutInstitution] = strawberry.field(description=f"the first {lists.MAX_LEFT_OUT} by name")
+    institutions: list[LeftOutInstitution] = strawberry.field(description=f"未列入的机构: the first {lists.MAX_LEFT_OUT} by name")
 
     @classmethod
     def from_row(cls, row: lists.LeftOut) -> LeftOut:

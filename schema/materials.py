@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -107,6 +108,9 @@ class MaterialMutation:
         ),
         extensions=allow(Regulator()),
     )
-    async def review_material(self, info: Info, id: strawberry.ID, approve: bool, opinion: str | None = None) -> MaterialPayload:
+    async def review_material(
+        self, info: Info, id: strawberry.ID, approve: Annotated[bool, strawberry.argument(description="审核通过 (true) 或不通过 (false)")],
+        opinion: Annotated[str | None, strawberry.argument(description="审核意见 (不通过时必填)")] = None,
+    ) -> MaterialPayload:
         row, errors = await materials.review_material(info, id, approve, opinion)
         return MaterialPayload(material=Material.from_row(row, info) if row else None, errors=user_errors(errors))

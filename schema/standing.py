@@ -25,12 +25,12 @@ StandingReasonCode = strawberry.enum(
 @strawberry.type(description="法律状态的一项原因: what it is, what it comes from and the record it concerns.")
 class StandingReason:
     code: StandingReasonCode
-    effect: StandingEffect
+    effect: StandingEffect = strawberry.field(description="效力")
     message: str = strawberry.field(description="说明")
     source: str = strawberry.field(description="依据 (the regulation)")
     record_type: str = strawberry.field(description="涉及的记录类型: Institution, Application, ListPeriod, or the record of a violation")
     record_id: strawberry.ID
-    record_name: str
+    record_name: str = strawberry.field(description="涉及的记录名称")
 
     @classmethod
     def from_row(cls, row: standing.Reason) -> StandingReason:
