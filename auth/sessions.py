@@ -155,3 +155,40 @@ async def request_viewer(request, now: datetime) -> tuple[Viewer | None, str | N
         await single_statements(db)
         viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
     return viewer, EXPIRED if viewer is None else None
+
+
+#: Why a socket's session no longer holds (``ended_sessions``), by the close code the socket
+#: gets: 4401 log in again (logged out, the password changed, idle too long), 4403 the
+#: account is disabled.
+SESSION_ENDED = (4401, "会话已结束，请重新登录 (the session ended: logged out, or the password was changed)")
+SESSION_IDLE = (4401, "登录已超时，请重新登录 (the session expired after two hours without a request)")
+ACCOUNT_DISABLED = (4403, "账号已停用 (the account is disabled)")
+
+
+async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: datetime, idle_timeout: timedelta) -> dict[uuid.UUID, tuple[int, str]]:
+    """Of ``session_ids``, those that no longer hold at ``now``, each with its close code and
+    reason: gone (logout, a password change, a disabled account end sessions), idle for
+    ``idle_timeout`` (ended here, as ``viewer_for_token`` ends it), or of a disabled account.
+    One statement, however many sessions; an open socket is not a request, so it does not
+    keep its session alive."""
+    rows = (
+        await db.execute(
+            sa.select(AuthSession.id, AuthSession.last_seen_at, Account.enabled)
+            .join(Account, Account.id == AuthSession.account_id)
+            .where(AuthSession.id.in_(session_ids))
+        )
+    ).all()
+    ended = {session_id: SESSION_ENDED for session_id in session_ids}
+    idle = []
+    for session_id, last_seen_at, enabled in rows:
+        if now - last_seen_at >= idle_timeout:
+            ended[session_id] = SESSION_IDLE
+            idle.append(session_id)
+        elif not enabled:
+            ended[session_id] = ACCOUNT_DISABLED
+        else:
+            del ended[session_id]
+    if idle:
+        await db.execute(sa.delete(AuthSession).where(AuthSession.id.in_(idle)))
+        await db.commit()
+    return ended

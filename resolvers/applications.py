@@ -54,6 +54,7 @@ from models import (
     Department,
     Document,
     DocumentCategory,
+    EventType,
     FilingStatus,
     Institution,
     Kind,
@@ -64,6 +65,7 @@ from models import (
     TrainingClass,
 )
 from resolvers import audit, validation
+from resolvers.events import raise_event
 from resolvers.filters import RecordId, condition, criterion
 from resolvers.findings import findings_for
 from resolvers.forms import Form, raw
@@ -189,6 +191,7 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
                     db, ctx, "submitApplication", "Application", application.id, institution.region_code,
                     changed={"type": [None, kind.value], "status": [None, ApplicationStatus.PENDING.value]},
                 )
+                await raise_event(db, EventType.APPLICATION_SUBMITTED, application.id, institution.region_code, ctx.now, institution_id=institution.id)
                 await db.commit()
             except IntegrityError:
                 await db.rollback()
@@ -264,6 +267,7 @@ async def review(info, application_id: Any, decision: Decision) -> tuple[Applica
             changed: dict[str, list] = {"status": [ApplicationStatus.PENDING.value, status.value], "opinion": [None, application.opinion]}
             await _apply(db, ctx, application, institution, form.values, changed)
             audit.record(db, ctx, "reviewApplication", "Application", application.id, institution.region_code, changed=changed)
+            await raise_event(db, EventType.APPLICATION_DECIDED, application.id, institution.region_code, ctx.now, institution_id=institution.id)
             await db.commit()
             return application, []
     except Refused as refused:

@@ -31,7 +31,7 @@ from schema.errors import graphql_error
 from schema.extensions import fault_error
 from schema.limits import MAX_JSON_DEPTH
 from schema.root import public_schema, refusal_outside_public_part
-from web import metrics, public_cache
+from web import metrics, public_cache, subscriptions
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
@@ -137,7 +137,10 @@ class GraphQLApp(GraphQL):
     """Strawberry's ASGI app with our per-request context, and the parts of the GraphQL over
     HTTP specification Strawberry leaves out: ``application/graphql-response+json`` (with
     4xx/5xx statuses and no ``data`` entry for requests that fail before execution), 405 for
-    a mutation over GET, and a string ``operationName``."""
+    a mutation over GET, and a string ``operationName``. Subscriptions: ``web.subscriptions``."""
+
+    graphql_transport_ws_handler_class = subscriptions.SocketHandler
+    websocket_adapter_class = subscriptions.SocketAdapter
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         try:
@@ -273,6 +276,8 @@ class GraphQLApp(GraphQL):
         return result
 
     async def get_context(self, request: Request, response: Response) -> Context:
+        if self.is_websocket_request(request):
+            return subscriptions.socket_context(request)
         state = request.app.state
         settings: Settings = state.settings
         now = settings.clock()
