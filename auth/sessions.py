@@ -167,8 +167,9 @@ ACCOUNT_DISABLED = (4403, "账号已停用 (the account is disabled)")
 
 async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: datetime, idle_timeout: timedelta) -> dict[uuid.UUID, tuple[int, str]]:
     """Of ``session_ids``, those that no longer hold at ``now``, each with its close code and
-    reason: gone (logout, a password change, a disabled account end sessions), idle for
-    ``idle_timeout`` (ended here, as ``viewer_for_token`` ends it), or of a disabled account.
+    reason: gone (logout, a password change, a disabled account end sessions), of a
+    disabled account, or idle for ``idle_timeout`` (the caller ends those with
+    ``delete_sessions`` once their sockets are closed, as ``viewer_for_token`` ends them).
     One statement, however many sessions; an open socket is not a request, so it does not
     keep its session alive."""
     rows = (
@@ -179,16 +180,17 @@ async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: dat
         )
     ).all()
     ended = {session_id: SESSION_ENDED for session_id in session_ids}
-    idle = []
     for session_id, last_seen_at, enabled in rows:
-        if now - last_seen_at >= idle_timeout:
-            ended[session_id] = SESSION_IDLE
-            idle.append(session_id)
-        elif not enabled:
+        if not enabled:
             ended[session_id] = ACCOUNT_DISABLED
+        elif now - last_seen_at >= idle_timeout:
+            ended[session_id] = SESSION_IDLE
         else:
             del ended[session_id]
-    if idle:
-        await db.execute(sa.delete(AuthSession).where(AuthSession.id.in_(idle)))
-        await db.commit()
     return ended
+
+
+async def delete_sessions(db: AsyncSession, session_ids: list[uuid.UUID]) -> None:
+    """End these sessions (committed)."""
+    await db.execute(sa.delete(AuthSession).where(AuthSession.id.in_(session_ids)))
+    await db.commit()

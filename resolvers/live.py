@@ -28,7 +28,7 @@ from datetime import timedelta
 import asyncpg
 
 from auth.scope import may_see_event
-from auth.sessions import SESSION_ENDED, ended_sessions
+from auth.sessions import SESSION_ENDED, SESSION_IDLE, delete_sessions, ended_sessions
 from auth.viewer import Viewer
 from core.errors import ApiError
 from core.faults import fault_of, log_refusal
@@ -60,9 +60,8 @@ class Socket:
         self.closed = False
 
     async def close(self, code: int, reason: str) -> None:
-        if not self.closed:
-            self.closed = True
-            await self._close(code, reason)
+        self.closed = True
+        await self._close(code, reason)
 
 
 class Subscription:
@@ -141,7 +140,11 @@ class Hub:
                 del self.per_session[session_id]
 
     def _close_later(self, socket: Socket, code: int, reason: str) -> None:
+        """Close ``socket`` with the first reason given (one decided now, sent soon)."""
+        if socket.closed:
+            return
         task = asyncio.create_task(socket.close(code, reason))
+        socket.closed = True
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
@@ -241,12 +244,14 @@ class Hub:
         try:
             async with self.sessionmaker() as db:
                 ended = await ended_sessions(db, {s.viewer.session_id for s in sockets}, self.settings.clock(), self.settings.session_idle_timeout)
+                # Closed with their reason before the idle sessions' deletion is heard of.
+                for socket in sockets:
+                    if socket.viewer.session_id in ended:
+                        self._close_later(socket, *ended[socket.viewer.session_id])
+                if idle := [session_id for session_id, why in ended.items() if why == SESSION_IDLE]:
+                    await delete_sessions(db, idle)
         except Exception as error:  # noqa: BLE001 - checked again at the next turn
             self._log(error, "checking the sockets' sessions")
-            return
-        for socket in sockets:
-            if socket.viewer.session_id in ended:
-                self._close_later(socket, *ended[socket.viewer.session_id])
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[object]]) -> None:
         while True:

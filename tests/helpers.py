@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -25,8 +27,12 @@ from stdnum.cn import uscc
 
 from auth.passwords import hash_password
 from auth.ratelimit import RateLimiter
+from auth.sessions import viewer_for_token
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
+from resolvers.live import Socket
+from schema.context import Context
+from schema.root import schema as full_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -709,3 +715,85 @@ SPEC = {
     "E2": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=["OTHER"])),
     "E3": ("edu-420102", dict(kind="NON_SUBJECT", training_categories=[])),
 }
+
+
+# --- live updates in the test's own process --------------------------------------------
+
+
+class Subscriber:
+    """Subscriptions run in the test's process on the app's hub, as a socket of the session
+    of ``token`` runs them (the WebSocket itself: tests/test_subscriptions.py). ``closed``
+    holds the codes the hub closed the socket with."""
+
+    def __init__(self, app, viewer) -> None:
+        self.app, self.viewer = app, viewer
+        self.closed: list[tuple[int, str]] = []
+        self.results: asyncio.Queue = asyncio.Queue()
+        self.tasks: list[asyncio.Task] = []
+        self.socket = Socket(app.state.hub, viewer, self._close)
+        app.state.hub.join(self.socket)
+
+    @classmethod
+    async def of(cls, app, token: str) -> Subscriber:
+        settings = app.state.settings
+        async with app.state.sessionmaker() as db:
+            viewer = await viewer_for_token(db, token, settings.clock(), settings.session_idle_timeout)
+        assert viewer is not None
+        await asyncio.wait_for(app.state.hub.listening.wait(), 10)
+        return cls(app, viewer)
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+    async def subscribe(self, query: str, variables: dict | None = None) -> None:
+        """Start the subscription; returns once the hub holds it (or it answered an error)."""
+        state = self.app.state
+        context = Context(
+            request=None, response=None, settings=state.settings, sessionmaker=state.sessionmaker, viewer=self.viewer, storage=state.storage,
+            read_sessionmaker=state.read_sessionmaker, now=state.settings.clock(), socket=self.socket,
+        )
+        before = state.hub.per_session.get(self.viewer.session_id, 0)
+        stream = await full_schema.subscribe(query, variable_values=variables, context_value=context)
+
+        async def collect():
+            async for result in stream:
+                await self.results.put(result)
+
+        self.tasks.append(asyncio.create_task(collect()))
+        for _ in range(500):
+            if state.hub.per_session.get(self.viewer.session_id, 0) > before or not self.results.empty() or self.tasks[-1].done():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the subscription did not start")
+
+    async def next(self, seconds: float = 5) -> dict:
+        """The next result as a client receives it: ``{"data": ...}`` or with ``errors``."""
+        result = await asyncio.wait_for(self.results.get(), seconds)
+        answer = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [{"message": e.message, "code": (e.extensions or {}).get("code")} for e in result.errors]
+        return answer
+
+    async def received(self, seconds: float = 0.3) -> list[dict]:
+        """Every result that arrives within ``seconds``."""
+        await asyncio.sleep(seconds)
+        answers = []
+        while not self.results.empty():
+            answers.append(await self.next())
+        return answers
+
+    async def closing(self, seconds: float = 5) -> list[tuple[int, str]]:
+        """The close codes, once the hub has closed the socket (or ``seconds`` passed)."""
+        for _ in range(int(seconds / 0.05)):
+            if self.closed:
+                break
+            await asyncio.sleep(0.05)
+        return self.closed
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.app.state.hub.leave(self.socket)

@@ -35,6 +35,9 @@ from web import metrics, public_cache, subscriptions
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
+#: The answer to a subscription sent over HTTP.
+SUBSCRIPTION_OVER_HTTP = "订阅请通过 WebSocket 连接 /graphql (subscriptions are served over a WebSocket at /graphql, protocol graphql-transport-ws)"
+
 
 #: Statuses of a response without data under application/graphql-response+json (besides the
 #: faults' 503, ``request_error_status``); any other request error (syntax, validation,
@@ -209,7 +212,8 @@ class GraphQLApp(GraphQL):
         )
         if problem is not None:
             return self._answer(request, sub_response, ExecutionResult(data=None, errors=[graphql_error(problem)]))
-        allowed = OperationType.from_http(request_adapter.method)
+        # Subscriptions are served over the WebSocket alone (web.subscriptions).
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         if not self.allow_queries_via_get and request_adapter.method == "GET":
             allowed = allowed - {OperationType.QUERY}
         if anonymous:
@@ -229,6 +233,8 @@ class GraphQLApp(GraphQL):
             except CannotGetOperationTypeError as e:
                 raise HTTPException(400, e.as_http_error_reason()) from e
             except InvalidOperationTypeError as e:
+                if e.operation_type is OperationType.SUBSCRIPTION:
+                    return ExecutionResult(data=None, errors=[graphql_error(ApiError(SUBSCRIPTION_OVER_HTTP, code="SUBSCRIPTION_OVER_WEBSOCKET"))])
                 # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
                 status = 405 if request_adapter.method == "GET" else 400
                 raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
