@@ -9,11 +9,13 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from models import Account, AuthSession, Region
 from models.database import single_statements
+from models.events import SESSIONS_CHANNEL
 
 COOKIE_NAME = "xwpx_session"
 
@@ -103,8 +105,7 @@ async def viewer_for_token(
     if row is None:
         return None
     if now - row.last_seen_at >= idle_timeout:
-        await db.execute(sa.delete(AuthSession).where(AuthSession.id == row.session_id))
-        await db.commit()
+        await end_idle_sessions(db, [row.session_id])
         return None
     if not row.enabled:
         return None
@@ -190,7 +191,16 @@ async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: dat
     return ended
 
 
-async def delete_sessions(db: AsyncSession, session_ids: list[uuid.UUID]) -> None:
-    """End these sessions (committed)."""
+#: The notification of a session ended as idle, before its deletion's own (``xwpx_sessions``,
+#: migration 0015): every worker closes its sockets with ``SESSION_IDLE``, not ``SESSION_ENDED``.
+IDLE_PREFIX = "idle "
+
+_NOTIFY_IDLE = sa.text("SELECT pg_notify(:channel, :prefix || id::text) FROM unnest(:ids) AS id").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid)))
+
+
+async def end_idle_sessions(db: AsyncSession, session_ids: list[uuid.UUID]) -> None:
+    """End these sessions as idle (committed): the notifications of one transaction arrive
+    in the order sent, so every worker hears why before it hears of the deletion."""
+    await db.execute(_NOTIFY_IDLE, {"channel": SESSIONS_CHANNEL, "prefix": IDLE_PREFIX, "ids": session_ids})
     await db.execute(sa.delete(AuthSession).where(AuthSession.id.in_(session_ids)))
     await db.commit()

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     )
     graphiql: bool = Field(True, description="Serve GraphiQL at `/graphql` to browsers.")
     log_format: Literal["json", "text"] | None = Field(None, description="Log lines as `json` or `text` (default: text on a terminal, JSON otherwise).")
-    served_by_header: bool = Field(False, description="Answer each worker's process id in `X-Served-By` (to watch a load spread over workers).")
+    served_by_header: bool = Field(False, description="Answer each worker's process id in `X-Served-By`, on HTTP answers and WebSocket handshakes (to watch a load spread over workers).")
     otel: bool = Field(False, description="OpenTelemetry tracing of GraphQL operations (install `.[otel]`; the `OTEL_*` variables configure the exporter).")
     argon2_profile: Literal["default", "test"] = Field(
         "default", description="`default`: RFC 9106 low-memory argon2id; `test`: minimal cost, for the test suite only."

@@ -8,7 +8,8 @@ subscriptions, fed from PostgreSQL through one listening connection.
   viewer's scope (``auth.scope``), or passes it over. Every worker and every instance
   listens, so an event raised anywhere reaches subscribers connected anywhere.
 - ``LISTEN xwpx_sessions``: a session deleted (logout, a password change, a disabled
-  account) closes the sockets it holds at once; every ``subscription_check_seconds`` the
+  account, or idle: ``auth.sessions.end_idle_sessions`` says so first) closes the sockets
+  it holds at once, on every worker; every ``subscription_check_seconds`` the
   sessions of the open sockets are checked in one statement (the idle rule).
 - A lost database never closes a socket: the worker listens again when it is back and
   reads what was committed meanwhile, and a subscription waits to read its record.
@@ -28,7 +29,7 @@ from datetime import timedelta
 import asyncpg
 
 from auth.scope import may_see_event
-from auth.sessions import SESSION_ENDED, SESSION_IDLE, delete_sessions, ended_sessions
+from auth.sessions import IDLE_PREFIX, SESSION_ENDED, SESSION_IDLE, end_idle_sessions, ended_sessions
 from auth.viewer import Viewer
 from core.errors import ApiError
 from core.faults import fault_of, log_refusal
@@ -164,12 +165,13 @@ class Hub:
         self._wake.set()
 
     def _on_session(self, connection, pid, channel, payload) -> None:
+        idle = payload.startswith(IDLE_PREFIX)
         try:
-            session_id = uuid.UUID(payload)
+            session_id = uuid.UUID(payload.removeprefix(IDLE_PREFIX))
         except ValueError:
             return
         for socket in [s for s in self.sockets if s.viewer.session_id == session_id]:
-            self._close_later(socket, *SESSION_ENDED)
+            self._close_later(socket, *(SESSION_IDLE if idle else SESSION_ENDED))
 
     async def _listen(self) -> None:
         """One listening connection, made again whenever it is lost (backing off to 10 s);
@@ -249,7 +251,7 @@ class Hub:
                     if socket.viewer.session_id in ended:
                         self._close_later(socket, *ended[socket.viewer.session_id])
                 if idle := [session_id for session_id, why in ended.items() if why == SESSION_IDLE]:
-                    await delete_sessions(db, idle)
+                    await end_idle_sessions(db, idle)
         except Exception as error:  # noqa: BLE001 - checked again at the next turn
             self._log(error, "checking the sockets' sessions")
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import websockets
 from stdnum.cn import uscc
 
 from auth.passwords import hash_password
@@ -308,12 +310,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def post_query(port: int, query: str) -> dict:
-    """The answer of the server on ``port`` to ``query`` (no session)."""
+def post_query(port: int, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    """The answer of the server on ``port`` to ``query`` (with the session of ``token``, if any)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers=headers,
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -797,3 +800,84 @@ class Subscriber:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.app.state.hub.leave(self.socket)
+
+
+class LiveSocket:
+    """A ``graphql-transport-ws`` client on a real WebSocket (the ``websockets`` package), as a
+    front end holds one; ``served_by`` is the worker that accepted it (``X-Served-By``)."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.served_by = connection.response.headers.get("x-served-by")
+        self.ids = 0
+
+    @classmethod
+    async def open(cls, port: int, token: str) -> LiveSocket:
+        """A socket of the session of ``token``, acknowledged."""
+        connection = await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=10)
+        await connection.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        ack = json.loads(await asyncio.wait_for(connection.recv(), 10))
+        assert ack["type"] == "connection_ack", ack
+        return cls(connection)
+
+    @classmethod
+    async def on_each_worker(cls, port: int, token: str, workers: int = 2) -> list[LiveSocket]:
+        """One socket of ``token`` accepted by each of the server's ``workers``. An idle
+        worker that just accepted takes the next connection too (the kernel wakes the last
+        waiter first), so the workers holding a socket are paused (SIGSTOP) while the next is
+        opened, and resumed at once."""
+        sockets = [await cls.open(port, token)]
+        paused: list[int] = []
+        try:
+            while len(sockets) < workers:
+                paused.append(int(sockets[-1].served_by))
+                os.kill(paused[-1], signal.SIGSTOP)
+                sockets.append(await cls.open(port, token))
+        finally:
+            for pid in paused:
+                os.kill(pid, signal.SIGCONT)
+        assert len({s.served_by for s in sockets}) == workers, [s.served_by for s in sockets]
+        return sockets
+
+    async def subscribe(self, query: str, variables: dict | None = None) -> str:
+        self.ids += 1
+        await self.connection.send(json.dumps({"id": str(self.ids), "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}))
+        return str(self.ids)
+
+    async def next(self, seconds: float = 10) -> dict:
+        """The next ``next`` message's payload (answering pings)."""
+        while True:
+            message = json.loads(await asyncio.wait_for(self.connection.recv(), seconds))
+            if message["type"] == "ping":
+                await self.connection.send(json.dumps({"type": "pong"}))
+                continue
+            assert message["type"] == "next", message
+            return message["payload"]
+
+    async def received(self, seconds: float) -> list[dict]:
+        """Every payload that arrives within ``seconds``."""
+        payloads = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    payloads.append(await self.next(seconds))
+        return payloads
+
+    async def close_code(self, seconds: float = 10) -> tuple[int, str]:
+        """The code and reason the server closes the socket with."""
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(seconds):
+                while True:
+                    await self.connection.recv()
+        return self.connection.close_code, self.connection.close_reason
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+# --- subscriptions shared by the in-process and the served tests -------------------------
+
+COMPLAINTS = "subscription { complaintReceived { type complaint { trackingNumber complainantName complainantMobile county { code } } } }"
+NOTICES = "subscription { urgingNoticeReceived { type notice { message county { code } } } }"
+DECIDED = "subscription { applicationDecided { type application { status opinion } } }"
+SEND_NOTICE = 'mutation { sendUrgingNotice(countyCode: "440106", message: "请尽快处理逾期台账") { errors { code } } }'

@@ -15,8 +15,12 @@ from models.database import listening_connection
 from resolvers.events import raise_event
 from resolvers.live import Hub
 from tests.helpers import (
+    COMPLAINTS,
+    DECIDED,
     MOBILE,
+    NOTICES,
     PASSWORD,
+    SEND_NOTICE,
     SUBMIT,
     Subscriber,
     basics,
@@ -34,14 +38,10 @@ REGULATORS = ["edu-000000", "edu-440000", "edu-440100", "edu-440106", "edu-44010
 #: Who reads 天河区's complaints and urging notices: education from county level up, above it.
 COUNTY_AND_UP = {"edu-000000", "edu-440000", "edu-440100", "edu-440106"}
 
-COMPLAINTS = "subscription { complaintReceived { type complaint { trackingNumber complainantName complainantMobile county { code } } } }"
-NOTICES = "subscription { urgingNoticeReceived { type notice { message county { code } } } }"
 SUBMITTED = "subscription($mine: Boolean!) { applicationSubmitted(forMyReview: $mine) { type application { type status authorityLevel } } }"
-DECIDED = "subscription { applicationDecided { type application { status opinion } } }"
 CLAIMS = "subscription { claimDecided { type claim { status reason applicantMobile } } }"
 OVERDUE = "subscription { rectificationOverdue { type inspection { inspectedOn items { deadline } } institution { name } } }"
 FEED = "query($after: String, $types: [EventType!]) { events(after: $after, types: $types, first: 100) { totalCount edges { cursor node { type } } } }"
-SEND_NOTICE = 'mutation { sendUrgingNotice(countyCode: "440106", message: "请尽快处理逾期台账") { errors { code } } }'
 APPLY = 'mutation { submitApplication(input: {type: LICENCE, statement: "申请办学许可"}) { application { id } errors { field code } } }'
 REVIEW = """mutation($id: ID!) { reviewApplication(id: $id, input: {approve: true, opinion: "同意", licenceNumber: "教民144010600001号",
   licenceIssuer: "天河区教育局", licenceValidFrom: "2026-11-23", licenceValidTo: "2031-11-22"}) { errors { field code } } }"""
