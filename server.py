@@ -64,6 +64,9 @@ from web.public_cache import PublicAnswers
 
 log = logging.getLogger("xwpx")
 
+#: How long the supervisor of `serve --workers N` waits for a worker to answer (see main).
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
     """The ASGI app. ``database_url`` (asyncpg) defaults to ``settings.database_url``; the
@@ -411,7 +414,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers > 1:
                 # Each worker process builds its own app (its own pools) from the environment.
                 os.environ["DATABASE_URL"] = url
-                uvicorn.run("server:worker_app", factory=True, workers=args.workers, **options)
+                # uvicorn kills a worker that does not answer its supervisor within the
+                # timeout (5 s by default), which a worker still importing on a busy machine
+                # can miss: it would be killed and started again, and again.
+                uvicorn.run("server:worker_app", factory=True, workers=args.workers, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **options)
             else:
                 app = create_app(settings, database_url=url)
                 _freeze()

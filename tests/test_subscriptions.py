@@ -2,18 +2,21 @@
 ``python server.py serve --workers 2``, a subscriber on each worker. Each event reaches the
 subscribers whose scope holds it, on either worker, after a commit and never after a
 rollback; a subscriber that reconnects resumes from its cursor without a loss; the socket
-closes on logout and on idle expiry. The rules event type by event type, in-process:
+closes on logout and on idle expiry, and without a session, from a foreign origin or past
+the message rate. The rules event type by event type, in-process:
 tests/test_events.py."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import websockets
 
 from auth.sessions import SESSION_ENDED, SESSION_IDLE, token_hash
 from demo.accounts import DEMO_PASSWORD
@@ -35,6 +38,7 @@ from tests.helpers import (
     start,
     stop,
 )
+from web.subscriptions import NO_SESSION, TOO_MANY_MESSAGES
 
 pytestmark = pytest.mark.slow
 
@@ -170,3 +174,20 @@ async def test_a_subscriber_resumes_from_its_cursor_and_its_socket_closes_on_log
         await db.commit()
     assert [await socket.close_code() for socket in sockets] == [SESSION_IDLE, SESSION_IDLE]
     assert await ask(port, "{ me { username } }", token=idle) == {"data": {"me": None}}
+
+
+async def test_a_socket_needs_a_session_a_known_origin_and_a_moderate_rate(served):
+    port, _ = served
+    # no token and no cookie: closed with 4403 once connection_init says nothing
+    anonymous = await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"])
+    await anonymous.send(json.dumps({"type": "connection_init", "payload": {}}))
+    assert (await LiveSocket(anonymous).close_code())[0] == NO_SESSION
+    # a handshake from a foreign page (the cookie's CSRF rule): refused before anything runs
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], origin="https://elsewhere.example")
+    assert refused.value.response.status_code == 403
+    # past the message rate (20 at once by default): closed with 4429
+    chatty = await LiveSocket.open(port, await login(port, "edu-440106"))
+    for _ in range(25):
+        await chatty.connection.send(json.dumps({"type": "ping"}))
+    assert await chatty.close_code() == TOO_MANY_MESSAGES
