@@ -5,6 +5,7 @@
     python server.py seed-demo                               the demo accounts and data
     python server.py create-admin --username U               the ministry's first account
     python server.py import FILE --account U                 机构信息批量导入 as a county desk account
+    python server.py regions apply FILE [--dry-run]          区划调整: apply a change set (docs/regions.md)
     python server.py register-operations FILE                persisted operations for public traffic
     python server.py export-schema [--output schema.graphql] the subgraph SDL
 
@@ -36,17 +37,18 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from tqdm import tqdm
 
 from auth import ratelimit
 from auth.passwords import STRENGTH_RULE, password_problem
 from auth.ratelimit import RateLimiter
 from auth.sessions import viewer_of
-from core.clock import utcnow
+from core.clock import today, utcnow
 from core.errors import ApiError
 from core.logs import configure_logging
 from core.settings import Settings, SettingsError, load_settings
 from demo import seed_demo
-from models import Account, Region
+from models import Account, Region, valid_on
 from models.database import Supervisor, async_url, create_engine, create_sessionmaker, resolve_database_url, run_migrations
 from models.statistics import compact_every
 from models.storage import create_storage
@@ -55,6 +57,8 @@ from resolvers.accounts import messaging
 from resolvers.accounts.regulators import create_root_account
 from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
 from resolvers.live import Hub
+from resolvers.regions.applying import Operator, apply_change_set
+from resolvers.regions.changes import ChangeSetError
 from schema.root import schema
 from web import exports, files, health, metrics
 from web.faults import AnswerFaults
@@ -250,7 +254,9 @@ def _import(url: str, path: str, username: str) -> int:
         async with sessionmaker() as db:
             found = (
                 await db.execute(
-                    sa.select(Account, Region.path).outerjoin(Region, Region.code == Account.region_code).where(Account.username == username)
+                    sa.select(Account, sa.case((valid_on(today(utcnow())), Region.path), else_=None))
+                    .outerjoin(Region, Region.code == Account.region_code)
+                    .where(Account.username == username)
                 )
             ).first()
         if found is None:
@@ -313,6 +319,52 @@ def _tallies(url: str, rebuild: bool) -> int:
     return 0
 
 
+def _regions_apply(url: str, path: str, dry_run: bool) -> int:
+    """区划调整: apply a change set (docs/regions.md) in one transaction, with a progress bar,
+    and print what it moved; ``--dry-run`` prints the same and writes nothing. Exit status 1
+    when the file is refused (every problem listed, nothing written)."""
+    try:
+        content = Path(path).read_bytes()
+    except OSError as e:
+        print(f"CHANGE_SET_INVALID: 无法读取 {path} (cannot read the file: {e.strerror})", file=sys.stderr)
+        return 1
+    operator = Operator(f"cli:{getpass.getuser()}"[:64])
+    bar: list[tqdm] = []
+
+    def started(total: int) -> None:
+        bar.append(tqdm(total=total, desc="区划调整", unit="步", file=sys.stderr, leave=True))
+
+    def progress(label: str) -> None:
+        bar[0].set_postfix_str(label[:40], refresh=False)
+        bar[0].update(1)
+
+    async def run():
+        engine = create_engine(url)
+        try:
+            return await apply_change_set(engine, content, utcnow(), operator, dry_run=dry_run, started=started, progress=progress)
+        finally:
+            await engine.dispose()
+
+    try:
+        checked, moved = asyncio.run(run())
+    except ChangeSetError as e:
+        for problem in e.problems:
+            print(f"{e.code}: {problem.message}", file=sys.stderr)
+        print(f"{len(e.problems)} problems: nothing was written", file=sys.stderr)
+        return 1
+    finally:
+        for b in bar:
+            b.close()
+    change_set = checked.change_set
+    print(f"{change_set.name}: {change_set.title} (生效 {change_set.effective.isoformat()})")
+    for code in change_set.unverified:
+        print(f"  注意：区划代码 {code} 尚未与官方名单核对 (unverified code)")
+    for m in moved:
+        print("  " + m.line())
+    print("演练：未写入任何数据 (dry run: nothing written)" if dry_run else "已应用 (applied)")
+    return 0
+
+
 def _freeze() -> None:
     """What a serving process holds for good (the schemas, the modules) leaves the garbage
     collector's generations: a full collection then walks only what requests made, a short
@@ -357,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     importing.add_argument("--account", required=True, help="the county education account (or sub-unit) registering them")
     tallying = commands.add_parser("tallies", help="check the statistics' maintained counts against a recount")
     tallying.add_argument("--rebuild", action="store_true", help="recount them first (writes to the counted tables wait while it runs)")
+    regions = commands.add_parser("regions", help="区划调整: change the region table as data (docs/regions.md)")
+    region_commands = regions.add_subparsers(dest="regions_command", required=True)
+    applying = region_commands.add_parser("apply", help="apply a change set (JSON) in one transaction, moving what bears the old codes")
+    applying.add_argument("file", help="the change set (data/region-changes/*.json)")
+    applying.add_argument("--dry-run", action="store_true", help="print what it would move and write nothing")
     registering = commands.add_parser(
         "register-operations", help="register persisted operations (a JSON list of queries, or sha256 -> query)"
     )
@@ -393,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
             return _import(url, args.file, args.account)
         if args.command == "tallies":
             return _tallies(url, args.rebuild)
+        if args.command == "regions":
+            return _regions_apply(url, args.file, args.dry_run)
         if args.command == "register-operations":
             try:
                 operations_ = persisted.read_manifest(Path(args.file).read_text(encoding="utf-8"))

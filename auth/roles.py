@@ -9,13 +9,14 @@ and departments themselves, so a rule cannot drift between features.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.sql.elements import ColumnElement
 
 from auth.viewer import Viewer
-from models import Department, Level, Region
+from models import Department, Level, Region, valid_on
 
 #: The county desk's levels: the county and its sub-units register and inspect (§R2).
 DESK_LEVELS = (Level.COUNTY, Level.SUB_UNIT)
@@ -27,7 +28,8 @@ COUNTY_AND_UP = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE, Level.COUNTY)
 
 
 def _education(viewer: Viewer | None) -> bool:
-    return viewer is not None and viewer.is_regulator and viewer.department is Department.EDUCATION
+    # An account whose region is retired (区划调整: no region path) holds no role.
+    return viewer is not None and viewer.is_regulator and viewer.department is Department.EDUCATION and viewer.region_path is not None
 
 
 def is_county_desk(viewer: Viewer | None) -> bool:
@@ -45,6 +47,12 @@ def is_county_bureau(viewer: Viewer | None) -> bool:
 def is_supervisor(viewer: Viewer | None) -> bool:
     """An education account of a prefecture, province or the ministry (督导)."""
     return _education(viewer) and viewer.level in SUPERVISOR_LEVELS
+
+
+def assigns_region_review(viewer: Viewer | None) -> bool:
+    """Who assigns the institutions a split (区划调整) left on a retired county to one of its
+    successors: the supervisors above it (§R3), in their subtree."""
+    return is_supervisor(viewer)
 
 
 def is_education_county_and_up(viewer: Viewer | None) -> bool:
@@ -84,8 +92,9 @@ def is_under(viewer: Viewer | None, region_path: str | None) -> bool:
     )
 
 
-def is_lowest_region() -> ColumnElement[bool]:
+def is_lowest_region(day: date) -> ColumnElement[bool]:
     """Regions that institutions, complaints and county accounts belong to: a county, or a
-    prefecture without counties (东莞 441900) — a region of level 2 or 3 with no children."""
+    prefecture without counties (东莞 441900) — a region of level 2 or 3 with no children
+    in force on ``day``."""
     child = sa.orm.aliased(Region)
-    return sa.and_(Region.level >= 2, ~sa.exists().where(child.parent_code == Region.code))
+    return sa.and_(Region.level >= 2, ~sa.exists().where(child.parent_code == Region.code, valid_on(day, child)))

@@ -32,7 +32,7 @@ Rules (docs/DOMAIN.md §G1):
   (deletion snapshots: the ministry and provinces only, which the resolvers enforce).
 - An account still on its initial password sees itself alone until it changes it, and
   nothing else.
-- Regions are public reference data.
+- Regions and their history (区划调整) are public reference data.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ from models import (
     Level,
     Material,
     Region,
+    RegionChange,
     Site,
     Staff,
     TrainingCategory,
@@ -149,7 +150,7 @@ INSTITUTION_OWNED: tuple[type, ...] = (Staff, Site, Course, TrainingClass, Mater
 
 def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
     """The SQL condition limiting ``model``'s rows to ``viewer``'s scope."""
-    if model is Region:
+    if model in (Region, RegionChange):
         return sa.true()
     if model is Account:
         if viewer is None:

@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from models import Account, AuthSession, Region
+from core.clock import today
+from models import Account, AuthSession, Region, valid_on
 from models.database import single_statements
 from models.events import SESSIONS_CHANNEL
 
@@ -61,7 +62,7 @@ def _lookup() -> sa.Select:
     """The session of the token hash ``digest`` and its viewer's columns (``viewer_of``),
     touching it (sliding expiry: last seen at ``moment``) in the same statement when it is
     live (last seen after ``cutoff``), its account enabled, and ``moment`` later than its
-    last request. PostgreSQL runs a data-modifying WITH query whether or not the statement
+    last request; the region's path only when the region is in force on ``today``. PostgreSQL runs a data-modifying WITH query whether or not the statement
     reads its result. (The parameters are not named after columns of ``auth_session``: an
     update would take such a name for a value to set.)"""
     found = (
@@ -69,7 +70,8 @@ def _lookup() -> sa.Select:
             AuthSession.id.label("session_id"), AuthSession.last_seen_at,
             Account.id, Account.kind, Account.username, Account.must_change_password, Account.level, Account.region_code,
             Account.department, Account.parent_id, Account.institution_id, Account.enabled,
-            Region.path.label("region_path"),
+            # A region retired (区划调整) gives its accounts no scope: they read nothing.
+            sa.case((valid_on(sa.bindparam("today", type_=sa.Date())), Region.path), else_=None).label("region_path"),
         )
         .join(Account, Account.id == AuthSession.account_id)
         .outerjoin(Region, Region.code == Account.region_code)
@@ -100,7 +102,7 @@ async def viewer_for_token(
     """The viewer behind ``token``, or None when it is unknown, idle too long or its
     account is disabled. Touches the session (sliding expiry) in the statement that reads
     it: one statement per authenticated request."""
-    found = await db.execute(_LOOKUP, {"digest": token_hash(token), "moment": now, "cutoff": now - idle_timeout})
+    found = await db.execute(_LOOKUP, {"digest": token_hash(token), "moment": now, "cutoff": now - idle_timeout, "today": today(now)})
     row = found.first()
     if row is None:
         return None
@@ -192,7 +194,7 @@ async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: dat
 
 
 #: The notification of a session ended as idle, before its deletion's own (``xwpx_sessions``,
-#: migration 0015): every worker closes its sockets with ``SESSION_IDLE``, not ``SESSION_ENDED``.
+#: migration 0016): every worker closes its sockets with ``SESSION_IDLE``, not ``SESSION_ENDED``.
 IDLE_PREFIX = "idle "
 
 _NOTIFY_IDLE = sa.text("SELECT pg_notify(:channel, :prefix || id::text) FROM unnest(:ids) AS id").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid)))

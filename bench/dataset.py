@@ -1485,8 +1485,9 @@ async def read_regions(url: str) -> tuple[dict[str, RegionInfo], list[str]]:
 
 
 async def read_regions_from(conn) -> tuple[dict[str, RegionInfo], list[str]]:
-    """The region table, and the lowest regions that get institutions (not 台湾, 香港, 澳门)."""
-    rows = await conn.fetch("SELECT code, name, level, parent_code, path FROM region ORDER BY code")
+    """The regions in force (区划调整: retired ones hold nothing new), and the lowest regions
+    that get institutions (not 台湾, 香港, 澳门)."""
+    rows = await conn.fetch("SELECT code, name, level, parent_code, path FROM region WHERE valid_to IS NULL ORDER BY code")
     regions = {r["code"]: RegionInfo(r["code"], r["name"], r["level"], r["parent_code"], r["path"]) for r in rows}
     parents = {r.parent for r in regions.values()}
     lowest = [code for code, r in regions.items() if r.level > 0 and code not in parents and PROVINCE_FACTOR.get(code[:2], 0.5) > 0]

@@ -27,7 +27,7 @@ from models.institutions import Grade, Institution, Kind, Mode, Nature, Premises
 from models.lists import ListEntry, ListKind, ListPeriod
 from models.materials import Material, MaterialReview, MaterialType
 from models.persisted import PersistedQuery
-from models.regions import ROOT_CODE, Region
+from models.regions import ROOT_CODE, Region, RegionChange, RegionChangeSet, RegionSuccessor, in_force, valid_on
 from models.sites import Course, FilingStatus, Site, SiteType, SystemType, TrainingClass
 from models.staff import Employment, Gender, Post, Staff, StaffStatus
 from models.statistics import county_day_delta, county_day_tally, county_tally, county_tally_delta, institution_tally
@@ -85,6 +85,9 @@ __all__ = [
     "RectificationItem",
     "ReviewStatus",
     "Region",
+    "RegionChange",
+    "RegionChangeSet",
+    "RegionSuccessor",
     "Site",
     "SiteType",
     "Staff",
@@ -100,5 +103,7 @@ __all__ = [
     "county_day_tally",
     "county_tally",
     "county_tally_delta",
+    "in_force",
     "institution_tally",
+    "valid_on",
 ]

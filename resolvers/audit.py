@@ -66,24 +66,35 @@ def record(
     viewer: Any = None,
 ) -> None:
     """Add the record to ``db``'s transaction (committed with the change itself)."""
-    actor = viewer or ctx.viewer  # a Viewer, or the Account row of a login
-    level = getattr(actor, "level", None)
-    department = getattr(actor, "department", None)
-    db.add(
-        AuditRecord(
-            at=ctx.now,
-            account_id=(getattr(actor, "account_id", None) or getattr(actor, "id", None)) if actor else None,
-            username=mask_login_name(actor.username) if actor else "anonymous",
-            level=jsonable(level),
-            department=jsonable(department),
-            operation=operation,
-            record_type=record_type,
-            record_id=record_id,
-            region_code=region_code or ROOT_CODE,
-            client_address=ctx.client_address,
-            changes=changed,
-            snapshot=snapshot,
-        )
+    db.add(AuditRecord(**entry(ctx, viewer or ctx.viewer, operation, record_type, record_id, region_code, changed=changed, snapshot=snapshot)))
+
+
+def entry(
+    ctx,
+    actor: Any,
+    operation: str,
+    record_type: str,
+    record_id: uuid.UUID,
+    region_code: str | None,
+    *,
+    changed: dict[str, list[Any]] | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of one record: ``ctx`` gives the instant and the client address, ``actor``
+    (a Viewer, the Account row of a login, or any object with a ``username``) who."""
+    return dict(
+        at=ctx.now,
+        account_id=(getattr(actor, "account_id", None) or getattr(actor, "id", None)) if actor else None,
+        username=mask_login_name(actor.username) if actor else "anonymous",
+        level=jsonable(getattr(actor, "level", None)),
+        department=jsonable(getattr(actor, "department", None)),
+        operation=operation,
+        record_type=record_type,
+        record_id=record_id,
+        region_code=region_code or ROOT_CODE,
+        client_address=ctx.client_address,
+        changes=changed,
+        snapshot=snapshot,
     )
 
 

@@ -27,6 +27,7 @@ from auth.ratelimit import client_bucket
 from auth.roles import handles_complaints_of, is_county_bureau
 from auth.scope import scope
 from auth.viewer import Viewer
+from core.clock import today
 from core.errors import ApiError, ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
 from core.masking import mask_name, mask_phone
@@ -36,7 +37,7 @@ from resolvers import audit, validation
 from resolvers.events import raise_event
 from resolvers.filters import condition, criterion
 from resolvers.pagination import Page, paginate
-from resolvers.regions import find_region
+from resolvers.regions import find_region, unknown_region_message
 
 PER_ADDRESS = (5, timedelta(hours=1))
 PER_MOBILE = (3, timedelta(days=1))
@@ -113,9 +114,10 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
     elif _CONTROL.search(content):
         errors.append(FieldError("content", ErrorCode.INVALID, "投诉内容不能包含控制字符"))
     async with ctx.sessionmaker() as db:
-        county, lowest = await find_region(db, new.county_code)
+        county, lowest = await find_region(db, new.county_code, today(ctx.now))
         if county is None:
-            errors.append(FieldError("countyCode", ErrorCode.REQUIRED if not new.county_code else ErrorCode.NOT_FOUND, "请选择投诉机构所在区县"))
+            message = await unknown_region_message(db, new.county_code, today(ctx.now), "请选择投诉机构所在区县")
+            errors.append(FieldError("countyCode", ErrorCode.REQUIRED if not new.county_code else ErrorCode.NOT_FOUND, message))
         elif not lowest:
             errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
         institution_id = None

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 
 from auth.scope import scope
+from core.clock import today
 from core.ids import parse_id
 from models import (
     Account,
@@ -30,9 +31,12 @@ from models import (
     Material,
     RectificationItem,
     Region,
+    RegionChange,
+    RegionSuccessor,
     Site,
     Staff,
     TrainingClass,
+    valid_on,
 )
 from resolvers.findings import findings_for
 from resolvers.institutions.home import missing_items_of
@@ -94,9 +98,13 @@ class _Grouped(Loader):
         column = getattr(self.model, self.key)
         order = [getattr(self.model, name[1:]).desc() if name.startswith("-") else getattr(self.model, name) for name in self.order]
         found: dict[Any, list[Any]] = defaultdict(list)
-        for row in await self.rows(sa.select(self.model).where(column.in_(keys), scope(self.viewer, self.model)).order_by(*order)):
+        for row in await self.rows(sa.select(self.model).where(column.in_(keys), scope(self.viewer, self.model), self.where()).order_by(*order)):
             found[getattr(row, self.key)].append(row)
         return [found[k] for k in keys]
+
+    def where(self) -> sa.ColumnElement[bool]:
+        """A further condition on the rows (none)."""
+        return sa.true()
 
 
 class RegionByCodeLoader(_ById):
@@ -109,9 +117,47 @@ class RegionByCodeLoader(_ById):
 
 
 class RegionChildrenLoader(_Grouped):
-    """code -> the regions right below it, by code."""
+    """code -> the regions right below it in force on the request's day, by code."""
 
     model, key, order = Region, "parent_code", ("code",)
+
+    def where(self) -> sa.ColumnElement[bool]:
+        return valid_on(today(self._context.now))
+
+
+class _RegionLinks(Loader):
+    """code -> the regions linked to it by ``region_successor`` (``key`` the column of the
+    code asked, the other the regions answered), by code."""
+
+    key: ClassVar[str]
+    other: ClassVar[str]
+
+    async def batch_load_fn(self, codes: list[str]) -> list[list[Region]]:
+        asked, answered = getattr(RegionSuccessor, self.key), getattr(RegionSuccessor, self.other)
+        async with self.sessionmaker() as db:
+            rows = (await db.execute(sa.select(asked, Region).join(Region, Region.code == answered).where(asked.in_(codes)).order_by(Region.code))).all()
+        found: dict[str, list[Region]] = defaultdict(list)
+        for code, region in rows:
+            found[code].append(region)
+        return [found[c] for c in codes]
+
+
+class RegionSuccessorsLoader(_RegionLinks):
+    """code -> the regions that took the place of a retired region (继任区划)."""
+
+    key, other = "code", "successor_code"
+
+
+class RegionPredecessorsLoader(_RegionLinks):
+    """code -> the retired regions it took the place of (前身区划)."""
+
+    key, other = "successor_code", "code"
+
+
+class RegionChangesLoader(_Grouped):
+    """code -> its changes (区划调整), in the order applied."""
+
+    model, key, order = RegionChange, "region_code", ("seq",)
 
 
 class AccountByIdLoader(_ById):

@@ -44,9 +44,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadUserInput
 from core.ids import parse_id
-from models import FilingStatus, Institution, ListEntry, ListKind, ListPeriod, Post, QualificationStatus, Region, Staff, StaffStatus, TrainingClass
+from models import FilingStatus, Institution, ListEntry, ListKind, ListPeriod, Post, QualificationStatus, Region, Staff, StaffStatus, TrainingClass, in_force
 from resolvers import validation
 from resolvers.pagination import Page
+from resolvers.regions import unknown_region_message
 
 MAX_PUBLIC_PAGE = 20
 MAX_PUBLIC_DEPTH = 200
@@ -94,9 +95,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def _region_codes(db: AsyncSession, code: str | None) -> list[str]:
-    """The codes of the region ``code`` and of every region under it, in one statement that
-    also sets, for the transaction, the word-similarity threshold and custom plans.
+async def _region_codes(db: AsyncSession, code: str | None, day: date) -> list[str]:
+    """The codes of the region ``code`` (in force on ``day``) and of every region under it,
+    in one statement that also sets, for the transaction, the word-similarity threshold and
+    custom plans.
 
     The search filters by these codes as a list, so that the planner sees how big the
     subtree is: through a subquery it guessed a handful of counties and checked every name
@@ -109,7 +111,7 @@ async def _region_codes(db: AsyncSession, code: str | None) -> list[str]:
         await db.execute(
             sa.text(
                 "SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true),"
-                " set_config('plan_cache_mode', 'force_custom_plan', true), r.level,"
+                " set_config('plan_cache_mode', 'force_custom_plan', true), r.level, r.valid_from, r.valid_to,"
                 " ARRAY(SELECT s.code FROM region s WHERE s.path LIKE r.path || '%') AS codes"
                 " FROM region r WHERE r.code = :code"
             ),
@@ -118,10 +120,12 @@ async def _region_codes(db: AsyncSession, code: str | None) -> list[str]:
     ).first() if code else None
     if found is None or found.level == 0:
         raise BadUserInput("请选择省、市或区县 (regionCode: a province, prefecture or county code)", field="regionCode")
+    if not in_force(found.valid_from, found.valid_to, day):
+        raise BadUserInput(await unknown_region_message(db, code, day, "请选择省、市或区县 (regionCode: a province, prefecture or county code)"), field="regionCode")
     return list(found.codes)
 
 
-async def search(sessionmaker, name: str, region_code: str, first: int | None, after: str | None) -> Page:
+async def search(sessionmaker, name: str, region_code: str, first: int | None, after: str | None, day: date) -> Page:
     """Institutions of the region whose name matches ``name``, most relevant first: the page
     and the total in one statement, and one more at the looser similarity when nothing
     matched."""
@@ -151,7 +155,7 @@ async def search(sessionmaker, name: str, region_code: str, first: int | None, a
         Institution.id,
     )
     async with sessionmaker() as db:
-        codes = await _region_codes(db, region_code)
+        codes = await _region_codes(db, region_code, day)
         where = sa.and_(Institution.region_code == sa.any_(sa.bindparam("codes", codes, type_=ARRAY(sa.String))), matches)
 
         async def matching() -> tuple[list, int]:

@@ -33,6 +33,7 @@ from auth.sessions import viewer_for_token
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
 from resolvers.live import Socket
+from resolvers.regions.applying import Operator, apply_change_set
 from schema.context import Context
 from schema.root import schema as full_schema
 
@@ -209,6 +210,7 @@ async def institution_account(sessionmaker, institution_name: str, username: str
                 name=f"{institution.name}管理员",
                 kind="INSTITUTION",
                 institution_id=institution.id,
+                region_code=institution.region_code,
                 mobile=None,
                 password_hash=hash_password(DEMO_PASSWORD),
                 must_change_password=False,
@@ -881,3 +883,17 @@ COMPLAINTS = "subscription { complaintReceived { type complaint { trackingNumber
 NOTICES = "subscription { urgingNoticeReceived { type notice { message county { code } } } }"
 DECIDED = "subscription { applicationDecided { type application { status opinion } } }"
 SEND_NOTICE = 'mutation { sendUrgingNotice(countyCode: "440106", message: "请尽快处理逾期台账") { errors { code } } }'
+def change_set(*changes: dict, name: str = "test-change", effective: str = "2026-11-20", **fields) -> bytes:
+    """A change-set file (docs/regions.md) of ``changes``."""
+    return json.dumps({"id": name, "title": "测试区划调整", "effective": effective, "changes": list(changes), **fields}, ensure_ascii=False).encode()
+
+
+async def apply_changes(app, content: bytes, *, dry_run: bool = False):
+    """Apply a change-set file as ``regions apply`` does, at the app's clock: (checked, moved)."""
+    return await apply_change_set(app.state.engine, content, app.state.settings.clock(), Operator("cli:test"), dry_run=dry_run)
+
+
+async def tally_differences(sessionmaker) -> list[tuple[str, str]]:
+    """What ``tally_check()`` finds (nothing, when the tallies agree with a recount)."""
+    async with sessionmaker() as db:
+        return [tuple(r) for r in (await db.execute(sa.text("SELECT tally, key FROM tally_check() ORDER BY 1, 2"))).all()]

@@ -30,12 +30,12 @@ async def test_provinces_are_the_children_of_the_root(gql):
 
 
 async def test_every_row_of_the_table_is_loaded_with_its_parent(sessionmaker):
-
-
+    # given: the 2023 base table, then the first change set (重庆 2026: 两江新区 created, its
+    # predecessors kept as retired regions)
     async with sessionmaker() as db:
         loaded = {(r.code, r.name, r.level, r.parent_code) for r in (await db.execute(sa.select(Region))).scalars()}
     expected = {(r["code"], r["name"], int(r["level"]), r["parent_code"] or "000000") for r in ROWS}
-    assert loaded == expected | {("000000", "全国", 0, None)}
+    assert loaded == expected | {("000000", "全国", 0, None), ("500157", "两江新区", 3, "500000")}
 
 
 async def test_county_chain_up_to_the_root(gql):
@@ -88,5 +88,6 @@ async def test_children_of_every_province_cost_one_batched_query(gql, demo, sql)
     # from the cache of the same request or one batch
     assert len(result["data"]["regions"]) == 34
     provinces = {r["code"] for r in ROWS if r["level"] == "1"}
-    assert sum(len(p["children"]) for p in result["data"]["regions"]) == sum(1 for r in ROWS if r["parent_code"] in provinces)
+    # (the children in force: 重庆's two retired districts gone, 两江新区 there)
+    assert sum(len(p["children"]) for p in result["data"]["regions"]) == sum(1 for r in ROWS if r["parent_code"] in provinces) - 2 + 1
     assert sql.count <= 4

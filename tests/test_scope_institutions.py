@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Account
-from tests.helpers import VIEWERS, error_codes
+from tests.helpers import VIEWERS, apply_changes, change_set, error_codes
 
 LIST = "{ institutions(first: 100) { totalCount edges { node { name } } } }"
 ONE = "query($id: ID!) { institution(id: $id) { name } }"
@@ -25,6 +25,23 @@ async def test_each_viewer_reads_exactly_its_scope(gql, scope_world, viewer):
     reps = [{"__typename": "Institution", "id": i} for i in ids.values()]
     entities = (await gql(ENTITIES, {"r": reps}, token=token))["data"]["_entities"]
     assert [e["name"] if e else None for e in entities] == [n if n in expected[viewer] else None for n in ids]
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_the_review_list_of_a_split_is_read_in_scope(app, gql, scope_world, viewer):
+    # given: 江岸 420102 split with no institution named: its two wait on the retired code
+    _, expected, _ = scope_world
+    await apply_changes(app, change_set(
+        {"op": "create", "code": "420199", "name": "江岸新区", "parent": "420100", "level": 3},
+        {"op": "split", "from": "420102", "into": ["420106", "420199"]},
+    ))
+    token = await gql.login(viewer)
+    # then: each viewer reads the same as before, and of the review list (regionRetired) its own part
+    query = "query($f: InstitutionFilter) { institutions(first: 100, filter: $f) { totalCount edges { node { name } } } }"
+    for f, wanted in ((None, expected[viewer]), ({"regionRetired": True}, {n for n in expected[viewer] if n.startswith("420102")}),
+                      ({"regionRetired": False}, {n for n in expected[viewer] if not n.startswith("420102")})):
+        page = (await gql(query, {"f": f}, token=token))["data"]["institutions"]
+        assert ({e["node"]["name"] for e in page["edges"]}, page["totalCount"]) == (wanted, len(wanted)), f
 
 
 async def test_an_institution_account_reads_its_own_institution_only(gql, scope_world):

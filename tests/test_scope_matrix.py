@@ -80,7 +80,12 @@ async def test_anonymous_and_institution_callers_see_no_regulator_account(gql, w
 @pytest.mark.parametrize("viewer", [None, "edu-440106-01", "edu-000000"])
 async def test_regions_are_public_and_the_same_for_everyone(gql, world, viewer):
     token = await gql.login(viewer) if viewer else None
-    result = await gql('{ regions(parentCode: "440100") { code } region(code: "420500") { name } _entities(representations: [{__typename: "Region", code: "440106"}]) { ... on Region { name } } }', token=token)
+    result = await gql('{ regions(parentCode: "440100") { code } region(code: "420500") { name } _entities(representations: [{__typename: "Region", code: "440106"}]) { ... on Region { name } } '
+                       'retired: region(code: "500112") { inForce validFrom validTo successors { code } predecessors { code } history { kind effective description } } }', token=token)
     assert result["data"]["region"] == {"name": "宜昌市"}
+    assert result["data"]["retired"] == {
+        "inForce": False, "validFrom": None, "validTo": "2026-01-25", "successors": [{"code": "500109"}, {"code": "500157"}], "predecessors": [],
+        "history": [{"kind": "SPLIT", "effective": "2026-01-25", "description": "拆分为 500157、500109"}],
+    }
     assert result["data"]["_entities"] == [{"name": "天河区"}]
     assert "440106" in {r["code"] for r in result["data"]["regions"]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from resolvers.accounts.codes import account_by, checked_email, checked_mobile, 
 from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_key
 from resolvers.institutions.registration import Context, Part, validate_part
 from resolvers.institutions.saving import province_of
-from resolvers.regions import find_region
+from resolvers.regions import find_region, unknown_region_message
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -59,11 +60,12 @@ def _person_name(value: str | None, errors: list[FieldError]) -> str | None:
     return name
 
 
-async def _county(db: AsyncSession, code: str | None, errors: list[FieldError]) -> Region | None:
-    """The institution's county: a region with no children below the province level."""
-    region, lowest = await find_region(db, code)
+async def _county(db: AsyncSession, code: str | None, day: date, errors: list[FieldError]) -> Region | None:
+    """The institution's county: a region in force on ``day`` with no children below the province level."""
+    region, lowest = await find_region(db, code, day)
     if region is None:
-        errors.append(FieldError("countyCode", ErrorCode.REQUIRED if not code else ErrorCode.NOT_FOUND, "请选择机构所在区县"))
+        message = await unknown_region_message(db, code, day, "请选择机构所在区县")
+        errors.append(FieldError("countyCode", ErrorCode.REQUIRED if not code else ErrorCode.NOT_FOUND, message))
         return None
     if not lowest:
         errors.append(FieldError("countyCode", ErrorCode.INVALID, "请选择区县（最低一级行政区划）"))
@@ -97,7 +99,7 @@ async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, In
     name = _person_name(new.name, errors)
     email = checked_email(new.email, "email", errors)
     async with ctx.sessionmaker() as db:
-        county = await _county(db, new.county_code, errors)
+        county = await _county(db, new.county_code, today(ctx.now), errors)
         checked = validate_part(
             Part.BASICS, new.institution, Context(today=today(ctx.now), province_code=province_of(county.path) if county else "")
         )

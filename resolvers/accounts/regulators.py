@@ -19,6 +19,7 @@ from auth.passwords import INITIAL_PASSWORD, hash_password_async
 from auth.roles import is_under
 from auth.scope import manages, scope, subtree_of
 from auth.sessions import end_sessions
+from core.clock import today
 from core.errors import ErrorCode, FieldError
 from core.ids import parse_id
 from models import ROOT_CODE, Account, AccountKind, Department, Level, Region
@@ -26,7 +27,7 @@ from resolvers import audit, validation
 from resolvers.accounts.login import login_mobile
 from resolvers.filters import RecordId, condition, criterion
 from resolvers.pagination import Page, paginate
-from resolvers.regions import find_region
+from resolvers.regions import find_region, unknown_region_message
 from resolvers.validation import EMAIL
 
 #: The most sub-units (区县下属单位) under one county account (their statistics rows and
@@ -194,9 +195,10 @@ async def create_account(info, new: NewAccount) -> tuple[Account | None, list[Fi
                 if units >= MAX_SUB_UNITS:
                     errors.append(FieldError("level", ErrorCode.NOT_ALLOWED, f"每个区县最多 {MAX_SUB_UNITS} 个下属单位账号"))
         else:
-            region, lowest = await find_region(db, region_code)
+            region, lowest = await find_region(db, region_code, today(ctx.now))
             if region is None:
-                errors.append(FieldError("regionCode", ErrorCode.REQUIRED if not region_code else ErrorCode.NOT_FOUND, "请选择有效的行政区划"))
+                message = await unknown_region_message(db, region_code, today(ctx.now), "请选择有效的行政区划")
+                errors.append(FieldError("regionCode", ErrorCode.REQUIRED if not region_code else ErrorCode.NOT_FOUND, message))
             else:
                 if not is_under(viewer, region.path):
                     errors.append(FieldError("regionCode", ErrorCode.OUT_OF_SCOPE, "只能在本辖区内创建账号"))

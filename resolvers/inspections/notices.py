@@ -17,7 +17,7 @@ from resolvers.events import raise_event
 from resolvers.inspections.ledgers import not_allowed_errors, not_found_errors
 from resolvers.institutions.listing import overdue_condition
 from resolvers.pagination import Page, paginate
-from resolvers.regions import find_region
+from resolvers.regions import find_region, listed_on, unknown_region_message
 
 
 def check_supervisor(viewer: Viewer) -> None:
@@ -52,9 +52,9 @@ async def send_notice(info, institution_id: str | None, county_code: str | None,
             else:
                 county_code = institution.region_code
         else:
-            region, lowest = await find_region(db, county_code)
+            region, lowest = await find_region(db, county_code, today(ctx.now))
             if region is None:
-                errors.append(FieldError("countyCode", ErrorCode.NOT_FOUND, "行政区划不存在"))
+                errors.append(FieldError("countyCode", ErrorCode.NOT_FOUND, await unknown_region_message(db, county_code, today(ctx.now), "行政区划不存在")))
             elif not is_under(viewer, region.path):
                 errors.append(FieldError("countyCode", ErrorCode.OUT_OF_SCOPE, "只能督办本辖区内的区县"))
             elif not lowest:
@@ -121,7 +121,7 @@ async def overdue_counts(info, region_code: str | None) -> list[tuple[Region, in
         .select_from(child)
         .join(below, below.path.like(child.path + "%"))
         .outerjoin(Institution, sa.and_(Institution.region_code == below.code, scope(viewer, Institution)))
-        .where(child.parent_code == code, child.code.in_(subtree_of(viewer.region_code)))
+        .where(child.parent_code == code, listed_on(day, child), child.code.in_(subtree_of(viewer.region_code)))
         .group_by(child.code)
         .order_by(child.code)
     )

@@ -13,7 +13,7 @@ from auth.scope import scope, sees_whole_subtree, subtree_codes, subtree_of
 from auth.viewer import Viewer
 from core.clock import today
 from core.ids import parse_id
-from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, Region, ReviewStatus, Site, Staff
+from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, Region, ReviewStatus, Site, Staff, valid_on
 from models.database import single_statements
 from models.statistics import county_tally, tally_rows
 from resolvers.filters import RecordId, condition, criterion, given
@@ -70,6 +70,10 @@ class InstitutionFilter:
     inspection_status: InspectionStatus | None = criterion("排查状态", lambda v, c: Institution.inspection_status == v.value)
     overdue: bool | None = criterion("逾期整改 (true) 或否 (false)", lambda v, c: _yes_no(overdue_condition(c["today"]), v))
     review_status: ReviewStatus | None = criterion("审核状态 (合规申请)", lambda v, c: Institution.review_status == v.value)
+    region_retired: bool | None = criterion(
+        "所在区划已撤销、待分配 (区划调整: institutions a split left on a retired county, for the supervisors above to assign; docs/regions.md)",
+        lambda v, c: _yes_no(Institution.region_code.in_(sa.select(Region.code).where(~valid_on(c["today"]))), v),
+    )
 
 
 def listed(viewer: Viewer | None, f: InstitutionFilter | None, day: date) -> sa.ColumnElement[bool]:

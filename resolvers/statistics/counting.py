@@ -36,11 +36,13 @@ from models import (
     Region,
     county_tally,
     institution_tally,
+    valid_on,
 )
 from models.complaints import HANDLED
 from models.statistics import APPLICATION_TALLIES, INSTITUTION_TALLIES, tally_rows
 from resolvers.filters import condition
 from resolvers.institutions.listing import InstitutionFilter, overdue_condition
+from resolvers.regions import unknown_region_message
 from resolvers.statistics.groups import supervising_department, view_groups
 from resolvers.statistics.views import (
     COMPLAINT_COUNTERS,
@@ -65,9 +67,10 @@ def china_day(ts: ColumnElement) -> ColumnElement:
     return sa.func.timezone(CHINA_ZONE, ts)
 
 
-async def target_region(db, viewer: Viewer, code: str | None) -> tuple[Region, bool]:
-    """The region ``code`` (default: the viewer's) if it is in the viewer's subtree, and
-    whether it is a lowest region (no children). Unknown and out of scope read alike.
+async def target_region(db, viewer: Viewer, code: str | None, day: date) -> tuple[Region, bool]:
+    """The region ``code`` (default: the viewer's) if it is in the viewer's subtree and in
+    force on ``day``, and whether it is a lowest region (no children in force). Unknown and
+    out of scope read alike; a retired region in scope answers what replaced it.
 
     The same statement makes this transaction's plans custom: a prepared statement turns
     generic after five runs on a connection, and a generic plan cannot use the partial
@@ -81,13 +84,16 @@ async def target_region(db, viewer: Viewer, code: str | None) -> tuple[Region, b
         await db.execute(
             sa.select(
                 Region,
-                sa.exists().where(child.parent_code == Region.code).label("has_children"),
+                sa.exists().where(child.parent_code == Region.code, valid_on(day, child)).label("has_children"),
+                valid_on(day).label("in_force"),
                 sa.func.set_config("plan_cache_mode", "force_custom_plan", True),
             ).where(Region.code == code, Region.path.startswith(viewer.region_path))
         )
     ).first()
     if found is None:
         raise BadUserInput(NOT_FOUND, field="regionCode")
+    if not found.in_force:
+        raise BadUserInput(await unknown_region_message(db, code, day, NOT_FOUND), field="regionCode")
     return found[0], not found.has_children
 
 
@@ -419,8 +425,8 @@ async def statistics(
     check_range(f.from_, f.to)
     complaints = counts_complaints(viewer, grouping, f)
     async with sessionmaker() as db:
-        region, leaf = await target_region(db, viewer, region_code)
-        groups = await view_groups(db, viewer, region, leaf, grouping)
+        region, leaf = await target_region(db, viewer, region_code, today(now))
+        groups = await view_groups(db, viewer, region, leaf, grouping, today(now))
         statement, parameters = _counts_statement(viewer, region, leaf, grouping, f, today(now), complaints, median)
         counted = (await db.execute(statement, parameters)).mappings().all()
     by_key: dict[Any, dict[str, Any]] = {}

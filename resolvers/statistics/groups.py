@@ -4,6 +4,7 @@ classification (kind, mode, nature, training category, supervising department)."
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -11,8 +12,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from auth.scope import DEPARTMENT_CATEGORIES, scope
 from auth.viewer import Viewer
-from models import Account, AccountKind, Department, Institution, Kind, Level, Mode, Nature, Region, TrainingCategory
+from models import Account, AccountKind, Department, Institution, Kind, Level, Mode, Nature, Region, TrainingCategory, in_force
 from resolvers.institutions.registration import CHOICES
+from resolvers.regions import listed_on
 from resolvers.statistics.views import DEPARTMENT_LABELS, NO_CATEGORY, OTHER_UNITS_KEY, SELF_KEY, Group, Grouping
 
 
@@ -20,8 +22,9 @@ def _enum_groups(choices: Iterable[tuple[str, str]]) -> list[Group]:
     return [Group(key, label) for key, label in choices]
 
 
-async def view_groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: Grouping) -> list[Group]:
-    """The rows of a view, each with zeros until counted."""
+async def view_groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, day: date) -> list[Group]:
+    """The rows of a view, each with zeros until counted; child regions as listed on ``day``
+    (``resolvers.regions.listed_on``: a retired one still holding records reads 已撤销)."""
     if grouping is Grouping.KIND:
         return _enum_groups(CHOICES[Kind].items())
     if grouping is Grouping.MODE:
@@ -33,8 +36,8 @@ async def view_groups(db, viewer: Viewer, region: Region, leaf: bool, grouping: 
     if grouping is Grouping.DEPARTMENT:
         return _enum_groups((d.value, label) for d, label in DEPARTMENT_LABELS.items())
     if not leaf:
-        children = (await db.execute(sa.select(Region).where(Region.parent_code == region.code).order_by(Region.code))).scalars()
-        return [Group(r.code, r.name, r) for r in children]
+        children = (await db.execute(sa.select(Region).where(Region.parent_code == region.code, listed_on(day)).order_by(Region.code))).scalars()
+        return [Group(r.code, r.name if in_force(r.valid_from, r.valid_to, day) else f"{r.name}（已撤销）", r) for r in children]
     # A lowest region: its registering units (登记单位), named when the viewer may see
     # their accounts (auth.scope, as regulatorAccount(id) does), the others as one row.
     if viewer.level is Level.SUB_UNIT:

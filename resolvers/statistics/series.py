@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement, False_
 
 from auth.scope import scope, sees_whole_subtree, subtree_codes
 from auth.viewer import Viewer
+from core.clock import today
 from core.errors import BadUserInput
 from models import Application, ApplicationStatus, Complaint, Inspection, Institution, Region, county_day_tally
 from models.statistics import DAY_TALLIES, tally_rows
@@ -50,7 +51,7 @@ async def series(sessionmaker: async_sessionmaker, viewer: Viewer, now: datetime
     complaints = not isinstance(scope(viewer, Complaint), False_)
     f = StatisticsFilter(from_=start, to=end)
     async with sessionmaker() as db:
-        region, _ = await target_region(db, viewer, region_code)
+        region, _ = await target_region(db, viewer, region_code, today(now))
         in_region = sa.and_(Institution.region_code.in_(subtree_codes(region.path)), scope(viewer, Institution))
         months = sa.select(
             sa.cast(

@@ -8,7 +8,7 @@ from strawberry.file_uploads import Upload
 
 from auth.permissions import Authenticated, Regulator, allow
 from models import Level
-from resolvers.institutions import importing, saving
+from resolvers.institutions import assigning, importing, saving
 from resolvers.institutions.registration import Part
 from schema.context import Info
 from schema.errors import user_errors
@@ -38,6 +38,15 @@ _SAVE = allow(Authenticated())
 
 @strawberry.type
 class InstitutionMutation:
+    @strawberry.mutation(
+        description="分配待分配机构 (区划调整, docs/DOMAIN.md §G2): moves an institution that a split left on a retired county "
+        "(`institutions(filter: {regionRetired: true})`) to one of the county's successors, with its accounts, notices, complaints and "
+        "pending applications. Supervisors (地市级、省级、部级 education) in whose subtree both lie.",
+        extensions=allow(Regulator(Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE)),
+    )
+    async def assign_institution_region(self, info: Info, id: strawberry.ID, region_code: str) -> RegistrationPayload:
+        return registration_payload(info, await assigning.assign_region(info, id, region_code))
+
     @strawberry.mutation(
         description="1 基本情况: without id registers a new institution in the caller's county (登记单位 = the caller); with id (and the version read) edits it. "
         "An institution account edits its own institution's parts (not while its compliance application is reviewed).",

@@ -14,6 +14,7 @@ from resolvers.accounts import regulators
 from resolvers.inspections import ledgers
 from resolvers.institutions import home
 from resolvers.pagination import MAX_PAGE_SIZE
+from resolvers.regions import changes
 from resolvers.statistics import views
 from schema.institutions.payloads import MAX_IMPORT_ERRORS
 from schema.node import MAX_NODES
@@ -100,6 +101,9 @@ PAGE = Bound(MAX_PAGE_SIZE, argument="first")
 BOUNDS: dict[str, Bound] = {
     "Query.regions": Bound(regions.MAX_CHILDREN),
     "Region.children": Bound(regions.MAX_CHILDREN),
+    "Region.successors": Bound(changes.MAX_LINKS),
+    "Region.predecessors": Bound(changes.MAX_LINKS),
+    "Region.history": Bound(changes.MAX_HISTORY),
     "Query.rectificationByRegion": Bound(regions.MAX_CHILDREN),
     "Query.applicationCounts": Bound(len(ApplicationType) * len(ApplicationStatus)),
     "Query.nodes": Bound(MAX_NODES, argument="ids"),
