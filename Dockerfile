@@ -5,6 +5,13 @@
 #   docker build -t xwpx-graphql .
 #   docker run -p 8000:8000 -e DATABASE_URL=postgresql://user:pass@db:5432/xwpx \
 #       -e XWPX_SECURE_COOKIES=1 xwpx-graphql
+# GraphiQL's files (web/graphiql/package-lock.json), so the image's GraphiQL page needs no
+# internet (docs/http.md, "GraphiQL").
+FROM node:20-slim AS graphiql
+WORKDIR /build
+COPY web/graphiql/package.json web/graphiql/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +26,7 @@ WORKDIR /app
 
 COPY pyproject.toml ./
 COPY . .
+COPY --from=graphiql /build/node_modules web/graphiql/node_modules
 RUN pip install .
 
 USER xwpx

@@ -60,7 +60,7 @@ from resolvers.live import Hub
 from resolvers.regions.applying import Operator, apply_change_set
 from resolvers.regions.changes import ChangeSetError
 from schema.root import schema
-from web import exports, files, health, metrics
+from web import exports, files, graphiql, health, metrics
 from web.faults import AnswerFaults
 from web.graphql import GraphQLApp
 from web.middleware import RequestContext, SecurityHeaders
@@ -179,6 +179,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/graphiql/{name}", graphiql.asset),
             Route("/templates/institutions.xlsx", exports.institutions_template),
             Route("/exports/institutions.xlsx", exports.institutions_export),
             Route("/exports/materials.xlsx", exports.materials_export),

@@ -78,6 +78,16 @@ class InstitutionUser(Authenticated):
         return True
 
 
+class InstitutionAccountHolder(Authenticated):
+    """An institution account, bound to its institution or not yet (registration's step b)."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        super().has_permission(source, info, **kwargs)
+        if not info.context.viewer.is_institution:
+            raise Forbidden("只有培训机构用户可以执行此操作 (institution accounts only)")
+        return True
+
+
 #: Levels that manage accounts below them (a sub-unit manages none).
 MANAGERS = (Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE, Level.COUNTY)
 

@@ -194,7 +194,7 @@ async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: dat
 
 
 #: The notification of a session ended as idle, before its deletion's own (``xwpx_sessions``,
-#: migration 0016): every worker closes its sockets with ``SESSION_IDLE``, not ``SESSION_ENDED``.
+#: migration 0017): every worker closes its sockets with ``SESSION_IDLE``, not ``SESSION_ENDED``.
 IDLE_PREFIX = "idle "
 
 _NOTIFY_IDLE = sa.text("SELECT pg_notify(:channel, :prefix || id::text) FROM unnest(:ids) AS id").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid)))

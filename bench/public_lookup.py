@@ -13,7 +13,9 @@ default limit (60 at once, then one a second) would otherwise answer ``RATE_LIMI
 The queries are drawn from the dataset (deterministic by ``--seed``), each searched within
 the institution's province, in five shapes: brand and type (``育英培训学校``), county and
 brand (``天河区育英``), the full name, the full name with a typing slip (a character swapped
-for a look-alike or same-sounding one, or left out), and the brand alone (two characters).
+for a look-alike or same-sounding one, or left out), the brand alone (two characters), a
+short name with a slip (``育英陪训``) and the county shortened before the brand (``天河育英``);
+for the last two it also counts how often the first result is the one meant.
 
 Two runs: one client (the latency of a search on an idle server), then ``--clients``
 concurrent clients, each sending its next request as soon as the last is answered
@@ -52,8 +54,8 @@ QUERY = """query($name: String!, $region: String!) {
     edges { node { id name status lawful compliant county { name } licence { number validTo valid } } }
   }
 }"""
-SHAPES = ("brand and type", "county and brand", "full name", "typing slip", "brand alone")
-WEIGHTS = (30, 20, 15, 25, 10)
+SHAPES = ("brand and type", "county and brand", "full name", "typing slip", "brand alone", "short slip", "county short")
+WEIGHTS = (25, 15, 15, 20, 10, 10, 5)
 #: Look-alike or same-sounding characters: the slips people make typing Chinese names.
 SLIPS = {
     "培": "陪", "训": "讯", "学": "雪", "校": "效", "育": "玉", "英": "鹰", "中": "钟", "心": "新", "教": "较", "艺": "忆",
@@ -89,6 +91,11 @@ def memory_gib() -> float:
     return 0.0
 
 
+def county_short(county: str) -> str:
+    """A county's name as people shorten it: 天河区 → 天河 (two-character names stay whole)."""
+    return county[:-1] if len(county) > 2 and county[-1] in "区县市旗" else county
+
+
 def slip(rng: random.Random, text: str) -> str:
     """One typing slip: a look-alike character where there is one, else one left out."""
     places = [i for i, ch in enumerate(text) if ch in SLIPS]
@@ -99,8 +106,9 @@ def slip(rng: random.Random, text: str) -> str:
     return text[:i] + text[i + 1:]
 
 
-async def draw_queries(url: str, seed: int, count: int) -> list[tuple[str, str, str]]:
-    """(shape, name, province code) drawn from the national dataset."""
+async def draw_queries(url: str, seed: int, count: int) -> list[tuple[str, str, str, str | None]]:
+    """(shape, name, province code, what the first result's name must contain) drawn from
+    the national dataset; the last only for the slips of short names."""
     conn = await connect(url)
     try:
         rows = await conn.fetch(
@@ -116,20 +124,26 @@ async def draw_queries(url: str, seed: int, count: int) -> list[tuple[str, str, 
         full = row["name"]
         rest = full.removeprefix(row["county"]).rstrip("0123456789")  # brand and type
         shape = rng.choices(SHAPES, WEIGHTS)[0]
-        text = {
-            "brand and type": rest,
-            "county and brand": row["county"] + rest[:2],
-            "full name": full,
-            "typing slip": slip(rng, full if rng.random() < 0.5 else rest),
-            "brand alone": rest[:2],
+        text, expected = {
+            "brand and type": (rest, None),
+            "county and brand": (row["county"] + rest[:2], None),
+            "full name": (full, None),
+            "typing slip": (slip(rng, full if rng.random() < 0.5 else rest), None),
+            "brand alone": (rest[:2], None),
+            # 育英陪训 for 育英培训: one character of a four-character name wrong or left out
+            "short slip": (slip(rng, rest[:4]), rest[:4]),
+            # 天河育英 for 天河区育英…
+            "county short": (county_short(row["county"]) + rest[:2], row["county"] + rest[:2]),
         }[shape]
-        queries.append((shape, text, row["province"]))
+        queries.append((shape, text, row["province"], expected))
     return queries
 
 
 class Stats:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = {}
+        #: Per shape with an expected name: (first result right, asked).
+        self.hits: dict[str, list[int]] = {}
         self.errors = 0
         self.started = self.ended = 0.0
 
@@ -140,16 +154,18 @@ class Stats:
         elapsed = self.ended - self.started
         every = sorted(v for values in self.latencies.values() for v in values)
         lines = [f"{title}: {len(every)} requests in {elapsed:.1f} s, {len(every) / elapsed:.0f} req/s, {self.errors} errors"]
-        lines.append(f"  {'shape':<18}{'count':>7}{'p50 ms':>9}{'p99 ms':>9}")
+        lines.append(f"  {'shape':<18}{'count':>7}{'p50 ms':>9}{'p99 ms':>9}  first result right")
         for shape in (*SHAPES, "all"):
             values = every if shape == "all" else sorted(self.latencies.get(shape, []))
             if values:
                 p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-                lines.append(f"  {shape:<18}{len(values):>7}{statistics.median(values) * 1000:>9.1f}{p99 * 1000:>9.1f}")
+                right, asked = self.hits.get(shape, (0, 0))
+                hit = f"  {right / asked:.0%} of {asked}" if asked else ""
+                lines.append(f"  {shape:<18}{len(values):>7}{statistics.median(values) * 1000:>9.1f}{p99 * 1000:>9.1f}{hit}")
         return lines
 
 
-async def run(base: str, queries: list[tuple[str, str, str]], clients: int, seconds: float, seed: int) -> Stats:
+async def run(base: str, queries: list[tuple[str, str, str, str | None]], clients: int, seconds: float, seed: int) -> Stats:
     stats = Stats()
     deadline = time.monotonic() + seconds
 
@@ -160,16 +176,22 @@ async def run(base: str, queries: list[tuple[str, str, str]], clients: int, seco
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             k = 0
             while time.monotonic() < deadline:
-                shape, name, region = order[k % len(order)]
+                shape, name, region, expected = order[k % len(order)]
                 k += 1
                 started = time.perf_counter()
                 try:
                     r = await http.post("/graphql", json={"query": QUERY, "variables": {"name": name, "region": region}})
-                    ok = r.status_code == 200 and "errors" not in r.json()
+                    answer = r.json()
+                    ok = r.status_code == 200 and "errors" not in answer
                 except (httpx.HTTPError, ValueError):
                     ok = False
                 stats.add(shape, time.perf_counter() - started)
                 stats.errors += not ok
+                if ok and expected is not None:
+                    edges = answer["data"]["publicInstitutions"]["edges"]
+                    tally = stats.hits.setdefault(shape, [0, 0])
+                    tally[0] += bool(edges) and expected in edges[0]["node"]["name"]
+                    tally[1] += 1
 
     stats.started = time.monotonic()
     await asyncio.gather(*(client(n) for n in range(clients)))
@@ -177,7 +199,7 @@ async def run(base: str, queries: list[tuple[str, str, str]], clients: int, seco
     return stats
 
 
-async def statements_per_request(url: str, queries: list[tuple[str, str, str]], sample: int = 20) -> dict[str, list[int]]:
+async def statements_per_request(url: str, queries: list[tuple[str, str, str, str | None]], sample: int = 20) -> dict[str, list[int]]:
     """SQL statements of ``sample`` requests of each shape, counted in-process."""
     import sqlalchemy as sa
 
@@ -196,7 +218,7 @@ async def statements_per_request(url: str, queries: list[tuple[str, str, str]], 
             sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
             for shape in SHAPES:
-                for _, name, region in [q for q in queries if q[0] == shape][:sample]:
+                for _, name, region, _ in [q for q in queries if q[0] == shape][:sample]:
                     statements.clear()
                     r = await http.post("/graphql", json={"query": QUERY, "variables": {"name": name, "region": region}})
                     assert "errors" not in r.json(), r.text
@@ -258,9 +280,9 @@ def main() -> int:
     return 0
 
 
-async def warm_up(base: str, queries: list[tuple[str, str, str]]) -> int:
+async def warm_up(base: str, queries: list[tuple[str, str, str, str | None]]) -> int:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        for _, name, region in queries:
+        for _, name, region, _ in queries:
             await http.post("/graphql", json={"query": QUERY, "variables": {"name": name, "region": region}})
     return len(queries)
 

@@ -27,7 +27,11 @@ def configure_logging(level: int = logging.INFO, fmt: str | None = None) -> None
         from pythonjsonlogger.json import JsonFormatter
 
         handler.setFormatter(
-            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s", rename_fields={"asctime": "time", "levelname": "level", "name": "logger"})
+            # Chinese stays Chinese (not \uXXXX), so that grep finds 验证码 in the log.
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}, json_ensure_ascii=False,
+            )
         )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
         300.0, ge=0, description="How often a worker raises the events of ledgers gone overdue (`rectificationOverdue`; `0`: never)."
     )
     graphiql: bool = Field(True, description="Serve GraphiQL at `/graphql` to browsers.")
+    graphiql_assets: Path = Field(
+        ROOT / "web" / "graphiql" / "node_modules",
+        description="Where GraphiQL's npm packages are installed (`npm ci --prefix web/graphiql`); without them the page loads them from unpkg.com and says so.",
+    )
     log_format: Literal["json", "text"] | None = Field(None, description="Log lines as `json` or `text` (default: text on a terminal, JSON otherwise).")
     served_by_header: bool = Field(False, description="Answer each worker's process id in `X-Served-By`, on HTTP answers and WebSocket handshakes (to watch a load spread over workers).")
     otel: bool = Field(False, description="OpenTelemetry tracing of GraphQL operations (install `.[otel]`; the `OTEL_*` variables configure the exporter).")

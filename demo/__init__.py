@@ -26,9 +26,10 @@ __all__ = ["DEMO_PASSWORD", "DEMO_TREE", "seed_accounts", "seed_demo"]
 async def seed_demo(sessionmaker: async_sessionmaker, day: date | None = None, *, storage=None) -> dict[str, int]:
     """Everything of the demo, idempotently, as of ``day`` (default: today in Beijing); the
     portal's documents go to ``storage`` (none: the portal's demo has no documents)."""
+    day = day or today(utcnow())
     summary = await seed_accounts(sessionmaker)
-    summary["institutions created"] = await seed_institutions(sessionmaker)
-    summary["inspections created"] = await seed_inspections(sessionmaker, day or today(utcnow()))
+    summary["institutions created"] = await seed_institutions(sessionmaker, day)
+    summary["inspections created"] = await seed_inspections(sessionmaker, day)
     summary["complaints created"] = await seed_complaints(sessionmaker)
     summary["institution accounts created"] = await seed_portal(sessionmaker, storage)
     return summary

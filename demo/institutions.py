@@ -1,18 +1,21 @@
 """The demo's registered institutions: 40 per demo county (320), registered by the county or its
 sub-units, in every registration state (basic situation only … all five parts), of every
 kind, mode and nature, some with what supervision looks for: for-profit subject institutions
-(营转非), no licence (无证无照, 有照无证), online subject institutions. Generated from a fixed seed."""
+(营转非), no licence (无证无照, 有照无证), online subject institutions. Generated from a fixed seed;
+their registrations spread over the year before the demo's day, so the monthly series show
+them month by month."""
 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from stdnum.cn import uscc
 
+from core.clock import CHINA
 from demo.accounts import DEMO_TREE
 from demo.people import GIVEN, MOBILE_PREFIXES, SURNAMES, id_number, mobile
 from models import Account, Institution, Region
@@ -105,8 +108,16 @@ def demo_institution(rng: random.Random, county: str, county_name: str, n: int, 
     return institution
 
 
-async def seed_institutions(sessionmaker: async_sessionmaker) -> int:
-    """The demo institutions (idempotent by credit code)."""
+def registered_at(credit_code: str, day: date) -> datetime:
+    """When a demo institution was registered: a working hour of a day within the year
+    before ``day``, fixed by its credit code (so a reseed keeps it)."""
+    rng = random.Random(credit_code)
+    local = datetime.combine(day - timedelta(days=rng.randrange(1, 366)), time(rng.randrange(9, 18), rng.randrange(60)), CHINA)
+    return local.astimezone(UTC)
+
+
+async def seed_institutions(sessionmaker: async_sessionmaker, day: date) -> int:
+    """The demo institutions (idempotent by credit code), registered within the year before ``day``."""
     rng = random.Random(2026)
     counties = [c for prefectures in DEMO_TREE.values() for cs in prefectures.values() for c in cs]
     async with sessionmaker() as db:
@@ -122,6 +133,7 @@ async def seed_institutions(sessionmaker: async_sessionmaker) -> int:
                 institution = demo_institution(rng, county, names[county], n, registrars[n % len(registrars)])
                 if institution.credit_code in existing:
                     continue
+                institution.created_at = institution.updated_at = registered_at(institution.credit_code, day)
                 db.add(institution)
                 created += 1
         await db.commit()

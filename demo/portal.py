@@ -39,6 +39,11 @@ PER_COUNTY = 3
 _GRADE_WORDS = {"PRIMARY": ["三年级", "四年级", "五年级"], "JUNIOR_SECONDARY": ["初一", "初二"], "SENIOR_SECONDARY": ["高一", "高二"]}
 
 
+def demo_email(n: int) -> str:
+    """``org-<n>``'s e-mail (找回密码 by e-mail, docs/DOMAIN.md §P2.3): a reserved example domain."""
+    return f"org-{n}@example.cn"
+
+
 def _staff(rng: random.Random, institution: Institution, subjects: list[str], now: datetime) -> list[Staff]:
     people = []
     for i in range(6):
@@ -129,7 +134,7 @@ async def seed_portal(sessionmaker: async_sessionmaker, storage=None) -> int:
                 n += 1
                 db.add(Account(
                     username=f"org-{n}", name=f"{institution.name}管理员", kind=AccountKind.INSTITUTION, institution_id=institution.id,
-                    mobile=mobile(rng, STAFF_MOBILE_PREFIXES), password_hash=password_hash, must_change_password=False,
+                    mobile=mobile(rng, STAFF_MOBILE_PREFIXES), email=demo_email(n), password_hash=password_hash, must_change_password=False,
                 ))
                 subjects = list(institution.subjects) or ["MATHEMATICS"]
                 staff = _staff(rng, institution, subjects if institution.kind == "SUBJECT" else [], now)

@@ -151,6 +151,7 @@ class CodePurpose(StrEnum):
     REGISTER = "REGISTER"  # 注册
     RESET_PASSWORD = "RESET_PASSWORD"  # 忘记密码
     CHANGE_MOBILE = "CHANGE_MOBILE"  # 更换手机号
+    CHANGE_EMAIL = "CHANGE_EMAIL"  # 添加或更换电子邮箱
 
 
 class ClaimStatus(StrEnum):

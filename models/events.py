@@ -2,7 +2,7 @@
 thing a regulator or an institution waits for, written in the transaction of the change
 that raised it.
 
-A trigger of migration 0016 gives each row its ``seq`` in commit order (event-writing
+A trigger of migration 0017 gives each row its ``seq`` in commit order (event-writing
 transactions take turns from their first event to their commit, under one advisory lock) and
 sends ``NOTIFY xwpx_events`` with it, which PostgreSQL delivers on commit only: a rolled-back
 change leaves neither a row nor a notification. ``seq`` is therefore a cursor that never

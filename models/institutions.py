@@ -88,6 +88,8 @@ class Institution(SQLModel, table=True):
         sa.Index("ix_institution_name_id", "name", "id"),
         sa.Index("ix_institution_region_name", "region_code", "name", "id"),
         sa.Index("ix_institution_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        # The names' character bigrams (migration 0015's SQL function): the public lookup's forgiving stage.
+        sa.Index("ix_institution_name_bigrams", sa.text("name_bigrams(name)"), postgresql_using="gin"),
         # Statistics read a region's institutions by an index-only scan (migration 0010).
         sa.Index(
             "ix_institution_statistics",

@@ -1,14 +1,14 @@
 """Complaints (网上投诉): filed without login (or by an institution account), routed to the
 county, which accepts and replies or rejects with a reason; followed by the complainant with
-the tracking number and the mobile number.
+the tracking number and the contact number (联系方式: a mobile or a landline).
 
 The complainant's name and mobile are shown to the handling county desk alone (the county
 education bureau the complaint is filed with); every other viewer, upper levels included,
 reads them masked and sees counts and contents for supervision.
 
 Abuse limits (answered with ``RATE_LIMITED`` and ``retryAfterSeconds``): at most
-``PER_ADDRESS`` submissions per client address per hour and ``PER_MOBILE`` per mobile number
-per day; the content is at most 2,000 characters. The address is the client's as uvicorn
+``PER_CONTACT`` submissions per contact number per day, the tight one, and ``PER_ADDRESS``
+per client address per hour, loose enough for an office or a school sharing one address; the content is at most 2,000 characters. The address is the client's as uvicorn
 sees it (behind a reverse proxy, run uvicorn with ``--proxy-headers`` and
 ``--forwarded-allow-ips`` so that it is the real client's); IPv6 clients are counted per /64.
 """
@@ -39,8 +39,8 @@ from resolvers.filters import condition, criterion
 from resolvers.pagination import Page, paginate
 from resolvers.regions import find_region, unknown_region_message
 
-PER_ADDRESS = (5, timedelta(hours=1))
-PER_MOBILE = (3, timedelta(days=1))
+PER_ADDRESS = (30, timedelta(hours=1))
+PER_CONTACT = (3, timedelta(days=1))
 MAX_CONTENT = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # newlines and tabs are fine in content
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -95,11 +95,11 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
     elif len(name) > 50 or _CONTROL.search(name) or "\n" in name:
         errors.append(FieldError("complainantName", ErrorCode.INVALID, "姓名格式不正确"))
     if mobile is None:
-        errors.append(FieldError("complainantMobile", ErrorCode.REQUIRED, "请填写联系方式（手机号）"))
-    elif problem := validation.mobile(mobile):
-        errors.append(FieldError("complainantMobile", *problem))
+        errors.append(FieldError("complainantMobile", ErrorCode.REQUIRED, "请填写联系方式（手机或固定电话）"))
+    elif (contact := validation.normalized_phone(mobile)) is None:
+        errors.append(FieldError("complainantMobile", ErrorCode.INVALID, "联系方式应为手机号码或固定电话（含区号）"))
     else:
-        mobile = validation.normalized_mobile(mobile)
+        mobile = contact
     for key, value in (("targetType", new.target_type), ("complaintType", new.complaint_type)):
         if value is None:
             errors.append(FieldError(key, ErrorCode.REQUIRED, "请选择投诉对象" if key == "targetType" else "请选择投诉类型"))
@@ -139,7 +139,7 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
         for key in (f"complaint-address:{bucket}", f"complaint-mobile:{mobile}"):
             await db.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
         await _limit(db, Complaint.client_bucket, bucket, PER_ADDRESS, ctx.now, "本网络地址")
-        await _limit(db, Complaint.complainant_mobile, mobile, PER_MOBILE, ctx.now, "该手机号")
+        await _limit(db, Complaint.complainant_mobile, mobile, PER_CONTACT, ctx.now, "该联系方式")
         complaint = Complaint(
             tracking_number=tracking_number(ctx.now),
             complainant_name=name,
@@ -164,8 +164,9 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
 
 
 async def status(info, number: str, mobile: str) -> Complaint | None:
-    """The complaint whose tracking number and complainant mobile both match, else None."""
-    if validation.mobile(mobile or ""):
+    """The complaint whose tracking number and contact number both match, else None."""
+    contact = validation.normalized_phone(mobile or "")
+    if contact is None:
         return None
     async with info.context.sessionmaker() as db:
         await single_statements(db)  # one SELECT: no BEGIN and ROLLBACK round trips on the public path
@@ -173,7 +174,7 @@ async def status(info, number: str, mobile: str) -> Complaint | None:
             await db.execute(
                 sa.select(Complaint).where(
                     Complaint.tracking_number == (number or "").strip().upper(),
-                    Complaint.complainant_mobile == validation.normalized_mobile(mobile),
+                    Complaint.complainant_mobile == contact,
                 )
             )
         ).scalar_one_or_none()

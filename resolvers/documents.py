@@ -38,7 +38,7 @@ from core.ids import parse_id
 from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
 from models.storage import discard
 from resolvers import audit, validation
-from resolvers.records import DEREGISTERED, deregistered
+from resolvers.records import DEREGISTERED, deregistered, merged
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,8 @@ async def _own(db, viewer, document_id: Any) -> tuple[Document, str] | None:
 
 
 async def update(info, document_id: Any, data: dict[str, Any]) -> tuple[Document | None, list[FieldError]]:
-    """Edit a document's metadata (its category and file stay)."""
+    """Edit a document's metadata (its category and file stay): the fields sent, the
+    merged metadata checked whole."""
     ctx = info.context
     async with ctx.sessionmaker() as db:
         if (row := await _own(db, ctx.viewer, document_id)) is None:
@@ -221,7 +222,7 @@ async def update(info, document_id: Any, data: dict[str, Any]) -> tuple[Document
         if await deregistered(db, ctx.viewer.institution_id):
             return None, [DEREGISTERED]
         document, region_code = row
-        values, errors = check_metadata(data, DocumentCategory(document.category))
+        values, errors = check_metadata(merged(document, data), DocumentCategory(document.category))
         if errors:
             return None, errors
         before = audit.values_of(document, list(values))

@@ -2,7 +2,7 @@
 the change's own transaction, and read back by the workers that deliver them.
 
 A change calls ``raise_event`` as its last statement before the commit: the event's trigger
-takes the events' advisory lock (migration 0016), which is then held only for the commit, and
+takes the events' advisory lock (migration 0017), which is then held only for the commit, and
 never while the transaction still waits for a row another event-writing transaction holds.
 """
 

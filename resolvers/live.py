@@ -2,7 +2,7 @@
 subscriptions, fed from PostgreSQL through one listening connection.
 
 - ``LISTEN xwpx_events``: a notification (sent on commit by the event's trigger, migration
-  0016) wakes the worker, which reads every event after the last it has seen, in seq order
+  0017) wakes the worker, which reads every event after the last it has seen, in seq order
   (commit order), and hands each to the subscriptions it may concern
   (``auth.scope.may_see_event``). Each subscription then reads the event's record in its
   viewer's scope (``auth.scope``), or passes it over. Every worker and every instance

@@ -10,8 +10,16 @@ trigrams). A name is similar from a word similarity of 0.5; only when no name is
 a correct query also matched every name with the same ending: at national scale thousands
 of them for one brand and type, 20 ms and more to rank, while the slips that need 0.3 are
 exactly the queries that match nothing at 0.5. Ranked by relevance: the exact name, then
-names starting with the query, then word similarity, then whole-name similarity; ties by
-name and id. Pages of at most 20, at most 200 results deep (a lookup, not a way to copy the
+names starting with the query, then closeness (the query's bigrams, then its characters, that a name
+holds), then word similarity, then whole-name similarity; ties by
+name and id. When nothing matches, the forgiving stage also looks, for a short query, for
+the query with one character wrong, missing or extra (a regular expression, ``one_slip_
+pattern``): a short Chinese name has so few trigrams that one slip changes most of them
+(育英陪训 shares none with 育英培训学校); the candidates come from an index of the names'
+character bigrams (migration 0015), since one slip leaves a name some of the query's
+adjacent pairs. Its matches rank first. In both stages, after the exact name and the names
+starting with the query, the names holding more of the query's bigrams, then of its
+characters, rank first (``closeness``), then trigram similarity. Pages of at most 20, at most 200 results deep (a lookup, not a way to copy the
 registry).
 
 What a parent reads of an institution (``PublicInstitution``) is what matters to choose
@@ -58,6 +66,45 @@ MAX_PUBLIC_DEPTH = 200
 WORD_SIMILARITY = 0.5
 LOOSE_WORD_SIMILARITY = 0.3
 MAX_QUERY_LENGTH = 50
+#: Queries this long are also looked for with one character wrong, missing or extra (the
+#: forgiving stage): trigrams miss such slips in a short Chinese name, where one character
+#: changes most of its few trigrams. Longer queries keep enough trigrams.
+FORGIVING_LENGTHS = range(3, 13)
+
+
+def _are(text: str) -> str:
+    """``text`` as literal characters of a PostgreSQL regular expression (ARE)."""
+    return "".join(c if c.isalnum() else "\\" + c for c in text)
+
+
+def one_slip_pattern(query: str) -> str:
+    """A regular expression that finds ``query`` in a name with one character wrong
+    (``育英.训`` for 育英陪训), missing (``天河.育英`` for 天河育英, said of 天河区育英) or extra
+    (``育英训`` for 育英陪训 typed for 育英训…)."""
+    n = len(query)
+    variants = [_are(query[:i]) + "." + _are(query[i + 1:]) for i in range(n)]
+    variants += [_are(query[:i]) + "." + _are(query[i:]) for i in range(1, n)]
+    if n >= 4:
+        variants += [_are(query[:i] + query[i + 1:]) for i in range(n)]
+    return "|".join(dict.fromkeys(variants))
+
+
+def bigrams(text: str) -> list[str]:
+    """The adjacent character pairs of ``text``, lower-cased, each once: what the SQL
+    function ``name_bigrams`` (migration 0015) indexes of every name."""
+    text = text.lower()
+    return list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
+
+
+def closeness(query: str, name: sa.ColumnElement) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """How close a name is to a short query, in the query's own characters: how many of
+    its character bigrams the name holds, then how many of its characters. 天河育英: 天河区育英…
+    holds 天河 and 育英, 天河区明德… only 天河; 睿帆程: 睿帆编程 holds 睿, 帆 and 程, 睿帆教育 two."""
+
+    def held(parts) -> sa.ColumnElement:
+        return sum((sa.cast(sa.func.strpos(sa.func.lower(name), part) > 0, sa.Integer) for part in parts), sa.literal(0))
+
+    return held(bigrams(query)), held(dict.fromkeys(query.lower()))
 
 
 def offset_cursor(offset: int) -> str:
@@ -144,19 +191,35 @@ async def search(sessionmaker, name: str, region_code: str, first: int | None, a
     # three times faster.
     cased = query.lower() != query or query.upper() != query
     contains = Institution.name.ilike(pattern, escape="\\") if cased else Institution.name.like(pattern, escape="\\")
-    # Shorter than a trigram, a query has no word similarity with anything: substrings only.
-    matches = sa.or_(contains, q.op("<%")(Institution.name)) if len(query) >= 3 else contains
-    ranking = (
-        (Institution.name == q).desc(),
-        Institution.name.startswith(query, autoescape=True).desc(),
+    name_pairs = sa.func.name_bigrams(Institution.name)
+    query_pairs = bigrams(query)
+    pairs = sa.literal(query_pairs, ARRAY(sa.Text))
+    if len(query) >= 3:
+        matches = sa.or_(contains, q.op("<%")(Institution.name))
+    elif len(query) == 2:
+        # Shorter than a trigram, a query has no word similarity with anything: substrings
+        # only, found through the names' bigrams (the index of migration 0015).
+        matches = sa.and_(name_pairs.op("@>")(pairs), contains)
+    else:
+        matches = contains
+    pairs_held, characters_held = closeness(query, Institution.name)
+    similar = (
+        pairs_held.desc(),
+        characters_held.desc(),
         sa.func.word_similarity(q, Institution.name).desc(),
         sa.func.similarity(q, Institution.name).desc(),
         Institution.name,
         Institution.id,
     )
+    ranking = (
+        (Institution.name == q).desc(),
+        Institution.name.startswith(query, autoescape=True).desc(),
+        *similar,
+    )
     async with sessionmaker() as db:
         codes = await _region_codes(db, region_code, day)
-        where = sa.and_(Institution.region_code == sa.any_(sa.bindparam("codes", codes, type_=ARRAY(sa.String))), matches)
+        in_region = Institution.region_code == sa.any_(sa.bindparam("codes", codes, type_=ARRAY(sa.String)))
+        where = sa.and_(in_region, matches)
 
         async def matching() -> tuple[list, int]:
             # Ranked and counted on (region, name, id) alone, which the region index holds, so
@@ -180,7 +243,22 @@ async def search(sessionmaker, name: str, region_code: str, first: int | None, a
 
         found, total = await matching()
         if total == 0 and len(query) >= 3:
+            # The forgiving stage: the looser similarity, and for a short query one character
+            # wrong, missing or extra; the closest first — a one-slip match, then the most
+            # bigrams shared, then trigram similarity.
             await db.execute(sa.select(sa.func.set_config("pg_trgm.word_similarity_threshold", str(LOOSE_WORD_SIMILARITY), True)))
+            loose = q.op("<%")(Institution.name)
+            if len(query) in FORGIVING_LENGTHS:
+                # One slip in four characters or more leaves a name the query's first or its
+                # last bigram (one character touches two adjacent pairs at most): the bigram
+                # index finds the candidates, the regular expression keeps those one slip
+                # away. (In three characters, a slip in the middle leaves no pair: not found.)
+                ends = sa.literal(list(dict.fromkeys([query_pairs[0], query_pairs[-1]])), ARRAY(sa.Text))
+                slipped = sa.and_(name_pairs.op("&&")(ends), Institution.name.op("~")(sa.literal(one_slip_pattern(query), sa.String)))
+                where = sa.and_(in_region, sa.or_(slipped, loose))
+                ranking = (slipped.desc(), *similar)
+            else:
+                where = sa.and_(in_region, loose)
             found, total = await matching()
     rows = [row.Institution for row in found]
     has_next = len(rows) > size and offset + size < MAX_PUBLIC_DEPTH

@@ -5,7 +5,9 @@ edited and deleted.
 Who writes: the institution's own account (培训机构用户), on its own institution only; a
 deregistered institution (已注销) is read-only. Regulators read through ``auth.scope``.
 Every record carries a version: an edit names the version it was based on, and an older
-one is refused (CONFLICT). Every mutation writes an audit record in its transaction.
+one is refused (CONFLICT). An edit changes only the fields it is given (``merged``: an
+explicit null clears an optional field) and checks the merged record whole, every problem
+at once. Every mutation writes an audit record in its transaction.
 
 The regulations' rules (class end times, fee periods, certificates, area per student …) are
 not refused here: a record that breaks one is saved and shows up as a finding
@@ -88,6 +90,13 @@ async def own(db: AsyncSession, viewer: Viewer, model: type, record_id: Any, lab
     if row is None:
         raise not_found(label, key)
     return row
+
+
+def merged(row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """An edit's form: the record's stored values with the fields sent laid over them (a
+    field left out keeps its value, an explicit None clears it), so the checks see the
+    whole record as it would be saved."""
+    return {column.key: getattr(row, column.key) for column in sa.inspect(type(row)).columns} | data
 
 
 async def _nothing(*_: Any) -> None:
@@ -188,7 +197,7 @@ async def update(info, record: Record, record_id: Any, version: int, data: dict[
             parent = None
             if record.parent is not None:
                 parent = (await db.execute(sa.select(record.parent).where(record.parent.id == getattr(row, record.parent_key)))).scalar_one()
-            values = await _values(record, owner, data, parent, today(ctx.now))
+            values = await _values(record, owner, merged(row, data), parent, today(ctx.now))
             record.before_update(row, values)
             before = audit.values_of(row, list(values))
             for key, value in values.items():

@@ -68,7 +68,8 @@ STAFF = Record(
 
 
 async def move_staff(info, staff_id: Any, version: int, status: StaffStatus, on: date | None) -> tuple[Staff | None, list[FieldError]]:
-    """在职 → 离职 (with the departure date) and 离职 → 在职 (with the new joining date)."""
+    """在职 → 离职 (with the departure date) and 离职 → 在职 (with the new joining date);
+    a date left out is today (Beijing)."""
     ctx = info.context
     try:
         async with ctx.sessionmaker() as db:
@@ -79,8 +80,7 @@ async def move_staff(info, staff_id: Any, version: int, status: StaffStatus, on:
             if row.status == status:
                 raise Refused(FieldError("id", ErrorCode.NOT_ALLOWED, "该人员已是" + ("在职" if status == StaffStatus.ACTIVE else "离职") + "状态"))
             label = "离职日期" if status == StaffStatus.DEPARTED else "入职日期"
-            if on is None:
-                raise Refused(FieldError("on", ErrorCode.REQUIRED, f"请填写{label}"))
+            on = on or today(ctx.now)  # left out: today, as the schema says
             if on > today(ctx.now):
                 raise Refused(FieldError("on", ErrorCode.INVALID, f"{label}不能晚于今天"))
             before = audit.values_of(row, ["status", "joined_on", "departed_on"])

@@ -114,6 +114,20 @@ def phone(value: str) -> Problem:
     return None if ok else (ErrorCode.INVALID, "电话号码格式不正确")
 
 
+def normalized_phone(value: str) -> str | None:
+    """A landline or mobile (联系方式) as its national digits, or None when it is neither:
+    ``13800138000``, ``020-3888 0000`` → ``02038880000``, ``+86 755 8888 0000`` → ``075588880000``."""
+    if digits := _mobile(value):
+        return digits
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        return None
+    return "0" + str(number.national_number)
+
+
 def postal_code(value: str) -> Problem:
     code = value.strip()
     if not _POSTAL.match(code) or code == "000000":

@@ -86,7 +86,7 @@ class Application(Node):
 class ApplicationCount:
     type: ApplicationType
     status: ApplicationStatus
-    count: int
+    count: int = strawberry.field(description="数量")
 
 
 @strawberry.input(description="A new application. DEREGISTRATION needs proofDocumentId and a statement; LICENCE a statement; CLASS_FILING a classId.")
@@ -99,12 +99,12 @@ class ApplicationInput:
 
 @strawberry.input(description="审核决定. Approving a LICENCE application issues the licence: number, issuer, validity.")
 class ReviewInput:
-    approve: bool
+    approve: bool = strawberry.field(description="是否通过")
     opinion: str | None = optional("审核意见 *")
-    licence_number: str | None = None
-    licence_issuer: str | None = None
-    licence_valid_from: dt.date | None = None
-    licence_valid_to: dt.date | None = None
+    licence_number: str | None = strawberry.field(default=None, description="办学许可证编号")
+    licence_issuer: str | None = strawberry.field(default=None, description="发证机关")
+    licence_valid_from: dt.date | None = strawberry.field(default=None, description="办学许可证有效期起")
+    licence_valid_to: dt.date | None = strawberry.field(default=None, description="办学许可证有效期止")
 
 
 ApplicationFilter = graphql_input(

@@ -27,10 +27,10 @@ class AuditRecord:
     level: str | None
     department: str | None
     operation: str = strawberry.field(description="the mutation")
-    record_type: str
+    record_type: str = strawberry.field(description="记录类型")
     record_id: strawberry.ID
     client_address: str | None
-    changes: JSON | None = strawberry.field(description="{field: [old, new]}, personal data masked")
+    changes: JSON | None = strawberry.field(description="修改内容（前值、后值；个人信息已脱敏） ({field: [old, new]}, personal data masked)")
     snapshot: JSON | None = strawberry.field(description="the deleted record (masked); the ministry and provinces only")
     region_code: strawberry.Private[str]
 
@@ -57,7 +57,7 @@ AuditFilter = graphql_input(
 @strawberry.type
 class AuditQuery:
     @strawberry.field(
-        description="The audit trail of the caller's subtree (education accounts, county level and up), oldest first.",
+        description="操作日志 (the audit trail of the caller's subtree: education accounts, county level and up, oldest first).",
         extensions=allow(Regulator(Level.MINISTRY, Level.PROVINCE, Level.PREFECTURE, Level.COUNTY)),
     )
     async def audit_records(

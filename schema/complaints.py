@@ -53,12 +53,12 @@ class ComplaintProgress:
 class Complaint(ComplaintProgress, Node):
     id: strawberry.ID
     shown_name: strawberry.Private[str]
-    complainant_mobile: str
+    complainant_mobile: str = strawberry.field(description="联系方式")
     read_key: strawberry.Private[tuple | None]
-    target_type: TargetType
-    complaint_type: ComplaintType
-    target_name: str
-    content: str
+    target_type: TargetType = strawberry.field(description="投诉对象")
+    complaint_type: ComplaintType = strawberry.field(description="投诉类型")
+    target_name: str = strawberry.field(description="投诉对象名称")
+    content: str = strawberry.field(description="投诉内容")
     county_code: strawberry.Private[str]
 
     @strawberry.field(description="投诉人 (the handling county's unmasked read is recorded in the audit trail)")
@@ -84,14 +84,14 @@ class Complaint(ComplaintProgress, Node):
 
 @strawberry.input(description="网上投诉. Real name and mobile number are required (实名投诉).")
 class ComplaintInput:
-    complainant_name: str | None = None
-    complainant_mobile: str | None = None
-    target_type: TargetType | None = None
-    complaint_type: ComplaintType | None = None
-    county_code: str | None = strawberry.field(default=None, description="投诉机构所在区县 (the lowest region)")
-    target_name: str | None = None
-    institution_id: strawberry.ID | None = strawberry.field(default=None, description="optional: a registered institution of that county")
-    content: str | None = strawberry.field(default=None, description="at most 2,000 characters")
+    complainant_name: str | None = strawberry.field(default=None, description="联系人 * (投诉人真实姓名, the complainant's real name)")
+    complainant_mobile: str | None = strawberry.field(default=None, description="联系方式 * (手机号码或固定电话（含区号）, a mobile or a landline with its area code)")
+    target_type: TargetType | None = strawberry.field(default=None, description="投诉对象 *")
+    complaint_type: ComplaintType | None = strawberry.field(default=None, description="投诉类型 *")
+    county_code: str | None = strawberry.field(default=None, description="投诉机构所在区县 * (the lowest region)")
+    target_name: str | None = strawberry.field(default=None, description="投诉对象名称 *")
+    institution_id: strawberry.ID | None = strawberry.field(default=None, description="所投诉的登记机构 (optional: a registered institution of that county)")
+    content: str | None = strawberry.field(default=None, description="投诉内容 * (at most 2,000 characters)")
 
 
 ComplaintFilter = graphql_input(

@@ -14,6 +14,7 @@ from models import DocumentCategory as DocumentCategoryEnum
 from resolvers import documents
 from schema.context import Info
 from schema.errors import UserError, user_errors
+from schema.fields import editable, sent
 from schema.relay import Node
 
 DocumentCategory = strawberry.enum(
@@ -38,9 +39,9 @@ class InstitutionDocument(Node):
     valid_to: dt.date | None = strawberry.field(description="有效期止")
     follows_model_text: bool | None = strawberry.field(description="是否使用示范文本 (contracts only)")
     file_name: str = strawberry.field(description="文件名, as uploaded (sanitised; its extension matches the file's type)")
-    content_type: str = strawberry.field(description="application/pdf, image/jpeg or image/png, from the file's bytes")
+    content_type: str = strawberry.field(description="文件类型 (MIME) (application/pdf, image/jpeg or image/png, from the file's bytes)")
     size: int = strawberry.field(description="文件大小（字节）")
-    sha256: str = strawberry.field(description="SHA-256 of the file, hex")
+    sha256: str = strawberry.field(description="文件的 SHA-256 摘要 (SHA-256 of the file, hex)")
     uploaded_at: dt.datetime
     updated_at: dt.datetime
     download_url: str = strawberry.field(
@@ -60,15 +61,13 @@ class InstitutionDocument(Node):
 
 @strawberry.input(description="机构资料的信息. Checked on the server: a missing title comes back as REQUIRED.")
 class InstitutionDocumentInput:
-    title: str | None = strawberry.field(default=None, description="标题 * (at most 200)")
-    description: str | None = strawberry.field(default=None, description="说明 (at most 1000)")
-    number: str | None = strawberry.field(default=None, description="证照编号 / 合同编号")
-    issuer: str | None = strawberry.field(default=None, description="发证机关 / 签发单位")
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = strawberry.field(default=None, description="not before validFrom")
-    follows_model_text: bool | None = strawberry.field(
-        default=None, description="是否使用示范文本: required for CONTRACT, refused for other categories"
-    )
+    title: str | None = editable("标题 * (at most 200)")
+    description: str | None = editable("说明 (at most 1000)")
+    number: str | None = editable("证照编号 / 合同编号")
+    issuer: str | None = editable("发证机关 / 签发单位")
+    valid_from: dt.date | None = editable("有效期起")
+    valid_to: dt.date | None = editable("有效期止 (not before validFrom)")
+    follows_model_text: bool | None = editable("是否使用示范文本: required for CONTRACT, refused for other categories")
 
 
 @strawberry.type
@@ -103,13 +102,13 @@ class DocumentMutation:
     async def upload_institution_document(
         self, info: Info, category: DocumentCategory, file: Upload, input: InstitutionDocumentInput
     ) -> InstitutionDocumentPayload:
-        return _document_payload(await documents.upload(info, category, file, vars(input)))
+        return _document_payload(await documents.upload(info, category, file, sent(input)))
 
     @strawberry.mutation(description="修改机构资料的信息 (the file and category stay). Institution accounts only.", extensions=_OWN)
     async def update_institution_document(
         self, info: Info, id: strawberry.ID, input: InstitutionDocumentInput
     ) -> InstitutionDocumentPayload:
-        return _document_payload(await documents.update(info, id, vars(input)))
+        return _document_payload(await documents.update(info, id, sent(input)))
 
     @strawberry.mutation(description="删除机构资料 and its file. Institution accounts only.", extensions=_OWN)
     async def delete_institution_document(self, info: Info, id: strawberry.ID) -> DeleteInstitutionDocumentPayload:

@@ -18,7 +18,7 @@ class Finding:
     source: str = strawberry.field(description="依据")
     record_type: str = strawberry.field(description="涉及的记录类型: Institution, Site, TrainingClass, Material, InstitutionFunds")
     record_id: strawberry.ID
-    record_name: str
+    record_name: str = strawberry.field(description="相关记录的名称")
 
     @classmethod
     def from_row(cls, row: FindingRow) -> Finding:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 
@@ -18,6 +17,7 @@ from models import InstitutionFunds as FundsRow
 from resolvers import funds
 from schema.context import Info
 from schema.errors import UserError, user_errors
+from schema.fields import sent
 
 ChargingMethod = strawberry.enum(
     ChargingMethodEnum,
@@ -69,27 +69,23 @@ class InstitutionFunds:
     )
 )
 class InstitutionFundsInput:
-    charging_method: ChargingMethod | None = strawberry.UNSET
-    fee_standard: str | None = strawberry.field(default=strawberry.UNSET, description="at most 500")
-    max_months_per_payment: int | None = strawberry.field(default=strawberry.UNSET, description="1–120")
-    max_class_hours_per_payment: int | None = strawberry.field(default=strawberry.UNSET, description="1–10000")
-    refund_policy: str | None = strawberry.field(default=strawberry.UNSET, description="at most 2000")
-    escrow_bank: str | None = strawberry.UNSET
-    supervised_account_number: str | None = strawberry.field(default=strawberry.UNSET, description="8–32 digits (spaces and hyphens dropped)")
-    risk_reserve: Decimal | None = strawberry.field(default=strawberry.UNSET, description="元, not negative, at most two decimals")
-    basic_account_bank: str | None = strawberry.UNSET
-    basic_account_name: str | None = strawberry.UNSET
-    basic_account_number: str | None = strawberry.field(default=strawberry.UNSET, description="8–32 digits (spaces and hyphens dropped)")
+    charging_method: ChargingMethod | None = strawberry.field(default=strawberry.UNSET, description="收费方式")
+    fee_standard: str | None = strawberry.field(default=strawberry.UNSET, description="收费标准 (at most 500)")
+    max_months_per_payment: int | None = strawberry.field(default=strawberry.UNSET, description="每次收费最多覆盖月数 (1–120)")
+    max_class_hours_per_payment: int | None = strawberry.field(default=strawberry.UNSET, description="每次收费最多覆盖课时 (1–10000)")
+    refund_policy: str | None = strawberry.field(default=strawberry.UNSET, description="退费办法 (at most 2000)")
+    escrow_bank: str | None = strawberry.field(default=strawberry.UNSET, description="资金监管银行")
+    supervised_account_number: str | None = strawberry.field(default=strawberry.UNSET, description="监管账户账号 (8–32 digits (spaces and hyphens dropped))")
+    risk_reserve: Decimal | None = strawberry.field(default=strawberry.UNSET, description="风险保证金（元） (元, not negative, at most two decimals)")
+    basic_account_bank: str | None = strawberry.field(default=strawberry.UNSET, description="基本账户开户银行")
+    basic_account_name: str | None = strawberry.field(default=strawberry.UNSET, description="基本账户户名")
+    basic_account_number: str | None = strawberry.field(default=strawberry.UNSET, description="基本账户账号 (8–32 digits (spaces and hyphens dropped))")
 
 
 @strawberry.type
 class InstitutionFundsPayload:
     funds: InstitutionFunds | None
     errors: list[UserError]
-
-
-def _sent(input: Any) -> dict[str, Any]:
-    return {key: value for key, value in vars(input).items() if value is not strawberry.UNSET}
 
 
 _OWN = allow(InstitutionUser())
@@ -107,7 +103,7 @@ class FundsMutation:
     async def save_institution_funds(
         self, info: Info, input: InstitutionFundsInput, version: int | None = None
     ) -> InstitutionFundsPayload:
-        row, errors = await funds.save_funds(info, version, _sent(input))
+        row, errors = await funds.save_funds(info, version, sent(input))
         return InstitutionFundsPayload(
             funds=InstitutionFunds.from_row(row, info.context.viewer) if row else None, errors=user_errors(errors)
         )

@@ -36,8 +36,8 @@ class RectificationItem:
     problem: InspectionProblem
     measures: str = strawberry.field(description="整改措施")
     deadline: dt.date = strawberry.field(description="整改期限")
-    progress: ItemProgress
-    progress_note: str | None
+    progress: ItemProgress = strawberry.field(description="整改进度")
+    progress_note: str | None = strawberry.field(description="整改进度说明")
     updated_at: dt.datetime
 
     @classmethod
@@ -82,9 +82,9 @@ class Inspection(Node):
 class UrgingNotice(Node):
     id: strawberry.ID
     message: str
-    sent_at: dt.datetime
+    sent_at: dt.datetime = strawberry.field(description="督办时间")
     handled_at: dt.datetime | None = strawberry.field(description="办理时间 (null while unhandled)")
-    handling_note: str | None
+    handling_note: str | None = strawberry.field(description="处理说明")
     county_code: strawberry.Private[str]
     institution_id: strawberry.Private[object]
     sender_id: strawberry.Private[object]
@@ -123,19 +123,19 @@ class RegionRectificationCount:
 @strawberry.input
 class RectificationItemInput:
     problem: InspectionProblem
-    measures: str | None = None
-    deadline: dt.date | None = None
+    measures: str | None = strawberry.field(default=None, description="整改措施")
+    deadline: dt.date | None = strawberry.field(default=None, description="整改期限")
     id: strawberry.ID | None = strawberry.field(default=None, description="correctInspection: an existing item to keep")
 
 
 @strawberry.input(description="排查结果. Every problem needs at least one ledger item; OTHER needs otherProblem.")
 class InspectionInput:
-    inspected_on: dt.date | None = None
-    inspecting_unit: str | None = None
-    result: str | None = None
+    inspected_on: dt.date | None = strawberry.field(default=None, description="排查日期")
+    inspecting_unit: str | None = strawberry.field(default=None, description="排查单位")
+    result: str | None = strawberry.field(default=None, description="排查结果")
     problems: list[InspectionProblem] = strawberry.field(default_factory=list)
     other_problem: str | None = None
-    items: list[RectificationItemInput] = strawberry.field(default_factory=list)
+    items: list[RectificationItemInput] = strawberry.field(default_factory=list, description="整改事项")
 
 
 def _input(data: InspectionInput) -> ledgers.InspectionInput:

@@ -26,8 +26,8 @@ ListKind = strawberry.enum(ListKindEnum, name="ListKind", description="白名单
 class ListEntry:
     name: str
     credit_code: str = strawberry.field(description="统一社会信用代码")
-    address: str
-    licence_number: str | None
+    address: str = strawberry.field(description="机构地址")
+    licence_number: str | None = strawberry.field(description="办学许可证编号")
     reason: str | None = strawberry.field(description="列入黑名单的原因")
     county_code: strawberry.Private[str]
 
@@ -60,8 +60,8 @@ class ListPeriod:
     kind: ListKind
     number: int = strawberry.field(description="期数")
     title: str
-    published_at: dt.datetime
-    entry_count: int
+    published_at: dt.datetime = strawberry.field(description="发布时间")
+    entry_count: int = strawberry.field(description="名单中的机构数")
     download_url: str
     row: strawberry.Private[ListPeriodRow]
 
@@ -90,7 +90,7 @@ class ListPeriod:
 @strawberry.input(description="列入黑名单的机构 and the reason")
 class BlackListEntryInput:
     institution_id: strawberry.ID
-    reason: str
+    reason: str = strawberry.field(description="列入黑名单的原因")
 
 
 @strawberry.type

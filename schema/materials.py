@@ -14,7 +14,7 @@ from resolvers import materials, records
 from schema.context import Info
 from schema.enums import Grade, Subject, TrainingCategory
 from schema.errors import UserError, user_errors
-from schema.fields import node_id, optional
+from schema.fields import editable, node_id
 from schema.records import DeletePayload, deleted_payload, input_data
 from schema.relay import Node
 
@@ -29,7 +29,7 @@ class Material(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="材料名称")
     category: TrainingCategory
-    subject: Subject | None
+    subject: Subject | None = strawberry.field(description="学科")
     grades: list[Grade]
     type: MaterialType
     author: str = strawberry.field(description="编写人员")
@@ -38,7 +38,7 @@ class Material(Node):
     author_years_in_education: int = strawberry.field(description="编写人员从事教育工作年限")
     author_has_teacher_certificate: bool = strawberry.field(description="编写人员持有教师资格证")
     author_certificate_number: str | None = strawberry.field(description="编写人员教师资格证编号 (masked for regulators above the county desk)")
-    review: MaterialReview
+    review: MaterialReview = strawberry.field(description="审核状态")
     version: int
 
     @classmethod
@@ -56,17 +56,17 @@ class Material(Node):
 
 @strawberry.input(description="培训材料")
 class MaterialInput:
-    name: str | None = optional("材料名称 *")
-    category: TrainingCategory | None = optional("培训类别 *")
-    subject: Subject | None = optional("学科 (学科类 *)")
-    grades: list[Grade] | None = optional("适用学段 *")
-    type: MaterialType | None = optional("材料类型 *")
-    author: str | None = optional("编写人员 *")
-    publisher: str | None = None
-    edition: str | None = optional("版次")
-    author_years_in_education: int | None = optional("编写人员从事教育工作年限 *")
-    author_certificate_number: str | None = optional("编写人员教师资格证编号")
-    review: MaterialReview | None = optional("审核状态 (default NOT_REVIEWED)")
+    name: str | None = editable("材料名称 *")
+    category: TrainingCategory | None = editable("培训类别 *")
+    subject: Subject | None = editable("学科 (学科类 *)")
+    grades: list[Grade] | None = editable("适用学段 *")
+    type: MaterialType | None = editable("材料类型 *")
+    author: str | None = editable("编写人员 *")
+    publisher: str | None = editable("出版单位")
+    edition: str | None = editable("版次")
+    author_years_in_education: int | None = editable("编写人员从事教育工作年限 *")
+    author_certificate_number: str | None = editable("编写人员教师资格证编号")
+    review: MaterialReview | None = editable("审核状态 (default NOT_REVIEWED)")
 
 
 @strawberry.type

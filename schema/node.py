@@ -59,7 +59,7 @@ class NodeQuery:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return (await find(info, [id]))[0]
 
-    @strawberry.field(description=f"Relay: records by their ids (at most {MAX_NODES}), in order, null where unknown or out of scope.", extensions=allow(Authenticated()))
+    @strawberry.field(description=f"按全局标识批量读取记录 (Relay: records by their ids, at most {MAX_NODES}, in order, null where unknown or out of scope).", extensions=allow(Authenticated()))
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"ids 最多 {MAX_NODES} 个", field="ids", max=MAX_NODES)

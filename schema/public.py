@@ -34,8 +34,8 @@ class PublicStatus(enum.Enum):
 
 @strawberry.type(description="办学许可证")
 class PublicLicence:
-    number: str | None
-    issuer: str | None
+    number: str | None = strawberry.field(description="办学许可证编号")
+    issuer: str | None = strawberry.field(description="发证机关")
     valid_from: dt.date | None
     valid_to: dt.date | None
     valid: bool = strawberry.field(description="今天在有效期内")
@@ -44,7 +44,7 @@ class PublicLicence:
 @strawberry.type(description="教师: the name and whether a teacher qualification certificate is held (its number masked).")
 class PublicTeacher:
     name: str
-    has_teacher_certificate: bool
+    has_teacher_certificate: bool = strawberry.field(description="持有教师资格证")
     certificate_number: str | None = strawberry.field(description="教师资格证编号, masked")
 
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.errors import UserError, user_errors
-from schema.fields import node_id
+from schema.fields import node_id, sent
 
 
 @strawberry.type
@@ -16,8 +16,9 @@ class DeletePayload:
 
 
 def input_data(input: object) -> dict:
-    data = dict(vars(input))
-    if "schedule" in data and data["schedule"] is not None:
+    """The fields sent (``schema.fields.sent``), a class's sessions as plain dicts."""
+    data = sent(input)
+    if data.get("schedule") is not None:
         data["schedule"] = [vars(s) for s in data["schedule"]]
     return data
 

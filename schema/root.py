@@ -39,6 +39,7 @@ from schema.accounts.types import InstitutionAccount, RegulatorAccount
 from schema.applications import ApplicationMutation, ApplicationQuery
 from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
+from schema.descriptions import describe
 from schema.documents import DocumentMutation
 from schema.events import EventQuery, Subscription
 from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters, SubscriptionsOnSockets, log_errors
@@ -53,6 +54,7 @@ from schema.materials import MaterialMutation
 from schema.node import NodeQuery
 from schema.public import PublicQuery
 from schema.regions import RegionQuery
+from schema.request_errors import VALIDATION_FAILED, in_chinese
 from schema.sites import SiteMutation
 from schema.staff import StaffMutation
 from schema.statistics import StatisticsQuery
@@ -92,11 +94,15 @@ class FederationSchema(strawberry.federation.Schema):
     resolve with BAD_USER_INPUT at its place (null there, the others resolved): not an
     object; no ``__typename``, or one that is not an entity of this schema (the public part
     knows fewer: a private type reads exactly like an unknown one); keys other than the
-    entity's (``resolve_reference``'s arguments), or keys that are not strings. Its errors
-    are logged by kind (``schema.extensions.log_errors``): expected ones as one line,
-    unexpected ones with their traceback."""
+    entity's (``resolve_reference``'s arguments), or keys that are not strings. Its request
+    errors (syntax, validation, variables) read in Chinese, with a code
+    (``schema.request_errors``); its errors are logged by kind
+    (``schema.extensions.log_errors``): expected ones as one line, unexpected ones with
+    their traceback."""
 
     def process_errors(self, errors, execution_context=None) -> None:
+        for error in errors:
+            in_chinese(error)
         outside = getattr(getattr(execution_context, "context", None), "outside_public_part", False)
         log_errors(
             errors, lambda error: super(FederationSchema, self).process_errors([error], execution_context), answered_as="UNAUTHENTICATED" if outside else None
@@ -127,13 +133,14 @@ class FederationSchema(strawberry.federation.Schema):
 class PublicPart(SchemaExtension):
     """On the public schema: a document that does not validate there (it names the rest of
     the graph, or nothing at all) marks the request, which ``server`` answers with
-    ``refusal_outside_public_part``. The query limits' refusals (with a code) are not
-    validation errors."""
+    ``refusal_outside_public_part``. The query limits' refusals (with a code of their own)
+    are not validation errors; a validation error has no code yet or, validated before and
+    cached, the one ``schema.request_errors`` gave it."""
 
     def on_validate(self):
         yield
         errors, context = self.execution_context.pre_execution_errors, self.execution_context.context
-        if errors and context is not None and not any((e.extensions or {}).get("code") for e in errors):
+        if errors and context is not None and all((e.extensions or {}).get("code") in (None, VALIDATION_FAILED) for e in errors):
             context.outside_public_part = True
 
 
@@ -262,9 +269,11 @@ schema = FederationSchema(
 )
 
 
-# What the query limits know of each schema (its introspection's bounds and budget),
-# measured once here rather than by the first request.
+# The Chinese descriptions every domain shares (schema/descriptions.py); then what the query
+# limits know of each schema (its introspection's bounds and budget), measured once here
+# rather than by the first request.
 for _schema in (public_schema, schema):
+    describe(_schema._schema)
     introspection_budget(_schema._schema)
 
 

@@ -21,7 +21,7 @@ from resolvers.loaders import ClassesByCourseLoader, CoursesBySiteLoader, Findin
 from schema.context import Info
 from schema.enums import Grade, Subject, TrainingCategory
 from schema.errors import UserError, user_errors
-from schema.fields import node_id, optional
+from schema.fields import editable, node_id
 from schema.findings import Finding
 from schema.records import DeletePayload, deleted_payload, input_data
 from schema.relay import Node
@@ -129,22 +129,22 @@ class Site(Node):
 
 @strawberry.input(description="办学点 (offline institutions: name, address, teachingArea) or 业务系统 (online: name, systemType, url, icpFiling); the type follows the institution's mode.")
 class SiteInput:
-    name: str | None = optional("名称 *")
-    address: str | None = optional("办学点地址 * (offline)")
-    teaching_area: Decimal | None = optional("教学面积（平方米）* (offline)")
-    system_type: SystemType | None = optional("系统类型 * (online)")
-    url: str | None = optional("访问地址 * (online)")
-    icp_filing: str | None = optional("ICP 备案号 * (online)")
+    name: str | None = editable("名称 *")
+    address: str | None = editable("办学点地址 * (offline)")
+    teaching_area: Decimal | None = editable("教学面积（平方米）* (offline)")
+    system_type: SystemType | None = editable("系统类型 * (online)")
+    url: str | None = editable("访问地址 * (online)")
+    icp_filing: str | None = editable("ICP 备案号 * (online)")
 
 
 @strawberry.input(description="培训课程. SUBJECT courses need a subject (and a subject institution).")
 class CourseInput:
-    name: str | None = optional("课程名称 *")
-    category: TrainingCategory | None = optional("培训类别 *")
-    subject: Subject | None = optional("学科 (学科类 *)")
-    grades: list[Grade] | None = optional("适用学段 *")
-    class_hours: int | None = optional("总课时 *")
-    description: str | None = None
+    name: str | None = editable("课程名称 *")
+    category: TrainingCategory | None = editable("培训类别 *")
+    subject: Subject | None = editable("学科 (学科类 *)")
+    grades: list[Grade] | None = editable("适用学段 *")
+    class_hours: int | None = editable("总课时 *")
+    description: str | None = editable("课程简介 (at most 1,000 characters)")
 
 
 @strawberry.input
@@ -156,18 +156,18 @@ class ClassSessionInput:
 
 @strawberry.input(description="班级. Online institutions state lessonMinutes and breakMinutes. Editing a filed class sends it back to NOT_FILED (except enrolled).")
 class TrainingClassInput:
-    name: str | None = optional("班级名称 * (学科类: 年级+学科+培训班)")
-    schedule: list[ClassSessionInput] | None = optional("上课时间 *")
-    starts_on: dt.date | None = optional("开班日期 *")
-    ends_on: dt.date | None = optional("结班日期 *")
-    capacity: int | None = optional("班额 *")
-    enrolled: int | None = optional("在读人数")
-    fee: Decimal | None = optional("每次收费金额（元）*")
-    fee_months: int | None = optional("每次收费覆盖月数 (this or feeClassHours *)")
-    fee_class_hours: int | None = optional("每次收费覆盖课时")
-    lesson_minutes: int | None = optional("每课时长（分钟）(online *)")
-    break_minutes: int | None = optional("课间休息（分钟）(online *)")
-    teacher_ids: list[strawberry.ID] | None = optional("授课教师: active staff of the institution *")
+    name: str | None = editable("班级名称 * (学科类: 年级+学科+培训班)")
+    schedule: list[ClassSessionInput] | None = editable("上课时间 *")
+    starts_on: dt.date | None = editable("开班日期 *")
+    ends_on: dt.date | None = editable("结班日期 *")
+    capacity: int | None = editable("班额 *")
+    enrolled: int | None = editable("在读人数")
+    fee: Decimal | None = editable("每次收费金额（元）*")
+    fee_months: int | None = editable("每次收费覆盖月数 (this or feeClassHours *)")
+    fee_class_hours: int | None = editable("每次收费覆盖课时")
+    lesson_minutes: int | None = editable("每课时长（分钟）(online *)")
+    break_minutes: int | None = editable("课间休息（分钟）(online *)")
+    teacher_ids: list[strawberry.ID] | None = editable("授课教师: active staff of the institution *")
 
 
 @strawberry.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -18,7 +19,7 @@ from resolvers import records, staff
 from schema.context import Info, note_personal_read
 from schema.enums import Subject
 from schema.errors import UserError, user_errors
-from schema.fields import node_id, optional
+from schema.fields import editable, node_id
 from schema.records import DeletePayload, deleted_payload, input_data
 from schema.relay import Node
 
@@ -32,12 +33,12 @@ StaffStatus = strawberry.enum(StaffStatusEnum, name="StaffStatus", description="
 class Staff(Node):
     id: strawberry.ID
     name: str = strawberry.field(description="姓名")
-    gender: Gender
+    gender: Gender = strawberry.field(description="性别")
     shown_id_number: strawberry.Private[str]
     read_key: strawberry.Private[tuple | None]
     phone: str = strawberry.field(description="手机号")
-    post: Post
-    employment: Employment
+    post: Post = strawberry.field(description="岗位")
+    employment: Employment = strawberry.field(description="用工形式（专职/兼职）")
     subjects: list[Subject] = strawberry.field(description="任教学科")
     teacher_certificate_number: str | None = strawberry.field(description="教师资格证编号")
     has_teacher_certificate: bool = strawberry.field(description="持有教师资格证")
@@ -72,16 +73,16 @@ class Staff(Node):
 
 @strawberry.input(description="从业人员. A teaching post with subjects needs teacherCertificateNumber.")
 class StaffInput:
-    name: str | None = optional("姓名 *")
-    gender: Gender | None = optional("性别 *")
-    id_number: str | None = optional("身份证号 * (GB 11643)")
-    phone: str | None = optional("手机号 *")
-    post: Post | None = optional("岗位 *")
-    employment: Employment | None = optional("专职/兼职 *")
-    subjects: list[Subject] | None = optional("任教学科")
-    teacher_certificate_number: str | None = optional("教师资格证编号 (required for subject teachers)")
-    years_in_education: int | None = optional("从事教育工作年限")
-    joined_on: dt.date | None = optional("入职日期 *")
+    name: str | None = editable("姓名 *")
+    gender: Gender | None = editable("性别 *")
+    id_number: str | None = editable("身份证号 * (GB 11643)")
+    phone: str | None = editable("手机号 *")
+    post: Post | None = editable("岗位 *")
+    employment: Employment | None = editable("专职/兼职 *")
+    subjects: list[Subject] | None = editable("任教学科")
+    teacher_certificate_number: str | None = editable("教师资格证编号 (required for subject teachers)")
+    years_in_education: int | None = editable("从事教育工作年限")
+    joined_on: dt.date | None = editable("入职日期 *")
 
 
 @strawberry.type
@@ -100,18 +101,24 @@ class StaffMutation:
         row, errors = await records.create(info, staff.STAFF, input_data(input))
         return StaffPayload(staff=Staff.from_row(row, info) if row else None, errors=user_errors(errors))
 
-    @strawberry.mutation(description="编辑在职或离职人员", extensions=_OWN)
+    @strawberry.mutation(description="编辑在职或离职人员: only the fields sent change (null clears an optional one); the merged record is checked whole", extensions=_OWN)
     async def update_staff(self, info: Info, id: strawberry.ID, version: int, input: StaffInput) -> StaffPayload:
         row, errors = await records.update(info, staff.STAFF, id, version, input_data(input))
         return StaffPayload(staff=Staff.from_row(row, info) if row else None, errors=user_errors(errors))
 
     @strawberry.mutation(description="在职人员转离职 (with the departure date)", extensions=_OWN)
-    async def mark_staff_departed(self, info: Info, id: strawberry.ID, version: int, departed_on: dt.date | None = None) -> StaffPayload:
+    async def mark_staff_departed(
+        self, info: Info, id: strawberry.ID, version: int,
+        departed_on: Annotated[dt.date | None, strawberry.argument(description="离职日期 (default: today, Beijing)")] = None,
+    ) -> StaffPayload:
         row, errors = await staff.move_staff(info, id, version, StaffStatusEnum.DEPARTED, departed_on)
         return StaffPayload(staff=Staff.from_row(row, info) if row else None, errors=user_errors(errors))
 
     @strawberry.mutation(description="离职人员转在职 (with the new joining date)", extensions=_OWN)
-    async def mark_staff_active(self, info: Info, id: strawberry.ID, version: int, joined_on: dt.date | None = None) -> StaffPayload:
+    async def mark_staff_active(
+        self, info: Info, id: strawberry.ID, version: int,
+        joined_on: Annotated[dt.date | None, strawberry.argument(description="重新入职日期 (default: today, Beijing)")] = None,
+    ) -> StaffPayload:
         row, errors = await staff.move_staff(info, id, version, StaffStatusEnum.ACTIVE, joined_on)
         return StaffPayload(staff=Staff.from_row(row, info) if row else None, errors=user_errors(errors))
 

@@ -120,12 +120,12 @@ class StatisticsRow:
     )
     label: str = strawberry.field(description="中文名称 of the group")
     region: Region | None = strawberry.field(description="The group's region (a child region; the county for its bureau; the view's region for the total)")
-    institutions: InstitutionCounts
-    inspections: InspectionCounts
-    applications: ApplicationCounts
-    classes: ClassCounts
-    staff: StaffCounts
-    lists: ListCounts
+    institutions: InstitutionCounts = strawberry.field(description="机构统计")
+    inspections: InspectionCounts = strawberry.field(description="排查统计")
+    applications: ApplicationCounts = strawberry.field(description="申请统计")
+    classes: ClassCounts = strawberry.field(description="班级备案统计")
+    staff: StaffCounts = strawberry.field(description="从业人员统计")
+    lists: ListCounts = strawberry.field(description="黑白名单统计")
     complaints: ComplaintCounts | None = strawberry.field(
         description=(
             "举报情况; null where complaints are not counted: for viewers the scope rule gives no complaints (sub-units, "
@@ -167,9 +167,9 @@ class StatisticsRow:
 @strawberry.type(description="分类数据统计 of a region in the caller's scope.")
 class Statistics:
     region: Region = strawberry.field(description="统计区划")
-    group_by: StatisticsGrouping
+    group_by: StatisticsGrouping = strawberry.field(description="分组方式")
     taken_at: dt.datetime = strawberry.field(description="统计时间")
-    rows: list[StatisticsRow] = strawberry.field(description="One row per group, zeros included, in order (regions by code)")
+    rows: list[StatisticsRow] = strawberry.field(description="各组的统计 (One row per group, zeros included, in order (regions by code))")
     total: StatisticsRow = strawberry.field(description="合计: each number is the sum of the rows' (except the median, and categories)")
 
 
@@ -185,10 +185,10 @@ class StatisticsMonth:
 @strawberry.type(description="按月统计: a row for every month of the range, zeros included.")
 class StatisticsSeries:
     region: Region
-    from_: dt.date = strawberry.field(name="from")
-    to: dt.date
+    from_: dt.date = strawberry.field(name="from", description="起始日期")
+    to: dt.date = strawberry.field(description="截止日期")
     taken_at: dt.datetime = strawberry.field(description="统计时间")
-    months: list[StatisticsMonth]
+    months: list[StatisticsMonth] = strawberry.field(description="逐月数据")
 
 
 @strawberry.type

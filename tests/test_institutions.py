@@ -394,3 +394,22 @@ async def test_the_county_list_page_costs_the_same_statements_for_10_and_50_rows
         assert len(page["edges"]) == size and page["totalCount"] == 55
         counts[size] = sql.count
     assert counts[10] == counts[50]
+
+
+async def test_saving_a_part_again_changes_only_the_fields_sent(gql, demo):
+    # given an institution with every part saved
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, 1)
+    read = "query($id: ID!) { institution(id: $id) { version qualifications { licenceNumber licenceIssuer licenceValidTo } } }"
+    # when part 2 is saved with one field
+    issuer = await save(gql, part_mutation("Qualifications"), {"id": institution_id, "input": {"licenceIssuer": "广州市天河区教育局（新）"}}, token=county)
+    assert issuer["data"]["saveInstitutionQualifications"]["errors"] == []
+    # then that field changed and the others kept their values
+    after = (await gql(read, {"id": institution_id}, token=county))["data"]["institution"]
+    assert after["qualifications"] == {"licenceNumber": PARTS["Qualifications"]["licenceNumber"], "licenceIssuer": "广州市天河区教育局（新）", "licenceValidTo": "2027-12-31"}
+    # a part checked whole after the merge: a licence that FULL needs cannot be cleared, and a
+    # new name alone keeps part 1 valid
+    cleared = await save(gql, part_mutation("Qualifications"), {"id": institution_id, "input": {"licenceNumber": None}}, token=county)
+    assert [(e["field"], e["code"]) for e in cleared["data"]["saveInstitutionQualifications"]["errors"]] == [("licenceNumber", "REQUIRED")]
+    renamed = await save(gql, BASICS, {"id": institution_id, "input": {"name": "天河新名培训学校"}}, token=county)
+    assert renamed["data"]["saveInstitutionBasics"]["errors"] == []

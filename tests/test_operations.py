@@ -39,7 +39,9 @@ def test_json_logs_carry_the_request_id(capsys):
         token = request_id.set("req-1")
         logging.getLogger("xwpx").warning("导入完成")
         request_id.reset(token)
-        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        written = capsys.readouterr().err.strip().splitlines()[-1]
+        assert '"message": "导入完成"' in written  # as Chinese, not \\u escapes: grep finds it
+        line = json.loads(written)
         assert (line["level"], line["logger"], line["message"], line["request_id"]) == ("WARNING", "xwpx", "导入完成", "req-1")
         assert "time" in line
     finally:

@@ -342,3 +342,44 @@ async def test_an_institution_keeps_at_most_its_caps_of_records(gql, demo, sessi
     assert sorted((e["field"], e["code"]) for e in refused["errors"]) == [("schedule", "NOT_ALLOWED"), ("teacherIds", "NOT_ALLOWED")]
     created = data(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teachers[0], name="美术班", schedule=sessions[:-1], teacherIds=teachers[:-1])}, token=token), "createTrainingClass")
     assert created["errors"] == [] and len(created["trainingClass"]["teachers"]) == MAX_TEACHERS
+
+
+UPDATE_SITE = """mutation($id: ID!, $version: Int!, $input: SiteInput!) {
+  updateSite(id: $id, version: $version, input: $input) { site { id name address version } errors { field code message } }
+}"""
+STAFF_DETAIL = "query($id: ID!) { node(id: $id) { ... on Staff { name phone post yearsInEducation subjects version } } }"
+
+
+async def test_an_edit_changes_only_the_fields_it_is_given(gql, demo, sessionmaker):
+    # given a teacher with every field filled
+    _, token = await portal_institution(gql, sessionmaker)
+    staff = ok(await gql(CREATE_STAFF, {"input": {**TEACHER, "yearsInEducation": 6}}, token=token), "createStaff")["staff"]
+    # when only the phone is sent
+    edited = ok(await gql(UPDATE_STAFF, {"id": staff["id"], "version": 1, "input": {"phone": "13700137001"}}, token=token), "updateStaff")
+    # then the phone changed and every other field kept its value
+    assert (edited["staff"]["phone"], edited["staff"]["name"], edited["staff"]["idNumber"]) == ("13700137001", "王老师", ID_NUMBER)
+    detail = data(await gql(STAFF_DETAIL, {"id": staff["id"]}, token=token), "node")
+    assert detail == {"name": "王老师", "phone": "13700137001", "post": "TEACHING", "yearsInEducation": 6, "subjects": ["MATHEMATICS"], "version": 2}
+    # an explicit null clears an optional field
+    ok(await gql(UPDATE_STAFF, {"id": staff["id"], "version": 2, "input": {"yearsInEducation": None}}, token=token), "updateStaff")
+    assert data(await gql(STAFF_DETAIL, {"id": staff["id"]}, token=token), "node")["yearsInEducation"] is None
+    # the merged record is checked whole, every problem at once: a null required field, a
+    # bad value, and a rule across fields (a subject teacher without a certificate)
+    refused = await gql(UPDATE_STAFF, {"id": staff["id"], "version": 3, "input": {"name": None, "phone": "12345", "teacherCertificateNumber": None}}, token=token)
+    assert [(e["field"], e["code"]) for e in data(refused, "updateStaff")["errors"]] == [
+        ("name", "REQUIRED"), ("phone", "INVALID"), ("teacherCertificateNumber", "REQUIRED"),
+    ]
+    assert data(await gql(STAFF_DETAIL, {"id": staff["id"]}, token=token), "node")["version"] == 3  # nothing written
+    # a site: one field sent, the rest kept
+    site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
+    renamed = ok(await gql(UPDATE_SITE, {"id": site["id"], "version": 1, "input": {"name": "天河新校区"}}, token=token), "updateSite")
+    assert renamed["site"] == {"id": site["id"], "name": "天河新校区", "address": SITE["address"], "version": 2}
+
+
+async def test_departure_and_return_default_to_today(gql, demo, sessionmaker, clock):
+    _, token = await portal_institution(gql, sessionmaker)
+    staff = ok(await gql(CREATE_STAFF, {"input": {**TEACHER, "joinedOn": "2026-01-05"}}, token=token), "createStaff")["staff"]
+    departed = ok(await gql(DEPART, {"id": staff["id"], "version": 1}, token=token), "markStaffDeparted")["staff"]
+    assert (departed["status"], departed["departedOn"]) == ("DEPARTED", "2026-11-23")
+    back = ok(await gql(REJOIN, {"id": staff["id"], "version": 2}, token=token), "markStaffActive")["staff"]
+    assert (back["status"], back["joinedOn"], back["departedOn"]) == ("ACTIVE", "2026-11-23", None)

@@ -10,11 +10,14 @@ import sqlalchemy as sa
 from models import Account, AuditRecord, Channel, Institution, InstitutionClaim, VerificationCode
 from resolvers.accounts import messaging
 from tests.helpers import (
+    CREATE_STAFF,
     LOGIN,
     MOBILE,
+    PARTS,
     PASSWORD,
     REGISTER,
     REQUEST,
+    TEACHER,
     basics,
     credit_code,
     error_codes,
@@ -22,6 +25,8 @@ from tests.helpers import (
     institution_account,
     latest_code,
     outbox,
+    part_mutation,
+    register,
     register_account,
     registration,
     request_code,
@@ -506,3 +511,98 @@ async def test_a_mobile_another_account_uses_is_refused(gql, demo, sessionmaker,
 async def test_only_institution_accounts_edit_a_profile(gql, demo, viewer):
     token = await gql.login(viewer) if viewer else None
     assert error_codes(await gql(PROFILE, {"input": {"name": "x"}}, token=token)) == ["FORBIDDEN" if viewer else "UNAUTHENTICATED"]
+
+
+COMPLETE = """mutation($input: CompleteInstitutionRegistrationInput!) {
+  completeInstitutionRegistration(input: $input) { account { username name } claimStatus errors { field code } } }"""
+PROGRESS = "{ me { name ... on InstitutionAccount { institution { name } registrationProgress { savedParts missingParts complete } } } }"
+
+
+async def test_registration_in_two_steps_activates_then_completes(gql, demo, sessionmaker):
+    # given step a alone (seed 001, 2.1 a): the mobile, its code and a password
+    code = await request_code(gql, sessionmaker)
+    activated = await gql(REGISTER, {"input": {"mobile": MOBILE, "code": code, "password": PASSWORD}})
+    assert activated["data"]["registerInstitutionAccount"] == {
+        "account": {"username": MOBILE, "name": "", "mobile": MOBILE, "email": None}, "claimStatus": None, "errors": [],
+    }
+    # then the account logs in at once and reads what is still missing: every part
+    token = (await gql(LOGIN, {"u": MOBILE, "p": PASSWORD}))["data"]["login"]["token"]
+    assert (await gql(PROGRESS, token=token))["data"]["me"] == {
+        "name": "", "institution": None,
+        "registrationProgress": {"savedParts": [], "missingParts": ["BASICS", "QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"], "complete": False},
+    }
+    # the portal's own operations wait for the institution
+    assert error_codes(await gql(CREATE_STAFF, {"input": TEACHER}, token=token)) == ["INSTITUTION_PENDING"]
+    # when step b is sent empty, every problem comes back at once
+    empty = (await gql(COMPLETE, {"input": {"countyCode": "440106", "institution": {}}}, token=token))["data"]["completeInstitutionRegistration"]
+    assert ("name", "REQUIRED") in {(e["field"], e["code"]) for e in empty["errors"]}
+    assert {e["field"] for e in empty["errors"] if e["code"] == "REQUIRED"} >= {"institution.name", "institution.creditCode", "institution.legalRepIdNumber"}
+    # when step b (2.1 b) completes the account holder and the institution's basic situation
+    done = await gql(COMPLETE, {"input": {"name": "王五", "countyCode": "440106", "institution": basics(901, name="天河自主注册901号培训学校")}}, token=token)
+    assert done["data"]["completeInstitutionRegistration"] == {"account": {"username": MOBILE, "name": "王五"}, "claimStatus": None, "errors": []}
+    # then the same session sees its institution, part 1 saved, the other parts to come
+    me = (await gql(PROGRESS, token=token))["data"]["me"]
+    assert me["institution"] == {"name": "天河自主注册901号培训学校"}
+    assert me["registrationProgress"] == {"savedParts": ["BASICS"], "missingParts": ["QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"], "complete": False}
+    # and it saves the next part on its own
+    institution = (await gql("{ me { ... on InstitutionAccount { institution { id version } } } }", token=token))["data"]["me"]["institution"]
+    saved = await gql(part_mutation("Qualifications"), {"id": institution["id"], "version": institution["version"], "input": PARTS["Qualifications"]}, token=token)
+    assert saved["data"]["saveInstitutionQualifications"]["progress"]["savedParts"] == ["BASICS", "QUALIFICATIONS"]
+    # step b is done once
+    again = (await gql(COMPLETE, {"input": {"countyCode": "440106", "institution": basics(902)}}, token=token))["data"]["completeInstitutionRegistration"]
+    assert [(e["field"], e["code"]) for e in again["errors"]] == [(None, "NOT_ALLOWED")]
+
+
+async def test_step_b_with_a_county_registered_code_goes_through_the_claim(gql, demo, sessionmaker):
+    county = await gql.login("edu-440106")
+    await register(gql, county, 903, parts=())
+    code = await request_code(gql, sessionmaker)
+    await gql(REGISTER, {"input": {"mobile": MOBILE, "code": code, "password": PASSWORD, "name": "王五"}})
+    token = (await gql(LOGIN, {"u": MOBILE, "p": PASSWORD}))["data"]["login"]["token"]
+    # when the credit code is one the county registered
+    claimed = await gql(COMPLETE, {"input": {"countyCode": "440106", "institution": basics(903)}}, token=token)
+    # then a pending claim, the county's data untouched, and no progress to show meanwhile
+    assert claimed["data"]["completeInstitutionRegistration"] == {"account": {"username": MOBILE, "name": "王五"}, "claimStatus": "PENDING", "errors": []}
+    assert (await gql(PROGRESS, token=token))["data"]["me"] == {"name": "王五", "institution": None, "registrationProgress": None}
+    again = (await gql(COMPLETE, {"input": {"countyCode": "440106", "institution": basics(904)}}, token=token))["data"]["completeInstitutionRegistration"]
+    assert [(e["field"], e["code"]) for e in again["errors"]] == [(None, "NOT_ALLOWED")]
+
+
+EMAIL_PROFILE = """mutation($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) {
+  account { username ... on InstitutionAccount { email } } errors { field code } } }"""
+
+
+async def test_an_account_adds_its_email_with_a_code_sent_to_it_and_recovers_by_it(gql, demo, sessionmaker, clock):
+    # given an account registered without an e-mail
+    await register_account(gql, sessionmaker)
+    token = (await gql(LOGIN, {"u": MOBILE, "p": PASSWORD}))["data"]["login"]["token"]
+    # a CHANGE_EMAIL code is for a logged-in account, to the new address
+    anonymous = await gql(REQUEST, {"p": "CHANGE_EMAIL", "e": "wang@example.cn"})
+    assert error_codes(anonymous) == ["UNAUTHENTICATED"]
+    without = await gql(REQUEST, {"p": "CHANGE_EMAIL", "m": MOBILE}, token=token)
+    assert without["data"]["requestVerificationCode"]["errors"] == [{"field": "email", "code": "REQUIRED"}]
+    # without the code the address is not taken
+    unproved = await gql(EMAIL_PROFILE, {"input": {"email": "Wang@Example.cn"}}, token=token)
+    assert unproved["data"]["updateMyProfile"]["errors"] == [{"field": "emailCode", "code": "REQUIRED"}]
+    # when the code sent to the address comes back with it
+    sent = await gql(REQUEST, {"p": "CHANGE_EMAIL", "e": "Wang@Example.cn"}, token=token)
+    assert sent["data"]["requestVerificationCode"]["accepted"] is True
+    code = await latest_code(sessionmaker, "wang@example.cn")
+    wrong = await gql(EMAIL_PROFILE, {"input": {"email": "wang@example.cn", "emailCode": "000000" if code != "000000" else "111111"}}, token=token)
+    assert wrong["data"]["updateMyProfile"]["errors"] == [{"field": "emailCode", "code": "INVALID_CODE"}]
+    changed = await gql(EMAIL_PROFILE, {"input": {"email": "wang@example.cn", "emailCode": code}}, token=token)
+    # then the account has it
+    assert changed["data"]["updateMyProfile"] == {"account": {"username": MOBILE, "email": "wang@example.cn"}, "errors": []}
+    # and 忘记密码 by e-mail works with it
+    clock.advance(seconds=61)
+    assert (await gql(REQUEST, {"p": "RESET_PASSWORD", "e": "wang@example.cn"}))["data"]["requestVerificationCode"]["accepted"] is True
+    reset = await gql(RESET, {"d": "WANG@example.cn", "c": await latest_code(sessionmaker, "wang@example.cn"), "p": "Another#2026"})
+    assert reset["data"]["resetPassword"] == {"ok": True, "errors": []}
+    assert (await gql(LOGIN, {"u": MOBILE, "p": "Another#2026"}))["data"]["login"]["account"] == {"username": MOBILE}
+    # another account cannot take the same address
+    await register_account(gql, sessionmaker, mobile="13900000002", n=905)
+    other = (await gql(LOGIN, {"u": "13900000002", "p": PASSWORD}))["data"]["login"]["token"]
+    clock.advance(seconds=61)
+    await gql(REQUEST, {"p": "CHANGE_EMAIL", "e": "wang@example.cn"}, token=other)
+    taken = await gql(EMAIL_PROFILE, {"input": {"email": "wang@example.cn", "emailCode": await latest_code(sessionmaker, "wang@example.cn")}}, token=other)
+    assert taken["data"]["updateMyProfile"]["errors"] == [{"field": "email", "code": "DUPLICATE"}]

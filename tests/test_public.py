@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from core.settings import Settings
+from demo import seed_demo
 from models import Course, Institution, Site, Staff, TrainingClass
 from resolvers.loaders import AccountByIdLoader
 from schema.root import sdl
@@ -188,9 +189,10 @@ async def test_an_anonymous_introspection_shows_the_public_part_alone(gql, demo)
 def test_the_public_part_is_tagged_for_a_contract_variant():
 
     text = sdl()
-    assert re.search(r'publicInstitutions\(.*?\): PublicInstitutionConnection! @tag\(name: "public"\)', text)
+    # (a field's arguments, each with its description, stand on lines of their own)
+    assert re.search(r'^  publicInstitutions\(\n(?:    .*\n|\n)*  \): PublicInstitutionConnection! @tag\(name: "public"\)$', text, re.M)
     assert 'type PublicInstitution @tag(name: "public")' in text
-    assert re.search(r'^  institutions\(.*\): InstitutionConnection!$', text, re.M)
+    assert re.search(r'^  institutions\(\n(?:    .*\n|\n)*  \): InstitutionConnection!$', text, re.M)
     assert "type Institution implements Node @key" in text and 'type Institution implements Node @key(fields: "id") @tag' not in text
 
 
@@ -300,6 +302,33 @@ async def test_a_flood_of_public_traffic_cannot_take_the_regulators_connections(
         for connection in held:
             await connection.close()
     assert "errors" not in await gql('{ publicInstitutions(name: "育英", regionCode: "440106") { totalCount } }')
+
+
+async def test_a_short_name_with_one_slip_is_found_and_the_closest_ranks_first(gql, demo, sessionmaker):
+    # given the demo's institutions (names like 天河区育英培训学校07)
+    await seed_demo(sessionmaker, date(2026, 11, 23))
+    async with sessionmaker() as db:
+        tianhe = (await db.execute(sa.select(Institution.name).where(Institution.name.like("天河区育英%")).order_by(Institution.name))).scalars().all()
+        yuying = (await db.execute(sa.select(Institution.name).where(Institution.name.like("%育英培训%"), Institution.region_code.like("4401%")))).scalars().all()
+    assert tianhe and yuying
+
+    async def names(query: str, region: str) -> list[str]:
+        result = await gql(SEARCH, {"name": query, "region": region, "first": 20})
+        assert "errors" not in result, result
+        return [e["node"]["name"] for e in result["data"]["publicInstitutions"]["edges"]]
+
+    # one wrong character (陪 for 培) in a four-character query, which shares no trigram
+    # with the name: the 育英培训 institutions first
+    found = await names("育英陪训", "440100")
+    assert found[: len(yuying)] and set(found[: len(yuying)]) == set(yuying)
+    # one character missing (天河育英 for 天河区育英): every 天河区育英 institution ahead of the
+    # other 天河区 names
+    found = await names("天河育英", "440100")
+    assert set(found[: len(tianhe)]) == set(tianhe) and len(found) > len(tianhe)
+    # one character extra (育英培培训): still found
+    assert set((await names("育英培培训", "440100"))[: len(yuying)]) == set(yuying)
+    # a name nothing is close to finds nothing
+    assert await names("星际航天局", "440100") == []
 
 
 async def test_public_answers_are_kept_a_few_seconds_for_every_anonymous_caller(database_url, clock, tmp_path, demo):

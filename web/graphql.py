@@ -31,7 +31,7 @@ from schema.errors import graphql_error
 from schema.extensions import fault_error
 from schema.limits import MAX_JSON_DEPTH
 from schema.root import public_schema, refusal_outside_public_part
-from web import metrics, public_cache, subscriptions
+from web import graphiql, metrics, public_cache, subscriptions
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
@@ -140,10 +140,14 @@ class GraphQLApp(GraphQL):
     """Strawberry's ASGI app with our per-request context, and the parts of the GraphQL over
     HTTP specification Strawberry leaves out: ``application/graphql-response+json`` (with
     4xx/5xx statuses and no ``data`` entry for requests that fail before execution), 405 for
-    a mutation over GET, and a string ``operationName``. Subscriptions: ``web.subscriptions``."""
+    a mutation over GET, and a string ``operationName``. Browsers get the server's own
+    GraphiQL page (``web.graphiql``). Subscriptions: ``web.subscriptions``."""
 
     graphql_transport_ws_handler_class = subscriptions.SocketHandler
     websocket_adapter_class = subscriptions.SocketAdapter
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page(request.app.state.settings.graphiql_assets)
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         try:

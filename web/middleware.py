@@ -82,7 +82,7 @@ _SECURITY_HEADERS = [
 ]
 
 
-# API answers load nothing; the GraphiQL page (HTML) loads its scripts and is left without.
+# API answers load nothing; the GraphiQL page (HTML) sets a policy of its own (web/graphiql.py).
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 

@@ -40,6 +40,7 @@ _TEXTS = {
     CodePurpose.REGISTER: "您正在注册全国校外教育培训监管与服务综合平台机构账号，验证码 {code}，10 分钟内有效。如非本人操作请忽略。",
     CodePurpose.RESET_PASSWORD: "您正在找回全国校外教育培训监管与服务综合平台账号密码，验证码 {code}，10 分钟内有效。请勿告诉他人。",
     CodePurpose.CHANGE_MOBILE: "您正在将此号码设为全国校外教育培训监管与服务综合平台账号的手机号，验证码 {code}，10 分钟内有效。",
+    CodePurpose.CHANGE_EMAIL: "您正在将此邮箱设为全国校外教育培训监管与服务综合平台机构账号的电子邮箱，验证码 {code}，10 分钟内有效。如非本人操作请忽略。",
 }
 
 
@@ -88,7 +89,7 @@ def _rate_limited(what: str, since: datetime, window: timedelta, now: datetime) 
     )
 
 
-async def _check_limits(db: AsyncSession, destination: str, bucket: str, now: datetime) -> None:
+async def _check_limits(db: AsyncSession, channel: Channel, destination: str, bucket: str, now: datetime) -> None:
     async def times(column, value: str, window: timedelta) -> list[datetime]:
         return list(
             (
@@ -101,11 +102,12 @@ async def _check_limits(db: AsyncSession, destination: str, bucket: str, now: da
         )
 
     count, window = PER_DESTINATION
+    what = "该邮箱" if channel is Channel.EMAIL else "该号码"
     sent = await times(VerificationCode.destination, destination, window)
     if sent and sent[-1] + RESEND_AFTER > now:
-        raise _rate_limited("该号码", sent[-1], RESEND_AFTER, now)
+        raise _rate_limited(what, sent[-1], RESEND_AFTER, now)
     if len(sent) >= count:
-        raise _rate_limited("该号码", sent[-count], window, now)
+        raise _rate_limited(what, sent[-count], window, now)
     count, window = PER_ADDRESS
     sent = await times(VerificationCode.client_address, bucket, window)
     if len(sent) >= count:
@@ -120,19 +122,23 @@ class CodeRequest:
 
 
 async def request_code(info, request: CodeRequest) -> tuple[timedelta | None, list[FieldError]]:
-    """Record and send a code; returns how long it is good for. ``CHANGE_MOBILE`` is for a
-    logged-in institution account (the new number); e-mail only recovers passwords."""
+    """Record and send a code; returns how long it is good for. ``CHANGE_MOBILE`` and
+    ``CHANGE_EMAIL`` are for a logged-in institution account (to the new number or
+    address); an e-mail receives codes to recover a password or to become the account's."""
     ctx = info.context
     purpose = CodePurpose(getattr(request.purpose, "value", request.purpose))
-    if purpose is CodePurpose.CHANGE_MOBILE:
+    if purpose in (CodePurpose.CHANGE_MOBILE, CodePurpose.CHANGE_EMAIL):
         InstitutionUser().has_permission(None, info)  # raises the reason when not
     errors: list[FieldError] = []
     if validation.text(request.mobile) and validation.text(request.email):
         errors.append(FieldError(None, ErrorCode.INVALID, "请只填写手机号码或电子邮箱中的一项"))
     elif validation.text(request.email):
-        if purpose is not CodePurpose.RESET_PASSWORD:
-            errors.append(FieldError("email", ErrorCode.NOT_ALLOWED, "电子邮箱只能用于找回密码"))
+        if purpose not in (CodePurpose.RESET_PASSWORD, CodePurpose.CHANGE_EMAIL):
+            errors.append(FieldError("email", ErrorCode.NOT_ALLOWED, "电子邮箱只能用于找回密码或更换电子邮箱"))
         channel, destination = Channel.EMAIL, checked_email(request.email, "email", errors)
+    elif purpose is CodePurpose.CHANGE_EMAIL:
+        errors.append(FieldError("email", ErrorCode.REQUIRED, "请填写新的电子邮箱"))
+        channel, destination = Channel.EMAIL, None
     else:
         channel, destination = Channel.MOBILE, checked_mobile(request.mobile, "mobile", errors)
     if errors:
@@ -144,7 +150,7 @@ async def request_code(info, request: CodeRequest) -> tuple[timedelta | None, li
         # simultaneous requests are counted one after another (released at commit).
         for key in (f"code-destination:{destination}", f"code-address:{bucket}"):
             await db.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
-        await _check_limits(db, destination, bucket, now)
+        await _check_limits(db, channel, destination, bucket, now)
         code = f"{secrets.randbelow(10**6):06d}"
         row = VerificationCode(
             channel=channel,

@@ -1,10 +1,15 @@
 """Institution accounts (培训机构用户, docs/DOMAIN.md §P2): registration by mobile number, forgotten
 passwords and personal information.
 
-**Registration** creates an account whose login name is the mobile number. A credit code
-nobody registered creates the institution (机构自主注册, no registering unit) and binds it at
-once. A credit code already registered is not taken over: the account is created unbound,
-with a pending claim (``resolvers.accounts.claims``); the institution's data is left as it is."""
+**Registration** (§P2.1) is two steps, as the manual has them: (a) the mobile and its code
+(and a password) activate the account, whose login name is the mobile; the account may log
+in at once and reads which parts are still missing; (b) ``complete_institution`` fills in
+the account holder's name, the county and the institution's basic situation (part 1); the
+other parts are then saved one by one like every institution's. Both steps may also be
+sent together. At step (b), a credit code nobody registered creates the institution (机构自主
+注册, no registering unit) and binds it at once. A credit code already registered is not
+taken over: the account stays unbound, with a pending claim (``resolvers.accounts.claims``);
+the institution's data is left as it is."""
 
 from __future__ import annotations
 
@@ -38,11 +43,11 @@ class NewInstitutionAccount:
     mobile: str | None
     code: str | None
     password: str | None
-    name: str | None
-    email: str | None
-    county_code: str | None
-    #: 1 基本情况, keyed like ``registration.FIELDS``.
-    institution: dict[str, Any]
+    name: str | None = None
+    email: str | None = None
+    county_code: str | None = None
+    #: 1 基本情况, keyed like ``registration.FIELDS``; None: completed afterwards (step b).
+    institution: dict[str, Any] | None = None
 
 
 #: The account fields the trail records (the login name is the mobile, masked there).
@@ -82,10 +87,46 @@ def _duplicate(key: str, e: IntegrityError) -> FieldError:
     return FieldError(key, ErrorCode.DUPLICATE, "该手机号已注册，请直接登录或找回密码")
 
 
+async def _checked_institution(
+    db: AsyncSession, ctx, county_code: str | None, data: dict[str, Any], errors: list[FieldError]
+) -> tuple[Region | None, dict[str, Any]]:
+    """Step (b)'s county and part 1, checked by the county desk's rules (errors keyed
+    ``institution.<field>``)."""
+    county = await _county(db, county_code, today(ctx.now), errors)
+    checked = validate_part(Part.BASICS, data, Context(today=today(ctx.now), province_code=province_of(county.path) if county else ""))
+    errors += [FieldError(f"institution.{e.key}", e.code, e.message) for e in checked.errors]
+    return county, {k: getattr(v, "value", v) for k, v in checked.values.items()}
+
+
+async def _registered(db: AsyncSession, values: dict[str, Any]) -> Institution | None:
+    """The institution already registered with step (b)'s credit code, if any."""
+    return (await db.execute(sa.select(Institution).where(Institution.credit_code == values["credit_code"]))).scalar_one_or_none()
+
+
+def _bind(db: AsyncSession, ctx, account: Account, county: Region, values: dict[str, Any], institution: Institution | None) -> InstitutionClaim | None:
+    """Step (b)'s writes: a new institution bound to the account, or, for a credit code
+    already registered (``institution``), a pending claim. Returns the claim."""
+    claim = None
+    if institution is None:
+        institution = Institution(**values, region_code=county.code, registering_unit_id=None, created_at=ctx.now, updated_at=ctx.now)
+        db.add(institution)
+        account.institution_id = institution.id
+        audit.record(db, ctx, "registerInstitution", "Institution", institution.id, institution.region_code,
+                     changed=audit.changes(None, audit.values_of(institution, list(values))), viewer=account)
+    else:
+        claim = InstitutionClaim(account_id=account.id, institution_id=institution.id, status=ClaimStatus.PENDING, created_at=ctx.now)
+        db.add(claim)
+        audit.record(db, ctx, "claimInstitution", "InstitutionClaim", claim.id, institution.region_code,
+                     changed=audit.changes(None, audit.values_of(claim, ["account_id", "institution_id", "status"])), viewer=account)
+    account.region_code = institution.region_code
+    return claim
+
+
 async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, InstitutionClaim | None, list[FieldError]]:
-    """Register an account with its institution's basic situation (part 1, the county
-    desk's rules). Returns the account and, when the institution was registered before,
-    the pending claim."""
+    """Step (a): the mobile, its REGISTER code and a password activate the account; with
+    the county and the institution's basic situation (part 1) sent too, step (b) is done in
+    the same call. Returns the account and, when the institution was registered before, the
+    pending claim."""
     ctx = info.context
     errors: list[FieldError] = []
     mobile = checked_mobile(new.mobile, "mobile", errors)
@@ -96,14 +137,11 @@ async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, In
         errors.append(FieldError("password", ErrorCode.REQUIRED, "请设置密码"))
     elif problem := password_problem(password[: MAX_PASSWORD_LENGTH + 1], username=mobile):
         errors.append(FieldError("password", ErrorCode.WEAK_PASSWORD, problem))
-    name = _person_name(new.name, errors)
+    completing = new.institution is not None or new.county_code is not None
+    name = _person_name(new.name, errors) if completing or new.name is not None else None
     email = checked_email(new.email, "email", errors)
     async with ctx.sessionmaker() as db:
-        county = await _county(db, new.county_code, today(ctx.now), errors)
-        checked = validate_part(
-            Part.BASICS, new.institution, Context(today=today(ctx.now), province_code=province_of(county.path) if county else "")
-        )
-        errors += [FieldError(f"institution.{e.key}", e.code, e.message) for e in checked.errors]
+        county, values = await _checked_institution(db, ctx, new.county_code, new.institution or {}, errors) if completing else (None, {})
         if errors:
             return None, None, errors
         if problem := await use_code(db, Channel.MOBILE, mobile, CodePurpose.REGISTER, new.code, ctx.now):
@@ -118,13 +156,9 @@ async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, In
         if duplicates:
             await db.commit()  # the code is spent: each probe costs one
             return None, None, duplicates
-        values = {k: getattr(v, "value", v) for k, v in checked.values.items()}
-        institution = (
-            await db.execute(sa.select(Institution).where(Institution.credit_code == values["credit_code"]))
-        ).scalar_one_or_none()
         account = Account(
             username=mobile,
-            name=name,
+            name=name or "",
             kind=AccountKind.INSTITUTION,
             mobile=mobile,
             email=email,
@@ -133,30 +167,54 @@ async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, In
             created_at=ctx.now,
             updated_at=ctx.now,
         )
-        claim = None
-        if institution is None:
-            institution = Institution(**values, region_code=county.code, registering_unit_id=None, created_at=ctx.now, updated_at=ctx.now)
-            db.add(institution)
-            account.institution_id = institution.id
-        else:
-            claim = InstitutionClaim(account_id=account.id, institution_id=institution.id, status=ClaimStatus.PENDING, created_at=ctx.now)
-        account.region_code = institution.region_code
+        registered = await _registered(db, values) if completing else None
+        account.region_code = registered.region_code if registered else county.code if county else None
         db.add(account)
         audit.record(db, ctx, "registerInstitutionAccount", "Account", account.id, account.region_code,
                      changed=audit.changes(None, audit.values_of(account, AUDITED_FIELDS)), viewer=account)
-        if claim is None:
-            audit.record(db, ctx, "registerInstitution", "Institution", institution.id, institution.region_code,
-                         changed=audit.changes(None, audit.values_of(institution, list(values))), viewer=account)
-        else:
-            db.add(claim)
-            audit.record(db, ctx, "claimInstitution", "InstitutionClaim", claim.id, institution.region_code,
-                         changed=audit.changes(None, audit.values_of(claim, ["account_id", "institution_id", "status"])), viewer=account)
+        claim = _bind(db, ctx, account, county, values, registered) if completing else None
         try:
             await db.commit()
         except IntegrityError as e:
             # A concurrent registration won the race past the checks above; the code is
             # not spent (rolled back with the rest).
             return None, None, [_duplicate("mobile", e)]
+    return account, claim, []
+
+
+async def complete_institution(
+    info, name: str | None, county_code: str | None, data: dict[str, Any]
+) -> tuple[Account | None, InstitutionClaim | None, list[FieldError]]:
+    """Step (b), 完善机构信息: the account holder's name (账户信息), the institution's county and
+    basic situation (机构信息、法定代表人信息、联系人信息), for an activated account that has no
+    institution yet. A credit code nobody registered creates the institution and binds it; a
+    registered one makes a pending claim, which the county confirms."""
+    ctx = info.context
+    errors: list[FieldError] = []
+    async with ctx.sessionmaker() as db:
+        account = (await db.execute(sa.select(Account).where(Account.id == ctx.viewer.account_id).with_for_update())).scalar_one()
+        if account.institution_id is not None:
+            return None, None, [FieldError(None, ErrorCode.NOT_ALLOWED, "机构信息已完善，请在机构信息中修改")]
+        pending = (
+            await db.execute(sa.select(sa.exists().where(InstitutionClaim.account_id == account.id, InstitutionClaim.status == ClaimStatus.PENDING)))
+        ).scalar()
+        if pending:
+            return None, None, [FieldError(None, ErrorCode.NOT_ALLOWED, "机构认领申请待区县确认，请耐心等待")]
+        person = _person_name(name if name is not None else (account.name or None), errors)
+        county, values = await _checked_institution(db, ctx, county_code, data, errors)
+        if errors:
+            return None, None, errors
+        before = audit.values_of(account, AUDITED_FIELDS)
+        account.name = person
+        claim = _bind(db, ctx, account, county, values, await _registered(db, values))
+        account.version += 1
+        account.updated_at = ctx.now
+        audit.record(db, ctx, "completeInstitutionRegistration", "Account", account.id, account.region_code,
+                     changed=audit.changes(before, audit.values_of(account, AUDITED_FIELDS)))
+        try:
+            await db.commit()
+        except IntegrityError as e:
+            return None, None, [_duplicate("institution.credit_code", e)]
     return account, claim, []
 
 
@@ -206,6 +264,9 @@ class ProfileChanges:
     name: str | None = None
     mobile: str | None = None
     mobile_code: str | None = None
+    #: A new e-mail needs ``email_code`` (a ``CHANGE_EMAIL`` code sent to it); "" removes it.
+    email: str | None = None
+    email_code: str | None = None
     institution_phone: str | None = None
     postal_code: str | None = None
     address: str | None = None
@@ -243,8 +304,9 @@ def _institution_values(changes: ProfileChanges, errors: list[FieldError]) -> di
 
 
 async def update_profile(info, changes: ProfileChanges) -> tuple[Account | None, Institution | None, list[FieldError]]:
-    """The account holder's name and mobile (a new mobile needs a ``CHANGE_MOBILE`` code
-    sent to it; a login name that was the old mobile follows it), and the institution's
+    """The account holder's name, mobile (a new mobile needs a ``CHANGE_MOBILE`` code
+    sent to it; a login name that was the old mobile follows it) and e-mail (a new one
+    needs a ``CHANGE_EMAIL`` code sent to it, which proves the address; "" removes it), and the institution's
     phone, postal code and address: an edit of those names the institution's version it
     was based on, like every edit of an institution."""
     ctx = info.context
@@ -252,6 +314,7 @@ async def update_profile(info, changes: ProfileChanges) -> tuple[Account | None,
     errors: list[FieldError] = []
     name = _person_name(changes.name, errors) if changes.name is not None else None
     mobile = checked_mobile(changes.mobile, "mobile", errors) if changes.mobile is not None else None
+    email = checked_email(changes.email, "email", errors) if changes.email is not None else None
     values = _institution_values(changes, errors)
     async with ctx.sessionmaker() as db:
         account = (await db.execute(sa.select(Account).where(Account.id == viewer.account_id).with_for_update())).scalar_one()
@@ -266,6 +329,11 @@ async def update_profile(info, changes: ProfileChanges) -> tuple[Account | None,
             mobile = None  # unchanged: no code needed
         if mobile and not validation.text(changes.mobile_code):
             errors.append(FieldError("mobileCode", ErrorCode.REQUIRED, "更换手机号请填写发送到新号码的验证码"))
+        remove_email = changes.email is not None and email is None and not errors
+        if email == account.email:
+            email = None  # unchanged: no code needed
+        if email and not validation.text(changes.email_code):
+            errors.append(FieldError("emailCode", ErrorCode.REQUIRED, "设置电子邮箱请填写发送到该邮箱的验证码"))
         values = {k: v for k, v in values.items() if getattr(institution, k) != v}
         if values and institution.review_status == "PENDING":
             errors.append(FieldError(None, ErrorCode.NOT_ALLOWED, "合规申请审核中，审核结束后再修改机构信息"))
@@ -292,7 +360,16 @@ async def update_profile(info, changes: ProfileChanges) -> tuple[Account | None,
             if taken:
                 await db.commit()
                 return None, None, [FieldError("mobile", ErrorCode.DUPLICATE, "该手机号已被其他账号使用")]
+        if email:
+            if problem := await use_code(db, Channel.EMAIL, email, CodePurpose.CHANGE_EMAIL, changes.email_code, ctx.now, key="emailCode"):
+                await db.commit()
+                return None, None, [problem]
+            if (await db.execute(sa.select(sa.exists().where(account_by(Channel.EMAIL, email), Account.id != account.id)))).scalar():
+                await db.commit()
+                return None, None, [FieldError("email", ErrorCode.DUPLICATE, "该电子邮箱已被其他机构账号使用")]
         account_before = audit.values_of(account, AUDITED_FIELDS)
+        if email or remove_email:
+            account.email = email
         if name is not None:
             account.name = name
         if mobile:
@@ -313,6 +390,8 @@ async def update_profile(info, changes: ProfileChanges) -> tuple[Account | None,
                          changed=audit.changes(before, audit.values_of(institution, list(values))))
         try:
             await db.commit()
-        except IntegrityError:
+        except IntegrityError as e:
+            if "uq_account_institution_email" in str(e.orig):
+                return None, None, [FieldError("email", ErrorCode.DUPLICATE, "该电子邮箱已被其他机构账号使用")]
             return None, None, [FieldError("mobile", ErrorCode.DUPLICATE, "该手机号已被其他账号使用")]
     return account, institution, []

@@ -17,7 +17,7 @@ from models.events import EVENT_LOCK_KEY
 from resolvers.inspections.ledgers import LATEST_FIRST
 from resolvers.institutions.listing import overdue_condition
 
-#: The events' advisory lock (migration 0016), taken first so that concurrent sweeps of
+#: The events' advisory lock (migration 0017), taken first so that concurrent sweeps of
 #: several workers see each other's events.
 _EVENT_LOCK = sa.func.pg_advisory_xact_lock(sa.func.hashtext(EVENT_LOCK_KEY))
 

@@ -52,6 +52,9 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
+    #: The data rows the file held: 0 for a template imported as downloaded, which is a
+    #: plain "nothing to import", not an error.
+    rows: int = 0
 
 
 class ImportFileError(Exception):
@@ -190,13 +193,16 @@ def _parse(number: int, cells: tuple, viewer: Viewer, province: str, today: date
     return None if len(errors) > before else _Row(number, region_code, values, parts)
 
 
-def check_rows(rows: Iterable[tuple[int, tuple]], viewer: Viewer, province: str, today: date) -> tuple[list[_Row], list[RowError]]:
-    """Every row by the forms' rules, and duplicates within the file. Pure Python: the
-    import runs it in a worker thread so the server keeps answering meanwhile."""
+def check_rows(rows: Iterable[tuple[int, tuple]], viewer: Viewer, province: str, today: date) -> tuple[list[_Row], list[RowError], int]:
+    """Every row by the forms' rules, and duplicates within the file, and how many data
+    rows there were. Pure Python: the import runs it in a worker thread so the server keeps
+    answering meanwhile."""
     errors: list[RowError] = []
     parsed: list[_Row] = []
     seen: dict[str, int] = {}
+    count = 0
     for number, cells in rows:
+        count += 1
         row = _parse(number, cells, viewer, province, today, errors)
         if row is None:
             continue
@@ -206,9 +212,7 @@ def check_rows(rows: Iterable[tuple[int, tuple]], viewer: Viewer, province: str,
             continue
         seen[code] = number
         parsed.append(row)
-    if not parsed and not errors:
-        errors.append(RowError(1, None, "EMPTY_FILE", "模板中没有数据行"))
-    return parsed, errors
+    return parsed, errors, count
 
 
 @dataclass
@@ -229,8 +233,10 @@ async def import_rows(
     check_writer(viewer)
     async with sessionmaker() as db:
         path = (await db.execute(sa.select(Region.path).where(Region.code == viewer.region_code))).scalar_one()
-    parsed, errors = await asyncio.to_thread(check_rows, rows, viewer, province_of(path), today(now))
-    result = ImportResult(errors=errors)
+    parsed, errors, count = await asyncio.to_thread(check_rows, rows, viewer, province_of(path), today(now))
+    result = ImportResult(errors=errors, rows=count)
+    if count == 0:
+        return result  # the template as downloaded: nothing to import, nothing written
     by_code = {r.values["credit_code"]: r for r in parsed}
     async with sessionmaker() as db:
         existing: dict[str, uuid.UUID] = {}

@@ -22,6 +22,7 @@ from models import Document, Institution, Region
 from models.storage import discard
 from resolvers import audit
 from resolvers.institutions.registration import SAVED_FLAG, Context, Part, kind_conflict, validate_part
+from resolvers.records import merged
 
 
 def check_writer(viewer: Viewer) -> None:
@@ -71,7 +72,8 @@ async def save_part(
     """Save one part. Part 1 without an id registers a new institution in the caller's
     county; every other save edits an institution the caller may edit, and names the
     ``version`` it was based on: a save based on an older version is refused (CONFLICT),
-    never a silent overwrite of someone else's change."""
+    never a silent overwrite of someone else's change. An edit changes the fields sent and
+    keeps the others; the part is checked whole after the merge."""
     ctx = info.context
     viewer = ctx.viewer
     own = viewer.is_institution
@@ -108,7 +110,7 @@ async def save_part(
             province_code=province_of(await region_path(db, region_code)),
             kind=institution.kind if institution else None,
         )
-        checked = validate_part(part, data, rules)
+        checked = validate_part(part, merged(institution, data) if institution else data, rules)
         if part is Part.BASICS and not checked.errors:
             if duplicate := await duplicate_credit_code(
                 db, viewer, checked.values["credit_code"], exclude=institution.id if institution else None

@@ -16,7 +16,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from resolvers.institutions.registration import CHOICES, FIELDS, FieldSpec, Part
+from resolvers.institutions.registration import CHOICES, FIELDS, PART_LABELS, FieldSpec, Part
 
 DATA_SHEET = "机构信息"
 GUIDE_SHEET = "填写说明"
@@ -37,6 +37,11 @@ _DIGITS = re.compile(r"[0-9]{1,12}")
 
 def header(spec: FieldSpec) -> str:
     return spec.label + (" *" if spec.required and spec.part is Part.BASICS else "")
+
+
+def part_name(part: Part) -> str:
+    """``1 基本情况``: a part as the form numbers and names it."""
+    return f"{list(Part).index(part) + 1} {PART_LABELS[part]}"
 
 
 HEADERS = [REGION_HEADER] + [header(spec) for spec in FIELDS]
@@ -60,9 +65,11 @@ def _guide_rows() -> Iterator[list[str]]:
             "bool": lambda s: "是 / 否",
             "text": lambda s: f"文本，不超过 {s.max_length} 字" if s.max_length else "文本",
         }[spec.type](spec)
-        yield [header(spec), spec.part.value, need, rule]
+        yield [header(spec), part_name(spec.part), need, rule]
     yield []
-    yield ["说明：第 1 部分（基本情况）每行必填；第 2–5 部分整部分留空表示尚未登记该部分，填写任一列即按该部分的规则校验。"]
+    yield ["说明：带 * 的列每行必填（所在区县代码和第 1 部分“基本情况”的必填项）；第 2–5 部分整部分留空表示尚未登记该部分，"
+           "填写任一列即按该部分的规则校验，其“填写本部分时必填”的列随之必填。"]
+    yield ["下载的模板原样导入时没有数据行，不会导入任何机构，也不算错误。"]
     yield ["统一社会信用代码相同的行会更新已登记的机构，不会重复登记；任一行有错误时整个文件都不会导入。"]
 
 

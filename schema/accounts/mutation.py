@@ -6,10 +6,16 @@ from __future__ import annotations
 import strawberry
 
 from auth.passwords import STRENGTH_RULE
-from auth.permissions import MANAGERS, InstitutionUser, LoggedIn, Regulator, allow
+from auth.permissions import MANAGERS, InstitutionAccountHolder, InstitutionUser, LoggedIn, Regulator, allow
 from models import ClaimStatus, Level
 from resolvers.accounts import claims, codes, institution_accounts, login, regulators
-from schema.accounts.inputs import CreateRegulatorAccountInput, RegisterInstitutionAccountInput, UpdateMyProfileInput, UpdateRegulatorAccountInput
+from schema.accounts.inputs import (
+    CompleteInstitutionRegistrationInput,
+    CreateRegulatorAccountInput,
+    RegisterInstitutionAccountInput,
+    UpdateMyProfileInput,
+    UpdateRegulatorAccountInput,
+)
 from schema.accounts.payloads import (
     ChangePasswordPayload,
     DeleteRegulatorAccountPayload,
@@ -26,6 +32,7 @@ from schema.accounts.payloads import (
 from schema.accounts.types import InstitutionAccount, VerificationPurpose, account_from_row
 from schema.context import Info
 from schema.errors import user_errors
+from schema.fields import sent
 from schema.institutions.types import Institution
 
 
@@ -136,7 +143,7 @@ class PortalAccountPublicMutation:
     async def register_institution_account(
         self, info: Info, input: RegisterInstitutionAccountInput
     ) -> RegisterInstitutionAccountPayload:
-        institution = {key: getattr(input.institution, key) for key in vars(input.institution)}
+        institution = sent(input.institution) if input.institution is not None else None
         row, claim, errors = await institution_accounts.register(
             info,
             institution_accounts.NewInstitutionAccount(
@@ -170,7 +177,25 @@ class PortalAccountPublicMutation:
 @strawberry.type
 class PortalAccountMutation(PortalAccountPublicMutation):
     @strawberry.mutation(
-        description="个人信息: the account holder's name and mobile, the institution's phone, postal code and address.",
+        description=(
+            "完善机构信息 (注册 step b): an activated institution account without an institution gives its name, county and "
+            "the institution's basic situation. A credit code nobody registered creates the institution, bound to the account "
+            "(claimStatus null; then save parts 2–5 one by one); one a county registered makes a PENDING claim."
+        ),
+        extensions=allow(InstitutionAccountHolder()),
+    )
+    async def complete_institution_registration(
+        self, info: Info, input: CompleteInstitutionRegistrationInput
+    ) -> RegisterInstitutionAccountPayload:
+        row, claim, errors = await institution_accounts.complete_institution(info, input.name, input.county_code, sent(input.institution))
+        return RegisterInstitutionAccountPayload(
+            account=InstitutionAccount.from_row(row) if row else None,
+            claim_status=ClaimStatus(claim.status) if claim else None,
+            errors=user_errors(errors),
+        )
+
+    @strawberry.mutation(
+        description="个人信息: the account holder's name, mobile and e-mail (each new one with a code sent to it), the institution's phone, postal code and address.",
         extensions=allow(InstitutionUser()),
     )
     async def update_my_profile(self, info: Info, input: UpdateMyProfileInput) -> UpdateMyProfilePayload:

@@ -13,10 +13,10 @@ from schema.institutions.types import Institution
 @strawberry.type
 class LoginPayload:
     token: str = strawberry.field(
-        description="Session token: send it as `Authorization: Bearer <token>`; it is also set as an HttpOnly cookie."
+        description="会话令牌 (session token: send it as `Authorization: Bearer <token>`; it is also set as an HttpOnly cookie)"
     )
     account: AccountInterface
-    idle_timeout_seconds: int = strawberry.field(description="The session ends after this long without a request.")
+    idle_timeout_seconds: int = strawberry.field(description="闲置多少秒后自动退出 (The session ends after this long without a request.)")
 
 
 @strawberry.type
@@ -60,7 +60,7 @@ class RegisterInstitutionAccountPayload:
     account: InstitutionAccount | None = strawberry.field(description="The new account: log in with the mobile and the password.")
     claim_status: InstitutionClaimStatus | None = strawberry.field(
         description=(
-            "null: the institution was new and is bound to the account. PENDING: a county had registered this "
+            "认领状态. null: the institution was new and is bound to the account. PENDING: a county had registered this "
             "credit code; the account is bound once that county confirms (until then portal operations answer "
             "INSTITUTION_PENDING) and the institution's data is left as the county registered it."
         )
@@ -70,7 +70,7 @@ class RegisterInstitutionAccountPayload:
 
 @strawberry.type
 class ResetPasswordPayload:
-    ok: bool
+    ok: bool = strawberry.field(description="是否已重设")
     errors: list[UserError]
 
 

@@ -17,7 +17,7 @@ from schema.relay import Connection
 
 @strawberry.type(description="The public part: 当前账号 (null without a session).")
 class AccountPublicQuery:
-    @strawberry.field(description="The caller's account, or null when anonymous.")
+    @strawberry.field(description="当前登录的账号 (null without a session) (The caller's account, or null when anonymous.)")
     async def me(self, info: Info) -> AccountInterface | None:
         viewer = info.context.viewer
         row = await AccountByIdLoader(info.context).load(viewer.account_id) if viewer is not None else None
@@ -41,7 +41,7 @@ class AccountQuery(AccountPublicQuery):
         return Connection[RegulatorAccount].from_page(page, RegulatorAccount.from_row, after=after)
 
     @strawberry.field(
-        description="One regulator account by id, or null when it does not exist or is outside the caller's scope.",
+        description="管理用户账号 (one regulator account by id, or null when it does not exist or is outside the caller's scope).",
         extensions=allow(Regulator()),
     )
     async def regulator_account(self, info: Info, id: strawberry.ID) -> RegulatorAccount | None:

@@ -17,7 +17,7 @@ from resolvers.accounts import claims
 from resolvers.loaders import AccountByIdLoader, InstitutionByIdLoader, RegionByCodeLoader
 from schema.context import Info
 from schema.enums import Department, RegulatorLevel
-from schema.institutions.types import Institution
+from schema.institutions.types import Institution, RegistrationProgress
 from schema.regions import Region
 from schema.relay import Node
 
@@ -120,6 +120,19 @@ class InstitutionAccount(AccountInterface, Node):
         return Institution.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(
+        description=(
+            "待完善的机构信息 (registration's progress): before 完善机构信息 (completeInstitutionRegistration) nothing is saved and "
+            "every part is missing; then the institution's own progress; null while a claim waits for the county."
+        )
+    )
+    async def registration_progress(self, info: Info) -> RegistrationProgress | None:
+        if self.institution_id is not None:
+            row = await InstitutionByIdLoader(info.context).load(self.institution_id)
+            return RegistrationProgress.from_row(row) if row else None
+        claim = await claims.my_claim(info, self.row_id)
+        return None if claim and claim.claim.status == ClaimStatus.PENDING else RegistrationProgress.nothing_saved()
+
+    @strawberry.field(
         description="机构认领申请: the latest claim of an institution a county registered first (PENDING until the county confirms), or null."
     )
     async def claim(self, info: Info) -> InstitutionClaim | None:
@@ -137,7 +150,10 @@ def account_from_row(row: AccountRow) -> RegulatorAccount | InstitutionAccount:
 VerificationPurpose = strawberry.enum(
     CodePurpose,
     name="VerificationPurpose",
-    description="验证码用途: 注册 REGISTER, 忘记密码 RESET_PASSWORD, 更换手机号 CHANGE_MOBILE (logged-in institution accounts).",
+    description=(
+        "验证码用途: 注册 REGISTER, 忘记密码 RESET_PASSWORD, 更换手机号 CHANGE_MOBILE and 添加或更换电子邮箱 CHANGE_EMAIL "
+        "(both for logged-in institution accounts, the code sent to the new mobile or e-mail)."
+    ),
 )
 InstitutionClaimStatus = strawberry.enum(
     ClaimStatus,

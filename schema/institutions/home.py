@@ -24,7 +24,7 @@ class PortalHome:
     needs_online_approval: bool = strawberry.field(description="备案转审批: an online subject institution without a licence")
     missing: list[MissingItem] = strawberry.field(description="合规申请前须补全的事项")
     can_apply_for_compliance: bool = strawberry.field(description="可提交合规申请")
-    findings_count: int
+    findings_count: int = strawberry.field(description="发现的问题数")
 
 
 async def portal_home(info: Info, row) -> PortalHome:

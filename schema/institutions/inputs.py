@@ -8,66 +8,79 @@ from decimal import Decimal
 import strawberry
 
 from resolvers.institutions import listing
-from resolvers.institutions.registration import Part
+from resolvers.institutions.registration import FIELDS, Part
 from schema.enums import Grade, InstitutionKind, InstitutionMode, InstitutionNature, PremisesType, QualificationStatusType, Subject, TrainingCategory
-from schema.fields import optional
+from schema.fields import editable
 from schema.filters import graphql_input
 
+_SPECS = {spec.key: spec for spec in FIELDS}
 
-@strawberry.input(description="1 基本情况. All fields are checked on the server; missing ones come back as REQUIRED errors.")
+
+def part_field(key: str, note: str = ""):
+    """A part's field described from its one definition (``registration.FIELDS``): the
+    form's label, * when the part needs it, and when it is needed otherwise."""
+    spec = _SPECS[key]
+    text = spec.label + (" *" if spec.required else "") + (f"（{spec.condition}）" if spec.condition else "")
+    return editable(text + (f" ({note})" if note else ""))
+
+
+_PARTS = "Saving a part of a registered institution changes only the fields sent (null clears an optional one) and checks the merged part whole."
+
+
+@strawberry.input(description=f"1 基本情况 (part 1). A new registration needs every * field; missing ones come back as REQUIRED errors. {_PARTS}")
 class InstitutionBasicsInput:
-    name: str | None = optional("机构名称 *")
-    credit_code: str | None = optional("统一社会信用代码 * (GB 32100-2015, in the institution's province)")
-    address: str | None = optional("机构地址 *")
-    postal_code: str | None = optional("邮政编码")
-    phone: str | None = optional("机构电话")
-    email: str | None = optional("电子邮箱")
-    kind: InstitutionKind | None = optional("机构类型 *")
-    mode: InstitutionMode | None = optional("办学形式 *")
-    nature: InstitutionNature | None = optional("机构性质 *")
-    legal_rep_name: str | None = optional("法定代表人姓名 *")
-    legal_rep_id_number: str | None = optional("法定代表人身份证号 * (GB 11643)")
-    legal_rep_phone: str | None = optional("法定代表人手机号 *")
-    contact_name: str | None = optional("联系人姓名 *")
-    contact_phone: str | None = optional("联系人手机号 *")
+    name: str | None = part_field("name")
+    credit_code: str | None = part_field("credit_code", "GB 32100-2015, in the institution's province")
+    address: str | None = part_field("address")
+    postal_code: str | None = part_field("postal_code")
+    phone: str | None = part_field("phone", "a landline or a mobile")
+    email: str | None = part_field("email")
+    kind: InstitutionKind | None = part_field("kind")
+    mode: InstitutionMode | None = part_field("mode")
+    nature: InstitutionNature | None = part_field("nature")
+    legal_rep_name: str | None = part_field("legal_rep_name")
+    legal_rep_id_number: str | None = part_field("legal_rep_id_number", "GB 11643")
+    legal_rep_phone: str | None = part_field("legal_rep_phone")
+    contact_name: str | None = part_field("contact_name")
+    contact_phone: str | None = part_field("contact_phone")
 
 
-@strawberry.input(description="2 办学资质. Licence fields are required for FULL and LICENCE_ONLY, business licence fields for FULL and BUSINESS_LICENCE_ONLY.")
+@strawberry.input(description=f"2 办学资质 (part 2). Licence fields are required for FULL and LICENCE_ONLY, business licence fields for FULL and BUSINESS_LICENCE_ONLY. {_PARTS}")
 class InstitutionQualificationsInput:
-    qualification_status: QualificationStatusType | None = optional("办学资质情况 *")
-    licence_number: str | None = None
-    licence_issuer: str | None = None
-    licence_valid_from: dt.date | None = None
-    licence_valid_to: dt.date | None = optional("after licenceValidFrom")
-    business_licence_number: str | None = None
-    business_licence_issuer: str | None = None
+    qualification_status: QualificationStatusType | None = part_field("qualification_status")
+    licence_number: str | None = part_field("licence_number")
+    licence_issuer: str | None = part_field("licence_issuer")
+    licence_valid_from: dt.date | None = part_field("licence_valid_from")
+    licence_valid_to: dt.date | None = part_field("licence_valid_to")
+    business_licence_number: str | None = part_field("business_licence_number")
+    business_licence_issuer: str | None = part_field("business_licence_issuer")
 
 
-@strawberry.input(description="3 办学情况. Choosing OTHER requires otherCategory.")
+@strawberry.input(description=f"3 办学情况 (part 3). Choosing OTHER requires otherCategory. {_PARTS}")
 class InstitutionOperationInput:
-    training_categories: list[TrainingCategory] | None = optional("培训类别 * (multi-select)")
-    other_category: str | None = None
-    student_count: int | None = optional("在读学生数 *")
-    staff_count: int | None = optional("从业人员数 *")
-    teacher_count: int | None = optional("专职教师数 * (not more than staffCount)")
+    training_categories: list[TrainingCategory] | None = part_field("training_categories", "multi-select")
+    other_category: str | None = part_field("other_category")
+    student_count: int | None = part_field("student_count")
+    staff_count: int | None = part_field("staff_count")
+    teacher_count: int | None = part_field("teacher_count", "not more than staffCount")
 
 
-@strawberry.input(description="4 中小学学科类培训情况. noSubjectTraining: true completes the part without content.")
+@strawberry.input(description=f"4 中小学学科类培训情况 (part 4). noSubjectTraining: true completes the part without content. {_PARTS}")
 class InstitutionSubjectTrainingInput:
-    no_subject_training: bool | None = optional("无中小学学科类培训 *")
-    subjects: list[Subject] | None = None
-    grades: list[Grade] | None = None
-    class_times: str | None = None
-    fee_per_hour: Decimal | None = None
+    no_subject_training: bool | None = part_field("no_subject_training")
+    subjects: list[Subject] | None = part_field("subjects")
+    grades: list[Grade] | None = part_field("grades")
+    class_times: str | None = part_field("class_times")
+    fee_per_hour: Decimal | None = part_field("fee_per_hour")
 
 
-@strawberry.input(description="5 办学条件. Teaching area not larger than floor area; leased premises need leaseEnd.")
+@strawberry.input(description=f"5 办学条件 (part 5). Teaching area not larger than floor area; leased premises need leaseEnd. {_PARTS}")
 class InstitutionFacilitiesInput:
-    floor_area: Decimal | None = optional("建筑面积 *")
-    teaching_area: Decimal | None = optional("教学面积 *")
-    premises: PremisesType | None = optional("场地性质 *")
-    lease_end: dt.date | None = None
-    fire_safety_approved: bool | None = optional("通过消防验收 *")
+    floor_area: Decimal | None = part_field("floor_area")
+    teaching_area: Decimal | None = part_field("teaching_area")
+    premises: PremisesType | None = part_field("premises")
+    lease_end: dt.date | None = part_field("lease_end")
+    fire_safety_approved: bool | None = part_field("fire_safety_approved")
 
 
 PART_INPUTS = {

@@ -12,6 +12,7 @@ from resolvers.institutions import assigning, importing, saving
 from resolvers.institutions.registration import Part
 from schema.context import Info
 from schema.errors import user_errors
+from schema.fields import sent
 from schema.institutions.inputs import (
     InstitutionBasicsInput,
     InstitutionFacilitiesInput,
@@ -25,7 +26,6 @@ from schema.institutions.payloads import (
     ImportInstitutionsPayload,
     ImportRowError,
     RegistrationPayload,
-    part_data,
     registration_payload,
 )
 
@@ -55,31 +55,31 @@ class InstitutionMutation:
     async def save_institution_basics(
         self, info: Info, input: InstitutionBasicsInput, id: strawberry.ID | None = None, version: int | None = None
     ) -> RegistrationPayload:
-        return registration_payload(info, await saving.save_part(info, Part.BASICS, id, part_data(input), version))
+        return registration_payload(info, await saving.save_part(info, Part.BASICS, id, sent(input), version))
 
     @strawberry.mutation(description="2 办学资质", extensions=_SAVE)
     async def save_institution_qualifications(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionQualificationsInput
     ) -> RegistrationPayload:
-        return registration_payload(info, await saving.save_part(info, Part.QUALIFICATIONS, id, part_data(input), version))
+        return registration_payload(info, await saving.save_part(info, Part.QUALIFICATIONS, id, sent(input), version))
 
     @strawberry.mutation(description="3 办学情况", extensions=_SAVE)
     async def save_institution_operation(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionOperationInput
     ) -> RegistrationPayload:
-        return registration_payload(info, await saving.save_part(info, Part.OPERATION, id, part_data(input), version))
+        return registration_payload(info, await saving.save_part(info, Part.OPERATION, id, sent(input), version))
 
     @strawberry.mutation(description="4 中小学学科类培训情况", extensions=_SAVE)
     async def save_institution_subject_training(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionSubjectTrainingInput
     ) -> RegistrationPayload:
-        return registration_payload(info, await saving.save_part(info, Part.SUBJECT_TRAINING, id, part_data(input), version))
+        return registration_payload(info, await saving.save_part(info, Part.SUBJECT_TRAINING, id, sent(input), version))
 
     @strawberry.mutation(description="5 办学条件", extensions=_SAVE)
     async def save_institution_facilities(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionFacilitiesInput
     ) -> RegistrationPayload:
-        return registration_payload(info, await saving.save_part(info, Part.FACILITIES, id, part_data(input), version))
+        return registration_payload(info, await saving.save_part(info, Part.FACILITIES, id, sent(input), version))
 
     @strawberry.mutation(
         description="删除培训机构信息: county education accounts only; type the name again to confirm. Cannot be undone.",
@@ -103,4 +103,4 @@ class InstitutionMutation:
         if len(result.errors) > MAX_IMPORT_ERRORS:
             more = len(result.errors) - MAX_IMPORT_ERRORS
             errors.append(ImportRowError(row=0, column=None, code="TOO_MANY_ERRORS", message=f"另有 {more} 个问题未列出，请先修改以上问题后重新导入"))
-        return ImportInstitutionsPayload(created=result.created, updated=result.updated, errors=errors)
+        return ImportInstitutionsPayload(created=result.created, updated=result.updated, rows=result.rows, errors=errors)

@@ -44,8 +44,8 @@ class InstitutionDeletion:
 
 @strawberry.type(description="One problem of an imported row.")
 class ImportRowError:
-    row: int = strawberry.field(description="Excel row number")
-    column: str | None = strawberry.field(description="The column header")
+    row: int = strawberry.field(description="Excel 行号 (Excel row number)")
+    column: str | None = strawberry.field(description="列名 (The column header)")
     code: str
     message: str
 
@@ -57,9 +57,10 @@ MAX_IMPORT_ERRORS = 1000
 
 @strawberry.type(description=f"All or nothing: when errors is not empty, nothing was written. At most {MAX_IMPORT_ERRORS + 1} errors: the first {MAX_IMPORT_ERRORS}, then TOO_MANY_ERRORS with how many more.")
 class ImportInstitutionsPayload:
-    created: int
-    updated: int
-    errors: list[ImportRowError]
+    created: int = strawberry.field(description="新登记的机构数 (institutions created)")
+    updated: int = strawberry.field(description="更新的机构数 (institutions updated: their credit code was registered in the caller's scope)")
+    rows: int = strawberry.field(description="文件中的数据行数 (data rows read): 0 for the template as downloaded, answered without an error")
+    errors: list[ImportRowError] = strawberry.field(description="问题列表 (the file's problems)")
 
 
 def registration_payload(info: Info, result) -> RegistrationPayload:
@@ -68,7 +69,3 @@ def registration_payload(info: Info, result) -> RegistrationPayload:
         return RegistrationPayload(institution=None, progress=None, errors=user_errors(errors))
     institution = Institution.from_row(row, info.context.viewer)
     return RegistrationPayload(institution=institution, progress=institution.registration_progress, errors=[])
-
-
-def part_data(input: object) -> dict:
-    return {spec_key: getattr(input, spec_key) for spec_key in vars(input)}

@@ -57,7 +57,7 @@ class InstitutionQuery:
         return Institution.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(
-        description="Deleted institutions with their snapshots: the ministry and provinces, in their subtree.",
+        description="删除记录 (deleted institutions with their snapshots: the ministry and provinces, in their subtree).",
         extensions=allow(Regulator(Level.MINISTRY, Level.PROVINCE)),
     )
     async def institution_deletions(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[InstitutionDeletion]:

@@ -86,7 +86,7 @@ class LegalRepresentative:
 @strawberry.type(description="联系人. The mobile is masked unless the viewer keeps the record.")
 class ContactPerson:
     name: str
-    phone: str
+    phone: str = strawberry.field(description="联系人手机号")
 
 
 @strawberry.type(description="登记单位: the county bureau or sub-unit that registered the institution.")
@@ -98,8 +98,8 @@ class RegisteringUnit:
 
 @strawberry.type(description="登记进度")
 class RegistrationProgress:
-    saved_parts: list[RegistrationPart]
-    missing_parts: list[RegistrationPart]
+    saved_parts: list[RegistrationPart] = strawberry.field(description="已保存的部分")
+    missing_parts: list[RegistrationPart] = strawberry.field(description="待完善的部分")
     complete: bool = strawberry.field(description="登记完成: all five parts saved.")
 
     @classmethod
@@ -109,6 +109,11 @@ class RegistrationProgress:
         for part, flag in _PART_FLAGS:
             (saved if flag is None or getattr(row, flag) else missing).append(part)
         return cls(saved_parts=saved, missing_parts=missing, complete=not missing)
+
+    @classmethod
+    def nothing_saved(cls) -> RegistrationProgress:
+        """Before registration's step b: every part is still to be completed."""
+        return cls(saved_parts=[], missing_parts=list(Part), complete=False)
 
 
 #: The parts in the form's order, with the flag that records each one's save (none for
@@ -121,27 +126,27 @@ class Qualifications:
     status: QualificationStatusType
     licence_number: str | None = strawberry.field(description="办学许可证编号")
     licence_issuer: str | None = strawberry.field(description="发证机关")
-    licence_valid_from: dt.date | None
-    licence_valid_to: dt.date | None
+    licence_valid_from: dt.date | None = strawberry.field(description="办学许可证有效期起")
+    licence_valid_to: dt.date | None = strawberry.field(description="办学许可证有效期止")
     business_licence_number: str | None = strawberry.field(description="营业执照/民办非企业单位登记证书编号")
     business_licence_issuer: str | None = strawberry.field(description="登记机关")
 
 
 @strawberry.type(description="3 办学情况")
 class Operation:
-    training_categories: list[TrainingCategory]
-    other_category: str | None
-    student_count: int
-    staff_count: int
-    teacher_count: int
+    training_categories: list[TrainingCategory] = strawberry.field(description="培训类别")
+    other_category: str | None = strawberry.field(description="其他培训类别")
+    student_count: int = strawberry.field(description="在读学生数")
+    staff_count: int = strawberry.field(description="从业人员数")
+    teacher_count: int = strawberry.field(description="专职教师数")
 
 
 @strawberry.type(description="4 中小学学科类培训情况")
 class SubjectTraining:
     no_subject_training: bool = strawberry.field(description="无中小学学科类培训")
-    subjects: list[Subject]
+    subjects: list[Subject] = strawberry.field(description="培训学科")
     grades: list[Grade]
-    class_times: str | None
+    class_times: str | None = strawberry.field(description="上课时间")
     fee_per_hour: Decimal | None = strawberry.field(description="收费标准（元/课时）")
 
 
@@ -149,8 +154,8 @@ class SubjectTraining:
 class Facilities:
     floor_area: Decimal = strawberry.field(description="建筑面积（平方米）")
     teaching_area: Decimal = strawberry.field(description="教学面积（平方米）")
-    premises: PremisesType
-    lease_end: dt.date | None
+    premises: PremisesType = strawberry.field(description="场地性质")
+    lease_end: dt.date | None = strawberry.field(description="租赁到期日")
     fire_safety_approved: bool = strawberry.field(description="通过消防验收")
 
 
@@ -218,13 +223,13 @@ class Institution(Node):
     kind: InstitutionKind
     mode: InstitutionMode
     nature: InstitutionNature
-    legal_representative: LegalRepresentative = strawberry.field(resolver=_legal_representative)
-    contact_person: ContactPerson = strawberry.field(resolver=_contact_person)
-    registration_progress: RegistrationProgress
-    qualifications: Qualifications | None = strawberry.field(resolver=_qualifications, description="null until part 2 is saved")
+    legal_representative: LegalRepresentative = strawberry.field(resolver=_legal_representative, description="法定代表人信息")
+    contact_person: ContactPerson = strawberry.field(resolver=_contact_person, description="联系人信息")
+    registration_progress: RegistrationProgress = strawberry.field(description="登记进度")
+    qualifications: Qualifications | None = strawberry.field(resolver=_qualifications, description="2 办学资质 (null until part 2 is saved)")
     operation: Operation | None = strawberry.field(resolver=_operation, description="null until part 3 is saved")
-    subject_training: SubjectTraining | None = strawberry.field(resolver=_subject_training, description="null until part 4 is saved")
-    facilities: Facilities | None = strawberry.field(resolver=_facilities, description="null until part 5 is saved")
+    subject_training: SubjectTraining | None = strawberry.field(resolver=_subject_training, description="4 中小学学科类培训情况 (null until part 4 is saved)")
+    facilities: Facilities | None = strawberry.field(resolver=_facilities, description="5 办学条件 (null until part 5 is saved)")
     version: int = strawberry.field(description="版本号: send it back when saving a part; an older one is refused (CONFLICT)")
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -7,8 +7,8 @@ its first event and keeps it to its end, so seq order is commit order (a reader 
 ``session_ended``: logout, a password change and a disabled account delete sessions; the
 workers close the sockets those sessions hold.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-10
 """
 from typing import Sequence, Union
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0016'
-down_revision: Union[str, Sequence[str], None] = '0015'
+revision: str = '0017'
+down_revision: Union[str, Sequence[str], None] = '0016'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
