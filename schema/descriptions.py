@@ -169,6 +169,10 @@ TYPES = {
 
 #: The Chinese label of each enum value, by the GraphQL enum's name.
 ENUM_VALUES: dict[str, dict[str, str]] = {
+    "EventType": {
+        "COMPLAINT_RECEIVED": "收到投诉", "URGING_NOTICE_RECEIVED": "收到督办", "APPLICATION_SUBMITTED": "新的申请",
+        "APPLICATION_DECIDED": "申请已审核", "CLAIM_DECIDED": "认领已处理", "RECTIFICATION_OVERDUE": "整改逾期",
+    },
     "InstitutionKind": CHOICES[Kind],
     "InstitutionMode": CHOICES[Mode],
     "InstitutionNature": CHOICES[Nature],

@@ -46,32 +46,32 @@ class EventInterface:
 
 @strawberry.type(description="收到投诉: a complaint filed with a county (its handling county reads the complainant unmasked).")
 class ComplaintReceivedEvent(EventInterface):
-    complaint: Complaint
+    complaint: Complaint = strawberry.field(description="投诉 (as the subscriber may read it)")
 
 
 @strawberry.type(description="收到督办: an urging notice addressed to a county.")
 class UrgingNoticeReceivedEvent(EventInterface):
-    notice: UrgingNotice
+    notice: UrgingNotice = strawberry.field(description="督办通知")
 
 
 @strawberry.type(description="新的申请: an application submitted to its reviewing authority.")
 class ApplicationSubmittedEvent(EventInterface):
-    application: Application
+    application: Application = strawberry.field(description="申请")
 
 
 @strawberry.type(description="申请已审核: an application approved or rejected.")
 class ApplicationDecidedEvent(EventInterface):
-    application: Application
+    application: Application = strawberry.field(description="申请")
 
 
 @strawberry.type(description="认领已处理: an institution claim confirmed or rejected.")
 class ClaimDecidedEvent(EventInterface):
-    claim: InstitutionClaim
+    claim: InstitutionClaim = strawberry.field(description="认领申请")
 
 
 @strawberry.type(description="整改逾期: a rectification ledger whose earliest unfinished deadline has passed (raised once per deadline).")
 class RectificationOverdueEvent(EventInterface):
-    inspection: Inspection
+    inspection: Inspection = strawberry.field(description="排查及其整改台账")
     institution_id: strawberry.Private[object]
 
     @strawberry.field(description="逾期的机构")
@@ -109,7 +109,7 @@ class EventQuery:
         extensions=allow(Authenticated()),
     )
     async def events(
-        self, info: Info, after: str | None = None, types: list[EventType] | None = None, first: int | None = 20
+        self, info: Info, after: str | None = None, types: Annotated[list[EventType] | None, strawberry.argument(description="事件类型 (none: all)")] = None, first: int | None = 20
     ) -> Connection[EventInterface]:
         viewer = info.context.viewer
         page = await feed.feed(info.context.sessionmaker, viewer, types, after, first)
@@ -149,7 +149,8 @@ class Subscription:
         description="新的申请 in the caller's scope; forMyReview: only those the caller decides (its review queue).", extensions=_REGULATOR
     )
     async def application_submitted(
-        self, info: Info, after: After = None, for_my_review: bool = False
+        self, info: Info, after: After = None,
+        for_my_review: Annotated[bool, strawberry.argument(description="只看本单位审核的 (the caller's review queue only)")] = False
     ) -> AsyncGenerator[ApplicationSubmittedEvent, None]:
         viewer = info.context.viewer
         keep = (lambda row: applications.is_authority(viewer, row)) if for_my_review else None
