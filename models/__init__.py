@@ -20,6 +20,7 @@ from models.applications import Application, ApplicationStatus, ApplicationType
 from models.audit import AuditRecord
 from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType
 from models.documents import Document, DocumentCategory
+from models.events import Event, EventType
 from models.findings import InstitutionFinding, Severity
 from models.funds import ChargingMethod, InstitutionFunds
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
@@ -54,6 +55,8 @@ __all__ = [
     "Document",
     "DocumentCategory",
     "Employment",
+    "Event",
+    "EventType",
     "FilingStatus",
     "Gender",
     "Grade",

@@ -3,7 +3,7 @@ checked: ``resolvers.findings`` checks the records and keeps what it found here,
 same transaction as every change of them, so that what reads an institution's standing —
 one statement for a list page, a filter, a count — finds its open violations in one table
 (their number is kept per institution in ``institution_tally.violations`` by a trigger,
-migration 0017). Written only by ``resolvers.findings.refresh``."""
+migration 0018). Written only by ``resolvers.findings.refresh``."""
 
 from __future__ import annotations
 

@@ -66,6 +66,7 @@ from models import (
     Department,
     Document,
     DocumentCategory,
+    EventType,
     FilingStatus,
     Institution,
     Kind,
@@ -77,6 +78,7 @@ from models import (
     TrainingClass,
 )
 from resolvers import audit, findings, validation
+from resolvers.events import raise_event
 from resolvers.filters import RecordId, condition, criterion
 from resolvers.forms import Form, raw
 from resolvers.institutions.home import missing_items
@@ -250,6 +252,7 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
                     db, ctx, "submitApplication", "Application", application.id, institution.region_code,
                     changed={"type": [None, kind.value], "status": [None, ApplicationStatus.PENDING.value]},
                 )
+                await raise_event(db, EventType.APPLICATION_SUBMITTED, application.id, institution.region_code, ctx.now, institution_id=institution.id)
                 await db.commit()
             except IntegrityError:
                 await db.rollback()
@@ -326,6 +329,7 @@ async def review(info, application_id: Any, decision: Decision) -> tuple[Applica
             await _apply(db, ctx, application, institution, form.values, changed)
             await findings.refresh(db, [institution.id])
             audit.record(db, ctx, "reviewApplication", "Application", application.id, institution.region_code, changed=changed)
+            await raise_event(db, EventType.APPLICATION_DECIDED, application.id, institution.region_code, ctx.now, institution_id=institution.id)
             await db.commit()
             return application, []
     except Refused as refused:

@@ -23,7 +23,7 @@ facts are made of them, so a fact and its reasons cannot disagree:
 ``facts(day)`` gives the SQL of the facts for any statement over ``Institution`` (filters,
 list publication); ``columns(day)`` what a statement selects to build each institution's
 ``Standing`` with its reasons (``standing_of``), in the same statement as its rows (a list
-page) or in one of its own for any set of institutions (``standings``). Migration 0017 keeps
+page) or in one of its own for any set of institutions (``standings``). Migration 0018 keeps
 the part of compliance that does not depend on the day on the tally, so that statistics
 count a region's compliant institutions from one index (``compliant_by_region``).
 """
@@ -257,7 +257,7 @@ def columns(day: date) -> tuple[sa.ColumnElement[Any], ...]:
 
 def compliant_by_region(day: sa.ColumnElement[Any]) -> sa.Select:
     """(region_code, n): the compliant institutions of each lowest region on ``day``, from the
-    tally's partial index of the institutions compliant whatever the day (migration 0017)
+    tally's partial index of the institutions compliant whatever the day (migration 0018)
     and their licences' dates — the same facts as ``facts(day).compliant``, which tests hold
     it to."""
     t = institution_tally.c

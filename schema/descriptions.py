@@ -174,6 +174,10 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
     "StandingReasonCode": {code: rule.title for code, rule in REASONS.items()},
     "ReasonCode": {code: rule.title for code, rule in REASONS.items()},
     "StandingEffect": {"NOT_LAWFUL": "不合法（因而也不合规）", "NOT_COMPLIANT": "合法但不合规", "WARNING": "提示（不改变法律状态）"},
+    "EventType": {
+        "COMPLAINT_RECEIVED": "收到投诉", "URGING_NOTICE_RECEIVED": "收到督办", "APPLICATION_SUBMITTED": "新的申请",
+        "APPLICATION_DECIDED": "申请已审核", "CLAIM_DECIDED": "认领已处理", "RECTIFICATION_OVERDUE": "整改逾期",
+    },
     "InstitutionKind": CHOICES[Kind],
     "InstitutionMode": CHOICES[Mode],
     "InstitutionNature": CHOICES[Nature],

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,14 +24,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import websockets
 from stdnum.cn import uscc
 
 from auth.passwords import hash_password
 from auth.ratelimit import RateLimiter
+from auth.sessions import viewer_for_token
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
 from resolvers import findings
+from resolvers.live import Socket
 from resolvers.regions.applying import Operator, apply_change_set
+from schema.context import Context
+from schema.root import schema as full_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -305,12 +313,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def post_query(port: int, query: str) -> dict:
-    """The answer of the server on ``port`` to ``query`` (no session)."""
+def post_query(port: int, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    """The answer of the server on ``port`` to ``query`` (with the session of ``token``, if any)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers=headers,
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -736,6 +745,167 @@ async def ready_for_compliance(gql, token: str) -> None:
     site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
     course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": MATHS}, token=token), "createCourse")["course"]
     ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"])}, token=token), "createTrainingClass")
+# --- live updates in the test's own process --------------------------------------------
+
+
+class Subscriber:
+    """Subscriptions run in the test's process on the app's hub, as a socket of the session
+    of ``token`` runs them (the WebSocket itself: tests/test_subscriptions.py). ``closed``
+    holds the codes the hub closed the socket with."""
+
+    def __init__(self, app, viewer) -> None:
+        self.app, self.viewer = app, viewer
+        self.closed: list[tuple[int, str]] = []
+        self.results: asyncio.Queue = asyncio.Queue()
+        self.tasks: list[asyncio.Task] = []
+        self.socket = Socket(app.state.hub, viewer, self._close)
+        app.state.hub.join(self.socket)
+
+    @classmethod
+    async def of(cls, app, token: str) -> Subscriber:
+        settings = app.state.settings
+        async with app.state.sessionmaker() as db:
+            viewer = await viewer_for_token(db, token, settings.clock(), settings.session_idle_timeout)
+        assert viewer is not None
+        await asyncio.wait_for(app.state.hub.listening.wait(), 10)
+        return cls(app, viewer)
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+    async def subscribe(self, query: str, variables: dict | None = None) -> None:
+        """Start the subscription; returns once the hub holds it (or it answered an error)."""
+        state = self.app.state
+        context = Context(
+            request=None, response=None, settings=state.settings, sessionmaker=state.sessionmaker, viewer=self.viewer, storage=state.storage,
+            read_sessionmaker=state.read_sessionmaker, now=state.settings.clock(), socket=self.socket,
+        )
+        before = state.hub.per_session.get(self.viewer.session_id, 0)
+        stream = await full_schema.subscribe(query, variable_values=variables, context_value=context)
+
+        async def collect():
+            async for result in stream:
+                await self.results.put(result)
+
+        self.tasks.append(asyncio.create_task(collect()))
+        for _ in range(500):
+            if state.hub.per_session.get(self.viewer.session_id, 0) > before or not self.results.empty() or self.tasks[-1].done():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the subscription did not start")
+
+    async def next(self, seconds: float = 5) -> dict:
+        """The next result as a client receives it: ``{"data": ...}`` or with ``errors``."""
+        result = await asyncio.wait_for(self.results.get(), seconds)
+        answer = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [{"message": e.message, "code": (e.extensions or {}).get("code")} for e in result.errors]
+        return answer
+
+    async def received(self, seconds: float = 0.3) -> list[dict]:
+        """Every result that arrives within ``seconds``."""
+        await asyncio.sleep(seconds)
+        answers = []
+        while not self.results.empty():
+            answers.append(await self.next())
+        return answers
+
+    async def closing(self, seconds: float = 5) -> list[tuple[int, str]]:
+        """The close codes, once the hub has closed the socket (or ``seconds`` passed)."""
+        for _ in range(int(seconds / 0.05)):
+            if self.closed:
+                break
+            await asyncio.sleep(0.05)
+        return self.closed
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.app.state.hub.leave(self.socket)
+
+
+class LiveSocket:
+    """A ``graphql-transport-ws`` client on a real WebSocket (the ``websockets`` package), as a
+    front end holds one; ``served_by`` is the worker that accepted it (``X-Served-By``)."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.served_by = connection.response.headers.get("x-served-by")
+        self.ids = 0
+
+    @classmethod
+    async def open(cls, port: int, token: str) -> LiveSocket:
+        """A socket of the session of ``token``, acknowledged."""
+        connection = await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=10)
+        await connection.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        ack = json.loads(await asyncio.wait_for(connection.recv(), 10))
+        assert ack["type"] == "connection_ack", ack
+        return cls(connection)
+
+    @classmethod
+    async def on_each_worker(cls, port: int, token: str, workers: int = 2) -> list[LiveSocket]:
+        """One socket of ``token`` accepted by each of the server's ``workers``. An idle
+        worker that just accepted takes the next connection too (the kernel wakes the last
+        waiter first), so the workers holding a socket are paused (SIGSTOP) while the next is
+        opened, and resumed at once."""
+        sockets = [await cls.open(port, token)]
+        paused: list[int] = []
+        try:
+            while len(sockets) < workers:
+                paused.append(int(sockets[-1].served_by))
+                os.kill(paused[-1], signal.SIGSTOP)
+                sockets.append(await cls.open(port, token))
+        finally:
+            for pid in paused:
+                os.kill(pid, signal.SIGCONT)
+        assert len({s.served_by for s in sockets}) == workers, [s.served_by for s in sockets]
+        return sockets
+
+    async def subscribe(self, query: str, variables: dict | None = None) -> str:
+        self.ids += 1
+        await self.connection.send(json.dumps({"id": str(self.ids), "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}))
+        return str(self.ids)
+
+    async def next(self, seconds: float = 10) -> dict:
+        """The next ``next`` message's payload (answering pings)."""
+        while True:
+            message = json.loads(await asyncio.wait_for(self.connection.recv(), seconds))
+            if message["type"] == "ping":
+                await self.connection.send(json.dumps({"type": "pong"}))
+                continue
+            assert message["type"] == "next", message
+            return message["payload"]
+
+    async def received(self, seconds: float) -> list[dict]:
+        """Every payload that arrives within ``seconds``."""
+        payloads = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    payloads.append(await self.next(seconds))
+        return payloads
+
+    async def close_code(self, seconds: float = 10) -> tuple[int, str]:
+        """The code and reason the server closes the socket with."""
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(seconds):
+                while True:
+                    await self.connection.recv()
+        return self.connection.close_code, self.connection.close_reason
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+# --- subscriptions shared by the in-process and the served tests -------------------------
+
+COMPLAINTS = "subscription { complaintReceived { type complaint { trackingNumber complainantName complainantMobile county { code } } } }"
+NOTICES = "subscription { urgingNoticeReceived { type notice { message county { code } } } }"
+DECIDED = "subscription { applicationDecided { type application { status opinion } } }"
+SEND_NOTICE = 'mutation { sendUrgingNotice(countyCode: "440106", message: "请尽快处理逾期台账") { errors { code } } }'
 def change_set(*changes: dict, name: str = "test-change", effective: str = "2026-11-20", **fields) -> bytes:
     """A change-set file (docs/regions.md) of ``changes``."""
     return json.dumps({"id": name, "title": "测试区划调整", "effective": effective, "changes": list(changes), **fields}, ensure_ascii=False).encode()

@@ -19,7 +19,7 @@ from resolvers.statistics import counting, series
 from server import create_app
 from tests.helpers import COMPLETE, ID_NUMBER, SERIES, STATISTICS, build_world
 
-#: What the tally keeps of A1's standing (migration 0017): compliant whatever the day, with its licence's dates.
+#: What the tally keeps of A1's standing (migration 0018): compliant whatever the day, with its licence's dates.
 A1_STANDING = dict(standing_basis=True, licence_valid_from=date(2022, 1, 1), licence_valid_to=date(2027, 12, 31))
 
 

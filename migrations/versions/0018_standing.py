@@ -7,8 +7,8 @@ index), ``tally_rebuild()`` and ``tally_check()`` covering them; a note on a lis
 (why it was published: a white list revised when a black list named some of its
 institutions); who reviewed a training material.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0017'
-down_revision: Union[str, Sequence[str], None] = '0016'
+revision: str = '0018'
+down_revision: Union[str, Sequence[str], None] = '0017'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
