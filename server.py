@@ -28,13 +28,15 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tqdm import tqdm
 
 from auth import ratelimit
@@ -54,6 +56,7 @@ from resolvers import persisted
 from resolvers.accounts import messaging
 from resolvers.accounts.regulators import create_root_account
 from resolvers.institutions.importing import ImportFileError, import_rows, read_rows
+from resolvers.live import Hub
 from resolvers.regions.applying import Operator, apply_change_set
 from resolvers.regions.changes import ChangeSetError
 from schema.root import schema
@@ -64,6 +67,9 @@ from web.middleware import RequestContext, SecurityHeaders
 from web.public_cache import PublicAnswers
 
 log = logging.getLogger("xwpx")
+
+#: How long the supervisor of `serve --workers N` waits for a worker to answer (see main).
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
@@ -121,9 +127,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.signed_in_slots = asyncio.Semaphore(settings.signed_in_concurrency) if settings.signed_in_concurrency > 0 else None
         app.state.storage = storage
         compacting = asyncio.create_task(compact_every(engine, settings.tally_compact_seconds)) if settings.tally_compact_seconds > 0 else None
+        # Live updates: one listening connection per worker, and two pooled connections of
+        # their own for reading the events and checking the sockets' sessions (resolvers.live).
+        hub_engine = create_engine(url, pool_size=2, max_overflow=0)
+        app.state.hub = Hub(url, create_sessionmaker(hub_engine), settings).start()
         try:
             yield
         finally:
+            await app.state.hub.stop()
+            await hub_engine.dispose()
             await app.state.public_answers.close()
             for task in (compacting, sweeping):
                 if task is not None:
@@ -144,6 +156,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # session cookie is SameSite=Lax, so a cross-site form cannot post one with the
         # caller's session.
         multipart_uploads_enabled=True,
+        # Subscriptions (web.subscriptions): graphql-transport-ws only; a browser's handshake
+        # from another origin than the listed front ends is refused (the cookie's CSRF rule).
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        allowed_origins=settings.cors_origins,
+        max_subscriptions_per_connection=settings.subscriptions_per_session,
+        connection_init_wait_timeout=timedelta(seconds=10),
     )
     middleware = [Middleware(RequestContext, served_by=settings.served_by_header), Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
     if settings.cors_origins:
@@ -162,6 +180,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=middleware,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/graphiql/{name}", graphiql.asset),
             Route("/templates/institutions.xlsx", exports.institutions_template),
             Route("/exports/institutions.xlsx", exports.institutions_export),
@@ -457,7 +476,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers > 1:
                 # Each worker process builds its own app (its own pools) from the environment.
                 os.environ["DATABASE_URL"] = url
-                uvicorn.run("server:worker_app", factory=True, workers=args.workers, **options)
+                # uvicorn kills a worker that does not answer its supervisor within the
+                # timeout (5 s by default), which a worker still importing on a busy machine
+                # can miss: it would be killed and started again, and again.
+                uvicorn.run("server:worker_app", factory=True, workers=args.workers, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **options)
             else:
                 app = create_app(settings, database_url=url)
                 _freeze()

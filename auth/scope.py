@@ -26,6 +26,8 @@ Rules (docs/DOMAIN.md §G1):
 - Institution claims (认领, an institution account asking to manage an institution a county
   registered first): education accounts from county level up, the claims on the
   institutions they see; an institution account its own claims.
+- Events (live updates, the feed): an event is in scope exactly when its record is (a
+  complaint, an urging notice, an application, a claim, an inspection: the rules above).
 - The audit trail: education accounts from county level up, the records of their subtree
   (deletion snapshots: the ministry and provinces only, which the resolvers enforce).
 - An account still on its initial password sees itself alone until it changes it, and
@@ -35,13 +37,15 @@ Rules (docs/DOMAIN.md §G1):
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 import sqlalchemy.orm
 from cachetools import TTLCache
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-from auth.roles import is_education_county_and_up
+from auth.roles import is_education_county_and_up, is_under
 from auth.viewer import Viewer
 from models import (
     Account,
@@ -52,6 +56,7 @@ from models import (
     Course,
     Department,
     Document,
+    Event,
     Inspection,
     Institution,
     InstitutionClaim,
@@ -67,6 +72,7 @@ from models import (
     TrainingClass,
     UrgingNotice,
 )
+from models.events import RECORDS
 
 
 def subtree_codes(region_path: str) -> sa.Select:
@@ -209,8 +215,27 @@ def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:
         if not is_education_county_and_up(viewer):
             return sa.false()
         return InstitutionClaim.institution_id.in_(sa.select(Institution.id).where(_institutions(viewer)))
+    if model is Event:
+        return sa.or_(
+            *(sa.and_(Event.type == kind, Event.record_id.in_(sa.select(record.id).where(scope(viewer, record)))) for kind, record in RECORDS.items())
+        )
     if model is AuditRecord:
         if not is_education_county_and_up(viewer):
             return sa.false()
         return in_subtree(AuditRecord.region_code, viewer)
     raise TypeError(f"no scope rule for {model.__name__}")
+
+
+def may_see_event(viewer: Viewer | None, region_path: str | None, institution_id: uuid.UUID | None, account_id: uuid.UUID | None) -> bool:
+    """Whether an event of the region with ``region_path``, about ``institution_id`` or
+    addressed to ``account_id``, can be in ``scope(viewer, Event)`` at all: a necessary
+    condition, decided without the database, by which a worker passes over the subscribers an
+    event cannot concern. Every record an event names lies in its region's subtree (an
+    application's authority is its county or the province above it); an institution account
+    sees only its own institution's records and its own claims. Whether the event is in scope
+    is still ``scope``'s to say."""
+    if viewer is None or viewer.must_change_password:
+        return False
+    if viewer.is_institution:
+        return (viewer.institution_id is not None and institution_id == viewer.institution_id) or account_id == viewer.account_id
+    return is_under(viewer, region_path)

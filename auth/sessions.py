@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scope import subtree_codes_of
@@ -18,6 +18,7 @@ from auth.viewer import Viewer
 from core.clock import today
 from models import Account, AccountKind, AuthSession, Region, RegionChangeSet, valid_on
 from models.database import single_statements
+from models.events import SESSIONS_CHANNEL
 
 COOKIE_NAME = "xwpx_session"
 
@@ -126,8 +127,7 @@ async def viewer_for_token(
     if row is None:
         return None
     if now - row.last_seen_at >= idle_timeout:
-        await db.execute(sa.delete(AuthSession).where(AuthSession.id == row.session_id))
-        await db.commit()
+        await end_idle_sessions(db, [row.session_id])
         return None
     if not row.enabled:
         return None
@@ -179,3 +179,51 @@ async def request_viewer(request, now: datetime) -> tuple[Viewer | None, str | N
         await single_statements(db)
         viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
     return viewer, EXPIRED if viewer is None else None
+
+
+#: Why a socket's session no longer holds (``ended_sessions``), by the close code the socket
+#: gets: 4401 log in again (logged out, the password changed, idle too long), 4403 the
+#: account is disabled.
+SESSION_ENDED = (4401, "会话已结束，请重新登录 (the session ended: logged out, or the password was changed)")
+SESSION_IDLE = (4401, "登录已超时，请重新登录 (the session expired after two hours without a request)")
+ACCOUNT_DISABLED = (4403, "账号已停用 (the account is disabled)")
+
+
+async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: datetime, idle_timeout: timedelta) -> dict[uuid.UUID, tuple[int, str]]:
+    """Of ``session_ids``, those that no longer hold at ``now``, each with its close code and
+    reason: gone (logout, a password change, a disabled account end sessions), of a
+    disabled account, or idle for ``idle_timeout`` (the caller ends those with
+    ``delete_sessions`` once their sockets are closed, as ``viewer_for_token`` ends them).
+    One statement, however many sessions; an open socket is not a request, so it does not
+    keep its session alive."""
+    rows = (
+        await db.execute(
+            sa.select(AuthSession.id, AuthSession.last_seen_at, Account.enabled)
+            .join(Account, Account.id == AuthSession.account_id)
+            .where(AuthSession.id.in_(session_ids))
+        )
+    ).all()
+    ended = {session_id: SESSION_ENDED for session_id in session_ids}
+    for session_id, last_seen_at, enabled in rows:
+        if not enabled:
+            ended[session_id] = ACCOUNT_DISABLED
+        elif now - last_seen_at >= idle_timeout:
+            ended[session_id] = SESSION_IDLE
+        else:
+            del ended[session_id]
+    return ended
+
+
+#: The notification of a session ended as idle, before its deletion's own (``xwpx_sessions``,
+#: migration 0017): every worker closes its sockets with ``SESSION_IDLE``, not ``SESSION_ENDED``.
+IDLE_PREFIX = "idle "
+
+_NOTIFY_IDLE = sa.text("SELECT pg_notify(:channel, :prefix || id::text) FROM unnest(:ids) AS id").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid)))
+
+
+async def end_idle_sessions(db: AsyncSession, session_ids: list[uuid.UUID]) -> None:
+    """End these sessions as idle (committed): the notifications of one transaction arrive
+    in the order sent, so every worker hears why before it hears of the deletion."""
+    await db.execute(_NOTIFY_IDLE, {"channel": SESSIONS_CHANNEL, "prefix": IDLE_PREFIX, "ids": session_ids})
+    await db.execute(sa.delete(AuthSession).where(AuthSession.id.in_(session_ids)))
+    await db.commit()

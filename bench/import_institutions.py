@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -51,6 +52,9 @@ from resolvers.institutions.exporting import export_row, export_workbook  # noqa
 from resolvers.institutions.importing import import_rows, read_rows  # noqa: E402
 from resolvers.institutions.template import DATA_SHEET, HEADERS  # noqa: E402
 
+#: The day the generated licences are dated from (the demo's).
+DAY = date(2026, 11, 23)
+
 
 def peak_rss() -> float:
     """The process's peak resident memory, MiB (Linux reports KiB)."""
@@ -71,7 +75,7 @@ def build_file(rows: int) -> bytes:
     sheet = wb.create_sheet(DATA_SHEET)
     sheet.append(HEADERS)
     for n in range(1, rows + 1):
-        institution = demo_institution(rng, "440106", "天河区", 10_000 + n if rows < 90_000 else n, uuid.uuid4())
+        institution = demo_institution(rng, "440106", "天河区", 10_000 + n if rows < 90_000 else n, uuid.uuid4(), DAY)
         institution.qualifications_saved = institution.operation_saved = True
         institution.subject_training_saved = institution.facilities_saved = True
         sheet.append(export_row(institution))
@@ -134,7 +138,7 @@ async def add_rows(sessionmaker, unit_id, count: int) -> None:
     for start in range(0, count, 5000):
         batch = []
         for n in range(start, min(start + 5000, count)):
-            row = demo_institution(rng, "440106", "天河区", n + 1, unit_id)
+            row = demo_institution(rng, "440106", "天河区", n + 1, unit_id, DAY)
             base = row.credit_code[:8] + f"MA6{n:06d}"  # apart from the imported rows' codes
             row.credit_code = base + uscc.calc_check_digit(base)
             batch.append({k: getattr(row, k) for k in columns})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -167,16 +168,16 @@ async def run(base: str, clients: int, seconds: float, pid: int) -> None:
         print("errors by code: " + ", ".join(f"{code} {n}" for code, n in sorted(stats.codes.items(), key=lambda item: -item[1])))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=300)
-    args = parser.parse_args()
+@contextlib.contextmanager
+def demo_server(prefix: str):
+    """``python server.py serve --demo`` (one worker) on a free port, with a temporary
+    embedded PostgreSQL unless XWPX_DATA_DIR or DATABASE_URL says otherwise, the public rate
+    lifted (every client is 127.0.0.1): yields (port, pid) once it answers, stops it after."""
     port = free_port()
     env = dict(os.environ)
     if "XWPX_DATA_DIR" not in env:
-        env["XWPX_DATA_DIR"] = tempfile.mkdtemp(prefix="xwpx-soak-")
-    env.setdefault("XWPX_PUBLIC_RATE", "1000000/1000000")  # every client is 127.0.0.1
+        env["XWPX_DATA_DIR"] = tempfile.mkdtemp(prefix=prefix)
+    env.setdefault("XWPX_PUBLIC_RATE", "1000000/1000000")
     print(f"starting the server on 127.0.0.1:{port} (demo data)")
     server = subprocess.Popen([sys.executable, "server.py", "serve", "--demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -188,12 +189,20 @@ def main() -> None:
                 time.sleep(0.5)
         else:
             raise SystemExit("the server did not start; run `python server.py serve --demo` to see why")
-        print(f"running {args.clients} clients for {args.seconds:.0f} s")
-        asyncio.run(run(f"http://127.0.0.1:{port}", args.clients, args.seconds, server.pid))
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(timeout=60)
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=300)
+    args = parser.parse_args()
+    with demo_server("xwpx-soak-") as (port, pid):
+        print(f"running {args.clients} clients for {args.seconds:.0f} s")
+        asyncio.run(run(f"http://127.0.0.1:{port}", args.clients, args.seconds, pid))
 
 if __name__ == "__main__":
     main()

@@ -87,13 +87,26 @@ class Settings(BaseSettings):
     planned_reads: bool = Field(
         True, description="Answer the list pages the planner covers from their plans (docs/read-path.md); `0`: every operation by normal execution (so does `XWPX_OTEL=1`)."
     )
+    event_retention_days: int = Field(
+        90, ge=1, description="Days the event feed keeps its events (`events(after: ...)`, and resuming a subscription); older ones are purged."
+    )
+    subscriptions_per_session: int = Field(10, ge=1, description="Subscriptions one session may hold at once on a worker; more are refused (`TOO_MANY_SUBSCRIPTIONS`).")
+    subscription_message_rate: Annotated[tuple[float, float], NoDecode] = Field(
+        (20.0, 5.0), description="Messages a subscriber's socket may send, as `burst/per-second`; past it the socket is closed with 4429."
+    )
+    subscription_check_seconds: float = Field(
+        60.0, gt=0, description="How often a worker checks the sessions of its open sockets (the idle rule); logout, a password change and a disabled account close them at once."
+    )
+    overdue_sweep_seconds: float = Field(
+        300.0, ge=0, description="How often a worker raises the events of ledgers gone overdue (`rectificationOverdue`; `0`: never)."
+    )
     graphiql: bool = Field(True, description="Serve GraphiQL at `/graphql` to browsers.")
     graphiql_assets: Path = Field(
         ROOT / "web" / "graphiql" / "node_modules",
         description="Where GraphiQL's npm packages are installed (`npm ci --prefix web/graphiql`); without them the page loads them from unpkg.com and says so.",
     )
     log_format: Literal["json", "text"] | None = Field(None, description="Log lines as `json` or `text` (default: text on a terminal, JSON otherwise).")
-    served_by_header: bool = Field(False, description="Answer each worker's process id in `X-Served-By` (to watch a load spread over workers).")
+    served_by_header: bool = Field(False, description="Answer each worker's process id in `X-Served-By`, on HTTP answers and WebSocket handshakes (to watch a load spread over workers).")
     otel: bool = Field(False, description="OpenTelemetry tracing of GraphQL operations (install `.[otel]`; the `OTEL_*` variables configure the exporter).")
     argon2_profile: Literal["default", "test"] = Field(
         "default", description="`default`: RFC 9106 low-memory argon2id; `test`: minimal cost, for the test suite only."
@@ -130,7 +143,7 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
 
-    @field_validator("public_rate", mode="before")
+    @field_validator("public_rate", "subscription_message_rate", mode="before")
     @classmethod
     def _rate(cls, value: object) -> object:
         if isinstance(value, str):
@@ -140,7 +153,7 @@ class Settings(BaseSettings):
             return (burst, per_second)
         return value
 
-    @field_validator("public_rate")
+    @field_validator("public_rate", "subscription_message_rate")
     @classmethod
     def _positive_rate(cls, value: tuple[float, float]) -> tuple[float, float]:
         if value[0] < 1 or value[1] < 0:

@@ -1,5 +1,7 @@
 """The demo's regulator accounts: the ministry, the education bureau of every demo province,
-prefecture and county, each county's sports bureau and two sub-units. Password ``Demo#2026``."""
+prefecture and county, each county's sports, culture-and-tourism and science-and-technology
+bureaus (the departments that review non-subject institutions, docs/DOMAIN.md §P1.3.1) and
+two sub-units. Password ``Demo#2026``."""
 
 from __future__ import annotations
 
@@ -19,6 +21,11 @@ DEMO_TREE: dict[str, dict[str, list[str]]] = {
 }
 
 
+#: The county bureaus besides education, by the prefix of their user names.
+OTHER_DEPARTMENTS = {"sports": Department.SPORTS, "culture": Department.CULTURE_TOURISM, "science": Department.SCIENCE_TECHNOLOGY}
+_BUREAUS = {Department.SPORTS: "{region}文化体育局", Department.CULTURE_TOURISM: "{region}文化广电旅游局", Department.SCIENCE_TECHNOLOGY: "{region}科学技术局"}
+
+
 def demo_accounts() -> list[dict]:
     """The demo regulator accounts, parents before children."""
     accounts = [dict(username="edu-000000", level=Level.MINISTRY, region=ROOT_CODE, department=Department.EDUCATION)]
@@ -28,7 +35,8 @@ def demo_accounts() -> list[dict]:
             accounts.append(dict(username=f"edu-{prefecture}", level=Level.PREFECTURE, region=prefecture, department=Department.EDUCATION))
             for county in counties:
                 accounts.append(dict(username=f"edu-{county}", level=Level.COUNTY, region=county, department=Department.EDUCATION))
-                accounts.append(dict(username=f"sports-{county}", level=Level.COUNTY, region=county, department=Department.SPORTS))
+                for prefix, department in OTHER_DEPARTMENTS.items():
+                    accounts.append(dict(username=f"{prefix}-{county}", level=Level.COUNTY, region=county, department=department))
                 for n in (1, 2):
                     accounts.append(
                         dict(username=f"edu-{county}-0{n}", level=Level.SUB_UNIT, region=county,
@@ -48,8 +56,8 @@ _UNIT = {
 def _unit_name(spec: dict, region_name: str) -> str:
     if spec["level"] is Level.SUB_UNIT:
         return f"{region_name}教育局下属单位{'一二'[spec['n'] - 1]}"
-    if spec["department"] is Department.SPORTS:
-        return f"{region_name}文化体育局"
+    if spec["department"] in _BUREAUS:
+        return _BUREAUS[spec["department"]].format(region=region_name)
     return _UNIT[spec["level"]].format(region=region_name)
 
 

@@ -1,7 +1,10 @@
 """The demo's registered institutions: 40 per demo county (320), registered by the county or its
 sub-units, in every registration state (basic situation only … all five parts), of every
 kind, mode and nature, some with what supervision looks for: for-profit subject institutions
-(营转非), no licence (无证无照, 有照无证), online subject institutions. Generated from a fixed seed;
+(营转非), no licence (无证无照, 有照无证), online subject institutions, and in every county a
+licence that has expired (``EXPIRED``) and one that ends within 90 days (``EXPIRING``).
+Licences run five years and are dated from the demo's day, so the standing they give
+(docs/DOMAIN.md §G5) is the same whenever the demo is seeded. Generated from a fixed seed;
 their registrations spread over the year before the demo's day, so the monthly series show
 them month by month."""
 
@@ -21,6 +24,9 @@ from demo.people import GIVEN, MOBILE_PREFIXES, SURNAMES, id_number, mobile
 from models import Account, Institution, Region
 
 PER_COUNTY = 40
+#: The institution (by its number in the county) whose licence has expired, and the one
+#: whose licence ends within the standing's warning days.
+EXPIRED, EXPIRING = 7, 12
 _BRANDS = ["育英", "明德", "启航", "博雅", "星辰", "智慧树", "小太阳", "青禾", "远航", "书香", "致远", "求是"]
 _SUBJECT_TYPES = ["培训学校", "教育培训中心", "学堂"]
 _NON_SUBJECT = [
@@ -41,7 +47,20 @@ def _landline(rng: random.Random, county: str) -> str:
     return f"{area}-8{rng.randrange(10 ** (length - 1)):0{length - 1}d}"
 
 
-def demo_institution(rng: random.Random, county: str, county_name: str, n: int, unit_id) -> Institution:
+def licence_dates(draw: int, day: date, n: int) -> tuple[date, date]:
+    """(valid from, valid to) of a five-year licence as of ``day``, from a draw in [0, 1500):
+    expired for ``EXPIRED``, ending within 90 days for ``EXPIRING``, otherwise valid for more
+    than 300 days yet."""
+    if n == EXPIRED:
+        end = day - timedelta(days=20 + draw % 380)
+    elif n == EXPIRING:
+        end = day + timedelta(days=20 + draw % 60)
+    else:
+        end = day + timedelta(days=320 + draw % 1380)
+    return end - timedelta(days=365 * 5), end
+
+
+def demo_institution(rng: random.Random, county: str, county_name: str, n: int, unit_id, day: date) -> Institution:
     """One generated institution; ``n`` decides its registration state (n % 5 parts saved)."""
     subject = rng.random() < 0.55
     categories, suffix = (["SUBJECT"], rng.choice(_SUBJECT_TYPES)) if subject else rng.choice(_NON_SUBJECT)
@@ -69,12 +88,15 @@ def demo_institution(rng: random.Random, county: str, county_name: str, n: int, 
     saved = n % 5  # 0: basic situation only … 4: all five parts
     if saved >= 1:
         status = rng.choice(["FULL", "FULL", "FULL", "BUSINESS_LICENCE_ONLY", "LICENCE_ONLY", "NONE"])
+        draw = rng.randrange(1500) if status in ("FULL", "LICENCE_ONLY") else None
+        if draw is None and n in (EXPIRED, EXPIRING):
+            # A licence of its own draw, so that the other institutions' draws stay the same.
+            status, draw = "FULL", random.Random(f"{county}:{n}").randrange(1500)
         institution.qualification_status = status
-        if status in ("FULL", "LICENCE_ONLY"):
-            start = date(2019, 1, 1) + timedelta(days=rng.randrange(1500))
+        if draw is not None:
             institution.licence_number = f"教民{county}{n:07d}号"
             institution.licence_issuer = f"{county_name}教育局"
-            institution.licence_valid_from, institution.licence_valid_to = start, start + timedelta(days=365 * 5)
+            institution.licence_valid_from, institution.licence_valid_to = licence_dates(draw, day, n)
         if status in ("FULL", "BUSINESS_LICENCE_ONLY"):
             institution.business_licence_number = institution.credit_code
             institution.business_licence_issuer = f"{county_name}{'民政局' if code_base.startswith('52') else '市场监督管理局'}"
@@ -117,7 +139,8 @@ def registered_at(credit_code: str, day: date) -> datetime:
 
 
 async def seed_institutions(sessionmaker: async_sessionmaker, day: date) -> int:
-    """The demo institutions (idempotent by credit code), registered within the year before ``day``."""
+    """The demo institutions (idempotent by credit code), registered within the year before ``day``,
+    their licences dated from ``day``."""
     rng = random.Random(2026)
     counties = [c for prefectures in DEMO_TREE.values() for cs in prefectures.values() for c in cs]
     async with sessionmaker() as db:
@@ -130,7 +153,7 @@ async def seed_institutions(sessionmaker: async_sessionmaker, day: date) -> int:
         for county in counties:
             registrars = [units[f"edu-{county}"], units[f"edu-{county}"], units[f"edu-{county}-01"], units[f"edu-{county}-02"]]
             for n in range(1, PER_COUNTY + 1):
-                institution = demo_institution(rng, county, names[county], n, registrars[n % len(registrars)])
+                institution = demo_institution(rng, county, names[county], n, registrars[n % len(registrars)], day)
                 if institution.credit_code in existing:
                     continue
                 institution.created_at = institution.updated_at = registered_at(institution.credit_code, day)

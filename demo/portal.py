@@ -1,7 +1,14 @@
 """The demo's institution accounts ``org-1`` … ``org-24`` and their portal data: sites or business
 systems with courses and classes, staff (two departed), materials, documents, funds and
-applications in every state; some records break a rule on purpose, so ``findings`` shows
-them; ``org-24``'s institution is deregistered."""
+applications in every state; ``org-24``'s institution is deregistered.
+
+Each institution's standing follows from its data (docs/DOMAIN.md §G5). By its number
+``n``: a compliance application approved (n % 3 == 1) or pending (n % 3 == 0) only for an
+institution that could submit it — a licence valid on the demo's day (one of the pending
+ones' ends within 90 days: n % 6 == 3), a business registration, non-profit subject
+training, records that break no rule — so the approved ones are compliant and white-list
+eligible; a rejected one (n % 3 == 2) has records that break rules on purpose, so
+``findings`` shows them, and half of them (n % 6 == 2) a licence that has expired."""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.passwords import hash_password_async
-from core.clock import utcnow
+from core.clock import today, utcnow
 from demo.accounts import DEMO_PASSWORD, DEMO_TREE
 from demo.people import GIVEN, STAFF_MOBILE_PREFIXES, SURNAMES, id_number, mobile
 from models import (
@@ -73,11 +80,13 @@ def _staff(rng: random.Random, institution: Institution, subjects: list[str], no
     return people
 
 
-def _class(rng: random.Random, institution: Institution, course: Course, teachers: list[Staff], k: int, now: datetime) -> TrainingClass:
+def _class(
+    rng: random.Random, institution: Institution, course: Course, teachers: list[Staff], k: int, now: datetime, breaks: bool
+) -> TrainingClass:
     online = institution.mode == "ONLINE"
     start = rng.choice(["09:00", "14:00", "18:30"] if not online else ["19:00", "19:30"])
     end = {"09:00": "10:30", "14:00": "15:30", "18:30": "20:00", "19:00": "19:30", "19:30": "20:00"}[start]
-    if k == 3:
+    if k == 3 and breaks:
         end = "21:00" if not online else "21:30"  # breaks the end-time rule
     if course.subject:
         grade = rng.choice(_GRADE_WORDS[course.grades[0]])
@@ -94,7 +103,7 @@ def _class(rng: random.Random, institution: Institution, course: Course, teacher
         capacity=rng.choice([12, 15, 20, 25]),
         enrolled=0 if course.subject else rng.randrange(5, 12),
         fee=Decimal(rng.randrange(12, 40) * 100),
-        fee_months=6 if k == 4 else 3,  # k == 4 breaks the fee-period rule
+        fee_months=6 if k == 4 and breaks else 3,  # k == 4 breaks the fee-period rule
         fee_class_hours=24,
         lesson_minutes=30 if online else None,
         break_minutes=10 if online else None,
@@ -105,10 +114,37 @@ def _class(rng: random.Random, institution: Institution, course: Course, teacher
     )
 
 
-async def seed_portal(sessionmaker: async_sessionmaker, storage=None) -> int:
-    """The demo institution accounts and their portal data; returns the accounts created.
-    With a ``storage``, each also gets its documents (licence, certificate, party building,
-    contract; the deregistered one its proof)."""
+def compliance_of(n: int) -> str:
+    """The latest compliance application of the ``n``-th demo institution account's institution."""
+    return ("PENDING", "APPROVED", "REJECTED")[n % 3]
+
+
+def _qualify(rng: random.Random, institution: Institution, n: int, day: date) -> None:
+    """What the institution of the ``n``-th account holds: a five-year licence and a business
+    registration (证照齐全), valid on ``day`` — ending within 90 days for n % 6 == 3,
+    expired for n % 6 == 2 — and, for subject training, non-profit (营转非 done)."""
+    if n % 6 == 2:
+        end = day - timedelta(days=rng.randrange(30, 300))
+    elif n % 6 == 3:
+        end = day + timedelta(days=rng.randrange(30, 80))
+    else:
+        end = day + timedelta(days=rng.randrange(400, 1500))
+    region = institution.region_code
+    institution.qualification_status = "FULL"
+    institution.licence_number = institution.licence_number or f"教民{region}{rng.randrange(10**7):07d}号"
+    institution.licence_issuer = institution.licence_issuer or "教育局"
+    institution.licence_valid_from, institution.licence_valid_to = end - timedelta(days=365 * 5), end
+    institution.business_licence_number = institution.business_licence_number or institution.credit_code
+    institution.business_licence_issuer = institution.business_licence_issuer or "民政局"
+    if institution.kind == "SUBJECT":
+        institution.nature = "NON_PROFIT"
+
+
+async def seed_portal(sessionmaker: async_sessionmaker, storage=None, day: date | None = None) -> int:
+    """The demo institution accounts and their portal data as of ``day`` (default: today in
+    Beijing); returns the accounts created. With a ``storage``, each also gets its documents
+    (licence, certificate, party building, contract; the deregistered one its proof)."""
+    day = day or today(utcnow())
 
     rng = random.Random(8)
     counties = [c for prefectures in DEMO_TREE.values() for cs in prefectures.values() for c in cs]
@@ -132,6 +168,10 @@ async def seed_portal(sessionmaker: async_sessionmaker, storage=None) -> int:
             ).scalars().all()
             for institution in chosen:
                 n += 1
+                # What may have been approved or is under review breaks no rule.
+                breaks = compliance_of(n) == "REJECTED"
+                if not breaks or n % 6 == 2:
+                    _qualify(rng, institution, n, day)
                 db.add(Account(
                     username=f"org-{n}", name=f"{institution.name}管理员", kind=AccountKind.INSTITUTION, institution_id=institution.id,
                     mobile=mobile(rng, STAFF_MOBILE_PREFIXES), email=demo_email(n), password_hash=password_hash, must_change_password=False,
@@ -172,7 +212,7 @@ async def seed_portal(sessionmaker: async_sessionmaker, storage=None) -> int:
                         db.add(course)
                         await db.flush()
                         for k in range(1 + 2 * c, 3 + 2 * c):
-                            training_class = _class(rng, institution, course, teachers, k, now)
+                            training_class = _class(rng, institution, course, teachers, k, now, breaks)
                             db.add(training_class)
                             classes.append((course, training_class))
                 for m in range(3):
@@ -183,11 +223,11 @@ async def seed_portal(sessionmaker: async_sessionmaker, storage=None) -> int:
                         subject=subjects[0] if subject else None, grades=["PRIMARY"],
                         type=["HANDOUT", "EXERCISES", "TEXTBOOK"][m], author=rng.choice(SURNAMES) + "老师",
                         publisher="某出版社" if m == 2 else None, edition="2026 版",
-                        author_years_in_education=2 if m == 1 else rng.randrange(3, 20),
-                        author_certificate_number=f"2015{institution.region_code[:2]}{rng.randrange(10**11):011d}" if m != 2 or not subject else None,
+                        author_years_in_education=2 if m == 1 and breaks else rng.randrange(3, 20),
+                        author_certificate_number=f"2015{institution.region_code[:2]}{rng.randrange(10**11):011d}" if m != 2 or not subject or not breaks else None,
                         review=["APPROVED", "NOT_REVIEWED", "APPROVED"][m], created_at=now, updated_at=now,
                     ))
-                db.add(_funds(rng, institution, n, now))
+                db.add(_funds(rng, institution, n if breaks else 1, now))
                 if storage is not None:
                     for category, title in DOCUMENTS:
                         if category == "LICENCE" and institution.qualification_status not in ("FULL", "LICENCE_ONLY"):
@@ -269,7 +309,7 @@ def _applications(db, institution: Institution, region_path: str, classes, revie
         db.add(row)
         return row
 
-    compliance = ("PENDING", "APPROVED", "REJECTED")[n % 3]
+    compliance = compliance_of(n)
     application(ApplicationType.COMPLIANCE, compliance, statement="已按要求完成信息补全")
     institution.review_status = compliance
     subject_classes = [c for course, c in classes if course.subject]

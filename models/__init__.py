@@ -20,6 +20,8 @@ from models.applications import Application, ApplicationStatus, ApplicationType
 from models.audit import AuditRecord
 from models.complaints import Complaint, ComplaintStatus, ComplaintType, TargetType
 from models.documents import Document, DocumentCategory
+from models.events import Event, EventType
+from models.findings import InstitutionFinding, Severity
 from models.funds import ChargingMethod, InstitutionFunds
 from models.inspections import Inspection, InspectionStatus, ItemProgress, Problem, RectificationItem, UrgingNotice
 from models.institutions import Grade, Institution, Kind, Mode, Nature, Premises, QualificationStatus, ReviewStatus, Subject, TrainingCategory
@@ -53,6 +55,8 @@ __all__ = [
     "Document",
     "DocumentCategory",
     "Employment",
+    "Event",
+    "EventType",
     "FilingStatus",
     "Gender",
     "Grade",
@@ -60,6 +64,7 @@ __all__ = [
     "InspectionStatus",
     "Institution",
     "InstitutionClaim",
+    "InstitutionFinding",
     "InstitutionFunds",
     "ItemProgress",
     "Kind",
@@ -82,6 +87,7 @@ __all__ = [
     "RectificationItem",
     "ReviewStatus",
     "Region",
+    "Severity",
     "RegionChange",
     "RegionChangeSet",
     "RegionSuccessor",

@@ -156,6 +156,11 @@ async def _connect(url: str) -> asyncpg.Connection:
     )
 
 
+async def listening_connection(url: str) -> asyncpg.Connection:
+    """A connection of its own, outside the pools, for ``LISTEN`` (``resolvers.live``)."""
+    return await _connect(url)
+
+
 async def execute_admin(url: str, *statements: str) -> None:
     """Run statements outside a transaction (CREATE/DROP DATABASE) on the server of ``url``."""
     conn = await _connect(url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -33,6 +34,9 @@ class ListPeriod(SQLModel, table=True):
     published_at: datetime = Field(sa_column=timestamp_column(nullable=False))
     published_by: uuid.UUID | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     entry_count: int = 0
+    #: Why it was published, when not by hand: a white list revised because a black list
+    #: named some of its institutions (resolvers.lists).
+    note: str | None = Field(default=None, max_length=300)
 
 
 class ListEntry(SQLModel, table=True):
@@ -53,3 +57,15 @@ class ListEntry(SQLModel, table=True):
     licence_number: str | None = Field(default=None, max_length=50)
     #: 列入黑名单的原因 (black list only).
     reason: str | None = Field(default=None, max_length=500)
+
+
+def is_current(period: Any, kind: ListKind) -> sa.ColumnElement[bool]:
+    """Whether ``period`` (an alias of ``ListPeriod``) is its region's current period of
+    ``kind``: the highest number."""
+    newest = (
+        sa.select(sa.func.max(ListPeriod.number))
+        .where(ListPeriod.region_code == period.region_code, ListPeriod.kind == kind)
+        .correlate(period)
+        .scalar_subquery()
+    )
+    return sa.and_(period.kind == kind, period.number == newest)

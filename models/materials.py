@@ -46,7 +46,14 @@ class Material(SQLModel, table=True):
     edition: str | None = Field(default=None, max_length=50)
     author_years_in_education: int
     author_certificate_number: str | None = Field(default=None, max_length=30)
+    #: Set by the regulator that reviews the institution (docs/DOMAIN.md §P1.3.1), never by
+    #: the institution; an edit of the material makes it NOT_REVIEWED again.
     review: MaterialReview = Field(default=MaterialReview.NOT_REVIEWED, sa_column=enum_column(MaterialReview, nullable=False))
+    reviewed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    reviewed_by: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("account.id", ondelete="SET NULL", name="material_reviewed_by_fkey"), nullable=True)
+    )
+    review_opinion: str | None = Field(default=None, max_length=500)
     version: int = Field(default=1, sa_column=version_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

@@ -83,6 +83,20 @@ institution_tally = sa.Table(
     #: The institution's region, copied so a removed institution's counts leave its county.
     sa.Column("region_code", sa.String(6), nullable=False),
     *_counts(INSTITUTION_TALLIES),
+    # What the standing (``resolvers.standing``) reads besides the institution's row, kept by
+    # the triggers of migration 0018: its open violations (``institution_finding``), and, for
+    # counting the compliant institutions of a region by an index, the part of compliance
+    # that does not depend on the day (``STANDING_BASIS``) with the dates of a licence held.
+    sa.Column("violations", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("standing_basis", sa.Boolean, nullable=False, server_default="false"),
+    sa.Column("licence_valid_from", sa.Date, nullable=True),
+    sa.Column("licence_valid_to", sa.Date, nullable=True),
+    # The compliant institutions of each region, with their licences' dates (migration 0018).
+    sa.Index(
+        "ix_institution_tally_compliant", "region_code",
+        postgresql_include=["licence_valid_from", "licence_valid_to"],
+        postgresql_where=sa.text("standing_basis AND black_listed = 0 AND violations = 0"),
+    ),
 )
 
 county_tally = sa.Table(

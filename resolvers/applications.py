@@ -11,6 +11,12 @@ The institution submits; the authority of docs/DOMAIN.md §P1.3.1 reviews:
 - a subject class's filing (学科类培训班备案): the county education bureau, for every mode
   (docs/DOMAIN.md §G3: "filed with the county").
 
+No application is left without a reviewer (``reviewer``): when the county has no enabled
+account of the category's department (体育, 文化旅游, 科技), the application goes to the
+county education bureau, which supervises every institution of its county; when the
+authority is education and has no enabled account, or neither has one, the submission is
+refused with a message naming the authority.
+
 The authority (region, department, level) is fixed on the application when it is
 submitted, so later changes of the institution do not move a pending application. Only that
 authority may decide; other regulators in scope read it. A decision carries an opinion
@@ -23,10 +29,16 @@ FILED (a rejected filing: REJECTED, and it may be filed again after changes); a
 deregistration (注销) makes the institution read-only and disables its accounts, ending
 their sessions.
 
-A compliance application is accepted only when nothing is missing (``missing_items``):
-registration complete, the 营转非 and 备案转审批 flags cleared, a site or business system with
-a course, active staff, and no open finding of the rules. What the data showed at
-submission is kept on the application for the reviewer.
+A compliance application is accepted only when nothing is missing (``missing_items``, every
+item refused at once): registration complete, the 营转非 and 备案转审批 flags cleared, a site
+or business system with a course, active staff, the funds' supervision, and no reason of the
+standing (``resolvers.standing``) that keeps the institution from being compliant — a
+licence expired, not yet valid or missing, no business registration, a black list, an open
+violation. A class filing needs a lawful institution (every reason refused at once); a
+licence application one without a licence valid today, or with one ending within the
+standing's warning days (a renewal). An approval is a decision in the history: the standing
+says whether the institution is compliant now. What the data showed at submission is kept
+on the application for the reviewer.
 """
 
 from __future__ import annotations
@@ -54,23 +66,26 @@ from models import (
     Department,
     Document,
     DocumentCategory,
+    EventType,
     FilingStatus,
     Institution,
     Kind,
     Level,
     Mode,
     QualificationStatus,
+    Region,
     TrainingCategory,
     TrainingClass,
 )
-from resolvers import audit, validation
+from resolvers import audit, findings, validation
+from resolvers.events import raise_event
 from resolvers.filters import RecordId, condition, criterion
-from resolvers.findings import findings_for
 from resolvers.forms import Form, raw
-from resolvers.institutions.home import LICENSED, missing_items
+from resolvers.institutions.home import missing_items
 from resolvers.institutions.saving import province_of, region_path
 from resolvers.pagination import Page, paginate
 from resolvers.records import Refused, not_found, owner_of
+from resolvers.standing import Effect, standings
 
 TYPE_LABELS = {
     ApplicationType.COMPLIANCE: "合规申请",
@@ -84,6 +99,14 @@ CATEGORY_DEPARTMENTS = (
     (TrainingCategory.ARTS, Department.CULTURE_TOURISM),
     (TrainingCategory.SCIENCE_TECHNOLOGY, Department.SCIENCE_TECHNOLOGY),
 )
+DEPARTMENT_NAMES = {
+    Department.EDUCATION: "教育部门",
+    Department.SPORTS: "体育部门",
+    Department.CULTURE_TOURISM: "文化和旅游部门",
+    Department.SCIENCE_TECHNOLOGY: "科技部门",
+}
+
+
 @dataclass(frozen=True)
 class Authority:
     region_code: str
@@ -98,6 +121,42 @@ def authority(institution: Institution, region_path: str, kind: ApplicationType)
     if institution.kind == Kind.NON_SUBJECT:
         department = next((d for c, d in CATEGORY_DEPARTMENTS if c.value in institution.training_categories), Department.EDUCATION)
     return Authority(institution.region_code, department, Level.COUNTY)
+
+
+async def _staffed(db: AsyncSession, who: Authority) -> bool:
+    """Whether the authority has an enabled account."""
+    return bool(
+        (
+            await db.execute(
+                sa.select(
+                    sa.exists().where(
+                        Account.kind == AccountKind.REGULATOR, Account.enabled, Account.region_code == who.region_code,
+                        Account.department == who.department, Account.level == who.level,
+                    )
+                )
+            )
+        ).scalar()
+    )
+
+
+async def reviewer(db: AsyncSession, institution: Institution, path: str, kind: ApplicationType) -> Authority:
+    """The authority that will review: ``authority``'s, or, when the county has no enabled
+    account of the category's department, the county education bureau; ``Refused`` naming
+    the authority when it has no enabled account either."""
+    who = authority(institution, path, kind)
+    if await _staffed(db, who):
+        return who
+    if who.department is not Department.EDUCATION:
+        bureau = Authority(who.region_code, Department.EDUCATION, Level.COUNTY)
+        if await _staffed(db, bureau):
+            return bureau
+    name = (await db.execute(sa.select(Region.name).where(Region.code == who.region_code))).scalar_one()
+    raise Refused(
+        FieldError(
+            "type", ErrorCode.NOT_ALLOWED,
+            f"{name}{DEPARTMENT_NAMES[who.department]}尚未开通审核账号，暂不能受理{TYPE_LABELS[kind]}，请联系当地教育部门 (no reviewing account)",
+        )
+    )
 
 
 def is_authority(viewer: Viewer | None, application: Application) -> bool:
@@ -137,16 +196,17 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
             statement = form.text("statement", "申请说明", 2000, required=kind in (ApplicationType.DEREGISTRATION, ApplicationType.LICENCE), lines=True)
             if form.errors:
                 raise Refused(*form.errors)
-            findings = (await findings_for(db, [institution.id]))[institution.id]
+            standing = (await standings(db, [institution.id], today(ctx.now)))[institution.id]
+            found = [*standing.licence_findings, *(await findings.stored(db, [institution.id]))[institution.id]]
             training_class = None
             if kind is ApplicationType.COMPLIANCE:
                 if institution.review_status == ApplicationStatus.APPROVED:
                     raise Refused(FieldError("type", ErrorCode.NOT_ALLOWED, "机构已通过合规审核"))
-                if missing := await missing_items(db, institution, findings):
+                if missing := await missing_items(db, institution, standing):
                     raise Refused(*(FieldError("type", ErrorCode.NOT_ALLOWED, m.message) for m in missing))
             elif kind is ApplicationType.LICENCE:
-                if institution.qualification_status in LICENSED:
-                    raise Refused(FieldError("type", ErrorCode.NOT_ALLOWED, "机构已有办学许可证"))
+                if standing.licensed and "LICENCE_EXPIRING" not in standing.codes:
+                    raise Refused(FieldError("type", ErrorCode.NOT_ALLOWED, "机构已有有效的办学许可证"))
             elif kind is ApplicationType.DEREGISTRATION:
                 await _check_proof(db, institution, new.proof_document_id)
             elif kind is ApplicationType.CLASS_FILING:
@@ -162,18 +222,21 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
                     raise not_found("班级", "classId")
                 if training_class.filing_status not in (FilingStatus.NOT_FILED, FilingStatus.REJECTED):
                     raise Refused(FieldError("classId", ErrorCode.NOT_ALLOWED, "只有未备案或备案未通过的学科类班级可以申请备案"))
-                findings = [f for f in findings if f.record_id == training_class.id]
+                if unlawful := [r for r in standing.reasons if r.effect is Effect.NOT_LAWFUL]:
+                    raise Refused(*(FieldError("type", ErrorCode.NOT_ALLOWED, f"机构不合法，不能申请备案：{r.message}") for r in unlawful))
+                found = [f for f in found if f.record_id == training_class.id]
                 training_class.filing_status = FilingStatus.PENDING
                 training_class.version += 1
                 training_class.updated_at = ctx.now
-            who = authority(institution, await region_path(db, institution.region_code), kind)
+                await findings.refresh(db, [institution.id])
+            who = await reviewer(db, institution, await region_path(db, institution.region_code), kind)
             application = Application(
                 institution_id=institution.id,
                 type=kind,
                 class_id=training_class.id if training_class else None,
                 proof_document_id=parse_id(new.proof_document_id) if kind is ApplicationType.DEREGISTRATION else None,
                 statement=statement,
-                findings_at_submission=[f.as_json() for f in findings],
+                findings_at_submission=[f.as_json() for f in found],
                 authority_region_code=who.region_code,
                 authority_department=who.department.value,
                 authority_level=who.level.value,
@@ -189,6 +252,7 @@ async def submit(info, new: NewApplication) -> tuple[Application | None, list[Fi
                     db, ctx, "submitApplication", "Application", application.id, institution.region_code,
                     changed={"type": [None, kind.value], "status": [None, ApplicationStatus.PENDING.value]},
                 )
+                await raise_event(db, EventType.APPLICATION_SUBMITTED, application.id, institution.region_code, ctx.now, institution_id=institution.id)
                 await db.commit()
             except IntegrityError:
                 await db.rollback()
@@ -263,7 +327,9 @@ async def review(info, application_id: Any, decision: Decision) -> tuple[Applica
             application.decided_by = viewer.account_id
             changed: dict[str, list] = {"status": [ApplicationStatus.PENDING.value, status.value], "opinion": [None, application.opinion]}
             await _apply(db, ctx, application, institution, form.values, changed)
+            await findings.refresh(db, [institution.id])
             audit.record(db, ctx, "reviewApplication", "Application", application.id, institution.region_code, changed=changed)
+            await raise_event(db, EventType.APPLICATION_DECIDED, application.id, institution.region_code, ctx.now, institution_id=institution.id)
             await db.commit()
             return application, []
     except Refused as refused:

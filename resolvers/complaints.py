@@ -31,9 +31,10 @@ from core.clock import today
 from core.errors import ApiError, ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
 from core.masking import mask_name, mask_phone
-from models import Complaint, ComplaintStatus, ComplaintType, Institution, TargetType
+from models import Complaint, ComplaintStatus, ComplaintType, EventType, Institution, TargetType
 from models.database import single_statements
 from resolvers import audit, validation
+from resolvers.events import raise_event
 from resolvers.filters import condition, criterion
 from resolvers.pagination import Page, paginate
 from resolvers.regions import find_region, unknown_region_message
@@ -157,6 +158,7 @@ async def submit(info, new: NewComplaint) -> tuple[Complaint | None, list[FieldE
         db.add(complaint)
         audit.record(db, ctx, "submitComplaint", "Complaint", complaint.id, county.code,
                      changed=audit.changes(None, audit.values_of(complaint, ["tracking_number", "complainant_name", "complainant_mobile", "target_type", "complaint_type", "county_code", "target_name", "institution_id"])))
+        await raise_event(db, EventType.COMPLAINT_RECEIVED, complaint.id, county.code, ctx.now, institution_id=institution_id)
         await db.commit()
     return complaint, []
 

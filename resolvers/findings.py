@@ -1,11 +1,16 @@
 """The regulations' rules (docs/DOMAIN.md §G4), checked on an institution's data. A rule that fails
-is a finding (rule id, message, source, and the record it concerns), listed on the
+is a finding (rule id, severity, message, source, and the record it concerns), listed on the
 institution for its own account and for regulators, and shown before an application is
-submitted. Nothing here refuses a save or raises: findings are data.
+submitted. Nothing here refuses a save or raises: findings are data. A finding is a
+violation (违规: while one is open the institution is not compliant, ``resolvers.standing``)
+or a warning (提示); every rule on the records is a violation.
 
 ``findings_for(db, ids)`` checks many institutions with one statement per kind of record
 (institutions, sites, courses, classes, teachers, materials, funds), whatever their
-number.
+number. What it finds is kept (``models.findings``): every change of an institution's
+records calls ``refresh`` in its transaction, and reads go to ``stored`` (one statement).
+The licence's rules depend on the day, not on the records: ``resolvers.standing`` derives
+them (``LICENCE_RULES``) with the institution's standing.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
@@ -20,7 +26,22 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Course, FilingStatus, Grade, Institution, InstitutionFunds, Kind, Material, Mode, Nature, Site, Staff, TrainingClass
+from models import (
+    Course,
+    FilingStatus,
+    Grade,
+    Institution,
+    InstitutionFinding,
+    InstitutionFunds,
+    Kind,
+    Material,
+    Mode,
+    Nature,
+    Severity,
+    Site,
+    Staff,
+    TrainingClass,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +49,19 @@ class Rule:
     id: str
     title: str
     source: str
+    severity: Severity = Severity.VIOLATION
+
+
+#: The rules on the licence (许可证须在有效期内；到期前提示), derived from the institution's
+#: qualifications and the day by ``resolvers.standing``, never stored.
+LICENCE_RULES = {
+    rule.id: rule
+    for rule in (
+        Rule("LICENCE_REQUIRED", "学科类培训须取得办学许可证", "《中华人民共和国民办教育促进法》；国办发〔2018〕80号"),
+        Rule("LICENCE_EXPIRED", "办学许可证须在有效期内", "《中华人民共和国民办教育促进法》；国办发〔2018〕80号"),
+        Rule("LICENCE_EXPIRING", "办学许可证即将到期，请及时办理延续", "国办发〔2018〕80号", Severity.WARNING),
+    )
+}
 
 
 RULES = {
@@ -44,7 +78,7 @@ RULES = {
         Rule("MATERIAL_AUTHOR_EXPERIENCE", "培训材料编写人员须从事相关教育工作 3 年以上", "《中小学生校外培训材料管理办法（试行）》"),
         Rule("MATERIAL_AUTHOR_CERTIFICATE", "学科类培训材料编写人员须具有相应教师资格", "《中小学生校外培训材料管理办法（试行）》"),
     )
-}
+} | LICENCE_RULES
 
 LATEST_END = {Mode.OFFLINE.value: time(20, 30), Mode.ONLINE.value: time(21, 0)}
 MAX_LESSON_MINUTES, MIN_BREAK_MINUTES = 30, 10
@@ -75,16 +109,19 @@ class Finding:
     record_type: str
     record_id: uuid.UUID
     record_name: str
+    severity: str = Severity.VIOLATION.value
 
     def as_json(self) -> dict:
         return {
-            "rule": self.rule, "message": self.message, "source": self.source,
+            "rule": self.rule, "severity": self.severity, "message": self.message, "source": self.source,
             "recordType": self.record_type, "recordId": str(self.record_id), "recordName": self.record_name,
         }
 
 
-def _finding(rule: str, message: str, record_type: str, record_id: uuid.UUID, record_name: str) -> Finding:
-    return Finding(rule, message, RULES[rule].source, record_type, record_id, record_name)
+def finding(rule: str, message: str, record_type: str, record_id: uuid.UUID, record_name: str) -> Finding:
+    return Finding(rule, message, RULES[rule].source, record_type, record_id, record_name, RULES[rule].severity.value)
+
+
 
 
 def class_name_fits(name: str, subject: str | None) -> bool:
@@ -122,7 +159,7 @@ def _site_peak(classes: list[TrainingClass]) -> int:
 
 def _check_class(institution: Institution, course: Course, c: TrainingClass, teachers: dict[uuid.UUID, Staff]) -> list[Finding]:
     found: list[Finding] = []
-    add = lambda rule, message: found.append(_finding(rule, message, "TrainingClass", c.id, c.name))  # noqa: E731
+    add = lambda rule, message: found.append(finding(rule, message, "TrainingClass", c.id, c.name))  # noqa: E731
     latest = LATEST_END[institution.mode]
     late = [s for s in c.schedule if time.fromisoformat(s["end"]) > latest]
     if late:
@@ -170,7 +207,7 @@ async def findings_for(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
         grades = set(institution.grades) | {g for c in courses.values() if c.institution_id == institution.id and c.subject for g in c.grades}
         if institution.kind == Kind.SUBJECT and institution.nature == Nature.FOR_PROFIT and (grades & COMPULSORY_GRADES or not grades):
             found[institution.id].append(
-                _finding("NON_PROFIT", "学科类机构仍为营利性，须完成“营转非”登记", "Institution", institution.id, institution.name)
+                finding("NON_PROFIT", "学科类机构仍为营利性，须完成“营转非”登记", "Institution", institution.id, institution.name)
             )
     by_site: dict[uuid.UUID, list[TrainingClass]] = defaultdict(list)
     for c in classes:
@@ -183,7 +220,7 @@ async def findings_for(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
         peak = _site_peak(by_site.get(site.id, []))
         if peak and site.teaching_area / peak < AREA_PER_STUDENT:
             found[site.institution_id].append(
-                _finding(
+                finding(
                     "AREA_PER_STUDENT",
                     f"办学点“{site.name}”教学面积 {site.teaching_area} 平方米，同一时段最多 {peak} 名学生，生均不足 3 平方米",
                     "Site", site.id, site.name,
@@ -194,15 +231,98 @@ async def findings_for(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
         if months > MAX_FEE_MONTHS or hours > MAX_FEE_CLASS_HOURS:
             covered = "、".join(x for x in (months and f"{months} 个月", hours and f"{hours} 课时") if x)
             found[funds.institution_id].append(
-                _finding("FEE_PERIOD", f"收费信息：一次收费最长覆盖 {covered}，超过 3 个月或 60 课时", "InstitutionFunds", funds.institution_id, "收费信息")
+                finding("FEE_PERIOD", f"收费信息：一次收费最长覆盖 {covered}，超过 3 个月或 60 课时", "InstitutionFunds", funds.institution_id, "收费信息")
             )
     for m in materials:
         if m.author_years_in_education < 3:
             found[m.institution_id].append(
-                _finding("MATERIAL_AUTHOR_EXPERIENCE", f"培训材料“{m.name}”的编写人员从事教育工作不足 3 年", "Material", m.id, m.name)
+                finding("MATERIAL_AUTHOR_EXPERIENCE", f"培训材料“{m.name}”的编写人员从事教育工作不足 3 年", "Material", m.id, m.name)
             )
         if m.subject and not m.author_certificate_number:
             found[m.institution_id].append(
-                _finding("MATERIAL_AUTHOR_CERTIFICATE", f"学科类培训材料“{m.name}”的编写人员没有教师资格证", "Material", m.id, m.name)
+                finding("MATERIAL_AUTHOR_CERTIFICATE", f"学科类培训材料“{m.name}”的编写人员没有教师资格证", "Material", m.id, m.name)
             )
+    return found
+
+
+async def stored(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Finding]]:
+    """The findings kept for each institution of ``ids``, in one statement."""
+    found: dict[uuid.UUID, list[Finding]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = await db.execute(
+        sa.select(InstitutionFinding).where(InstitutionFinding.institution_id.in_(ids)).order_by(InstitutionFinding.institution_id, InstitutionFinding.position)
+    )
+    for row in rows.scalars():
+        found[row.institution_id].append(
+            Finding(row.rule, row.message, row.source, row.record_type, row.record_id, row.record_name, row.severity)
+        )
+    return found
+
+
+async def refresh(db: AsyncSession, ids: list[uuid.UUID], chunk: int = 2000) -> None:
+    """Check the institutions' records again and keep what the rules find, in the caller's
+    transaction (before its commit): every writer of an institution's records calls it."""
+    ids = sorted(set(ids))
+    if not ids:
+        return
+    await db.flush()
+    for start in range(0, len(ids), chunk):
+        await _refresh(db, ids[start : start + chunk])
+
+
+async def _refresh(db: AsyncSession, ids: list[uuid.UUID]) -> None:
+    # One writer at a time per institution (in id order: no deadlock between batches).
+    await db.execute(sa.select(Institution.id).where(Institution.id.in_(ids)).order_by(Institution.id).with_for_update())
+    fresh = await findings_for(db, ids)
+    kept = await stored(db, ids)
+    changed = [i for i in ids if fresh.get(i, []) != kept[i]]
+    if not changed:
+        return
+    await db.execute(sa.delete(InstitutionFinding).where(InstitutionFinding.institution_id.in_(changed)))
+    rows = [
+        {
+            "institution_id": i, "position": n, "rule": f.rule, "severity": f.severity, "message": f.message, "source": f.source,
+            "record_type": f.record_type, "record_id": f.record_id, "record_name": f.record_name,
+        }
+        for i in changed
+        for n, f in enumerate(fresh.get(i, []))
+    ]
+    if rows:
+        await db.execute(sa.insert(InstitutionFinding), rows)
+
+
+async def _batches(sessionmaker, batch: int) -> AsyncIterator[tuple[AsyncSession, list[uuid.UUID]]]:
+    """Every institution's id, ``batch`` at a time in id order, each batch with a session of its own."""
+    after = None
+    while True:
+        async with sessionmaker() as db:
+            stmt = sa.select(Institution.id).order_by(Institution.id).limit(batch)
+            if after is not None:
+                stmt = stmt.where(Institution.id > after)
+            ids = list((await db.execute(stmt)).scalars())
+            if not ids:
+                return
+            yield db, ids
+        after = ids[-1]
+
+
+async def refresh_all(sessionmaker, batch: int = 2000) -> int:
+    """``refresh`` every institution, a batch per transaction (the demo, the national
+    dataset, ``python server.py tallies --rebuild``); returns how many were checked."""
+    checked = 0
+    async for db, ids in _batches(sessionmaker, batch):
+        await refresh(db, ids)
+        await db.commit()
+        checked += len(ids)
+    return checked
+
+
+async def differing(sessionmaker, batch: int = 2000) -> list[uuid.UUID]:
+    """The institutions whose kept findings differ from a check of their records now
+    (``python server.py tallies``)."""
+    found: list[uuid.UUID] = []
+    async for db, ids in _batches(sessionmaker, batch):
+        fresh, kept = await findings_for(db, ids), await stored(db, ids)
+        found += [i for i in ids if fresh[i] != kept[i]]
     return found

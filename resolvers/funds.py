@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import ErrorCode, FieldError
 from models import ChargingMethod, Institution, InstitutionFunds
-from resolvers import audit, validation
+from resolvers import audit, findings, validation
 from resolvers.records import DEREGISTERED, deregistered
 
 #: Text fields: key -> (label, longest length, whether line breaks are allowed).
@@ -119,6 +119,7 @@ async def save_funds(info, version: int | None, data: dict[str, Any]) -> tuple[I
             changed=audit.changes(before, audit.values_of(funds, list(values))),
         )
         try:
+            await findings.refresh(db, [viewer.institution_id])
             await db.commit()
         except IntegrityError:
             # A simultaneous first save created the row.

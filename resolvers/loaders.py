@@ -38,9 +38,10 @@ from models import (
     TrainingClass,
     valid_on,
 )
-from resolvers.findings import findings_for
+from resolvers import findings
 from resolvers.institutions.home import missing_items_of
 from resolvers.public import public_facts
+from resolvers.standing import standings
 
 
 class Loader(DataLoader):
@@ -245,24 +246,38 @@ class FundsByInstitutionLoader(_ById):
         return InstitutionFunds.institution_id
 
 
+class StandingLoader(Loader):
+    """institution id -> its Standing (``resolvers.standing``) as of the request's day, or None
+    for an unknown id: public facts of any registered institution (the public lookup and
+    lists read them too), one statement per batch. A list page that selected the standing
+    with its rows primes this loader instead."""
+
+    async def batch_load_fn(self, ids: list[uuid.UUID]) -> list[Any]:
+        async with self.sessionmaker() as db:
+            found = await standings(db, ids, today(self._context.now))
+        return [found.get(i) for i in ids]
+
+
 class FindingsByInstitutionLoader(Loader):
-    """institution id -> the rules' findings on its data (institutions in scope)."""
+    """institution id -> the rules' findings on its data (institutions in scope): those of
+    the licence (from its standing), then those kept for its records."""
 
     async def batch_load_fn(self, ids: list[uuid.UUID]) -> list[list[Any]]:
+        standing = dict(zip(ids, await StandingLoader(self._context).load_many(ids), strict=True))
         async with self.sessionmaker() as db:
             visible = list((await db.execute(sa.select(Institution.id).where(Institution.id.in_(ids), scope(self.viewer, Institution)))).scalars())
-            found = await findings_for(db, visible)
-        return [found.get(i, []) for i in ids]
+            found = await findings.stored(db, visible)
+        return [[*standing[i].licence_findings, *found[i]] if i in found and standing[i] else [] for i in ids]
 
 
 class MissingItemsLoader(Loader):
     """institution id -> what is missing before a compliance application (in scope)."""
 
     async def batch_load_fn(self, ids: list[uuid.UUID]) -> list[list[Any]]:
-        findings = dict(zip(ids, await FindingsByInstitutionLoader(self._context).load_many(ids), strict=True))
+        standing = dict(zip(ids, await StandingLoader(self._context).load_many(ids), strict=True))
         async with self.sessionmaker() as db:
             institutions = (await db.execute(sa.select(Institution).where(Institution.id.in_(ids), scope(self.viewer, Institution)))).scalars().all()
-            found = await missing_items_of(db, list(institutions), findings)
+            found = await missing_items_of(db, list(institutions), standing)
         return [found.get(i, []) for i in ids]
 
 

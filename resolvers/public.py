@@ -23,17 +23,14 @@ characters, rank first (``closeness``), then trigram similarity. Pages of at mos
 registry).
 
 What a parent reads of an institution (``PublicInstitution``) is what matters to choose
-one: whether it is lawful (合法: licence and business registration, not deregistered, not on
-the current black list) and compliant (合规: its compliance application approved), its
-licence, its teachers (names and teacher certificate status; ID numbers never, certificate
-numbers masked) and the names of its filed subject classes. Nothing else: no contacts of
-staff, no funds, no inspection internals.
+one: its standing (``resolvers.standing``: whether it is lawful and compliant, and why not),
+its licence, its teachers (names and teacher certificate status; ID numbers never,
+certificate numbers masked) and the names of its filed subject classes. Nothing else: no
+contacts of staff, no funds, no inspection internals.
 
-Lists: a regulator (education, county level and up) publishes the next period (第N期) of
-its own region's white list (every approved, registered institution of the region that is
-not deregistered) or black list (institutions of its scope, each with a reason). Entries
-are snapshots; the public reads the current period and earlier ones, with what changed
-since the previous period (by credit code), and downloads a period as ``.xlsx``.
+Lists (``resolvers.lists``): the public reads the current period and earlier ones, with what
+changed since the previous period (by credit code), each entry with its institution's
+standing today, and downloads a period as ``.xlsx``.
 """
 
 from __future__ import annotations
@@ -46,13 +43,12 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.orm
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadUserInput
 from core.ids import parse_id
-from models import FilingStatus, Institution, ListEntry, ListKind, ListPeriod, Post, QualificationStatus, Region, Staff, StaffStatus, TrainingClass, in_force
+from models import FilingStatus, Institution, Post, Region, Staff, StaffStatus, TrainingClass, in_force
 from resolvers import validation
 from resolvers.pagination import Page
 from resolvers.regions import unknown_region_message
@@ -291,51 +287,23 @@ class TeacherRow:
 class PublicFacts:
     teachers: list[TeacherRow]
     filed_classes: list[str]
-    black_reason: str | None
 
 
 async def public_facts(sessionmaker, ids: list[uuid.UUID]) -> list[PublicFacts]:
-    """Teachers, filed classes and black-list reasons of many institutions, in one statement
-    (every search asks for them: the reasons decide the status)."""
-    # The current period of each region's black list: the highest number.
-    current = sa.orm.aliased(ListPeriod)
-    newest = (
-        sa.select(sa.func.max(ListPeriod.number))
-        .where(ListPeriod.region_code == current.region_code, ListPeriod.kind == ListKind.BLACK)
-        .scalar_subquery()
-    )
+    """Teachers and filed classes of many institutions, in one statement."""
     facts = sa.union_all(
         sa.select(sa.literal("teacher").label("fact"), Staff.institution_id, Staff.name.label("name"),
                   Staff.teacher_certificate_number.label("detail"), Staff.id)
         .where(Staff.institution_id.in_(ids), Staff.status == StaffStatus.ACTIVE, Staff.post == Post.TEACHING),
         sa.select(sa.literal("class"), TrainingClass.institution_id, TrainingClass.name, sa.null(), TrainingClass.id)
         .where(TrainingClass.institution_id.in_(ids), TrainingClass.filing_status == FilingStatus.FILED),
-        sa.select(sa.literal("black"), ListEntry.institution_id, ListEntry.name, ListEntry.reason, ListEntry.id)
-        .join(current, current.id == ListEntry.period_id)
-        .where(ListEntry.institution_id.in_(ids), current.kind == ListKind.BLACK, current.number == newest),
     ).order_by("fact", "name", "id")
     teachers: dict[uuid.UUID, list[TeacherRow]] = defaultdict(list)
     classes: dict[uuid.UUID, list[str]] = defaultdict(list)
-    reasons: dict[uuid.UUID, str | None] = {}
     async with sessionmaker() as db:
         for fact, institution_id, name, detail, _ in await db.execute(facts):
             if fact == "teacher":
                 teachers[institution_id].append(TeacherRow(name, detail))
-            elif fact == "class":
-                classes[institution_id].append(name)
             else:
-                reasons[institution_id] = detail
-    return [PublicFacts(teachers[i], classes[i], reasons.get(i)) for i in ids]
-
-
-def is_lawful(institution: Institution, today: date, black_reason: str | None) -> bool:
-    """合法: a licence valid today and business registration (证照齐全), not deregistered, not
-    on the current black list."""
-    return (
-        institution.qualification_status == QualificationStatus.FULL
-        and institution.licence_valid_to is not None
-        and (institution.licence_valid_from is None or institution.licence_valid_from <= today)
-        and today <= institution.licence_valid_to
-        and institution.deregistered_at is None
-        and black_reason is None
-    )
+                classes[institution_id].append(name)
+    return [PublicFacts(teachers[i], classes[i]) for i in ids]

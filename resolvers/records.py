@@ -11,7 +11,9 @@ at once. Every mutation writes an audit record in its transaction.
 
 The regulations' rules (class end times, fee periods, certificates, area per student …) are
 not refused here: a record that breaks one is saved and shows up as a finding
-(``resolvers.findings``, docs/DOMAIN.md §G4). What is refused is what cannot be true: a
+(``resolvers.findings``, docs/DOMAIN.md §G4), checked again in the transaction of every
+change (``findings.refresh``) so that the institution's standing follows at once. What is
+refused is what cannot be true: a
 missing required field, an invalid ID number, a schedule that ends before it starts, a
 teacher who is not active staff of the same institution.
 
@@ -36,7 +38,7 @@ from core.clock import today
 from core.errors import ErrorCode, FieldError
 from core.ids import parse_id
 from models import Institution
-from resolvers import audit
+from resolvers import audit, findings
 from resolvers.forms import Form
 
 
@@ -180,6 +182,7 @@ async def create(info, record: Record, data: dict[str, Any], parent_id: Any = No
                 db, ctx, _mutation(record, "create"), record.model.__name__, row.id, owner.institution.region_code,
                 changed=audit.changes(None, audit.values_of(row, list(values))),
             )
+            await findings.refresh(db, [owner.institution.id])
             await _commit(db, record)
             return row, []
     except Refused as refused:
@@ -207,6 +210,7 @@ async def update(info, record: Record, record_id: Any, version: int, data: dict[
             row.version += 1
             row.updated_at = ctx.now
             audit.record(db, ctx, _mutation(record, "update"), record.model.__name__, row.id, owner.institution.region_code, changed=changed)
+            await findings.refresh(db, [owner.institution.id])
             await _commit(db, record)
             return row, []
     except Refused as refused:
@@ -227,6 +231,7 @@ async def delete(info, record: Record, record_id: Any) -> tuple[uuid.UUID | None
                 raise Refused(problem)
             audit.record(db, ctx, _mutation(record, "delete"), record.model.__name__, row.id, owner.institution.region_code, snapshot=audit.values_of(row))
             await db.delete(row)
+            await findings.refresh(db, [owner.institution.id])
             await db.commit()
             return row.id, []
     except Refused as refused:

@@ -13,6 +13,7 @@ from strawberry.types import Info as _Info
 from auth.viewer import Viewer
 from core.settings import Settings
 from models.storage import Storage
+from resolvers.live import Socket
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Context:
     #: Unmasked personal data read in this request: (record type, id) -> (region, fields);
     #: written to the audit trail when the request ends (schema.extensions.RecordPersonalReads).
     personal_reads: dict = field(default_factory=dict)
+    #: A subscriber's socket, once ``connection_init`` named its session (``web.subscriptions``).
+    socket: Socket | None = None
 
 
 def note_personal_read(info, key: tuple | None, field_name: str) -> None:

@@ -25,6 +25,7 @@ from graphql import (
 
 from models import Grade, Kind, Mode, Nature, Premises, QualificationStatus, Subject, TrainingCategory
 from resolvers.institutions.registration import CHOICES
+from resolvers.standing import REASONS
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -165,10 +166,18 @@ TYPES = {
     "RectificationItemInput": "整改事项",
     "ClassSessionInput": "每周的一次课（星期、上课和下课时间）",
     "ApplicationInput": "申请内容",
+    "ReasonCode": "法律状态的原因 (the standing's reason codes, as a filter)",
 }
 
 #: The Chinese label of each enum value, by the GraphQL enum's name.
 ENUM_VALUES: dict[str, dict[str, str]] = {
+    "StandingReasonCode": {code: rule.title for code, rule in REASONS.items()},
+    "ReasonCode": {code: rule.title for code, rule in REASONS.items()},
+    "StandingEffect": {"NOT_LAWFUL": "不合法（因而也不合规）", "NOT_COMPLIANT": "合法但不合规", "WARNING": "提示（不改变法律状态）"},
+    "EventType": {
+        "COMPLAINT_RECEIVED": "收到投诉", "URGING_NOTICE_RECEIVED": "收到督办", "APPLICATION_SUBMITTED": "新的申请",
+        "APPLICATION_DECIDED": "申请已审核", "CLAIM_DECIDED": "认领已处理", "RECTIFICATION_OVERDUE": "整改逾期",
+    },
     "InstitutionKind": CHOICES[Kind],
     "InstitutionMode": CHOICES[Mode],
     "InstitutionNature": CHOICES[Nature],

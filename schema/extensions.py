@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from graphql import ExecutionResult, GraphQLError
 from graphql.language import DocumentNode, StringValueNode, Visitor, visit
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from core.faults import REFUSALS, fault_of, log_refusal
 from models import Institution
@@ -54,6 +55,27 @@ class RefuseNulCharacters(SchemaExtension):
                 errors=[GraphQLError("输入中含有空字符（NUL），请删除后重试 (strings may not contain NUL)", extensions={"code": "BAD_USER_INPUT"})],
             )
         yield
+
+
+class SubscriptionsOnSockets(SchemaExtension):
+    """A subscriber's socket runs subscriptions only (``web.subscriptions``): a query or a
+    mutation sent over it is refused with ``SUBSCRIPTION_ONLY`` (send it over HTTP), as a
+    subscription over HTTP is refused by the HTTP view."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        if (
+            context.pre_execution_errors is None
+            and getattr(context.context, "socket", None) is not None
+            and context.operation_type is not OperationType.SUBSCRIPTION
+        ):
+            context.pre_execution_errors = [
+                GraphQLError(
+                    "WebSocket 连接只用于订阅，查询和变更请通过 HTTP 发送 (the socket runs subscriptions only: send queries and mutations over HTTP)",
+                    extensions={"code": "SUBSCRIPTION_ONLY"},
+                )
+            ]
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -113,27 +135,34 @@ class RecordPersonalReads(SchemaExtension):
     """Unmasked personal data read in a request (ID numbers, complainants' identity: see
     ``schema.context.note_personal_read``) goes to the audit trail when the request ends:
     one record per record read, operation ``readPersonalData``, with the fields read, in
-    one transaction. A failure to write it is logged (the answer has been computed)."""
+    one transaction. A failure to write it is logged (the answer has been computed). A
+    subscription's reads are written with each event it delivers."""
 
     async def on_execute(self):
         yield
         await record_personal_reads(self.execution_context.context)
 
+    async def on_stream_result(self, result) -> None:
+        await record_personal_reads(self.execution_context.context)
+
 
 async def record_personal_reads(context) -> None:
     """The audit records of the unmasked personal data a request read (its answer computed,
-    by normal execution or a plan: ``schema.planner``)."""
+    by normal execution, a plan: ``schema.planner``, or a subscription's event), each read
+    recorded once."""
     reads = getattr(context, "personal_reads", None)
     if not reads or context.viewer is None:
         return
+    taken = dict(reads)
+    reads.clear()
     try:
-        await _write_reads(context, reads)
+        await _write_reads(context, taken)
     except Exception as error:  # noqa: BLE001 - logged; the answer stands
         fault = fault_of(error)
         if fault is None:
-            logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(reads))
+            logging.getLogger("xwpx").exception("could not record %d personal-data reads", len(taken))
         else:
-            logging.getLogger("xwpx").error("could not record %d personal-data reads: %s", len(reads), fault.code)
+            logging.getLogger("xwpx").error("could not record %d personal-data reads: %s", len(taken), fault.code)
 
 
 async def _write_reads(context, reads: dict) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated
+
 import strawberry
 
-from auth.permissions import InstitutionUser, allow
+from auth.permissions import InstitutionUser, Regulator, allow
 from auth.roles import sees_institution_personal_data
 from core.masking import mask_certificate
 from models import Material as MaterialRow
@@ -21,7 +24,10 @@ from schema.relay import Node
 MaterialType = strawberry.enum(
     MaterialTypeEnum, name="MaterialType", description="材料类型: 教材 TEXTBOOK, 讲义 HANDOUT, 练习册 EXERCISES, 音视频 AUDIOVISUAL, 其他 OTHER."
 )
-MaterialReview = strawberry.enum(MaterialReviewEnum, name="MaterialReview", description="材料审核: 未审核, 审核通过, 审核未通过 (the institution's own review).")
+MaterialReview = strawberry.enum(
+    MaterialReviewEnum, name="MaterialReview",
+    description="材料审核: 未审核, 审核通过, 审核未通过 — set by the regulator that reviews the institution (reviewMaterial), never by the institution.",
+)
 
 
 @strawberry.type(description="培训材料")
@@ -38,7 +44,9 @@ class Material(Node):
     author_years_in_education: int = strawberry.field(description="编写人员从事教育工作年限")
     author_has_teacher_certificate: bool = strawberry.field(description="编写人员持有教师资格证")
     author_certificate_number: str | None = strawberry.field(description="编写人员教师资格证编号 (masked for regulators above the county desk)")
-    review: MaterialReview = strawberry.field(description="审核状态")
+    review: MaterialReview = strawberry.field(description="审核状态 (the reviewing regulator's; an edit makes it NOT_REVIEWED again)")
+    review_opinion: str | None = strawberry.field(description="审核意见")
+    reviewed_at: dt.datetime | None = strawberry.field(description="审核时间")
     version: int
 
     @classmethod
@@ -50,7 +58,7 @@ class Material(Node):
             edition=row.edition, author_years_in_education=row.author_years_in_education,
             author_has_teacher_certificate=bool(row.author_certificate_number),
             author_certificate_number=row.author_certificate_number if full else mask_certificate(row.author_certificate_number),
-            review=MaterialReviewEnum(row.review), version=row.version,
+            review=MaterialReviewEnum(row.review), review_opinion=row.review_opinion, reviewed_at=row.reviewed_at, version=row.version,
         )
 
 
@@ -66,7 +74,6 @@ class MaterialInput:
     edition: str | None = editable("版次")
     author_years_in_education: int | None = editable("编写人员从事教育工作年限 *")
     author_certificate_number: str | None = editable("编写人员教师资格证编号")
-    review: MaterialReview | None = editable("审核状态 (default NOT_REVIEWED)")
 
 
 @strawberry.type
@@ -93,3 +100,17 @@ class MaterialMutation:
     @strawberry.mutation(description="删除培训材料", extensions=_OWN)
     async def delete_material(self, info: Info, id: strawberry.ID) -> DeletePayload:
         return deleted_payload(await records.delete(info, materials.MATERIAL, id))
+
+    @strawberry.mutation(
+        description=(
+            "审核培训材料: the regulator that reviews the institution (docs/DOMAIN.md §P1.3.1, as for its applications) approves "
+            "or rejects a material (an opinion is required to reject); other regulators in scope are FORBIDDEN."
+        ),
+        extensions=allow(Regulator()),
+    )
+    async def review_material(
+        self, info: Info, id: strawberry.ID, approve: Annotated[bool, strawberry.argument(description="审核通过 (true) 或不通过 (false)")],
+        opinion: Annotated[str | None, strawberry.argument(description="审核意见 (不通过时必填)")] = None,
+    ) -> MaterialPayload:
+        row, errors = await materials.review_material(info, id, approve, opinion)
+        return MaterialPayload(material=Material.from_row(row, info) if row else None, errors=user_errors(errors))

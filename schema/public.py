@@ -16,18 +16,20 @@ from core.masking import mask_certificate
 from models import Institution as InstitutionRow
 from models import Staff as StaffRow
 from resolvers import public
-from resolvers.loaders import PublicFactsLoader, RegionByCodeLoader
+from resolvers.loaders import PublicFactsLoader, RegionByCodeLoader, StandingLoader
 from resolvers.pagination import head
+from resolvers.standing import Standing as StandingRow
 from schema.context import Info
 from schema.enums import InstitutionKind, InstitutionMode
 from schema.regions import Region
 from schema.relay import Connection
+from schema.standing import Standing
 
 
-@strawberry.enum(description="机构状态 as the public reads it.")
+@strawberry.enum(description="机构状态 as the public reads it (from the standing).")
 class PublicStatus(enum.Enum):
-    COMPLIANT = "COMPLIANT"  # 合规（审核通过）
-    REGISTERED = "REGISTERED"  # 已登记，尚未通过合规审核
+    COMPLIANT = "COMPLIANT"  # 合规（审核通过，仍合法，无违规）
+    REGISTERED = "REGISTERED"  # 已登记，尚不合规
     BLACKLISTED = "BLACKLISTED"  # 列入黑名单
     DEREGISTERED = "DEREGISTERED"  # 已注销
 
@@ -38,7 +40,7 @@ class PublicLicence:
     issuer: str | None = strawberry.field(description="发证机关")
     valid_from: dt.date | None
     valid_to: dt.date | None
-    valid: bool = strawberry.field(description="今天在有效期内")
+    valid: bool = strawberry.field(description="今天有效 (the standing's licensed)")
 
 
 @strawberry.type(description="教师: the name and whether a teacher qualification certificate is held (its number masked).")
@@ -64,30 +66,32 @@ class PublicInstitution:
     kind: InstitutionKind
     mode: InstitutionMode
     status: PublicStatus
-    lawful: bool = strawberry.field(description="合法: 证照齐全且在有效期内, not deregistered, not on the black list")
-    compliant: bool = strawberry.field(description="合规: 合规申请审核通过")
+    lawful: bool = strawberry.field(description="合法 (standing.lawful)")
+    compliant: bool = strawberry.field(description="合规 (standing.compliant)")
     black_list_reason: str | None = strawberry.field(description="列入黑名单的原因 (the current black list)")
     licence: PublicLicence | None = strawberry.field(description="办学许可证 (null: none)")
+    standing: Standing = strawberry.field(description="法律状态, with the reasons")
     region_code: strawberry.Private[str]
     row_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_row(cls, row: InstitutionRow, facts: public.PublicFacts, today: dt.date) -> PublicInstitution:
-        compliant = row.review_status == "APPROVED" and row.deregistered_at is None
-        if row.deregistered_at is not None:
+    def from_row(cls, row: InstitutionRow, standing: StandingRow) -> PublicInstitution:
+        if standing.deregistered:
             status = PublicStatus.DEREGISTERED
-        elif facts.black_reason is not None:
+        elif standing.black_listed:
             status = PublicStatus.BLACKLISTED
         else:
-            status = PublicStatus.COMPLIANT if compliant else PublicStatus.REGISTERED
+            status = PublicStatus.COMPLIANT if standing.compliant else PublicStatus.REGISTERED
         licence = None
         if row.licence_number:
-            valid = (row.licence_valid_from is None or row.licence_valid_from <= today) and (row.licence_valid_to is None or today <= row.licence_valid_to)
-            licence = PublicLicence(number=row.licence_number, issuer=row.licence_issuer, valid_from=row.licence_valid_from, valid_to=row.licence_valid_to, valid=valid)
+            licence = PublicLicence(
+                number=row.licence_number, issuer=row.licence_issuer, valid_from=row.licence_valid_from, valid_to=row.licence_valid_to,
+                valid=standing.licensed,
+            )
         return cls(
             id=strawberry.ID(str(row.id)), name=row.name, address=row.address, kind=row.kind, mode=row.mode, status=status,
-            lawful=public.is_lawful(row, today, facts.black_reason), compliant=compliant and facts.black_reason is None,
-            black_list_reason=facts.black_reason, licence=licence, region_code=row.region_code, row_id=row.id,
+            lawful=standing.lawful, compliant=standing.compliant, black_list_reason=standing.black_list_reason, licence=licence,
+            standing=Standing.from_row(standing), region_code=row.region_code, row_id=row.id,
         )
 
     @strawberry.field(description="所在区县")
@@ -105,9 +109,8 @@ class PublicInstitution:
 
 
 async def _public(info: Info, rows: list[InstitutionRow]) -> list[PublicInstitution]:
-    facts = await PublicFactsLoader(info.context).load_many([r.id for r in rows])
-    day = today(info.context.now)
-    return [PublicInstitution.from_row(r, f, day) for r, f in zip(rows, facts, strict=True)]
+    standings = await StandingLoader(info.context).load_many([r.id for r in rows])
+    return [PublicInstitution.from_row(r, s) for r, s in zip(rows, standings, strict=True)]
 
 
 @strawberry.type

@@ -41,7 +41,8 @@ from schema.audit import AuditQuery
 from schema.complaints import ComplaintMutation, ComplaintPublicMutation, ComplaintPublicQuery, ComplaintQuery
 from schema.descriptions import describe
 from schema.documents import DocumentMutation
-from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters, log_errors
+from schema.events import EventQuery, Subscription
+from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters, SubscriptionsOnSockets, log_errors
 from schema.funds import FundsMutation
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions.mutation import InstitutionMutation
@@ -66,7 +67,7 @@ PUBLIC_TAG = "public"
 @strawberry.type
 class Query(
     RegionQuery, PublicQuery, ListQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery,
-    ApplicationQuery, NodeQuery, StatisticsQuery,
+    ApplicationQuery, NodeQuery, StatisticsQuery, EventQuery,
 ):
     pass
 
@@ -263,8 +264,9 @@ _tag_public_part()
 schema = FederationSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[RegulatorAccount, InstitutionAccount, Institution],
-    extensions=_extensions(),
+    extensions=_extensions(SubscriptionsOnSockets),
 )
 
 

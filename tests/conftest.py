@@ -92,9 +92,11 @@ def clock() -> Clock:
 @pytest.fixture
 async def app(database_url, clock, tmp_path):
     # The statistics' differences are folded when a test says so (test_tallies runs the job);
-    # public answers are not kept (tests read their own changes at once; test_public tests it).
+    # public answers are not kept (tests read their own changes at once; test_public tests it);
+    # overdue ledgers raise their events when a test sweeps (test_events).
     settings = Settings(
         database_url=database_url, clock=clock, data_dir=tmp_path, public_rate=(100_000, 1_000), tally_compact_seconds=0, public_cache_seconds=0,
+        overdue_sweep_seconds=0,
     )
     application = create_app(settings)
     async with application.router.lifespan_context(application):

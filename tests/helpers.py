@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,16 +26,22 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+import websockets
 from anyio.from_thread import start_blocking_portal
 from stdnum.cn import uscc
 
 from auth.passwords import hash_password
 from auth.ratelimit import RateLimiter
+from auth.sessions import viewer_for_token
 from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
 from models.database import execute_admin, with_database
+from resolvers import findings
+from resolvers.live import Socket
 from resolvers.regions.applying import Operator, apply_change_set
+from schema.context import Context
+from schema.root import schema as full_schema
 from server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,7 +323,7 @@ def steps_of(path: Path) -> tuple[tuple[str, str] | None, list[Step]]:
 def kind_of(username: str) -> str:
     if username == "anonymous":
         return "anonymous"
-    return "regulator" if username.startswith(("edu-", "sports-")) else "institution"
+    return "regulator" if username.startswith(("edu-", "sports-", "culture-", "science-")) else "institution"
 
 
 
@@ -338,12 +345,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def post_query(port: int, query: str) -> dict:
-    """The answer of the server on ``port`` to ``query`` (no session)."""
+def post_query(port: int, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    """The answer of the server on ``port`` to ``query`` (with the session of ``token``, if any)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers=headers,
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -580,6 +588,16 @@ VIEWERS = ["edu-000000", "edu-440000", "edu-440100", "edu-420000", "edu-440106",
 COMPLETE = dict(qualifications_saved=True, operation_saved=True, subject_training_saved=True, facilities_saved=True)
 
 
+#: Columns of an institution that is compliant on the suite's days (docs/DOMAIN.md §G5): a
+#: licence valid to the end of 2027 and a business registration (证照齐全), its compliance
+#: application approved.
+ELIGIBLE = dict(
+    qualification_status="FULL", licence_number="教民144010670000001号", licence_issuer="广州市天河区教育局",
+    licence_valid_from=date(2022, 1, 1), licence_valid_to=date(2027, 12, 31), business_licence_number="52440106MJL000001X",
+    business_licence_issuer="广州市天河区民政局", review_status="APPROVED",
+)
+
+
 STATISTICS = (
     "query($r: String, $g: StatisticsGrouping, $f: StatisticsFilter) { statistics(regionCode: $r, groupBy: $g, filter: $f) {"
     " region { code name } groupBy takenAt rows { ...counts } total { ...counts } } }"
@@ -609,7 +627,7 @@ async def build_world(sessionmaker, created_at: datetime = at("2026-03-10", 2)) 
             await db.flush()
             for n, status in enumerate(statuses):
                 row = TrainingClass(
-                    institution_id=ids[key], course_id=course.id, name=f"小学数学培训班{n}", schedule=[], starts_on=date(2026, 9, 1),
+                    institution_id=ids[key], course_id=course.id, name=f"三年级数学培训班（{n + 1}班）", schedule=[], starts_on=date(2026, 9, 1),
                     ends_on=date(2026, 12, 31), capacity=10, fee=Decimal(100), filing_status=status,
                 )
                 db.add(row)
@@ -690,6 +708,8 @@ async def build_world(sessionmaker, created_at: datetime = at("2026-03-10", 2)) 
                 )
             )
         await db.commit()
+    # Inserted past the writers: the rules check the records here (none breaks one).
+    await findings.refresh_all(sessionmaker)
     return ids
 
 
@@ -732,13 +752,13 @@ async def latest_code(sessionmaker, destination: str) -> str:
 
 
 SPEC = {
-    "A1": ("edu-440106", dict(**COMPLETE, review_status="APPROVED", inspection_status="RECTIFYING", open_deadline=date(2026, 11, 1))),
+    "A1": ("edu-440106", dict(**COMPLETE, **ELIGIBLE, inspection_status="RECTIFYING", open_deadline=date(2026, 11, 1))),
     "A2": ("edu-440106", dict(kind="NON_SUBJECT", nature="FOR_PROFIT", training_categories=["SPORTS", "ARTS"], inspection_status="NO_PROBLEMS")),
     "A3": ("edu-440106", dict(**COMPLETE, mode="ONLINE", inspection_status="RECTIFIED", deregistered_at=datetime(2026, 6, 15, tzinfo=UTC))),
     "B1": ("edu-440106-01", dict(**COMPLETE, kind="NON_SUBJECT", training_categories=["SPORTS"], inspection_status="RECTIFYING", open_deadline=date(2026, 12, 31))),
     "B2": ("edu-440106-01", dict()),
     "S1": ("edu-440106", dict(kind="NON_SUBJECT", mode="ONLINE", training_categories=["SCIENCE_TECHNOLOGY"], registering_unit_id=None)),
-    "C1": ("edu-440104", dict(**COMPLETE, review_status="APPROVED", inspection_status="NO_PROBLEMS")),
+    "C1": ("edu-440104", dict(**COMPLETE, **ELIGIBLE, inspection_status="NO_PROBLEMS")),
     "C2": ("edu-440104", dict(kind="NON_SUBJECT", training_categories=["ARTS"])),
     "D1": ("edu-440304", dict(inspection_status="RECTIFYING", open_deadline=date(2026, 11, 20))),
     "E1": ("edu-420102", dict()),
@@ -747,6 +767,177 @@ SPEC = {
 }
 
 
+FUNDS = {"escrowBank": "中国银行广州天河支行", "supervisedAccountNumber": "6216610200012345678", "maxMonthsPerPayment": 3, "maxClassHoursPerPayment": 60}
+
+
+async def ready_for_compliance(gql, token: str) -> None:
+    """Staff, a site, a course and a class that break no rule, and the funds' supervision."""
+    ok(await gql(SAVE_FUNDS, {"i": FUNDS}, token=token), "saveInstitutionFunds")
+    teacher = ok(await gql(CREATE_STAFF, {"input": TEACHER}, token=token), "createStaff")["staff"]
+    site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
+    course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": MATHS}, token=token), "createCourse")["course"]
+    ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"])}, token=token), "createTrainingClass")
+# --- live updates in the test's own process --------------------------------------------
+
+
+class Subscriber:
+    """Subscriptions run in the test's process on the app's hub, as a socket of the session
+    of ``token`` runs them (the WebSocket itself: tests/test_subscriptions.py). ``closed``
+    holds the codes the hub closed the socket with."""
+
+    def __init__(self, app, viewer) -> None:
+        self.app, self.viewer = app, viewer
+        self.closed: list[tuple[int, str]] = []
+        self.results: asyncio.Queue = asyncio.Queue()
+        self.tasks: list[asyncio.Task] = []
+        self.socket = Socket(app.state.hub, viewer, self._close)
+        app.state.hub.join(self.socket)
+
+    @classmethod
+    async def of(cls, app, token: str) -> Subscriber:
+        settings = app.state.settings
+        async with app.state.sessionmaker() as db:
+            viewer = await viewer_for_token(db, token, settings.clock(), settings.session_idle_timeout)
+        assert viewer is not None
+        await asyncio.wait_for(app.state.hub.listening.wait(), 10)
+        return cls(app, viewer)
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+    async def subscribe(self, query: str, variables: dict | None = None) -> None:
+        """Start the subscription; returns once the hub holds it (or it answered an error)."""
+        state = self.app.state
+        context = Context(
+            request=None, response=None, settings=state.settings, sessionmaker=state.sessionmaker, viewer=self.viewer, storage=state.storage,
+            read_sessionmaker=state.read_sessionmaker, now=state.settings.clock(), socket=self.socket,
+        )
+        before = state.hub.per_session.get(self.viewer.session_id, 0)
+        stream = await full_schema.subscribe(query, variable_values=variables, context_value=context)
+
+        async def collect():
+            async for result in stream:
+                await self.results.put(result)
+
+        self.tasks.append(asyncio.create_task(collect()))
+        for _ in range(500):
+            if state.hub.per_session.get(self.viewer.session_id, 0) > before or not self.results.empty() or self.tasks[-1].done():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the subscription did not start")
+
+    async def next(self, seconds: float = 5) -> dict:
+        """The next result as a client receives it: ``{"data": ...}`` or with ``errors``."""
+        result = await asyncio.wait_for(self.results.get(), seconds)
+        answer = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [{"message": e.message, "code": (e.extensions or {}).get("code")} for e in result.errors]
+        return answer
+
+    async def received(self, seconds: float = 0.3) -> list[dict]:
+        """Every result that arrives within ``seconds``."""
+        await asyncio.sleep(seconds)
+        answers = []
+        while not self.results.empty():
+            answers.append(await self.next())
+        return answers
+
+    async def closing(self, seconds: float = 5) -> list[tuple[int, str]]:
+        """The close codes, once the hub has closed the socket (or ``seconds`` passed)."""
+        for _ in range(int(seconds / 0.05)):
+            if self.closed:
+                break
+            await asyncio.sleep(0.05)
+        return self.closed
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.app.state.hub.leave(self.socket)
+
+
+class LiveSocket:
+    """A ``graphql-transport-ws`` client on a real WebSocket (the ``websockets`` package), as a
+    front end holds one; ``served_by`` is the worker that accepted it (``X-Served-By``)."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.served_by = connection.response.headers.get("x-served-by")
+        self.ids = 0
+
+    @classmethod
+    async def open(cls, port: int, token: str) -> LiveSocket:
+        """A socket of the session of ``token``, acknowledged."""
+        connection = await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=10)
+        await connection.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        ack = json.loads(await asyncio.wait_for(connection.recv(), 10))
+        assert ack["type"] == "connection_ack", ack
+        return cls(connection)
+
+    @classmethod
+    async def on_each_worker(cls, port: int, token: str, workers: int = 2) -> list[LiveSocket]:
+        """One socket of ``token`` accepted by each of the server's ``workers``. An idle
+        worker that just accepted takes the next connection too (the kernel wakes the last
+        waiter first), so the workers holding a socket are paused (SIGSTOP) while the next is
+        opened, and resumed at once."""
+        sockets = [await cls.open(port, token)]
+        paused: list[int] = []
+        try:
+            while len(sockets) < workers:
+                paused.append(int(sockets[-1].served_by))
+                os.kill(paused[-1], signal.SIGSTOP)
+                sockets.append(await cls.open(port, token))
+        finally:
+            for pid in paused:
+                os.kill(pid, signal.SIGCONT)
+        assert len({s.served_by for s in sockets}) == workers, [s.served_by for s in sockets]
+        return sockets
+
+    async def subscribe(self, query: str, variables: dict | None = None) -> str:
+        self.ids += 1
+        await self.connection.send(json.dumps({"id": str(self.ids), "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}))
+        return str(self.ids)
+
+    async def next(self, seconds: float = 10) -> dict:
+        """The next ``next`` message's payload (answering pings)."""
+        while True:
+            message = json.loads(await asyncio.wait_for(self.connection.recv(), seconds))
+            if message["type"] == "ping":
+                await self.connection.send(json.dumps({"type": "pong"}))
+                continue
+            assert message["type"] == "next", message
+            return message["payload"]
+
+    async def received(self, seconds: float) -> list[dict]:
+        """Every payload that arrives within ``seconds``."""
+        payloads = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    payloads.append(await self.next(seconds))
+        return payloads
+
+    async def close_code(self, seconds: float = 10) -> tuple[int, str]:
+        """The code and reason the server closes the socket with."""
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(seconds):
+                while True:
+                    await self.connection.recv()
+        return self.connection.close_code, self.connection.close_reason
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+# --- subscriptions shared by the in-process and the served tests -------------------------
+
+COMPLAINTS = "subscription { complaintReceived { type complaint { trackingNumber complainantName complainantMobile county { code } } } }"
+NOTICES = "subscription { urgingNoticeReceived { type notice { message county { code } } } }"
+DECIDED = "subscription { applicationDecided { type application { status opinion } } }"
+SEND_NOTICE = 'mutation { sendUrgingNotice(countyCode: "440106", message: "请尽快处理逾期台账") { errors { code } } }'
 def change_set(*changes: dict, name: str = "test-change", effective: str = "2026-11-20", **fields) -> bytes:
     """A change-set file (docs/regions.md) of ``changes``."""
     return json.dumps({"id": name, "title": "测试区划调整", "effective": effective, "changes": list(changes), **fields}, ensure_ascii=False).encode()

@@ -43,6 +43,7 @@ from schema import limits
 from schema.root import public_schema, schema
 from server import create_app
 from tests.helpers import (
+    ELIGIBLE,
     EXAMPLES,
     error_codes,
     free_port,
@@ -356,7 +357,7 @@ async def test_10_a_name_that_reads_as_a_formula_is_exported_as_quoted_text(gql,
     # a sub-unit so named (statistics), an institution so named (its export, the public list)
     unit = (await gql(CREATE_UNIT.replace('"天河区某办公室"', "$n").replace("($u: String!)", "($u: String!, $n: String!)"), {"u": "formula-unit", "n": FORMULA}, token=county))
     assert unit["data"]["createRegulatorAccount"]["errors"] == [], unit
-    names = await insert_institutions(sessionmaker, {"edu-440106": 1}, review_status="APPROVED")
+    names = await insert_institutions(sessionmaker, {"edu-440106": 1}, **ELIGIBLE)  # white-list eligible
     async with sessionmaker() as db:
         await db.execute(sa.update(Institution).where(Institution.name == names["edu-440106"][0]).values(name="+" + FORMULA[1:], address="@SUM(1,2)"))
         await db.commit()

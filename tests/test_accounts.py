@@ -189,13 +189,13 @@ async def test_list_pages_through_with_cursors_and_filters(gql, demo):
     seen, after = [], None
     while True:
         page = (await gql(LIST, {"first": 4, "after": after}, token=province))["data"]["regulatorAccounts"]
-        assert page["totalCount"] == 19  # itself, 2 prefectures, 4 counties, 4 sports bureaus, 8 sub-units
+        assert page["totalCount"] == 27  # itself, 2 prefectures, 4 counties, 4 × 3 other bureaus, 8 sub-units
         seen += [e["node"]["username"] for e in page["edges"]]
         assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert len(seen) == 19 and seen == sorted(seen)
+    assert len(seen) == 27 and seen == sorted(seen)
     filtered = await gql(LIST, {"filter": {"regionCode": "440300", "department": "SPORTS"}}, token=province)
     assert [e["node"]["username"] for e in filtered["data"]["regulatorAccounts"]["edges"]] == ["sports-440304", "sports-440305"]
     by_parent = await gql(LIST, {"filter": {"parentId": "not-a-uuid"}}, token=province)

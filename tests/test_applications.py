@@ -12,6 +12,7 @@ from tests.helpers import (
     CREATE_COURSE,
     CREATE_SITE,
     CREATE_STAFF,
+    FUNDS,
     LOGIN,
     MATHS,
     MOBILE,
@@ -28,6 +29,7 @@ from tests.helpers import (
     ok,
     part_mutation,
     portal_institution,
+    ready_for_compliance,
     register_account,
     save,
     upload,
@@ -45,16 +47,6 @@ REVIEW = """mutation($id: ID!, $input: ReviewInput!) {
 HOME = """{ myInstitution { reviewStatus home { reviewStatus needsNonProfitConversion needsOnlineApproval canApplyForCompliance missing { code } findingsCount } } }"""
 
 
-FUNDS = {"escrowBank": "中国银行广州天河支行", "supervisedAccountNumber": "6216610200012345678", "maxMonthsPerPayment": 3, "maxClassHoursPerPayment": 60}
-
-
-async def ready_for_compliance(gql, token: str) -> None:
-    """Staff, a site, a course and a class that break no rule, and the funds' supervision."""
-    ok(await gql(SAVE_FUNDS, {"i": FUNDS}, token=token), "saveInstitutionFunds")
-    teacher = ok(await gql(CREATE_STAFF, {"input": TEACHER}, token=token), "createStaff")["staff"]
-    site = ok(await gql(CREATE_SITE, {"input": SITE}, token=token), "createSite")["site"]
-    course = ok(await gql(CREATE_COURSE, {"site": site["id"], "input": MATHS}, token=token), "createCourse")["course"]
-    ok(await gql(CREATE_CLASS, {"course": course["id"], "input": klass(teacher["id"])}, token=token), "createTrainingClass")
 
 
 async def test_compliance_application_from_missing_items_to_approval(gql, demo, sessionmaker):

@@ -88,8 +88,8 @@ async def test_counts_scale_as_stated_and_the_schema_is_restored(loaded):
     assert await conn.fetchval("SELECT sum(staff_active) FROM county_tally") == await conn.fetchval("SELECT count(*) FROM staff WHERE status = 'ACTIVE'")
     assert await conn.fetch("SELECT * FROM tally_check()") == []
     triggers = await conn.fetch("SELECT tgrelid::regclass::text AS t, tgname, tgenabled::text FROM pg_trigger WHERE tgname LIKE 'tally%'")
-    assert {r["t"] for r in triggers} == {*dataset.TALLIED, "institution_tally"}
-    assert len(triggers) == 14 and {r["tgenabled"] for r in triggers} == {"O"}
+    assert {r["t"] for r in triggers} == {*dataset.TALLIED, "institution_tally", "institution_finding"}
+    assert len(triggers) == 16 and {r["tgenabled"] for r in triggers} == {"O"}
 
 
 async def test_regions_and_regulator_accounts_cover_the_country(loaded):
@@ -145,7 +145,7 @@ async def test_rows_pass_the_apis_validators(loaded, db):
         (Site, check_site, ("name", "address", "teaching_area", "system_type", "url", "icp_filing")),
         (Course, check_course, ("name", "category", "subject", "grades", "class_hours", "description")),
         (TrainingClass, check_class, ("name", "schedule", "starts_on", "ends_on", "capacity", "enrolled", "fee", "fee_months", "fee_class_hours", "lesson_minutes", "break_minutes")),
-        (Material, check_material, ("name", "category", "subject", "grades", "type", "author", "publisher", "edition", "author_years_in_education", "author_certificate_number", "review")),
+        (Material, check_material, ("name", "category", "subject", "grades", "type", "author", "publisher", "edition", "author_years_in_education", "author_certificate_number")),
     ):
         rows = (await session.execute(sa.select(model).order_by(model.id).limit(400))).scalars().all()
         assert rows, model

@@ -11,7 +11,7 @@ from core.clock import today
 from demo import seed_demo
 from demo.accounts import DEMO_TREE
 from demo.institutions import PER_COUNTY
-from models import Account, Application, Course, Institution, Material, Site, Staff, TrainingClass
+from models import Account, Application, Course, Institution, ListEntry, ListPeriod, Material, Site, Staff, TrainingClass
 from models.storage import LocalStorage
 from resolvers.forms import Form
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
@@ -19,14 +19,15 @@ from resolvers.materials import MATERIAL
 from resolvers.records import Owner
 from resolvers.sites import CLASS, COURSE, SITE
 from resolvers.staff import STAFF
+from resolvers.standing import standings
 from tests.helpers import error_codes
 
 
 async def test_demo_institutions_are_valid_and_cover_every_state(sessionmaker):
     first = await seed_demo(sessionmaker, date(2026, 11, 23))
-    assert first == {"accounts created": 39, "accounts kept": 0, "institutions created": 8 * PER_COUNTY, "inspections created": 8 * 12, "complaints created": 32, "institution accounts created": 24}
+    assert first == {"accounts created": 55, "accounts kept": 0, "institutions created": 8 * PER_COUNTY, "inspections created": 8 * 12, "complaints created": 32, "institution accounts created": 24, "list periods published": 16}
     again = await seed_demo(sessionmaker, date(2026, 11, 23))
-    assert again == {"accounts created": 0, "accounts kept": 39, "institutions created": 0, "inspections created": 0, "complaints created": 0, "institution accounts created": 0}
+    assert again == {"accounts created": 0, "accounts kept": 55, "institutions created": 0, "inspections created": 0, "complaints created": 0, "institution accounts created": 0, "list periods published": 0}
     async with sessionmaker() as db:
         rows = (await db.execute(sa.select(Institution))).scalars().all()
     counties = {c for p in DEMO_TREE.values() for cs in p.values() for c in cs}
@@ -101,3 +102,38 @@ async def test_demo_portal_data_is_valid_and_covers_every_state(gql, http, sessi
     assert proof is not None
     deregistered = await gql("mutation { login(username: \"org-24\", password: \"Demo#2026\") { token } }")
     assert error_codes(deregistered) == ["ACCOUNT_DISABLED"]
+
+
+async def test_demo_standing_follows_from_its_data(gql, sessionmaker):
+    """APPROVED only where the standing is compliant, an expired and an expiring licence among
+    the cases, every county's bureaus, and one black and one white list period per county that
+    agree with the standing."""
+    day = date(2026, 11, 23)
+    await seed_demo(sessionmaker, day)
+    counties = {c for p in DEMO_TREE.values() for cs in p.values() for c in cs}
+    async with sessionmaker() as db:
+        institutions = (await db.execute(sa.select(Institution))).scalars().all()
+        found = await standings(db, [i.id for i in institutions], day)
+        bureaus = Counter((await db.execute(sa.select(Account.region_code, Account.department).where(Account.level == "COUNTY"))).all())
+        periods = (await db.execute(sa.select(ListPeriod))).scalars().all()
+        entries = (await db.execute(sa.select(ListEntry.period_id, ListEntry.institution_id))).all()
+    assert {(c, d) for c in counties for d in ("EDUCATION", "SPORTS", "CULTURE_TOURISM", "SCIENCE_TECHNOLOGY")} == set(bureaus)
+    assert set(bureaus.values()) == {1}
+    approved = [i for i in institutions if i.review_status == "APPROVED"]
+    assert approved and all(found[i.id].compliant for i in approved), [(i.name, found[i.id].codes) for i in approved if not found[i.id].compliant]
+    assert all(not found[i.id].compliant for i in institutions if i.review_status != "APPROVED")
+    codes = Counter(code for s in found.values() for code in s.codes)
+    # Every county has an expired and an expiring licence (demo.institutions), the portal's too.
+    assert codes["LICENCE_EXPIRED"] >= len(counties) and codes["LICENCE_EXPIRING"] >= len(counties)
+    assert Counter((p.region_code, p.kind, p.number) for p in periods) == {(c, k, 1): 1 for c in counties for k in ("WHITE", "BLACK")}
+    named = {p.kind: {i for period, i in entries if period in {q.id for q in periods if q.kind == p.kind}} for p in periods}
+    assert len(named["BLACK"]) == len(counties)
+    eligible = {i for i, s in found.items() if s.white_list_eligible}
+    assert named["WHITE"] == eligible and not named["WHITE"] & named["BLACK"]
+    assert all(found[i].black_listed and not found[i].lawful for i in named["BLACK"])
+    # org-1's institution (approved): lawful in the lookup, on its white list, nothing missing at home.
+    token = await gql.login("org-1")
+    mine = (await gql("{ myInstitution { id home { missing { code } standing { compliant } } } }", token=token))["data"]["myInstitution"]
+    assert mine["home"] == {"missing": [], "standing": {"compliant": True}}
+    public = (await gql("query($id: ID!) { publicInstitution(id: $id) { lawful compliant status licence { valid } } }", {"id": mine["id"]}))["data"]
+    assert public["publicInstitution"] == {"lawful": True, "compliant": True, "status": "COMPLIANT", "licence": {"valid": True}}

@@ -69,6 +69,13 @@ async def test_the_export_honours_every_criterion_as_the_list_does(app, gql, htt
         "inspectionStatus": "RECTIFYING",
         "overdue": True,
         "reviewStatus": "APPROVED",
+        "licensed": True,
+        "lawful": False,
+        "compliant": True,
+        "whiteListEligible": True,
+        "blackListed": True,
+        "licenceExpiringWithinDays": 90,
+        "standingReason": "LICENCE_EXPIRED",
         "regionRetired": True,
     }
     # every criterion has a sample here: a new one fails this test until it is added

@@ -259,6 +259,7 @@ async def test_the_list_reads_what_a_lookup_reads_and_counts_past_its_last_page(
         "documents": "{ id }", "funds": "{ feeStandard }", "inspectionOperations": "", "siteCount": "", "activeStaffCount": "",
         "staff": "{ name }", "sites": "{ name }", "materials": "{ name }", "findings": "{ rule }", "applications": "{ id }",
         "county": "{ code }", "registeringUnit": "{ name level }",
+        "standing": "{ licensed lawful compliant whiteListEligible blackListed deregistered licenceValidTo reasons { code effect message source recordType recordId recordName } }",
     }
     assert set(listed) == LIST_FIELDS - {"__typename"}
     for fields in (details, " ".join(f"{name} {selection}" for name, selection in listed.items())):

@@ -344,6 +344,38 @@ async def test_an_institution_keeps_at_most_its_caps_of_records(gql, demo, sessi
     assert created["errors"] == [] and len(created["trainingClass"]["teachers"]) == MAX_TEACHERS
 
 
+REVIEW_MATERIAL = """mutation($id: ID!, $approve: Boolean!, $opinion: String) {
+  reviewMaterial(id: $id, approve: $approve, opinion: $opinion) { material { review reviewOpinion reviewedAt version } errors { field code } }
+}"""
+
+
+async def test_a_material_is_reviewed_by_the_reviewing_regulator_never_by_the_institution(gql, demo, sessionmaker):
+    _, token = await portal_institution(gql, sessionmaker)
+    material = {"name": "小学数学讲义", "category": "SUBJECT", "subject": "MATHEMATICS", "grades": ["PRIMARY"], "type": "HANDOUT", "author": "李编", "authorYearsInEducation": 5}
+    # The institution's form has no review: setting one is not even a valid request.
+    refused = await gql(CREATE_MATERIAL, {"input": {**material, "review": "APPROVED"}}, token=token)
+    assert refused["data"] is None and [e["message"].split(" (")[0] for e in refused["errors"]] == ["变量 $input 取值无效：MaterialInput 没有字段 review"]
+    created = ok(await gql(CREATE_MATERIAL, {"input": material}, token=token), "createMaterial")["material"]
+    assert error_codes(await gql(REVIEW_MATERIAL, {"id": created["id"], "approve": True}, token=token)) == ["FORBIDDEN"]
+    # A subject institution is reviewed by its county's education bureau (docs/DOMAIN.md §P1.3.1).
+    # Above it in scope: FORBIDDEN; out of scope (another county, its sports bureau): as if not found.
+    assert error_codes(await gql(REVIEW_MATERIAL, {"id": created["id"], "approve": True}, token=await gql.login("edu-440100"))) == ["FORBIDDEN"]
+    for outsider in ("edu-440104", "sports-440106"):
+        outside = data(await gql(REVIEW_MATERIAL, {"id": created["id"], "approve": True}, token=await gql.login(outsider)), "reviewMaterial")
+        assert outside == {"material": None, "errors": [{"field": "id", "code": "NOT_FOUND"}]}, outsider
+    county = await gql.login("edu-440106")
+    unexplained = data(await gql(REVIEW_MATERIAL, {"id": created["id"], "approve": False}, token=county), "reviewMaterial")
+    assert unexplained == {"material": None, "errors": [{"field": "opinion", "code": "REQUIRED"}]}
+    rejected = ok(await gql(REVIEW_MATERIAL, {"id": created["id"], "approve": False, "opinion": "编写人员资质不足"}, token=county), "reviewMaterial")["material"]
+    assert (rejected["review"], rejected["reviewOpinion"], rejected["reviewedAt"] is not None, rejected["version"]) == ("REJECTED", "编写人员资质不足", True, 2)
+    approved = ok(await gql(REVIEW_MATERIAL, {"id": created["id"], "approve": True}, token=county), "reviewMaterial")["material"]
+    assert (approved["review"], approved["reviewOpinion"], approved["version"]) == ("APPROVED", None, 3)
+    # An edit is a new text: its review starts again.
+    edited = ok(await gql(
+        "mutation($id: ID!, $input: MaterialInput!) { updateMaterial(id: $id, version: 3, input: $input) { material { review reviewOpinion reviewedAt } errors { field code } } }",
+        {"id": created["id"], "input": {**material, "edition": "第二版"}}, token=token,
+    ), "updateMaterial")["material"]
+    assert edited == {"review": "NOT_REVIEWED", "reviewOpinion": None, "reviewedAt": None}
 UPDATE_SITE = """mutation($id: ID!, $version: Int!, $input: SiteInput!) {
   updateSite(id: $id, version: $version, input: $input) { site { id name address version } errors { field code message } }
 }"""

@@ -22,7 +22,7 @@ from models import Course, Institution, Site, Staff, TrainingClass
 from resolvers.loaders import AccountByIdLoader
 from schema.root import sdl
 from server import create_app
-from tests.helpers import ID_NUMBER, error_codes, insert_institutions, limit_public_rate
+from tests.helpers import ELIGIBLE, ID_NUMBER, error_codes, insert_institutions, limit_public_rate
 from web.public_cache import cacheable
 
 SEARCH = """query($name: String!, $region: String!, $first: Int, $after: String) {
@@ -212,7 +212,7 @@ async def test_white_and_black_lists_in_numbered_periods_as_snapshots(gql, http,
 
     async def approve(*names: str) -> None:
         async with sessionmaker() as db:
-            await db.execute(sa.update(Institution).where(Institution.name.in_(names)).values(review_status="APPROVED"))
+            await db.execute(sa.update(Institution).where(Institution.name.in_(names)).values(**ELIGIBLE))
             await db.commit()
 
     await approve("甲培训学校", "丁培训学校")

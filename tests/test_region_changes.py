@@ -143,7 +143,7 @@ async def test_a_merge_moves_everything_and_keeps_the_totals(app, gql, sessionma
     # then: what moved, counted
     assert [(m.op, m.counts) for m in moved] == [(
         "merge",
-        {"institutions": 2, "institution_accounts": 1, "notices": 2, "complaints": 1, "applications": 1, "accounts_disabled": 2, "sub_units": 2},
+        {"institutions": 2, "institution_accounts": 1, "notices": 2, "complaints": 1, "applications": 1, "accounts_disabled": 4, "sub_units": 2},
     )]
     assert moved[0].summary == "合并 440104 越秀区 → 440106 天河区"
     # nothing is lost: 天河 sees both counties' institutions, the city and the ministry the same as before
@@ -185,7 +185,7 @@ async def test_a_merge_moves_everything_and_keeps_the_totals(app, gql, sessionma
     assert (region["inForce"], region["validTo"], region["successors"]) == (False, "2026-11-20", [{"code": "440106"}])
     trail = await rows(sessionmaker, sa.select(AuditRecord.record_type, sa.func.count()).where(AuditRecord.operation == "applyRegionChangeSet")
                        .where(AuditRecord.username == "cli:test").group_by(AuditRecord.record_type))
-    assert dict(trail) == {"Institution": 2, "Account": 5, "UrgingNotice": 2, "Complaint": 1, "Application": 1, "RegionChange": 2, "RegionChangeSet": 1}
+    assert dict(trail) == {"Institution": 2, "Account": 7, "UrgingNotice": 2, "Complaint": 1, "Application": 1, "RegionChange": 2, "RegionChangeSet": 1}
     seen = (await gql('{ auditRecords(filter: {operation: "applyRegionChangeSet", recordType: "Institution"}, first: 10) { totalCount } }', token=tianhe))
     assert seen["data"]["auditRecords"]["totalCount"] == 2
     # published lists are snapshots: their entries keep the old county
@@ -200,8 +200,8 @@ async def test_an_account_disabled_before_the_merge_is_not_disabled_again(app, s
     sports = (await rows(sessionmaker, sa.select(Account.id).where(Account.username == "sports-440104")))[0][0]
     # when: 越秀 merges into 天河
     _, moved = await apply_changes(app, change_set({"op": "merge", "from": ["440104"], "into": "440106"}))
-    # then: only the education bureau is counted and recorded as disabled; the sports one stays as it was
-    assert moved[0].counts["accounts_disabled"] == 1
+    # then: only the other bureaus (education, culture and tourism, science) are counted and recorded as disabled; the sports one stays as it was
+    assert moved[0].counts["accounts_disabled"] == 3
     disabled = await rows(sessionmaker, sa.select(AuditRecord.record_id).where(
         AuditRecord.operation == "applyRegionChangeSet", AuditRecord.record_type == "Account", AuditRecord.record_id == sports))
     assert disabled == []
@@ -222,7 +222,7 @@ async def test_a_split_with_a_mapping_leaves_the_rest_for_the_province(app, gql,
          "institutions": {str(e1): "420199", credit[e2]: "420106"}},
     ))
     assert [m.counts for m in moved] == [{}, {
-        "institutions": 2, "complaints": 1, "accounts_disabled": 2, "sub_units": 2, "review": 1,
+        "institutions": 2, "complaints": 1, "accounts_disabled": 4, "sub_units": 2, "review": 1,
     }]
     # then: each mapped institution is where the mapping said; the third waits on the retired code
     located = dict(await rows(sessionmaker, sa.select(Institution.id, Institution.region_code).where(Institution.id.in_([e1, e2, e3]))))
@@ -404,7 +404,7 @@ async def test_the_command_line_applies_with_a_progress_bar_and_refuses_a_second
     report = rehearsal.stdout.splitlines()
     assert report[0] == "test-change: 测试区划调整 (生效 2026-01-01)"
     assert report[1:3] == ["  [0] 合并 440104 越秀区 → 440106 天河区",
-                           "      机构 2  机构账号 1  管理账号停用 2  下属单位 2  投诉 1  督办 2  待审申请 1"]
+                           "      机构 2  机构账号 1  管理账号停用 4  下属单位 2  投诉 1  督办 2  待审申请 1"]
     assert report[-1] == "演练：未写入任何数据 (dry run: nothing written)"
     assert len(await rows(sessionmaker, sa.select(Institution.id).where(Institution.region_code == "440104"))) == 2
     done = await asyncio.to_thread(cli, str(path))

@@ -76,3 +76,34 @@ async def test_an_account_on_its_initial_password_reads_no_institution(gql, scop
     token = await gql.login("edu-440000")
     reps = [{"__typename": "Institution", "id": i} for i in ids.values()]
     assert (await gql(ENTITIES, {"r": reps}, token=token))["data"]["_entities"] == [None] * len(ids)
+
+
+STANDING_FILTERS = ("licensed", "lawful", "compliant", "whiteListEligible", "blackListed")
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_the_standing_and_its_filters_stay_in_scope(gql, scope_world, viewer):
+    """Each standing filter, true and false, splits exactly the viewer's scope; the standing is
+    read in scope only (out of scope reads like not found); the reason filters too."""
+    ids, expected, _ = scope_world
+    token = await gql.login(viewer)
+    aliases = {f"{fact}_{str(wanted).lower()}": {fact: wanted} for fact in STANDING_FILTERS for wanted in (True, False)}
+    aliases |= {"expiring": {"licenceExpiringWithinDays": 3650}, "reason": {"standingReason": "LICENCE_MISSING"}}
+    query = "query(%s) { %s }" % (
+        ", ".join(f"${a}: InstitutionFilter" for a in aliases),
+        " ".join(f"{a}: institutions(first: 100, filter: ${a}) {{ totalCount edges {{ node {{ name standing {{ lawful }} }} }} }}" for a in aliases),
+    )
+    pages = (await gql(query, aliases, token=token))["data"]
+    for fact in STANDING_FILTERS:
+        yes, no = ({e["node"]["name"] for e in pages[f"{fact}_{w}"]["edges"]} for w in ("true", "false"))
+        assert yes | no == expected[viewer] and not yes & no, fact
+        assert (pages[f"{fact}_true"]["totalCount"], pages[f"{fact}_false"]["totalCount"]) == (len(yes), len(no))
+    # scope_world's institutions have no qualifications saved: none is lawful, none has a licence
+    assert {e["node"]["name"] for e in pages["lawful_false"]["edges"]} == expected[viewer]
+    assert pages["expiring"]["edges"] == [] and pages["reason"]["edges"] == []
+    one = "query($id: ID!) { institution(id: $id) { standing { lawful reasons { code } } } }"
+    for name, institution_id in ids.items():
+        got = (await gql(one, {"id": institution_id}, token=token))["data"]["institution"]
+        assert (got is not None) == (name in expected[viewer]), name
+        if got:
+            assert got["standing"] == {"lawful": False, "reasons": [{"code": "QUALIFICATIONS_MISSING"}, {"code": "COMPLIANCE_NOT_SUBMITTED"}]}

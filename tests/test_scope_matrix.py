@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from auth.passwords import hash_password
-from demo.accounts import DEMO_TREE
+from demo.accounts import DEMO_TREE, OTHER_DEPARTMENTS
 from models import Account, AccountKind
 from tests.helpers import error_codes
 
@@ -17,9 +17,9 @@ GZ = ["440106", "440104"]
 
 
 def county_family(county: str, *, department: str = "edu") -> set[str]:
-    if department == "sports":
-        return {f"sports-{county}"}
-    return {f"edu-{county}", f"sports-{county}", f"edu-{county}-01", f"edu-{county}-02"}
+    if department != "edu":
+        return {f"{department}-{county}"}
+    return {f"edu-{county}", f"edu-{county}-01", f"edu-{county}-02"} | {f"{d}-{county}" for d in OTHER_DEPARTMENTS}
 
 
 ALL = {"edu-000000"} | {f"edu-{p}" for p in DEMO_TREE} | {f"edu-{pf}" for p in DEMO_TREE.values() for pf in p} | set().union(
@@ -44,7 +44,7 @@ async def world(gql, demo, sessionmaker):
         db.add(Account(username="org-1", name="某培训学校", kind=AccountKind.INSTITUTION, password_hash=hash_password("Org#2026x"), must_change_password=False))
         await db.commit()
         ids = dict((await db.execute(sa.select(Account.username, Account.id).where(Account.kind == AccountKind.REGULATOR))).all())
-    assert set(ids) == ALL and len(ALL) == 39
+    assert set(ids) == ALL and len(ALL) == 55
     return {name: str(i) for name, i in ids.items()}
 
 

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Application, Course, Document, Institution, InstitutionFunds, Material, Site, Staff, TrainingClass
+from resolvers import findings
 from tests.helpers import ID_NUMBER, VIEWERS
 
 NESTED = """{
@@ -19,8 +20,10 @@ NESTED = """{
   staff { name } materials { name } applications { statement } findings { recordName }
   documents { title } funds { escrowBank }
   sites { name courses { name classes { name } } }
+  standing { lawful compliant reasons { code recordName } }
+  home { missing { code } warnings { code } standing { whiteListEligible } }
 }"""
-LIST = "{ institutions(first: 20) { edges { node { name ...portal } } } } fragment portal on Institution " + NESTED
+LIST = "{ institutions(first: 10) { edges { node { name ...portal } } } } fragment portal on Institution " + NESTED
 ONE = "query($id: ID!) { institution(id: $id) { name ...portal } } fragment portal on Institution " + NESTED
 ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Institution { name ...portal } } } fragment portal on Institution " + NESTED
 APPLICATIONS = "{ applications(first: 100) { totalCount edges { node { statement institution { name } } } } applicationCounts { count } }"
@@ -64,6 +67,8 @@ async def add_portal_records(sessionmaker) -> None:
                 )
             )
         await db.commit()
+    # Inserted past the portal's writers: the rules check the records here.
+    await findings.refresh_all(sessionmaker)
 
 
 def portal_of(name: str) -> dict:
@@ -77,6 +82,15 @@ def portal_of(name: str) -> dict:
         "documents": [{"title": f"资料@{name}"}],
         "funds": {"escrowBank": f"银行@{name}"},
         "sites": [{"name": f"办学点@{name}", "courses": [{"name": f"课程@{name}", "classes": [{"name": f"班级@{name}"}]}]}],
+        # Part 2 unsaved, the class's end time a violation, no compliance application.
+        "standing": {"lawful": False, "compliant": False, "reasons": [
+            {"code": "QUALIFICATIONS_MISSING", "recordName": name}, {"code": "VIOLATIONS", "recordName": f"班级@{name}"},
+            {"code": "COMPLIANCE_NOT_SUBMITTED", "recordName": name},
+        ]},
+        "home": {
+            "missing": [{"code": "REGISTRATION"}, {"code": "QUALIFICATIONS_MISSING"}, {"code": "FUNDS"}, {"code": "VIOLATIONS"}], "warnings": [],
+            "standing": {"whiteListEligible": False},
+        },
     }
 
 

@@ -19,6 +19,9 @@ from resolvers.statistics import counting, series
 from server import create_app
 from tests.helpers import COMPLETE, ID_NUMBER, SERIES, STATISTICS, build_world
 
+#: What the tally keeps of A1's standing (migration 0018): compliant whatever the day, with its licence's dates.
+A1_STANDING = dict(standing_basis=True, licence_valid_from=date(2022, 1, 1), licence_valid_to=date(2027, 12, 31))
+
 
 @pytest.fixture
 async def world(demo, sessionmaker):
@@ -66,7 +69,8 @@ async def test_tallies_follow_every_change_and_folding_keeps_them(world, session
     # given: the statistics' world, counted by the triggers as it was inserted
     assert await differences(sessionmaker) == []
     assert await tally(sessionmaker, ids["A1"]) == dict(
-        inspections=1, compliance_approved=1, classes_filed=2, classes_pending=1, staff_active=4, teachers=3, certified_teachers=2, white_listed=1
+        inspections=1, compliance_approved=1, classes_filed=2, classes_pending=1, staff_active=4, teachers=3, certified_teachers=2, white_listed=1,
+        **A1_STANDING,
     )
     assert await tally(sessionmaker, ids["B2"]) == dict(classes_unfiled=2, black_listed=1)
     assert await county(sessionmaker, "440106") == dict(
@@ -137,7 +141,7 @@ async def test_tallies_follow_every_change_and_folding_keeps_them(world, session
         # then: the tallies equal a recount
         assert await differences(sessionmaker) == [], step
     assert await tally(sessionmaker, ids["A1"]) == dict(
-        inspections=1, compliance_approved=1, classes_filed=3, staff_active=5, teachers=5, certified_teachers=4
+        inspections=1, compliance_approved=1, classes_filed=3, staff_active=5, teachers=5, certified_teachers=4, **A1_STANDING
     )
     assert await tally(sessionmaker, ids["B2"]) == dict(
         inspections=1, compliance_pending=1, classes_unfiled=2, staff_active=1, teachers=1, certified_teachers=1, black_listed=1
@@ -190,7 +194,9 @@ async def test_a_rebuild_recounts_what_bypassed_the_triggers(world, sessionmaker
         await db.commit()
     # then: they agree again
     assert await differences(sessionmaker) == []
-    assert await tally(sessionmaker, world["A1"]) == dict(inspections=1, compliance_approved=1, classes_filed=2, classes_pending=1, white_listed=1)
+    assert await tally(sessionmaker, world["A1"]) == dict(
+        inspections=1, compliance_approved=1, classes_filed=2, classes_pending=1, white_listed=1, **A1_STANDING
+    )
 
 
 @pytest.mark.parametrize("username, regions", [("edu-000000", [None, "440000", "440100"]), ("edu-440000", [None, "440300"])])

@@ -32,9 +32,12 @@ from schema.errors import graphql_error
 from schema.extensions import fault_error
 from schema.limits import MAX_JSON_DEPTH
 from schema.root import planner, public_schema, refusal_outside_public_part
-from web import graphiql, metrics, public_cache
+from web import graphiql, metrics, public_cache, subscriptions
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+#: The answer to a subscription sent over HTTP.
+SUBSCRIPTION_OVER_HTTP = "订阅请通过 WebSocket 连接 /graphql (subscriptions are served over a WebSocket at /graphql, protocol graphql-transport-ws)"
 
 
 #: Statuses of a response without data under application/graphql-response+json (besides the
@@ -139,7 +142,10 @@ class GraphQLApp(GraphQL):
     HTTP specification Strawberry leaves out: ``application/graphql-response+json`` (with
     4xx/5xx statuses and no ``data`` entry for requests that fail before execution), 405 for
     a mutation over GET, and a string ``operationName``. Browsers get the server's own
-    GraphiQL page (``web.graphiql``)."""
+    GraphiQL page (``web.graphiql``). Subscriptions: ``web.subscriptions``."""
+
+    graphql_transport_ws_handler_class = subscriptions.SocketHandler
+    websocket_adapter_class = subscriptions.SocketAdapter
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page(request.app.state.settings.graphiql_assets)
@@ -216,7 +222,8 @@ class GraphQLApp(GraphQL):
         )
         if problem is not None:
             return self._answer(request, sub_response, ExecutionResult(data=None, errors=[graphql_error(problem)]))
-        allowed = OperationType.from_http(request_adapter.method)
+        # Subscriptions are served over the WebSocket alone (web.subscriptions).
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         if not self.allow_queries_via_get and request_adapter.method == "GET":
             allowed = allowed - {OperationType.QUERY}
         if anonymous:
@@ -242,6 +249,8 @@ class GraphQLApp(GraphQL):
             except CannotGetOperationTypeError as e:
                 raise HTTPException(400, e.as_http_error_reason()) from e
             except InvalidOperationTypeError as e:
+                if e.operation_type is OperationType.SUBSCRIPTION:
+                    return ExecutionResult(data=None, errors=[graphql_error(ApiError(SUBSCRIPTION_OVER_HTTP, code="SUBSCRIPTION_OVER_WEBSOCKET"))])
                 # The spec: a mutation over GET is 405 Method Not Allowed (with Allow: POST).
                 status = 405 if request_adapter.method == "GET" else 400
                 raise HTTPException(status, e.as_http_error_reason(request_adapter.method)) from e
@@ -289,6 +298,8 @@ class GraphQLApp(GraphQL):
         return result
 
     async def get_context(self, request: Request, response: Response) -> Context:
+        if self.is_websocket_request(request):
+            return subscriptions.socket_context(request)
         state = request.app.state
         settings: Settings = state.settings
         now = settings.clock()

@@ -31,7 +31,20 @@ class RequestContext:
         #: ``X-Served-By`` (to see how a load spreads over ``--workers``; off by default).
         self.served_by = [(b"x-served-by", str(os.getpid()).encode())] if served_by else []
 
+    def _accept_served_by(self, send):
+        """``send`` with ``X-Served-By`` on a WebSocket's handshake answer (its accept)."""
+
+        async def accept_with_pid(message) -> None:
+            if message["type"] == "websocket.accept":
+                message = {**message, "headers": [*message.get("headers", []), *self.served_by]}
+            await send(message)
+
+        return accept_with_pid
+
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and self.served_by:
+            await self.app(scope, receive, self._accept_served_by(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -15,9 +15,10 @@ from auth.roles import is_county_bureau, is_education_county_and_up
 from auth.scope import scope
 from core.errors import ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
-from models import Account, AccountKind, ClaimStatus, Institution, InstitutionClaim
+from models import Account, AccountKind, ClaimStatus, EventType, Institution, InstitutionClaim
 from resolvers import audit, validation
 from resolvers.accounts.institution_accounts import AUDITED_FIELDS
+from resolvers.events import raise_event
 from resolvers.pagination import Page, paginate
 
 
@@ -110,6 +111,10 @@ def _decide(ctx, db: AsyncSession, claim: InstitutionClaim, status: ClaimStatus,
                  changed=audit.changes(before, audit.values_of(claim, ["status", "reason"])))
 
 
+async def _raise_decided(db: AsyncSession, ctx, claim: InstitutionClaim, region_code: str) -> None:
+    await raise_event(db, EventType.CLAIM_DECIDED, claim.id, region_code, ctx.now, institution_id=claim.institution_id, account_id=claim.account_id)
+
+
 #: Why the other pending claims on an institution are rejected when one is confirmed.
 OTHER_CLAIM_CONFIRMED = "该机构已确认由其他账号管理"
 
@@ -150,6 +155,8 @@ async def confirm_claim(info, claim_id: str) -> tuple[ClaimView | None, list[Fie
         ).scalars().all()
         for other in others:
             _decide(ctx, db, other, ClaimStatus.REJECTED, OTHER_CLAIM_CONFIRMED, institution.region_code, "rejectInstitutionClaim")
+        for decided in (claim, *others):
+            await _raise_decided(db, ctx, decided, institution.region_code)
         await db.commit()
         return (await claim_views(db, [claim]))[0], []
 
@@ -171,5 +178,6 @@ async def reject_claim(info, claim_id: str, reason: str | None) -> tuple[ClaimVi
             return None, errors
         region_code = (await db.execute(sa.select(Institution.region_code).where(Institution.id == claim.institution_id))).scalar_one()
         _decide(ctx, db, claim, ClaimStatus.REJECTED, reason, region_code, "rejectInstitutionClaim")
+        await _raise_decided(db, ctx, claim, region_code)
         await db.commit()
         return (await claim_views(db, [claim]))[0], []

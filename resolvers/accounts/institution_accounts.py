@@ -28,7 +28,7 @@ from auth.sessions import end_sessions
 from core.clock import today
 from core.errors import ErrorCode, FieldError
 from models import Account, AccountKind, Channel, ClaimStatus, CodePurpose, Institution, InstitutionClaim, LoginThrottle, Region
-from resolvers import audit, validation
+from resolvers import audit, findings, validation
 from resolvers.accounts.codes import account_by, checked_email, checked_mobile, use_code
 from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_key
 from resolvers.institutions.registration import Context, Part, validate_part
@@ -174,6 +174,8 @@ async def register(info, new: NewInstitutionAccount) -> tuple[Account | None, In
                      changed=audit.changes(None, audit.values_of(account, AUDITED_FIELDS)), viewer=account)
         claim = _bind(db, ctx, account, county, values, registered) if completing else None
         try:
+            if completing and claim is None:  # a new institution: its findings kept from the start
+                await findings.refresh(db, [account.institution_id])
             await db.commit()
         except IntegrityError as e:
             # A concurrent registration won the race past the checks above; the code is

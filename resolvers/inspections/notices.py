@@ -11,8 +11,9 @@ from auth.viewer import Viewer
 from core.clock import today
 from core.errors import ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
-from models import InspectionStatus, Institution, Region, UrgingNotice
+from models import EventType, InspectionStatus, Institution, Region, UrgingNotice
 from resolvers import audit, validation
+from resolvers.events import raise_event
 from resolvers.inspections.ledgers import not_allowed_errors, not_found_errors
 from resolvers.institutions.listing import overdue_condition
 from resolvers.pagination import Page, paginate
@@ -70,6 +71,7 @@ async def send_notice(info, institution_id: str | None, county_code: str | None,
         db.add(notice)
         audit.record(db, ctx, "sendUrgingNotice", "UrgingNotice", notice.id, county_code,
                      changed=audit.changes(None, audit.values_of(notice, ["county_code", "institution_id", "message"])))
+        await raise_event(db, EventType.URGING_NOTICE_RECEIVED, notice.id, county_code, ctx.now, institution_id=notice.institution_id)
         await db.commit()
     return notice, []
 

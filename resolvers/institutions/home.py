@@ -1,5 +1,8 @@
 """The home page's rules (后台首页, docs/DOMAIN.md §P3): the rectification flags (营转非, 备案转审批) and
-what stops a compliance application now (待补全事项)."""
+what stops a compliance application now (待补全事项): what the portal still lacks, and every
+reason of the institution's standing (``resolvers.standing``) that keeps it from being
+compliant besides the review itself — an expired or missing licence, a black list, open
+violations."""
 
 from __future__ import annotations
 
@@ -9,11 +12,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Course, Institution, InstitutionFunds, Kind, Mode, Nature, QualificationStatus, Site, Staff, StaffStatus
-from resolvers.findings import COMPULSORY_GRADES, Finding
+from models import Course, Institution, InstitutionFunds, Kind, Mode, Nature, Site, Staff, StaffStatus
+from resolvers.findings import COMPULSORY_GRADES
 from resolvers.institutions.registration import PART_LABELS, SAVED_FLAG
-
-LICENSED = (QualificationStatus.FULL.value, QualificationStatus.LICENCE_ONLY.value)
+from resolvers.standing import Effect, Standing
 
 
 def needs_non_profit(institution: Institution) -> bool:
@@ -26,13 +28,14 @@ def needs_non_profit(institution: Institution) -> bool:
     )
 
 
-def needs_approval(institution: Institution) -> bool:
-    """备案转审批: an online subject institution that is only filed, without a licence."""
-    return institution.kind == Kind.SUBJECT and institution.mode == Mode.ONLINE and institution.qualification_status not in LICENSED
+def needs_approval(institution: Institution, standing: Standing) -> bool:
+    """备案转审批: an online subject institution without a licence valid today."""
+    return institution.kind == Kind.SUBJECT and institution.mode == Mode.ONLINE and not standing.licensed
 
 
-#: What can be missing before a compliance application, each at most once.
-MISSING_CODES = ("REGISTRATION", "NON_PROFIT", "ONLINE_APPROVAL", "LICENCE", "SITES", "COURSES", "STAFF", "FUNDS", "FINDINGS")
+#: What the portal can lack before a compliance application, each at most once; with them
+#: the codes of the standing's reasons that block it (``Standing.blocking``).
+MISSING_CODES = ("REGISTRATION", "NON_PROFIT", "ONLINE_APPROVAL", "SITES", "COURSES", "STAFF", "FUNDS")
 
 
 @dataclass
@@ -41,15 +44,16 @@ class Missing:
     message: str
 
 
-async def missing_items(db: AsyncSession, institution: Institution, findings: list[Finding]) -> list[Missing]:
+async def missing_items(db: AsyncSession, institution: Institution, standing: Standing) -> list[Missing]:
     """What stops a compliance application now (待补全事项)."""
-    return (await missing_items_of(db, [institution], {institution.id: findings}))[institution.id]
+    return (await missing_items_of(db, [institution], {institution.id: standing}))[institution.id]
 
 
 async def missing_items_of(
-    db: AsyncSession, institutions: list[Institution], findings: dict[uuid.UUID, list[Finding]]
+    db: AsyncSession, institutions: list[Institution], standings: dict[uuid.UUID, Standing | None]
 ) -> dict[uuid.UUID, list[Missing]]:
-    """``missing_items`` of many institutions: two statements, whatever their number."""
+    """``missing_items`` of many institutions (with their standings): two statements, whatever
+    their number."""
 
     ids = [i.id for i in institutions]
     counts = {
@@ -76,10 +80,11 @@ async def missing_items_of(
             missing.append(Missing("REGISTRATION", "请补全机构信息：" + "、".join(PART_LABELS[p] for p in unsaved)))
         if needs_non_profit(institution):
             missing.append(Missing("NON_PROFIT", "请完成营转非（登记为非营利性机构）后更新机构性质"))
-        if needs_approval(institution):
+        standing = standings.get(institution.id)
+        blocking = standing.blocking() if standing else []
+        if standing and needs_approval(institution, standing):
             missing.append(Missing("ONLINE_APPROVAL", "请完成备案转审批（取得办学许可证）后更新办学资质"))
-        elif institution.kind == Kind.SUBJECT and institution.qualifications_saved and institution.qualification_status not in LICENSED:
-            missing.append(Missing("LICENCE", "学科类机构须取得办学许可证"))
+        missing += [Missing(r.code, r.message) for r in blocking if r.effect is Effect.NOT_LAWFUL]
         count = counts[institution.id]
         place = "业务系统" if institution.mode == Mode.ONLINE else "办学点"
         if not count.sites:
@@ -91,7 +96,6 @@ async def missing_items_of(
         supervision = funds.get(institution.id)
         if supervision is None or not (supervision.escrow_bank and supervision.supervised_account_number):
             missing.append(Missing("FUNDS", "请填写资金监管信息（存管银行、监管账户）"))
-        if found := findings.get(institution.id):
-            missing.append(Missing("FINDINGS", f"请先整改 {len(found)} 项不符合规定的问题"))
+        missing += [Missing(r.code, r.message) for r in blocking if r.effect is not Effect.NOT_LAWFUL]
         result[institution.id] = missing
     return result

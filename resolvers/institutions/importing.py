@@ -22,7 +22,7 @@ from auth.scope import scope
 from auth.viewer import Viewer
 from core.clock import today
 from models import Institution, Region
-from resolvers import audit
+from resolvers import audit, findings
 from resolvers.institutions.registration import FIELDS, FIELDS_BY_PART, SAVED_FLAG, Context, Part, kind_conflict, validate_part
 from resolvers.institutions.saving import check_writer, duplicate_credit_code, province_of
 from resolvers.institutions.template import DATA_SHEET, HEADER_OF, HEADERS, MAX_ROWS, REGION_HEADER, cell_text, from_cell, header
@@ -297,6 +297,7 @@ async def import_rows(
                     .values(version=Institution.version + 1)
                     .execution_options(synchronize_session=False)
                 )
+            await findings.refresh(db, [row["id"] for batch in (*inserts.values(), *updates.values()) for row in batch])
             audit.record(
                 db, _AuditContext(now, client_address), "importInstitutions", "InstitutionImport", uuid.uuid4(), viewer.region_code,
                 changed={"created": [None, sum(map(len, inserts.values()))], "updated": [None, len(updated_ids)]}, viewer=viewer,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from auth.scope import in_subtree, scope, sees_whole_subtree, subtree_of
 from auth.viewer import Viewer
 from core.clock import today
+from core.errors import BadUserInput
 from core.ids import parse_id
 from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, Region, ReviewStatus, Site, Staff, valid_on
 from models.database import single_statements
@@ -19,6 +20,8 @@ from models.statistics import county_tally, tally_rows
 from resolvers.filters import RecordId, condition, criterion, given
 from resolvers.institutions.registration import SAVED_FLAG, Part
 from resolvers.pagination import Page, page_of, page_size, page_statement
+from resolvers.standing import TALLY_JOIN, ReasonCode, conditions, criterion_where, licence_expiring_within
+from resolvers.standing import columns as standing_columns
 
 
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
@@ -55,6 +58,18 @@ def _unit(value: str) -> sa.ColumnElement[bool]:
     return Institution.registering_unit_id == unit if unit else sa.false()
 
 
+#: The furthest ahead ``licenceExpiringWithinDays`` looks.
+MAX_EXPIRING_DAYS = 3650
+
+
+def _days(value: int) -> int:
+    if not 0 <= value <= MAX_EXPIRING_DAYS:
+        raise BadUserInput(
+            f"licenceExpiringWithinDays 应在 0 到 {MAX_EXPIRING_DAYS} 之间", field="licenceExpiringWithinDays", max=MAX_EXPIRING_DAYS
+        )
+    return value
+
+
 @dataclass
 class InstitutionFilter:
     """The institution list's filter (its export's too): every criterion optional, combined
@@ -75,6 +90,16 @@ class InstitutionFilter:
     inspection_status: InspectionStatus | None = criterion("排查状态", lambda v, c: Institution.inspection_status == v.value)
     overdue: bool | None = criterion("逾期整改 (true) 或否 (false)", lambda v, c: _yes_no(overdue_condition(c["today"]), v))
     review_status: ReviewStatus | None = criterion("审核状态 (合规申请)", lambda v, c: Institution.review_status == v.value)
+    # The standing (法律状态, resolvers.standing), as of the request's day.
+    licensed: bool | None = criterion("持有今天有效的办学许可证 (true) 或否 (false)", criterion_where(lambda x: x.licensed))
+    lawful: bool | None = criterion("合法 (true) 或否 (false)", criterion_where(lambda x: x.lawful))
+    compliant: bool | None = criterion("合规 (true) 或否 (false)", criterion_where(lambda x: x.compliant))
+    white_list_eligible: bool | None = criterion("可列入白名单 (true) 或否 (false)", criterion_where(lambda x: x.white_list_eligible))
+    black_listed: bool | None = criterion("列入当前一期黑名单 (true) 或否 (false)", criterion_where(lambda x: x.black_listed))
+    licence_expiring_within_days: int | None = criterion(
+        f"办学许可证今天有效、在此天数内到期 (0–{MAX_EXPIRING_DAYS}; 0: today)", lambda v, c: licence_expiring_within(c["today"], _days(v))
+    )
+    standing_reason: ReasonCode | None = criterion("法律状态有此原因", lambda v, c: conditions(c["today"])[v.value])
     region_retired: bool | None = criterion(
         "所在区划已撤销、待分配 (区划调整: institutions a split left on a retired county, for the supervisors above to assign; docs/regions.md)",
         lambda v, c: _yes_no(Institution.region_code.in_(sa.select(Region.code).where(~valid_on(c["today"]))), v),
@@ -116,7 +141,7 @@ ORDER = (Institution.name, Institution.id)
 
 def list_statement(
     viewer: Viewer | None, f: InstitutionFilter | None, size: int, after: str | None, day: date, *,
-    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True,
+    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True, standing: bool = False,
 ) -> tuple[sa.Select, sa.Select]:
     """The statement of a page of ``size`` of the list (``list_institutions``), and that of
     its total for a page that comes back empty."""
@@ -133,6 +158,9 @@ def list_statement(
             .scalar_subquery()
             .label("active_staff_count"),
         ]
+    if standing:
+        columns += standing_columns(day)
+        joins.append(TALLY_JOIN)
     return page_statement(
         Institution, listed(viewer, f, day), ORDER, size=size, after=after, columns=columns, outer_joins=joins, count=total,
         counted=tallied_total(viewer, f), entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
@@ -141,17 +169,20 @@ def list_statement(
 
 async def list_institutions(
     info, f: InstitutionFilter | None, first: int | None, after: str | None, *,
-    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True,
+    unit: bool = False, counts: bool = False, total: bool = True, details: bool = True, standing: bool = False,
 ) -> Page:
     """A page of the list as rows of the institution's columns, in one statement, with what
     its nodes show besides: ``unit`` the registering unit's ``unit_name`` and ``unit_level``
     (named on every institution its viewers see, like the ``unit`` loader), ``counts`` the
     ``site_count`` and ``active_staff_count`` of each institution (all in scope with it, as
-    the ``counts`` loader reads them); ``total`` the total count (0 without). Without
+    the ``counts`` loader reads them), ``standing`` what ``resolvers.standing.standing_of``
+    builds each one's standing from; ``total`` the total count (0 without). Without
     ``details`` the rows hold ``LIST_COLUMNS`` only."""
     ctx = info.context
     size = page_size(first)
-    stmt, counted = list_statement(ctx.viewer, f, size, after, today(ctx.now), unit=unit, counts=counts, total=total, details=details)
+    stmt, counted = list_statement(
+        ctx.viewer, f, size, after, today(ctx.now), unit=unit, counts=counts, total=total, details=details, standing=standing,
+    )
     async with ctx.sessionmaker() as db:
         await single_statements(db)
         rows = list(await db.execute(stmt))

@@ -20,7 +20,7 @@ from core.errors import ErrorCode, FieldError, Forbidden
 from core.ids import parse_id
 from models import Document, Institution, Region
 from models.storage import discard
-from resolvers import audit
+from resolvers import audit, findings
 from resolvers.institutions.registration import SAVED_FLAG, Context, Part, kind_conflict, validate_part
 from resolvers.records import merged
 
@@ -144,6 +144,7 @@ async def save_part(
             institution.region_code, changed=audit.changes(before, audit.values_of(institution, list(values))),
         )
         try:
+            await findings.refresh(db, [institution.id])
             await db.commit()
         except IntegrityError:
             # A concurrent registration of the same code won the race.

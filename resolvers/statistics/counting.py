@@ -43,6 +43,7 @@ from models.statistics import APPLICATION_TALLIES, INSTITUTION_TALLIES, tally_ro
 from resolvers.filters import condition
 from resolvers.institutions.listing import InstitutionFilter, overdue_condition
 from resolvers.regions import unknown_region_message
+from resolvers.standing import compliant_by_region, facts
 from resolvers.statistics.groups import supervising_department, view_groups
 from resolvers.statistics.views import (
     COMPLAINT_COUNTERS,
@@ -203,6 +204,8 @@ def _tally_sums(table: Any, names: Iterable[str]) -> dict[str, ColumnElement]:
     return sums
 
 
+#: The counters that depend on the day, which no tally keeps.
+BY_DAY = ("overdue", "compliant")
 #: The counters of the records an institution owns that a date range counts as events.
 DATED = ("inspections", *(f"applications_{s.value.lower()}" for s in ApplicationStatus), *APPLICATION_TALLIES)
 
@@ -262,17 +265,21 @@ def _county_statement(complaints: bool, median: bool) -> sa.Select:
     names = _names(complaints)
     below = _below(None)
     kept = tally_rows(county_tally)
+    day = sa.bindparam("today", type_=sa.Date())
     overdue = (
         sa.select(Institution.region_code, sa.func.count().label("n"))
-        .where(overdue_condition(sa.bindparam("today", type_=sa.Date())))
+        .where(overdue_condition(day))
         .group_by(Institution.region_code)
         .subquery("overdue")
     )
+    compliant = compliant_by_region(day).subquery("compliant")
     parts = [
-        _part(names, sa.join(kept, below, below.c.code == kept.c.region_code), below.c.child, _tally_sums(kept, names)),
-        # 逾期 depends on the day: counted per county from the index of the rectifying
-        # institutions' deadlines, then summed like the tallies.
+        _part(names, sa.join(kept, below, below.c.code == kept.c.region_code), below.c.child, _tally_sums(kept, [n for n in names if n not in BY_DAY])),
+        # 逾期 and 合规 depend on the day: counted per county from the index of the rectifying
+        # institutions' deadlines and the tally's index of the compliant ones with their
+        # licences' dates, then summed like the tallies.
         _part(names, sa.join(overdue, below, below.c.code == overdue.c.region_code), below.c.child, {"overdue": sa.func.sum(overdue.c.n)}),
+        _part(names, sa.join(compliant, below, below.c.code == compliant.c.region_code), below.c.child, {"compliant": sa.func.sum(compliant.c.n)}),
     ]
     if complaints and median:
         # The median needs the handled complaints' times (the counts are kept). The scope
@@ -304,17 +311,19 @@ def _counts_statement(
         return counted.filter(condition) if condition is not None else counted
 
     institution_filter = condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
+    standing = facts(today, institution_tally.c.black_listed, institution_tally.c.violations)
     inst = (
         sa.select(
             Institution.id.label("id"),
             sa.type_coerce(place.key, sa.String()).label("g"),
             condition(InstitutionFilter(complete=True)).label("complete"),
-            (Institution.review_status == "APPROVED").label("compliant"),
+            standing.compliant.label("compliant"),
             Institution.deregistered_at.is_not(None).label("deregistered"),
             Institution.inspection_status.label("inspection_status"),
             overdue_condition(today).label("overdue"),
         )
         .select_from(place.source)
+        .outerjoin(institution_tally, institution_tally.c.institution_id == Institution.id)
         .where(place.where, scope(viewer, Institution), institution_filter)
         .cte("inst")
     )

@@ -58,7 +58,7 @@ DEPARTMENT_LABELS = {
 COUNTERS: tuple[tuple[str, str], ...] = (
     ("registered", "登记机构数"),
     ("complete", "登记完成（五部分均已保存）"),
-    ("compliant", "合规（合规申请通过）"),
+    ("compliant", "合规（合规申请通过，今天仍合法且无违规）"),
     ("deregistered", "已注销"),
     ("inspected", "已排查机构"),
     ("with_problems", "排查发现问题机构"),

@@ -30,6 +30,7 @@ from resolvers.loaders import (
     RegionByCodeLoader,
     SitesByInstitutionLoader,
     StaffByInstitutionLoader,
+    StandingLoader,
     UnitByIdLoader,
 )
 from resolvers.pagination import head
@@ -59,6 +60,7 @@ from schema.regions import Region
 from schema.relay import Node
 from schema.sites import Site
 from schema.staff import Staff, StaffStatus
+from schema.standing import Standing
 
 
 @strawberry.enum(description="可进行的操作 on an institution's inspection record, for this viewer now.")
@@ -346,6 +348,10 @@ class Institution(Node):
     async def applications(self, info: Info, first: int | None = 20) -> list[Application]:
         return [Application.from_row(r) for r in head(await ApplicationsByInstitutionLoader(info.context).load(self.row_id), first)]
 
+    @strawberry.field(description="法律状态 (docs/DOMAIN.md §G5): licensed, lawful, compliant, white-list eligible, black-listed, with the reasons")
+    async def standing(self, info: Info) -> Standing:
+        return Standing.from_row(await StandingLoader(info.context).load(self.row_id))
+
     @strawberry.field(description="后台首页: review status, 营转非 / 备案转审批 flags, what is missing before a compliance application")
     async def home(self, info: Info) -> PortalHome:
         row = await InstitutionByIdLoader(info.context).load(self.row_id)
@@ -388,5 +394,5 @@ LIST_FIELDS = frozenset({
     "__typename", "id", "name", "kind", "mode", "nature", "registrationProgress", "version", "createdAt", "updatedAt",
     "inspectionStatus", "reviewStatus", "deregisteredAt", "overdue", "inspections", "documents", "funds",
     "inspectionOperations", "siteCount", "activeStaffCount", "staff", "sites", "materials", "findings", "applications",
-    "county", "registeringUnit",
+    "county", "registeringUnit", "standing",
 })

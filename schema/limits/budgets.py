@@ -9,7 +9,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from models import ApplicationStatus, ApplicationType, TrainingCategory
-from resolvers import documents, lists, materials, public, regions, sites, staff
+from resolvers import documents, lists, materials, public, regions, sites, staff, standing
 from resolvers.accounts import regulators
 from resolvers.inspections import ledgers
 from resolvers.institutions import home
@@ -127,7 +127,13 @@ BOUNDS: dict[str, Bound] = {
     "Application.findingsAtSubmission": PAGE,
     "TrainingClassPayload.findings": Bound(CLASS_FINDINGS),
     "Inspection.items": Bound(ledgers.MAX_ITEMS),
-    "PortalHome.missing": Bound(len(home.MISSING_CODES)),
+    "PortalHome.missing": Bound(len(home.MISSING_CODES) + len(standing.REASONS)),
+    "PortalHome.warnings": Bound(len(standing.REASONS)),
+    "LeftOut.byReason": Bound(len(standing.REASONS)),
+    "LeftOut.institutions": Bound(lists.MAX_LEFT_OUT),
+    "LeftOutInstitution.reasons": Bound(len(standing.REASONS)),
+    "PublishListPayload.revised": Bound(lists.MAX_REVISED),
+    "Standing.reasons": Bound(len(standing.REASONS)),
     "PublicInstitution.teachers": PAGE,
     "ListChanges.added": PAGE,
     "ListChanges.removed": PAGE,
