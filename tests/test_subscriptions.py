@@ -329,13 +329,13 @@ async def test_a_password_change_and_a_disabled_account_close_the_sockets_on_bot
     assert own.connection.close_code is None
     await own.close()
 
-    # disabled by its manager: its sessions end with it, its sockets close on both workers at once
+    # disabled by its manager: its sessions end with it, its sockets close on both workers at once, as disabled (not as logged out)
     county = await login(port, "edu-440106")
     unit = await ask(port, '{ regulatorAccounts(filter: {search: "edu-440106-02"}) { edges { node { id } } } }', token=county)
     sockets = await LiveSocket.on_each_worker(port, await login(port, "edu-440106-02"))
     disabled = await ask(port, DISABLE, {"id": unit["data"]["regulatorAccounts"]["edges"][0]["node"]["id"]}, token=county)
     assert disabled == {"data": {"setRegulatorAccountEnabled": {"errors": []}}}
-    assert [await socket.close_code() for socket in sockets] == [SESSION_ENDED, SESSION_ENDED]
+    assert [await socket.close_code() for socket in sockets] == [ACCOUNT_DISABLED, ACCOUNT_DISABLED]
 
     # disabled in the database without ending its sessions: the workers' next check closes them as disabled
     sockets = await LiveSocket.on_each_worker(port, await login(port, "sports-440104"))
