@@ -136,12 +136,16 @@ async def viewer_for_token(
     return viewer_of(row, row.session_id, row.region_path, subtree)
 
 
-async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
-    """End every session of an account (all but ``keep``)."""
-    stmt = sa.delete(AuthSession).where(AuthSession.account_id == account_id)
+async def end_sessions(db: AsyncSession, account_id: uuid.UUID, *, keep: uuid.UUID | None = None, disabled: bool = False) -> None:
+    """End every session of an account (all but ``keep``); ``disabled``: because the account
+    is disabled, which every worker hears first (its sockets close with ``ACCOUNT_DISABLED``,
+    not ``SESSION_ENDED``)."""
+    ending = AuthSession.account_id == account_id
     if keep is not None:
-        stmt = stmt.where(AuthSession.id != keep)
-    await db.execute(stmt)
+        ending &= AuthSession.id != keep
+    if disabled:
+        await _tell_why(db, DISABLED_PREFIX, list((await db.execute(sa.select(AuthSession.id).where(ending))).scalars()))
+    await db.execute(sa.delete(AuthSession).where(ending))
 
 
 #: A cookie-authenticated POST must carry this header. Browsers send no custom header
@@ -214,16 +218,35 @@ async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: dat
     return ended
 
 
-#: The notification of a session ended as idle, before its deletion's own (``xwpx_sessions``,
-#: migration 0017): every worker closes its sockets with ``SESSION_IDLE``, not ``SESSION_ENDED``.
+#: Why a session ended, notified before its deletion's own notification (``xwpx_sessions``,
+#: migration 0017; those of one transaction arrive in the order sent), so that every worker
+#: closes its sockets with the reason (``closing``): idle, or its account disabled; a bare
+#: deletion (logout, a password change or reset) is ``SESSION_ENDED``.
 IDLE_PREFIX = "idle "
+DISABLED_PREFIX = "disabled "
+_WHY = {IDLE_PREFIX: SESSION_IDLE, DISABLED_PREFIX: ACCOUNT_DISABLED}
 
-_NOTIFY_IDLE = sa.text("SELECT pg_notify(:channel, :prefix || id::text) FROM unnest(:ids) AS id").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid)))
+_NOTIFY_WHY = sa.text("SELECT pg_notify(:channel, :prefix || id::text) FROM unnest(:ids) AS id").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid)))
+
+
+async def _tell_why(db: AsyncSession, prefix: str, session_ids: list[uuid.UUID]) -> None:
+    if session_ids:
+        await db.execute(_NOTIFY_WHY, {"channel": SESSIONS_CHANNEL, "prefix": prefix, "ids": session_ids})
+
+
+def closing(payload: str) -> tuple[uuid.UUID, tuple[int, str]] | None:
+    """The session a ``xwpx_sessions`` notification names and the code and reason its sockets
+    close with (None for a payload that names none)."""
+    prefix = next((p for p in _WHY if payload.startswith(p)), "")
+    try:
+        return uuid.UUID(payload.removeprefix(prefix)), _WHY.get(prefix, SESSION_ENDED)
+    except ValueError:
+        return None
 
 
 async def end_idle_sessions(db: AsyncSession, session_ids: list[uuid.UUID]) -> None:
-    """End these sessions as idle (committed): the notifications of one transaction arrive
-    in the order sent, so every worker hears why before it hears of the deletion."""
-    await db.execute(_NOTIFY_IDLE, {"channel": SESSIONS_CHANNEL, "prefix": IDLE_PREFIX, "ids": session_ids})
+    """End these sessions as idle (committed); every worker hears why before it hears of
+    the deletion."""
+    await _tell_why(db, IDLE_PREFIX, session_ids)
     await db.execute(sa.delete(AuthSession).where(AuthSession.id.in_(session_ids)))
     await db.commit()

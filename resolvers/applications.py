@@ -367,7 +367,7 @@ async def _apply(db: AsyncSession, ctx, application: Application, institution: I
         for account in accounts:
             account.enabled = False
             account.updated_at = ctx.now
-            await end_sessions(db, account.id)
+            await end_sessions(db, account.id, disabled=True)
         # Nothing else of a deregistered institution is pending any more.
         others = (
             await db.execute(

@@ -29,7 +29,7 @@ from datetime import timedelta
 import asyncpg
 
 from auth.scope import may_see_event
-from auth.sessions import IDLE_PREFIX, SESSION_ENDED, SESSION_IDLE, end_idle_sessions, ended_sessions
+from auth.sessions import SESSION_IDLE, closing, end_idle_sessions, ended_sessions
 from auth.viewer import Viewer
 from core.errors import ApiError
 from core.faults import fault_of, log_refusal
@@ -165,13 +165,11 @@ class Hub:
         self._wake.set()
 
     def _on_session(self, connection, pid, channel, payload) -> None:
-        idle = payload.startswith(IDLE_PREFIX)
-        try:
-            session_id = uuid.UUID(payload.removeprefix(IDLE_PREFIX))
-        except ValueError:
+        if (named := closing(payload)) is None:
             return
+        session_id, why = named
         for socket in [s for s in self.sockets if s.viewer.session_id == session_id]:
-            self._close_later(socket, *(SESSION_IDLE if idle else SESSION_ENDED))
+            self._close_later(socket, *why)
 
     async def _listen(self) -> None:
         """One listening connection, made again whenever it is lost (backing off to 10 s);

@@ -63,12 +63,24 @@ def template_database(pg_server_url):
     asyncio.run(execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-async def database_url(pg_server_url, template_database):
+async def _template_copy(pg_server_url: str, template_database: str):
     name = f"xwpx_test_{uuid.uuid4().hex[:16]}"
     await execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     yield with_database(pg_server_url, name)
     await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(pg_server_url, template_database):
+    async for url in _template_copy(pg_server_url, template_database):
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def module_database_url(pg_server_url, template_database):
+    """A database shared by the tests of one module (one served server for all of them)."""
+    async for url in _template_copy(pg_server_url, template_database):
+        yield url
 
 
 class Clock:

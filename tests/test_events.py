@@ -241,14 +241,14 @@ async def test_a_socket_closes_when_its_session_ends_goes_idle_or_its_account_is
     logged_out = await Subscriber.of(app, token)
     assert (await gql("mutation { logout }", token=token))["data"] == {"logout": True}
     assert await logged_out.closing() == [SESSION_ENDED]
-    # disabled by its manager: its sessions end, the socket closes at once
+    # disabled by its manager: its sessions end, the socket closes at once, as disabled
     disabled = await Subscriber.of(app, await gql.login("edu-440106-01"))
     county = await gql.login("edu-440106")
     found = await gql('{ regulatorAccounts(filter: {search: "edu-440106-01"}) { edges { node { id } } } }', token=county)
     unit = found["data"]["regulatorAccounts"]["edges"][0]["node"]["id"]
     done = await gql("mutation($id: ID!) { setRegulatorAccountEnabled(id: $id, enabled: false) { errors { code } } }", {"id": unit}, token=county)
     assert done == {"data": {"setRegulatorAccountEnabled": {"errors": []}}}
-    assert await disabled.closing() == [SESSION_ENDED]
+    assert await disabled.closing() == [ACCOUNT_DISABLED]
     # an account disabled in the database without ending its sessions: the periodic check
     quiet = await Subscriber.of(app, await gql.login("edu-440104"))
     async with sessionmaker() as db:

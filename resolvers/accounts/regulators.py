@@ -293,7 +293,7 @@ async def set_enabled(info, account_id: str, enabled: bool) -> tuple[Account | N
         account.enabled = enabled
         account.updated_at = ctx.now
         if not enabled:
-            await end_sessions(db, account.id)
+            await end_sessions(db, account.id, disabled=True)
         audit.record(db, ctx, "setRegulatorAccountEnabled", "Account", account.id, account.region_code, changed=changed)
         await db.commit()
     return account, []
