@@ -30,6 +30,13 @@ COOKIE_NAME = "xwpx_session"
 TOUCH_EVERY = timedelta(minutes=1)
 
 
+def is_idle(last_seen_at: datetime, now: datetime, idle_timeout: timedelta) -> bool:
+    """The idle rule, read by requests (``viewer_for_token``) and by the sockets' checks
+    (``ended_sessions``) alike: a session is idle once unseen for ``idle_timeout`` plus
+    ``TOUCH_EVERY``, since its last request is written at most once a ``TOUCH_EVERY``."""
+    return now - last_seen_at >= idle_timeout + TOUCH_EVERY
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -119,14 +126,14 @@ async def viewer_for_token(
     account is disabled. Touches the session (sliding expiry, at most once a
     ``TOUCH_EVERY``) in the statement that reads it: one statement per authenticated
     request (and one a minute per region for the subtree's codes)."""
-    idle_timeout += TOUCH_EVERY
     found = await db.execute(
-        _LOOKUP, {"digest": token_hash(token), "moment": now, "stale": now - TOUCH_EVERY, "cutoff": now - idle_timeout, "today": today(now)}
+        _LOOKUP,
+        {"digest": token_hash(token), "moment": now, "stale": now - TOUCH_EVERY, "cutoff": now - idle_timeout - TOUCH_EVERY, "today": today(now)},
     )
     row = found.first()
     if row is None:
         return None
-    if now - row.last_seen_at >= idle_timeout:
+    if is_idle(row.last_seen_at, now, idle_timeout):
         await end_idle_sessions(db, [row.session_id])
         return None
     if not row.enabled:
@@ -196,7 +203,7 @@ ACCOUNT_DISABLED = (4403, "账号已停用 (the account is disabled)")
 async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: datetime, idle_timeout: timedelta) -> dict[uuid.UUID, tuple[int, str]]:
     """Of ``session_ids``, those that no longer hold at ``now``, each with its close code and
     reason: gone (logout, a password change, a disabled account end sessions), of a
-    disabled account, or idle for ``idle_timeout`` (the caller ends those with
+    disabled account, or idle (``is_idle``; the caller ends those with
     ``delete_sessions`` once their sockets are closed, as ``viewer_for_token`` ends them).
     One statement, however many sessions; an open socket is not a request, so it does not
     keep its session alive."""
@@ -211,7 +218,7 @@ async def ended_sessions(db: AsyncSession, session_ids: set[uuid.UUID], now: dat
     for session_id, last_seen_at, enabled in rows:
         if not enabled:
             ended[session_id] = ACCOUNT_DISABLED
-        elif now - last_seen_at >= idle_timeout:
+        elif is_idle(last_seen_at, now, idle_timeout):
             ended[session_id] = SESSION_IDLE
         else:
             del ended[session_id]

@@ -9,8 +9,8 @@ import asyncio
 
 import sqlalchemy as sa
 
-from auth.sessions import ACCOUNT_DISABLED, SESSION_ENDED, SESSION_IDLE
-from models import Account, AuditRecord, Complaint, Event, EventType
+from auth.sessions import ACCOUNT_DISABLED, SESSION_ENDED, SESSION_IDLE, TOUCH_EVERY, ended_sessions, token_hash, viewer_for_token
+from models import Account, AuditRecord, AuthSession, Complaint, Event, EventType
 from models.database import listening_connection
 from resolvers.events import raise_event
 from resolvers.live import Hub
@@ -266,6 +266,30 @@ async def test_a_socket_closes_when_its_session_ends_goes_idle_or_its_account_is
     assert (quiet.closed, idle.closed, busy.closed) == ([ACCOUNT_DISABLED], [SESSION_IDLE], [])
     for subscriber in (logged_out, disabled, quiet, idle, busy):
         await subscriber.stop()
+
+
+async def test_a_request_and_a_sockets_check_agree_on_when_a_session_is_idle(app, gql, demo, sessionmaker, clock):
+    """One idle rule (auth.sessions.is_idle): for sessions last written just before, at and
+    after the deadline, the sockets' check closes exactly those a request no longer accepts."""
+    timeout = app.state.settings.session_idle_timeout
+    ages = [timeout - TOUCH_EVERY, timeout, timeout + TOUCH_EVERY / 2, timeout + TOUCH_EVERY, timeout + 2 * TOUCH_EVERY]
+    tokens = [await gql.login("edu-440106") for _ in ages]
+    async with sessionmaker() as db:
+        ids = {}
+        for token, age in zip(tokens, ages, strict=True):
+            ids[token] = (
+                await db.execute(
+                    sa.update(AuthSession).where(AuthSession.token_hash == token_hash(token)).values(last_seen_at=clock.now - age).returning(AuthSession.id)
+                )
+            ).scalar_one()
+        await db.commit()
+        closed = await ended_sessions(db, set(ids.values()), clock.now, timeout)
+    # the check first (a request ends an idle session)
+    assert [ids[t] in closed for t in tokens] == [False, False, False, True, True]
+    assert all(closed[ids[t]] == SESSION_IDLE for t in tokens[3:])
+    async with sessionmaker() as db:
+        accepted = [await viewer_for_token(db, token, clock.now, timeout) is not None for token in tokens]
+    assert accepted == [True, True, True, False, False]
 
 
 async def test_subscriptions_per_session_are_limited_and_documents_held_to_the_query_limits(app, gql, demo):

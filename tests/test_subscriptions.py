@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 import websockets
 
-from auth.sessions import ACCOUNT_DISABLED, SESSION_ENDED, SESSION_IDLE, token_hash
+from auth.sessions import ACCOUNT_DISABLED, SESSION_ENDED, SESSION_IDLE, TOUCH_EVERY, token_hash
 from core.clock import today, utcnow
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, AuthSession, Complaint, EventType
@@ -231,7 +231,7 @@ async def test_a_subscriber_resumes_from_its_cursor_and_its_socket_closes_on_log
     idle = await login(port, "edu-440000")
     sockets = await LiveSocket.on_each_worker(port, idle)
     async with sessionmaker() as db:
-        await db.execute(sa.update(AuthSession).where(AuthSession.token_hash == token_hash(idle)).values(last_seen_at=AuthSession.last_seen_at - timedelta(hours=2)))
+        await db.execute(sa.update(AuthSession).where(AuthSession.token_hash == token_hash(idle)).values(last_seen_at=AuthSession.last_seen_at - timedelta(hours=2) - TOUCH_EVERY))
         await db.commit()
     assert [await socket.close_code() for socket in sockets] == [SESSION_IDLE, SESSION_IDLE]
     assert await ask(port, "{ me { username } }", token=idle) == {"data": {"me": None}}
