@@ -89,6 +89,8 @@ sys.path.insert(0, str(ROOT))
 
 from stdnum.cn import ric, uscc  # noqa: E402
 
+from resolvers.class_times import parse  # noqa: E402
+
 DEFAULT_DATABASE = "xwpx_national"
 PASSWORD = "National#2026"
 #: What ``--scale 1.0`` generates.
@@ -102,6 +104,10 @@ STATED = {
     "inspections": 400_000,
     "complaints": 200_000,
 }
+#: Part 4's class times as desks write them: read wholly by ``resolvers.class_times.parse``
+#: and within the rules; then past 20:30, a year at once, and a text it cannot read.
+CLEAN_CLASS_TIMES = ("周六、周日 8:30-17:30，按季度收费", "工作日 18:30-20:30，周末 9:00-17:00，一次收费三个月", "周末 9:00-12:00，按月收费")
+OTHER_CLASS_TIMES = ("周一至周五 19:00-21:30，按月收费", "周六、周日 8:30-17:30，一次收费一年", "寒暑假及周末")
 #: Institutions per chunk: the unit of generation, of determinism and of a COPY batch.
 CHUNK = 1000
 
@@ -117,7 +123,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "legal_rep_name", "legal_rep_id_number", "legal_rep_phone", "contact_name", "contact_phone", "registering_unit_id",
         "qualification_status", "licence_number", "licence_issuer", "licence_valid_from", "licence_valid_to",
         "business_licence_number", "business_licence_issuer", "training_categories", "other_category", "student_count",
-        "staff_count", "teacher_count", "no_subject_training", "subjects", "grades", "class_times", "fee_per_hour",
+        "staff_count", "teacher_count", "no_subject_training", "subjects", "grades", "class_times_note", "class_sessions", "fee_months",
+        "fee_class_hours", "fee_per_hour",
         "floor_area", "teaching_area", "premises", "lease_end", "fire_safety_approved", "qualifications_saved",
         "operation_saved", "subject_training_saved", "facilities_saved", "version", "created_at", "updated_at",
         "inspection_status", "open_deadline", "review_status", "deregistered_at",
@@ -726,33 +733,48 @@ class Chunk:
             values += [code, f"{region.name}{'民政局' if inst.nature == 'NON_PROFIT' else '市场监督管理局'}"] if has_business else [NULL, NULL]
         else:
             values += [NULL] * 7
+        licence_end = end if (parts >= 1 or licence) and qualification in ("FULL", "LICENCE_ONLY") else None
         # Part 3: operation (办学情况)
+        students = int(40 * inst.size * (0.6 + rng.random())) + 10
         if parts >= 2:
             staff_count = max(inst.staff, 1) + self.randrange(0, 4)
             values += [
                 pg_array(inst.categories), OTHER_CATEGORIES[self.randrange(len(OTHER_CATEGORIES))] if "OTHER" in inst.categories else NULL,
-                str(int(40 * inst.size * (0.6 + rng.random())) + 10), str(staff_count), str(self.randrange(1, staff_count + 1)),
+                str(students), str(staff_count), str(self.randrange(1, staff_count + 1)),
             ]
         else:
             values += ["{}", NULL, NULL, NULL, NULL]
         # Part 4: K-12 subject training (中小学学科类培训情况)
         if parts >= 3:
             if inst.kind == "SUBJECT":
+                # What the desk wrote, read as migration 0019 reads it; an institution that
+                # breaks no rule wrote times and terms the rules accept.
+                note = self.choice(CLEAN_CLASS_TIMES if inst.clean else (*CLEAN_CLASS_TIMES, *OTHER_CLASS_TIMES))
+                parsed = parse(note)
+                sessions = "[" + ", ".join(f'{{"weekday": {t["weekday"]}, "start": "{t["start"]}", "end": "{t["end"]}"}}' for t in parsed.sessions) + "]" if parsed else "[]"
+                months, hours = (parsed.fee_months, parsed.fee_class_hours) if parsed else (None, None)
                 values += [
-                    "f", pg_array(inst.subjects), pg_array(inst.grades),
-                    self.choice(("周六、周日 8:30-17:30", "工作日 18:30-20:30，周末 9:00-17:00", "寒暑假及周末")), f"{self.randrange(40, 300)}.00",
+                    "f", pg_array(inst.subjects), pg_array(inst.grades), note, sessions,
+                    NULL if months is None else str(months), NULL if hours is None else str(hours), f"{self.randrange(40, 300)}.00",
                 ]
             else:
-                values += ["t", "{}", "{}", NULL, NULL]
+                values += ["t", "{}", "{}", NULL, "[]", NULL, NULL, NULL]
         else:
-            values += [NULL, "{}", "{}", NULL, NULL]
+            values += [NULL, "{}", "{}", NULL, "[]", NULL, NULL, NULL]
         # Part 5: facilities (办学条件)
         if parts >= 4:
-            floor_area = int(150 * inst.size * (0.7 + rng.random()) * 100) + 8000
+            # At least 3 m² a student, a lease that outlasts the licence and a fire-safety
+            # acceptance, unless the institution is one that breaks rules now and then.
+            crowded = not inst.clean and rng.random() < 0.15
+            teaching_area = students * (self.randrange(150, 290) if crowded else self.randrange(310, 600))
+            floor_area = teaching_area * 100 // self.randrange(50, 95)
             premises = "OWNED" if rng.random() < 0.25 else "LEASED"
+            lease_end = self.today + self.randrange(60, 1800)
+            if licence_end is not None and (inst.clean or rng.random() < 0.8):
+                lease_end = max(lease_end, licence_end + self.randrange(0, 400))
             values += [
-                money(floor_area), money(floor_area * self.randrange(50, 95) // 100), premises,
-                day(self.today + self.randrange(60, 1800)) if premises == "LEASED" else NULL, "t" if rng.random() < 0.93 else "f",
+                money(floor_area), money(teaching_area), premises,
+                day(lease_end) if premises == "LEASED" else NULL, "t" if inst.clean or rng.random() < 0.93 else "f",
             ]
         else:
             values += [NULL] * 5

@@ -22,6 +22,7 @@ from core.clock import CHINA
 from demo.accounts import DEMO_TREE
 from demo.people import GIVEN, MOBILE_PREFIXES, SURNAMES, id_number, mobile
 from models import Account, Institution, Region
+from resolvers.class_times import parse
 
 PER_COUNTY = 40
 #: The institution (by its number in the county) whose licence has expired, and the one
@@ -114,7 +115,10 @@ def demo_institution(rng: random.Random, county: str, county_name: str, n: int, 
             institution.no_subject_training = False
             institution.subjects = rng.sample(["CHINESE", "MATHEMATICS", "ENGLISH", "PHYSICS", "CHEMISTRY"], rng.randrange(1, 4))
             institution.grades = rng.sample(["PRIMARY", "JUNIOR_SECONDARY", "SENIOR_SECONDARY"], rng.randrange(1, 3))
-            institution.class_times = rng.choice(["周六、周日 9:00-17:00", "工作日 18:00-20:30", "寒暑假"])
+            # As a desk writes them, read as migration 0019 reads them ("寒暑假" cannot be: a warning).
+            institution.class_times_note = rng.choice(["周六、周日 9:00-17:00，按季度收费", "工作日 18:00-20:30，按月收费", "寒暑假"])
+            if parsed := parse(institution.class_times_note):
+                institution.class_sessions, institution.fee_months = parsed.sessions, parsed.fee_months
             institution.fee_per_hour = Decimal(rng.randrange(40, 300))
         else:
             institution.no_subject_training = True

@@ -39,7 +39,7 @@ from models import (
     TrainingClass,
 )
 from resolvers.applications import authority
-from resolvers.findings import SUBJECT_NAMES
+from resolvers.rules import SUBJECT_NAMES
 
 PER_COUNTY = 3
 
@@ -140,6 +140,22 @@ def _qualify(rng: random.Random, institution: Institution, n: int, day: date) ->
         institution.nature = "NON_PROFIT"
 
 
+def _settle(institution: Institution) -> None:
+    """The registration of an institution that may have been approved, within the rules
+    (resolvers.rules.check_registration): classes over by 20:30 and paid three months at a
+    time, 3 m² a student, fire safety accepted, a lease that outlasts the licence."""
+    if institution.no_subject_training is False:
+        institution.class_sessions = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in (6, 7)]
+        institution.fee_months = 3
+    least = Decimal(3 * (institution.student_count or 0))
+    if institution.teaching_area is not None and institution.teaching_area < least:
+        institution.teaching_area = least
+        institution.floor_area = max(institution.floor_area, least)
+    institution.fire_safety_approved = True
+    if institution.premises == "LEASED" and institution.licence_valid_to and institution.lease_end < institution.licence_valid_to:
+        institution.lease_end = institution.licence_valid_to + timedelta(days=365)
+
+
 async def seed_portal(sessionmaker: async_sessionmaker, storage=None, day: date | None = None) -> int:
     """The demo institution accounts and their portal data as of ``day`` (default: today in
     Beijing); returns the accounts created. With a ``storage``, each also gets its documents
@@ -172,6 +188,8 @@ async def seed_portal(sessionmaker: async_sessionmaker, storage=None, day: date 
                 breaks = compliance_of(n) == "REJECTED"
                 if not breaks or n % 6 == 2:
                     _qualify(rng, institution, n, day)
+                if not breaks:
+                    _settle(institution)
                 db.add(Account(
                     username=f"org-{n}", name=f"{institution.name}管理员", kind=AccountKind.INSTITUTION, institution_id=institution.id,
                     mobile=mobile(rng, STAFF_MOBILE_PREFIXES), email=demo_email(n), password_hash=password_hash, must_change_password=False,

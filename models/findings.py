@@ -11,6 +11,7 @@ import uuid
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 
@@ -34,3 +35,8 @@ class InstitutionFinding(SQLModel, table=True):
     record_type: str = Field(max_length=40)
     record_id: uuid.UUID
     record_name: str = Field(max_length=200)
+    #: The other records the finding concerns, where it is shown too (the classes of a site
+    #: over its area in one time slot, the classes of a teacher without a certificate).
+    related_ids: list[uuid.UUID] = Field(
+        default_factory=list, sa_column=sa.Column(ARRAY(sa.Uuid), nullable=False, server_default="{}")
+    )

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
@@ -149,7 +149,13 @@ class Institution(SQLModel, table=True):
     grades: list[str] = Field(
         default_factory=list, sa_column=sa.Column(ARRAY(sa.String(24)), nullable=False, server_default="{}")
     )
-    class_times: str | None = Field(default=None, max_length=200)
+    #: 上课时间: ``[{"weekday": 1-7, "start": "HH:MM", "end": "HH:MM"}]`` (``resolvers.class_times``).
+    class_sessions: list = Field(default_factory=list, sa_column=sa.Column(JSONB, nullable=False, server_default="[]"))
+    #: 上课时间说明: free text, a note only (what migration 0019 could not read stays here).
+    class_times_note: str | None = Field(default=None, max_length=200)
+    #: 收费周期: the longest one payment covers, in months and in class hours.
+    fee_months: int | None = None
+    fee_class_hours: int | None = None
     fee_per_hour: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(10, 2), nullable=True))
     # Part 5: facilities (办学条件)
     floor_area: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(12, 2), nullable=True))

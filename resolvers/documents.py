@@ -37,7 +37,7 @@ from core.errors import ErrorCode, FieldError
 from core.ids import parse_id
 from models import Application, ApplicationStatus, Document, DocumentCategory, Institution
 from models.storage import discard
-from resolvers import audit, validation
+from resolvers import audit, findings, validation
 from resolvers.records import DEREGISTERED, deregistered, merged
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,12 @@ async def upload(info, category: DocumentCategory, file, data: dict[str, Any]) -
     try:
         async with ctx.sessionmaker() as db:
             # Locked (against other uploads, not against reads or edits of the institution),
-            # so simultaneous uploads are counted one after another.
+            # so simultaneous uploads are counted one after another; a contract, which the
+            # rules read, takes the lock ``findings.refresh`` takes, from the start.
             institution = (
                 await db.execute(
-                    sa.select(Institution).where(Institution.id == viewer.institution_id).with_for_update(key_share=True)
+                    sa.select(Institution).where(Institution.id == viewer.institution_id)
+                    .with_for_update(key_share=category != DocumentCategory.CONTRACT)
                 )
             ).scalar_one_or_none()
             if institution is None:
@@ -189,12 +191,20 @@ async def upload(info, category: DocumentCategory, file, data: dict[str, Any]) -
                 db, ctx, "uploadInstitutionDocument", "Document", document.id, institution.region_code,
                 changed=audit.changes(None, audit.values_of(document, list(AUDITED))),
             )
+            await _refresh_findings(db, document)
             await db.commit()
             committed = True
     finally:
         if not committed:
             await discard(ctx.storage, [key])
     return document, []
+
+
+async def _refresh_findings(db, document: Document) -> None:
+    """The rules read contracts (whether they follow the model text): a change of one is
+    checked again in its transaction."""
+    if document.category == DocumentCategory.CONTRACT:
+        await findings.refresh(db, [document.institution_id])
 
 
 async def _own(db, viewer, document_id: Any) -> tuple[Document, str] | None:
@@ -233,6 +243,7 @@ async def update(info, document_id: Any, data: dict[str, Any]) -> tuple[Document
             db, ctx, "updateInstitutionDocument", "Document", document.id, region_code,
             changed=audit.changes(before, audit.values_of(document, list(values))),
         )
+        await _refresh_findings(db, document)
         await db.commit()
     return document, []
 
@@ -258,6 +269,7 @@ async def delete(info, document_id: Any) -> tuple[uuid.UUID | None, list[FieldEr
             snapshot=audit.values_of(document, list(AUDITED)),
         )
         await db.delete(document)
+        await _refresh_findings(db, document)
         await db.commit()
     await discard(ctx.storage, [document.storage_key])
     return document.id, []

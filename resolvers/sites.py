@@ -15,19 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import ErrorCode, FieldError
 from core.ids import parse_id
 from models import Course, FilingStatus, Grade, Kind, Mode, Site, SiteType, Staff, StaffStatus, Subject, SystemType, TrainingCategory, TrainingClass
+from resolvers import class_times
 from resolvers.forms import Form
 from resolvers.records import Owner, Record, Refused
 
 _ICP = re.compile(r"^.{1,6}ICP(备|证)[0-9]{4,12}号(-[0-9]+)?$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_AMOUNT = Decimal("99999999.99")
 #: The most sites, courses and classes one institution keeps, and per class its weekly
 #: sessions and teachers (``resolvers.records.Record.most``; the query limits count by them).
 MAX_SITES = 20
 MAX_COURSES = 100
 MAX_CLASSES = 200
-MAX_SESSIONS = 10
+MAX_SESSIONS = class_times.MAX_SESSIONS
 MAX_TEACHERS = 5
 
 
@@ -66,34 +66,15 @@ def check_course(form: Form, owner: Owner) -> None:
     form.text("description", "课程简介", 1000, required=False, lines=True)
 
 
-def _minutes(value: str) -> int:
-    hours, minutes = value.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
 def check_class(form: Form, owner: Owner) -> None:
     form.text("name", "班级名称", 100)
-    sessions = []
     schedule = form.data.get("schedule") or []
-    if len(schedule) > MAX_SESSIONS:
-        form.error("schedule", ErrorCode.NOT_ALLOWED, f"每个班级每周最多 {MAX_SESSIONS} 次课")
-        schedule = []
-    for index, session in enumerate(schedule):
-        key = f"schedule.{index}"
-        weekday, start, end = session.get("weekday"), session.get("start") or "", session.get("end") or ""
-        if not isinstance(weekday, int) or not 1 <= weekday <= 7:
-            form.error(f"{key}.weekday", ErrorCode.INVALID, "星期应为 1（周一）到 7（周日）")
-            continue
-        if not _TIME.match(start) or not _TIME.match(end):
-            form.error(key, ErrorCode.INVALID, "上课时间格式应为 HH:MM（24 小时制）")
-            continue
-        if _minutes(end) <= _minutes(start):
-            form.error(f"{key}.end", ErrorCode.INVALID, "下课时间应晚于上课时间")
-            continue
-        sessions.append({"weekday": weekday, "start": start, "end": end})
-    if not schedule and not form.has_error("schedule"):
+    sessions, problems = class_times.check_sessions(schedule, "schedule")
+    for key, code, message in problems:
+        form.error(key, code, message)
+    if not schedule:
         form.error("schedule", ErrorCode.REQUIRED, "请填写上课时间（星期、开始和结束时间）")
-    form.values["schedule"] = sorted(sessions, key=lambda s: (s["weekday"], s["start"]))
+    form.values["schedule"] = sessions
     starts = form.day("starts_on", "开班日期")
     ends = form.day("ends_on", "结班日期")
     if starts and ends and ends < starts:

@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Application, ApplicationType, Institution, InstitutionFinding, ListEntry, ListKind, ListPeriod, Severity, institution_tally
 from models.lists import is_current
-from resolvers.findings import RULES, Finding, finding
+from resolvers.rules import RULES, Finding, finding
 
 #: A licence that ends within this many days (its last day included) is a warning (提示).
 LICENCE_WARNING_DAYS = 90
@@ -352,7 +352,7 @@ def _source(code: str, row: Any) -> str:
     return REASONS[code].source
 
 
-#: The licence's findings (``resolvers.findings.LICENCE_RULES``) and the reasons they come from.
+#: The licence's findings (``resolvers.rules.LICENCE_RULES``) and the reasons they come from.
 _LICENCE_FINDINGS = {"LICENCE_MISSING": "LICENCE_REQUIRED", "LICENCE_EXPIRED": "LICENCE_EXPIRED", "LICENCE_EXPIRING": "LICENCE_EXPIRING"}
 
 

@@ -4,6 +4,7 @@ docs/DOMAIN.md §P4), uploaded by the institution and read in scope."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -15,6 +16,7 @@ from resolvers import documents
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.fields import editable, sent
+from schema.findings import ON_RECORD, Finding, findings_on
 from schema.relay import Node
 
 DocumentCategory = strawberry.enum(
@@ -44,6 +46,8 @@ class InstitutionDocument(Node):
     sha256: str = strawberry.field(description="文件的 SHA-256 摘要 (SHA-256 of the file, hex)")
     uploaded_at: dt.datetime
     updated_at: dt.datetime
+    institution_key: strawberry.Private[uuid.UUID]
+    row_id: strawberry.Private[uuid.UUID]
     download_url: str = strawberry.field(
         description="GET it with the session (Authorization: Bearer, or the cookie): the file as an attachment."
     )
@@ -56,8 +60,13 @@ class InstitutionDocument(Node):
             category=DocumentCategoryEnum(row.category),
             **{key: getattr(row, key) for key in shown},
             download_url=documents.download_url(row.id),
+            institution_key=row.institution_id, row_id=row.id,
         )
 
+
+    @strawberry.field(description=ON_RECORD)
+    async def findings(self, info: Info) -> list[Finding]:
+        return await findings_on(info, self.institution_key, self.row_id)
 
 @strawberry.input(description="机构资料的信息. Checked on the server: a missing title comes back as REQUIRED.")
 class InstitutionDocumentInput:

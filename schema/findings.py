@@ -3,10 +3,14 @@ data breaks, on the record it concerns."""
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 
 from resolvers.findings import RULES
 from resolvers.findings import Finding as FindingRow
+from resolvers.loaders import FindingsByInstitutionLoader
+from schema.context import Info
 from schema.fields import node_id
 
 
@@ -17,15 +21,20 @@ class Finding:
     title: str = strawberry.field(description="规则")
     message: str = strawberry.field(description="问题说明")
     source: str = strawberry.field(description="依据")
-    record_type: str = strawberry.field(description="涉及的记录类型: Institution, Site, TrainingClass, Material, InstitutionFunds")
+    record_type: str = strawberry.field(
+        description="涉及的记录类型: Institution (登记的各部分), Site (办学点), TrainingClass (班级), Material (培训材料), InstitutionFunds (资金管理), Document (机构资料)"
+    )
     record_id: strawberry.ID
-    record_name: str = strawberry.field(description="相关记录的名称")
+    record_name: str = strawberry.field(description="相关记录的名称 (登记信息: 所属部分, e.g. 5 办学条件)")
+    related_ids: list[strawberry.ID] = strawberry.field(
+        description="同一问题还涉及的记录 (e.g. 办学点生均面积不足时该时段的班级, 班级的授课教师); the finding shows on each of them too"
+    )
 
     @classmethod
     def from_row(cls, row: FindingRow) -> Finding:
         return cls(
             rule=row.rule, severity=row.severity, title=RULES[row.rule].title, message=row.message, source=row.source, record_type=row.record_type,
-            record_id=node_id(row.record_id), record_name=row.record_name,
+            record_id=node_id(row.record_id), record_name=row.record_name, related_ids=[node_id(r) for r in row.related],
         )
 
     @classmethod
@@ -34,4 +43,16 @@ class Finding:
         return cls(
             rule=data["rule"], severity=data.get("severity", "VIOLATION"), title=rule.title if rule else data["rule"], message=data["message"], source=data["source"],
             record_type=data["recordType"], record_id=strawberry.ID(data["recordId"]), record_name=data["recordName"],
+            related_ids=[strawberry.ID(r) for r in data.get("relatedIds", [])],
         )
+
+
+async def findings_on(info: Info, institution_id: uuid.UUID, record_id: uuid.UUID, record_type: str | None = None) -> list[Finding]:
+    """The findings that concern one record of an institution (its own, or naming it as
+    related), from the institution's findings (one statement per page of institutions)."""
+    found = await FindingsByInstitutionLoader(info.context).load(institution_id)
+    return [Finding.from_row(f) for f in found if f.concerns(record_id) and record_type in (None, f.record_type)]
+
+
+#: The description of every record's ``findings``.
+ON_RECORD = "规则检查发现的问题 on this record (docs/DOMAIN.md §G4): those it is the record of and those naming it as related; each also on the institution's findings"

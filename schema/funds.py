@@ -4,6 +4,7 @@ and the basic account; account numbers masked above the county desk."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import strawberry
@@ -18,6 +19,7 @@ from resolvers import funds
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.fields import sent
+from schema.findings import ON_RECORD, Finding, findings_on
 
 ChargingMethod = strawberry.enum(
     ChargingMethodEnum,
@@ -50,6 +52,7 @@ class InstitutionFunds:
     basic_account_number: str | None = strawberry.field(description="基本账户: 账号")
     version: int = strawberry.field(description="版本号: send it back when saving; an older one is refused (CONFLICT)")
     updated_at: dt.datetime
+    institution_key: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, row: FundsRow, viewer: Viewer | None) -> InstitutionFunds:
@@ -59,7 +62,12 @@ class InstitutionFunds:
                 values[key] = values[key] and mask_account_number(values[key])
         if values["charging_method"] is not None:
             values["charging_method"] = ChargingMethodEnum(values["charging_method"])
-        return cls(**values, version=row.version, updated_at=row.updated_at)
+        return cls(**values, version=row.version, updated_at=row.updated_at, institution_key=row.institution_id)
+
+    @strawberry.field(description=ON_RECORD)
+    async def findings(self, info: Info) -> list[Finding]:
+        # The funds' record is the institution's own id: told apart by its type.
+        return await findings_on(info, self.institution_key, self.institution_key, "InstitutionFunds")
 
 
 @strawberry.input(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
 import strawberry
@@ -18,6 +19,7 @@ from schema.context import Info
 from schema.enums import Grade, Subject, TrainingCategory
 from schema.errors import UserError, user_errors
 from schema.fields import editable, node_id
+from schema.findings import ON_RECORD, Finding, findings_on
 from schema.records import DeletePayload, deleted_payload, input_data
 from schema.relay import Node
 
@@ -48,6 +50,8 @@ class Material(Node):
     review_opinion: str | None = strawberry.field(description="审核意见")
     reviewed_at: dt.datetime | None = strawberry.field(description="审核时间")
     version: int
+    institution_key: strawberry.Private[uuid.UUID]
+    row_id: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, row: MaterialRow, info: Info) -> Material:
@@ -59,8 +63,13 @@ class Material(Node):
             author_has_teacher_certificate=bool(row.author_certificate_number),
             author_certificate_number=row.author_certificate_number if full else mask_certificate(row.author_certificate_number),
             review=MaterialReviewEnum(row.review), review_opinion=row.review_opinion, reviewed_at=row.reviewed_at, version=row.version,
+            institution_key=row.institution_id, row_id=row.id,
         )
 
+
+    @strawberry.field(description=ON_RECORD)
+    async def findings(self, info: Info) -> list[Finding]:
+        return await findings_on(info, self.institution_key, self.row_id)
 
 @strawberry.input(description="培训材料")
 class MaterialInput:

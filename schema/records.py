@@ -3,6 +3,8 @@ delete payload and an input's values."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import strawberry
 
 from schema.errors import UserError, user_errors
@@ -16,10 +18,12 @@ class DeletePayload:
 
 
 def input_data(input: object) -> dict:
-    """The fields sent (``schema.fields.sent``), a class's sessions as plain dicts."""
+    """The fields sent (``schema.fields.sent``), nested inputs (a class's sessions, part 4's
+    class times) as plain dicts."""
     data = sent(input)
-    if data.get("schedule") is not None:
-        data["schedule"] = [vars(s) for s in data["schedule"]]
+    for key, value in data.items():
+        if isinstance(value, list):
+            data[key] = [vars(v) if dataclasses.is_dataclass(v) else v for v in value]
     return data
 
 

@@ -22,7 +22,7 @@ from schema.context import Info
 from schema.enums import Grade, Subject, TrainingCategory
 from schema.errors import UserError, user_errors
 from schema.fields import editable, node_id
-from schema.findings import Finding
+from schema.findings import ON_RECORD, Finding, findings_on
 from schema.records import DeletePayload, deleted_payload, input_data
 from schema.relay import Node
 from schema.staff import Staff
@@ -60,6 +60,8 @@ class TrainingClass(Node):
     filing_status: FilingStatus = strawberry.field(description="备案状态")
     version: int
     teacher_ids: strawberry.Private[list]
+    institution_key: strawberry.Private[uuid.UUID]
+    row_id: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, row: ClassRow) -> TrainingClass:
@@ -68,7 +70,12 @@ class TrainingClass(Node):
             ends_on=row.ends_on, capacity=row.capacity, enrolled=row.enrolled, fee=row.fee, fee_months=row.fee_months,
             fee_class_hours=row.fee_class_hours, lesson_minutes=row.lesson_minutes, break_minutes=row.break_minutes,
             filing_status=FilingStatusEnum(row.filing_status), version=row.version, teacher_ids=row.teacher_ids,
+            institution_key=row.institution_id, row_id=row.id,
         )
+
+    @strawberry.field(description=ON_RECORD)
+    async def findings(self, info: Info) -> list[Finding]:
+        return await findings_on(info, self.institution_key, self.row_id)
 
     @strawberry.field(description="授课教师")
     async def teachers(self, info: Info) -> list[Staff]:
@@ -113,14 +120,19 @@ class Site(Node):
     icp_filing: str | None = strawberry.field(description="ICP 备案号")
     version: int
     row_id: strawberry.Private[uuid.UUID]
+    institution_key: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, row: SiteRow) -> Site:
         return cls(
             id=node_id(row.id), type=SiteTypeEnum(row.type), name=row.name, address=row.address, teaching_area=row.teaching_area,
             system_type=SystemTypeEnum(row.system_type) if row.system_type else None, url=row.url, icp_filing=row.icp_filing,
-            version=row.version, row_id=row.id,
+            version=row.version, row_id=row.id, institution_key=row.institution_id,
         )
+
+    @strawberry.field(description=ON_RECORD)
+    async def findings(self, info: Info) -> list[Finding]:
+        return await findings_on(info, self.institution_key, self.row_id)
 
     @strawberry.field(description="培训课程")
     async def courses(self, info: Info) -> list[Course]:
@@ -196,7 +208,7 @@ async def _class_payload(info: Info, result) -> TrainingClassPayload:
     findings = await FindingsByInstitutionLoader(info.context).load(row.institution_id)
     return TrainingClassPayload(
         training_class=TrainingClass.from_row(row),
-        findings=[Finding.from_row(f) for f in findings if f.record_id == row.id],
+        findings=[Finding.from_row(f) for f in findings if f.concerns(row.id)],
         errors=[],
     )
 

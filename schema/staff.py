@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
 import strawberry
@@ -20,6 +21,7 @@ from schema.context import Info, note_personal_read
 from schema.enums import Subject
 from schema.errors import UserError, user_errors
 from schema.fields import editable, node_id
+from schema.findings import ON_RECORD, Finding, findings_on
 from schema.records import DeletePayload, deleted_payload, input_data
 from schema.relay import Node
 
@@ -48,6 +50,8 @@ class Staff(Node):
     departed_on: dt.date | None = strawberry.field(description="离职日期")
     version: int
     updated_at: dt.datetime
+    institution_key: strawberry.Private[uuid.UUID]
+    row_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(description="身份证号 (an unmasked read is recorded in the audit trail)")
     def id_number(self, info: Info) -> str:
@@ -68,8 +72,13 @@ class Staff(Node):
             has_teacher_certificate=bool(row.teacher_certificate_number),
             years_in_education=row.years_in_education, status=StaffStatusEnum(row.status),
             joined_on=row.joined_on, departed_on=row.departed_on, version=row.version, updated_at=row.updated_at,
+            institution_key=row.institution_id, row_id=row.id,
         )
 
+
+    @strawberry.field(description=ON_RECORD)
+    async def findings(self, info: Info) -> list[Finding]:
+        return await findings_on(info, self.institution_key, self.row_id)
 
 @strawberry.input(description="从业人员. A teaching post with subjects needs teacherCertificateNumber.")
 class StaffInput:

@@ -72,7 +72,8 @@ FULL_PARTS = {
     "无中小学学科类培训": "否",
     "培训学科": "数学、英语",
     "培训学段": "初中",
-    "上课时间": "周末",
+    "上课时间": "周六、周日 09:00-12:00",
+    "一次收费最长覆盖月数": 3,
     "收费标准（元/课时）": 60,
     "建筑面积（平方米）": 300,
     "教学面积（平方米）": 200.5,
@@ -99,7 +100,7 @@ async def test_template_has_a_column_per_field_drop_downs_and_instructions(http,
     assert wb.sheetnames == [DATA_SHEET, "_lists", GUIDE_SHEET, "_template"]
     sheet = wb[DATA_SHEET]
     headers = [c.value for c in next(sheet.iter_rows(max_row=1))]
-    assert headers == HEADERS and len(headers) == 37
+    assert headers == HEADERS and len(headers) == 40
     assert [h for h in headers if h.endswith("*")] == [
         "所在区县代码 *", "机构名称 *", "统一社会信用代码 *", "机构地址 *", "机构类型 *", "办学形式 *", "机构性质 *",
         "法定代表人姓名 *", "法定代表人身份证号 *", "法定代表人手机号 *", "联系人姓名 *", "联系人手机号 *",

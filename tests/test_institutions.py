@@ -136,7 +136,9 @@ async def test_no_subject_training_completes_part_four_without_content(gql, demo
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county, parts=())
     missing = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": False}}, token=county)
-    assert errors_of(missing) == [("subjects", "REQUIRED"), ("grades", "REQUIRED"), ("classTimes", "REQUIRED"), ("feePerHour", "REQUIRED")]
+    assert errors_of(missing) == [
+        ("subjects", "REQUIRED"), ("grades", "REQUIRED"), ("classSessions", "REQUIRED"), ("feePerHour", "REQUIRED"), ("feeMonths", "REQUIRED"),
+    ]
     skipped = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True, "subjects": ["CHINESE"]}}, token=county)
     assert skipped["data"]["saveInstitutionSubjectTraining"]["progress"]["savedParts"] == ["BASICS", "SUBJECT_TRAINING"]
     read = await gql("query($id: ID!) { institution(id: $id) { subjectTraining { noSubjectTraining subjects } } }", {"id": institution_id}, token=county)

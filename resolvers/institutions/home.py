@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Course, Institution, InstitutionFunds, Kind, Mode, Nature, Site, Staff, StaffStatus
-from resolvers.findings import COMPULSORY_GRADES
 from resolvers.institutions.registration import PART_LABELS, SAVED_FLAG
+from resolvers.rules import COMPULSORY_GRADES
 from resolvers.standing import Effect, Standing
 
 

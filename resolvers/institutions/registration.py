@@ -19,7 +19,7 @@ from typing import Any
 
 from core.errors import ErrorCode, FieldError
 from models import Grade, Kind, Mode, Nature, Premises, QualificationStatus, Subject, TrainingCategory
-from resolvers import validation
+from resolvers import class_times, validation
 
 
 class Part(StrEnum):
@@ -85,13 +85,16 @@ class FieldSpec:
     part: Part
     key: str  # the Institution column and (camelCased) the GraphQL input field
     label: str  # 中文, the template's column header
-    type: str  # text | choice | multi | date | int | decimal | bool
+    type: str  # text | choice | multi | date | int | decimal | bool | sessions (resolvers.class_times)
     required: bool = False  # always required when the part is saved
     choices: type[Enum] | None = None
     max_length: int | None = None
     #: When the field is required only in some cases, the rule in words (for the template).
     condition: str = ""
 
+
+_WITH_SUBJECTS = "有学科类培训时必填"
+_FEE_TERMS = "有学科类培训时与另一项至少填一项"
 
 FIELDS: tuple[FieldSpec, ...] = (
     # 1 基本情况
@@ -127,8 +130,11 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(Part.SUBJECT_TRAINING, "no_subject_training", "无中小学学科类培训", "bool", True),
     FieldSpec(Part.SUBJECT_TRAINING, "subjects", "培训学科", "multi", choices=Subject, condition="有学科类培训时必填"),
     FieldSpec(Part.SUBJECT_TRAINING, "grades", "培训学段", "multi", choices=Grade, condition="有学科类培训时必填"),
-    FieldSpec(Part.SUBJECT_TRAINING, "class_times", "上课时间", "text", max_length=200, condition="有学科类培训时必填"),
-    FieldSpec(Part.SUBJECT_TRAINING, "fee_per_hour", "收费标准（元/课时）", "decimal", condition="有学科类培训时必填"),
+    FieldSpec(Part.SUBJECT_TRAINING, "class_sessions", "上课时间", "sessions", condition=_WITH_SUBJECTS),
+    FieldSpec(Part.SUBJECT_TRAINING, "fee_months", "一次收费最长覆盖月数", "int", condition=_FEE_TERMS),
+    FieldSpec(Part.SUBJECT_TRAINING, "fee_class_hours", "一次收费最长覆盖课时", "int", condition=_FEE_TERMS),
+    FieldSpec(Part.SUBJECT_TRAINING, "fee_per_hour", "收费标准（元/课时）", "decimal", condition=_WITH_SUBJECTS),
+    FieldSpec(Part.SUBJECT_TRAINING, "class_times_note", "上课时间说明", "text", max_length=200),
     # 5 办学条件
     FieldSpec(Part.FACILITIES, "floor_area", "建筑面积（平方米）", "decimal", True),
     FieldSpec(Part.FACILITIES, "teaching_area", "教学面积（平方米）", "decimal", True),
@@ -162,6 +168,8 @@ def _plain(value: Any) -> Any:
         return value or None
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):  # a class time
+        return {k: _plain(v) for k, v in value.items()}
     return value
 
 
@@ -176,7 +184,7 @@ def _generic(spec: FieldSpec, value: Any, checked: Checked) -> Any:
     if value is None or value == []:
         if spec.required:
             checked.fail(spec.key, ErrorCode.REQUIRED, f"请填写{label}")
-        return [] if spec.type == "multi" else None
+        return [] if spec.type in ("multi", "sessions") else None
     if spec.type == "text":
         if _CONTROL.search(value):
             # PostgreSQL refuses NUL, and Excel files cannot hold control characters.
@@ -190,6 +198,10 @@ def _generic(spec: FieldSpec, value: Any, checked: Checked) -> Any:
         if any(v not in CHOICES[spec.choices] for v in value):
             checked.fail(spec.key, ErrorCode.INVALID, f"{label}的取值无效")
         value = sorted(set(value), key=list(CHOICES[spec.choices]).index)
+    elif spec.type == "sessions":
+        value, problems = class_times.check_sessions(value, spec.key)
+        for key, code, message in problems:
+            checked.fail(key, code, message)
     elif spec.type == "int":
         if value < 0 or value > 10_000_000:
             checked.fail(spec.key, ErrorCode.INVALID, f"{label}应为不小于 0 的整数")
@@ -279,11 +291,13 @@ def _subject_training(v: dict, c: Checked, ctx: Context) -> None:
     if v["no_subject_training"] is not False:
         if v["no_subject_training"]:
             # 无中小学学科类培训: the part is complete without content.
-            v.update(subjects=[], grades=[], class_times=None, fee_per_hour=None)
+            v.update({spec.key: [] if spec.type in ("multi", "sessions") else None for spec in FIELDS_BY_PART[Part.SUBJECT_TRAINING][1:]})
         return
-    for spec in FIELDS_BY_PART[Part.SUBJECT_TRAINING][1:]:
-        if v[spec.key] in (None, []):
+    for spec in FIELDS_BY_PART[Part.SUBJECT_TRAINING]:
+        if spec.condition == _WITH_SUBJECTS and v[spec.key] in (None, []):
             c.fail(spec.key, ErrorCode.REQUIRED, f"有学科类培训时请填写{spec.label}")
+    if v["fee_months"] is None and v["fee_class_hours"] is None:
+        c.fail("fee_months", ErrorCode.REQUIRED, "有学科类培训时请填写一次收费最长覆盖的月数或课时")
 
 
 def _facilities(v: dict, c: Checked, ctx: Context) -> None:

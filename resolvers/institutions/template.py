@@ -16,13 +16,14 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from resolvers import class_times
 from resolvers.institutions.registration import CHOICES, FIELDS, PART_LABELS, FieldSpec, Part
 
 DATA_SHEET = "机构信息"
 GUIDE_SHEET = "填写说明"
 LISTS_SHEET = "_lists"
 MARK_SHEET = "_template"
-TEMPLATE_MARK = "xwpx-institutions-v1"
+TEMPLATE_MARK = "xwpx-institutions-v2"  # v2: part 4's class times and fee terms as their own columns (migration 0019)
 
 
 #: Rows a filled template may hold (the import refuses more; the drop-downs reach that far).
@@ -32,6 +33,7 @@ MULTI_SEPARATOR = "、"
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy-mm-dd"
 BOOL_LABELS = {True: "是", False: "否"}
+SESSIONS_EXAMPLE = "周一至周五 19:00-20:30；周六、周日 09:00-12:00"
 _DIGITS = re.compile(r"[0-9]{1,12}")
 
 
@@ -63,6 +65,7 @@ def _guide_rows() -> Iterator[list[str]]:
             "int": lambda s: "不小于 0 的整数",
             "decimal": lambda s: "不小于 0 的数，最多两位小数",
             "bool": lambda s: "是 / 否",
+            "sessions": lambda s: f"每周上课的星期和起止时间，如：{SESSIONS_EXAMPLE}",
             "text": lambda s: f"文本，不超过 {s.max_length} 字" if s.max_length else "文本",
         }[spec.type](spec)
         yield [header(spec), part_name(spec.part), need, rule]
@@ -107,7 +110,7 @@ def template_workbook() -> Workbook:
             validation.error = f"请从下拉列表选择{spec.label}"
             validation.add(cells)
             sheet.add_data_validation(validation)
-        if spec.type == "text":  # text columns keep leading zeros and long digit strings
+        if spec.type in ("text", "sessions"):  # text columns keep leading zeros and long digit strings
             sheet.column_dimensions[letter].number_format = TEXT_FORMAT
     sheet.column_dimensions["A"].number_format = TEXT_FORMAT
 
@@ -139,6 +142,8 @@ def to_cell(spec: FieldSpec, value: Any) -> Any:
         return MULTI_SEPARATOR.join(CHOICES[spec.choices][v] for v in value)
     if spec.type == "bool":
         return BOOL_LABELS[value]
+    if spec.type == "sessions":
+        return class_times.format_sessions(value)
     return value
 
 
@@ -153,9 +158,14 @@ def cell_text(value: Any) -> str:
 def from_cell(spec: FieldSpec, value: Any) -> Any:
     """A cell as the form's Python value; ValueError with a message when it cannot be read."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return [] if spec.type == "multi" else None
+        return [] if spec.type in ("multi", "sessions") else None
     if spec.type == "text":
         return cell_text(value)
+    if spec.type == "sessions":
+        parsed = class_times.parse(cell_text(value))
+        if parsed is None or parsed.fee_months is not None or parsed.fee_class_hours is not None:
+            raise ValueError(f"{spec.label}无法识别，请按“{SESSIONS_EXAMPLE}”的格式填写")
+        return parsed.sessions
     if spec.type in ("choice", "multi"):
         by_label = {label: key for key, label in CHOICES[spec.choices].items()}
         parts = [p.strip() for p in cell_text(value).replace(",", MULTI_SEPARATOR).replace("，", MULTI_SEPARATOR).split(MULTI_SEPARATOR)]

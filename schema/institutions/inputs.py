@@ -12,6 +12,7 @@ from resolvers.institutions.registration import FIELDS, Part
 from schema.enums import Grade, InstitutionKind, InstitutionMode, InstitutionNature, PremisesType, QualificationStatusType, Subject, TrainingCategory
 from schema.fields import editable
 from schema.filters import graphql_input
+from schema.sites import ClassSessionInput
 
 _SPECS = {spec.key: spec for spec in FIELDS}
 
@@ -70,8 +71,11 @@ class InstitutionSubjectTrainingInput:
     no_subject_training: bool | None = part_field("no_subject_training")
     subjects: list[Subject] | None = part_field("subjects")
     grades: list[Grade] | None = part_field("grades")
-    class_times: str | None = part_field("class_times")
+    class_sessions: list[ClassSessionInput] | None = part_field("class_sessions", "每周的每次课：星期、上课和下课时间")
+    fee_months: int | None = part_field("fee_months", "收费周期：一次收费覆盖的月数，不得超过 3 个月")
+    fee_class_hours: int | None = part_field("fee_class_hours", "收费周期：一次收费覆盖的课时，不得超过 60 课时")
     fee_per_hour: Decimal | None = part_field("fee_per_hour")
+    class_times_note: str | None = part_field("class_times_note", "备注，规则不读取")
 
 
 @strawberry.input(description=f"5 办学条件 (part 5). Teaching area not larger than floor area; leased premises need leaseEnd. {_PARTS}")

@@ -28,6 +28,7 @@ from schema.institutions.payloads import (
     RegistrationPayload,
     registration_payload,
 )
+from schema.records import input_data
 
 _WRITE = allow(Regulator(Level.COUNTY, Level.SUB_UNIT))
 
@@ -73,7 +74,7 @@ class InstitutionMutation:
     async def save_institution_subject_training(
         self, info: Info, id: strawberry.ID, version: int, input: InstitutionSubjectTrainingInput
     ) -> RegistrationPayload:
-        return registration_payload(info, await saving.save_part(info, Part.SUBJECT_TRAINING, id, sent(input), version))
+        return registration_payload(info, await saving.save_part(info, Part.SUBJECT_TRAINING, id, input_data(input), version))
 
     @strawberry.mutation(description="5 办学条件", extensions=_SAVE)
     async def save_institution_facilities(

@@ -58,7 +58,7 @@ from schema.institutions.home import PortalHome, portal_home
 from schema.materials import Material
 from schema.regions import Region
 from schema.relay import Node
-from schema.sites import Site
+from schema.sites import ClassSession, Site
 from schema.staff import Staff, StaffStatus
 from schema.standing import Standing
 
@@ -149,8 +149,11 @@ class SubjectTraining:
     no_subject_training: bool = strawberry.field(description="无中小学学科类培训")
     subjects: list[Subject] = strawberry.field(description="培训学科")
     grades: list[Grade]
-    class_times: str | None = strawberry.field(description="上课时间")
+    class_sessions: list[ClassSession] = strawberry.field(description="上课时间 (每周的每次课：星期、上课和下课时间)")
+    fee_months: int | None = strawberry.field(description="收费周期: 一次收费最长覆盖月数")
+    fee_class_hours: int | None = strawberry.field(description="收费周期: 一次收费最长覆盖课时")
     fee_per_hour: Decimal | None = strawberry.field(description="收费标准（元/课时）")
+    class_times_note: str | None = strawberry.field(description="上课时间说明 (备注; 迁移前的原文亦留于此)")
 
 
 @strawberry.type(description="5 办学条件")
@@ -198,7 +201,10 @@ def _operation(root: Institution) -> Operation | None:
 
 
 def _subject_training(root: Institution) -> SubjectTraining | None:
-    return _part(root.row, Part.SUBJECT_TRAINING, SubjectTraining)
+    part = _part(root.row, Part.SUBJECT_TRAINING, SubjectTraining)
+    if part is not None:
+        part.class_sessions = [ClassSession(**s) for s in part.class_sessions]
+    return part
 
 
 def _facilities(root: Institution) -> Facilities | None:

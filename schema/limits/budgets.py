@@ -85,9 +85,10 @@ class Bound:
     owned: bool = True
 
 
-#: Findings of one class (``resolvers.findings._check_class``): end time, two online lesson
-#: rules, fee period, name, unfiled enrolment, and one per teacher without a certificate.
-CLASS_FINDINGS = 6 + sites.MAX_TEACHERS
+#: Findings of one class (``resolvers.rules.check_class``): end time, two online lesson
+#: rules, fee period, name, unfiled enrolment, one per teacher without a certificate, and
+#: its site's area in a time slot it shares (``check_site``).
+CLASS_FINDINGS = 7 + sites.MAX_TEACHERS
 
 
 #: Errors of a mutation's payload: at most one per input field (the largest forms have
