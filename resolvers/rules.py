@@ -150,6 +150,11 @@ def _late(sessions: list[dict], mode: str) -> str | None:
     return max(ends) if ends else None
 
 
+def _area(value: Decimal) -> str:
+    """An area as stored (NUMERIC(12, 2)), whether read back or just saved: ``10.00``."""
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
 def _fee_too_long(months: int | None, hours: int | None) -> str | None:
     """What one payment covers (``12 个月、60 课时``) when it is beyond the rule, else None."""
     if (months or 0) <= MAX_FEE_MONTHS and (hours or 0) <= MAX_FEE_CLASS_HOURS:
@@ -179,7 +184,7 @@ def check_registration(i: Institution) -> list[Finding]:
         offline = i.mode == Mode.OFFLINE
         if offline and i.operation_saved and i.student_count and i.teaching_area is not None and i.teaching_area / i.student_count < AREA_PER_STUDENT:
             on_part(
-                "AREA_PER_STUDENT", f"教学面积 {i.teaching_area} 平方米，在读学生 {i.student_count} 人，生均不足 3 平方米", FACILITIES_PART
+                "AREA_PER_STUDENT", f"教学面积 {_area(i.teaching_area)} 平方米，在读学生 {i.student_count} 人，生均不足 3 平方米", FACILITIES_PART
             )
         if offline and i.fire_safety_approved is False:
             on_part("FIRE_SAFETY", "线下培训场所未通过消防验收", FACILITIES_PART)
@@ -251,7 +256,7 @@ def check_site(site: Site, classes: list[TrainingClass]) -> list[Finding]:
         return []
     return [
         finding(
-            "AREA_PER_STUDENT", f"办学点“{site.name}”教学面积 {site.teaching_area} 平方米，同一时段最多 {peak} 名学生，生均不足 3 平方米",
+            "AREA_PER_STUDENT", f"办学点“{site.name}”教学面积 {_area(site.teaching_area)} 平方米，同一时段最多 {peak} 名学生，生均不足 3 平方米",
             "Site", site.id, site.name, crowded,
         )
     ]

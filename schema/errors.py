@@ -47,7 +47,10 @@ class UserError:
 
 
 def camel(key: str) -> str:
-    """A Python field name as the API spells it (``region_code`` → ``regionCode``)."""
+    """A Python field name as the API spells it (``region_code`` → ``regionCode``; a nested
+    one by its parts: ``class_sessions.0.weekday`` → ``classSessions.0.weekday``)."""
+    if "." in key:
+        return ".".join(camel(part) for part in key.split("."))
     head, *rest = key.split("_")
     return head + "".join(word.title() for word in rest)
 

@@ -455,6 +455,24 @@ async def upload(http, token: str | None, content: bytes, filename: str = "è®¸å
     return response.json()
 
 
+IMPORT = "mutation($file: Upload!) { importInstitutions(file: $file) { created updated rows errors { row column code message } } }"
+
+
+async def import_institutions(http, token: str, content: bytes, filename: str = "institutions.xlsx") -> dict:
+    """The batch import as a GraphQL multipart request (operations, map, the file)."""
+    response = await http.post(
+        "/graphql",
+        data={
+            "operations": json.dumps({"query": IMPORT, "variables": {"file": None}}),
+            "map": json.dumps({"0": ["variables.file"]}),
+        },
+        files={"0": (filename, content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 UPLOAD = """mutation($c: DocumentCategory!, $f: Upload!, $i: InstitutionDocumentInput!) {
   uploadInstitutionDocument(category: $c, file: $f, input: $i) {
     document { id category title number issuer validFrom validTo followsModelText fileName contentType size sha256 downloadUrl }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import zipfile
 
 import sqlalchemy as sa
@@ -15,23 +14,7 @@ from models import Institution
 from resolvers.institutions.importing import MAX_UPLOAD_BYTES
 from resolvers.institutions.template import DATA_SHEET, GUIDE_SHEET, HEADERS, TEMPLATE_MARK
 from tests.helpers import ID_NUMBER, credit_code, insert_institutions, register
-
-IMPORT = "mutation($file: Upload!) { importInstitutions(file: $file) { created updated rows errors { row column code message } } }"
-
-
-async def upload(http, token: str, content: bytes, filename: str = "institutions.xlsx") -> dict:
-    """A GraphQL multipart request (operations, map, the file)."""
-    response = await http.post(
-        "/graphql",
-        data={
-            "operations": json.dumps({"query": IMPORT, "variables": {"file": None}}),
-            "map": json.dumps({"0": ["variables.file"]}),
-        },
-        files={"0": (filename, content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.helpers import import_institutions as upload
 
 
 async def template(http, token: str) -> bytes:

@@ -118,6 +118,7 @@ BOUNDS: dict[str, Bound] = {
     "Site.courses": Bound(sites.MAX_COURSES, owner="Institution", total=sites.MAX_COURSES),
     "Course.classes": Bound(sites.MAX_CLASSES, owner="Institution", total=sites.MAX_CLASSES),
     "TrainingClass.schedule": Bound(sites.MAX_SESSIONS),
+    "SubjectTraining.classSessions": Bound(sites.MAX_SESSIONS),
     "TrainingClass.teachers": Bound(sites.MAX_TEACHERS, owned=False),
     "Institution.staff": Bound(staff.MAX_STAFF),
     "Institution.materials": Bound(materials.MAX_MATERIALS),
@@ -127,6 +128,16 @@ BOUNDS: dict[str, Bound] = {
     "Institution.findings": PAGE,
     "Application.findingsAtSubmission": PAGE,
     "TrainingClassPayload.findings": Bound(CLASS_FINDINGS),
+    # The findings on a record (resolvers.rules): a class's; a site's area; a teacher's
+    # certificate, once per class taught (at most a class's teachers for each class of the
+    # institution, all staff together); a material's two author rules; a contract's model
+    # text; the funds' fee period.
+    "TrainingClass.findings": Bound(CLASS_FINDINGS),
+    "Site.findings": Bound(1),
+    "Staff.findings": Bound(sites.MAX_CLASSES, owner="Institution", total=sites.MAX_CLASSES * sites.MAX_TEACHERS),
+    "Material.findings": Bound(2),
+    "InstitutionDocument.findings": Bound(1),
+    "InstitutionFunds.findings": Bound(1),
     "Inspection.items": Bound(ledgers.MAX_ITEMS),
     "PortalHome.missing": Bound(len(home.MISSING_CODES) + len(standing.REASONS)),
     "PortalHome.warnings": Bound(len(standing.REASONS)),
