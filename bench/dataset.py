@@ -105,9 +105,9 @@ STATED = {
     "complaints": 200_000,
 }
 #: Part 4's class times as desks write them: read wholly by ``resolvers.class_times.parse``
-#: and within the rules; then past 20:30, a year at once, and a text it cannot read.
+#: and within the rules; then past 20:30, and a year at once.
 CLEAN_CLASS_TIMES = ("周六、周日 8:30-17:30，按季度收费", "工作日 18:30-20:30，周末 9:00-17:00，一次收费三个月", "周末 9:00-12:00，按月收费")
-OTHER_CLASS_TIMES = ("周一至周五 19:00-21:30，按月收费", "周六、周日 8:30-17:30，一次收费一年", "寒暑假及周末")
+OTHER_CLASS_TIMES = ("周一至周五 19:00-21:30，按月收费", "周六、周日 8:30-17:30，一次收费一年")
 #: Institutions per chunk: the unit of generation, of determinism and of a COPY batch.
 CHUNK = 1000
 
@@ -751,8 +751,8 @@ class Chunk:
                 # breaks no rule wrote times and terms the rules accept.
                 note = self.choice(CLEAN_CLASS_TIMES if inst.clean else (*CLEAN_CLASS_TIMES, *OTHER_CLASS_TIMES))
                 parsed = parse(note)
-                sessions = "[" + ", ".join(f'{{"weekday": {t["weekday"]}, "start": "{t["start"]}", "end": "{t["end"]}"}}' for t in parsed.sessions) + "]" if parsed else "[]"
-                months, hours = (parsed.fee_months, parsed.fee_class_hours) if parsed else (None, None)
+                sessions = "[" + ", ".join(f'{{"weekday": {t["weekday"]}, "start": "{t["start"]}", "end": "{t["end"]}"}}' for t in parsed.sessions) + "]"
+                months, hours = parsed.fee_months, parsed.fee_class_hours
                 values += [
                     "f", pg_array(inst.subjects), pg_array(inst.grades), note, sessions,
                     NULL if months is None else str(months), NULL if hours is None else str(hours), f"{self.randrange(40, 300)}.00",

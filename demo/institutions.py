@@ -115,10 +115,10 @@ def demo_institution(rng: random.Random, county: str, county_name: str, n: int, 
             institution.no_subject_training = False
             institution.subjects = rng.sample(["CHINESE", "MATHEMATICS", "ENGLISH", "PHYSICS", "CHEMISTRY"], rng.randrange(1, 4))
             institution.grades = rng.sample(["PRIMARY", "JUNIOR_SECONDARY", "SENIOR_SECONDARY"], rng.randrange(1, 3))
-            # As a desk writes them, read as migration 0019 reads them ("寒暑假" cannot be: a warning).
-            institution.class_times_note = rng.choice(["周六、周日 9:00-17:00，按季度收费", "工作日 18:00-20:30，按月收费", "寒暑假"])
-            if parsed := parse(institution.class_times_note):
-                institution.class_sessions, institution.fee_months = parsed.sessions, parsed.fee_months
+            # As a desk writes them, read as the import reads them; the last breaks two rules.
+            institution.class_times_note = rng.choice(["周六、周日 9:00-17:00，按季度收费", "工作日 18:00-20:30，按月收费", "周一至周五 19:00-21:00，一次收费一年"])
+            parsed = parse(institution.class_times_note)
+            institution.class_sessions, institution.fee_months = parsed.sessions, parsed.fee_months
             institution.fee_per_hour = Decimal(rng.randrange(40, 300))
         else:
             institution.no_subject_training = True

@@ -1,5 +1,5 @@
 """The scope matrix for the portal's records (staff, sites, courses, classes, materials,
-documents, funds, applications, findings): each viewer reads exactly those of the institutions in its scope,
+documents, funds, applications, findings, each record's findings): each viewer reads exactly those of the institutions in its scope,
 through every path: nested on the institution list, by institution id, through federation
 _entities, and the application list and counts."""
 
@@ -26,6 +26,11 @@ NESTED = """{
 LIST = "{ institutions(first: 10) { edges { node { name ...portal } } } } fragment portal on Institution " + NESTED
 ONE = "query($id: ID!) { institution(id: $id) { name ...portal } } fragment portal on Institution " + NESTED
 ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Institution { name ...portal } } } fragment portal on Institution " + NESTED
+#: The findings on each record (a class's on the class too), asked of one institution at a time.
+RECORD_FINDINGS = """query($id: ID!) { institution(id: $id) {
+  staff { findings { rule } } materials { findings { rule } } documents { findings { rule } } funds { findings { rule } }
+  sites { findings { rule } courses { classes { findings { recordName } } } }
+} }"""
 APPLICATIONS = "{ applications(first: 100) { totalCount edges { node { statement institution { name } } } } applicationCounts { count } }"
 
 
@@ -108,6 +113,12 @@ async def test_each_viewer_reads_the_portal_records_of_its_scope_only(gql, scope
     reps = [{"__typename": "Institution", "id": i} for i in ids.values()]
     entities = (await gql(ENTITIES, {"r": reps}, token=token))["data"]["_entities"]
     assert entities == [{"name": n, **portal_of(n)} if n in visible else None for n in ids]
+    for name, institution_id in ids.items():
+        records = (await gql(RECORD_FINDINGS, {"id": institution_id}, token=token))["data"]["institution"]
+        assert records == ({
+            "staff": [{"findings": []}], "materials": [{"findings": []}], "documents": [{"findings": []}], "funds": {"findings": []},
+            "sites": [{"findings": [], "courses": [{"classes": [{"findings": [{"recordName": f"班级@{name}"}]}]}]}],
+        } if name in visible else None)
     applications = (await gql(APPLICATIONS, token=token))["data"]
     assert {e["node"]["statement"] for e in applications["applications"]["edges"]} == {f"申请@{n}" for n in visible}
     assert applications["applications"]["totalCount"] == len(visible)
