@@ -1,5 +1,6 @@
 """The scope matrix for the portal's records (staff, sites, courses, classes, materials,
-documents, funds, applications, findings, each record's findings): each viewer reads exactly those of the institutions in its scope,
+documents, funds, applications, findings, each record's findings): each viewer reads
+exactly those of the institutions in its scope,
 through every path: nested on the institution list, by institution id, through federation
 _entities, and the application list and counts."""
 
