@@ -16,7 +16,7 @@ name and id. When nothing matches, the forgiving stage also looks, for a short q
 the query with one character wrong, missing or extra (a regular expression, ``one_slip_
 pattern``): a short Chinese name has so few trigrams that one slip changes most of them
 (育英陪训 shares none with 育英培训学校); the candidates come from an index of the names'
-character bigrams (migration 0015), since one slip leaves a name some of the query's
+character bigrams (migration 0016), since one slip leaves a name some of the query's
 adjacent pairs. Its matches rank first. In both stages, after the exact name and the names
 starting with the query, the names holding more of the query's bigrams, then of its
 characters, rank first (``closeness``), then trigram similarity. Pages of at most 20, at most 200 results deep (a lookup, not a way to copy the
@@ -89,7 +89,7 @@ def one_slip_pattern(query: str) -> str:
 
 def bigrams(text: str) -> list[str]:
     """The adjacent character pairs of ``text``, lower-cased, each once: what the SQL
-    function ``name_bigrams`` (migration 0015) indexes of every name."""
+    function ``name_bigrams`` (migration 0016) indexes of every name."""
     text = text.lower()
     return list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
 
