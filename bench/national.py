@@ -13,6 +13,12 @@ stated concurrency, SQL statements per request and the server's peak memory, for
 
     python bench/dataset.py                       # once: the national dataset (xwpx_national)
     python bench/national.py [--seconds 20] [--concurrency 8] [--database-url URL]
+    python bench/national.py --list-pages 6 --seconds 5   # 1 and 1b only, interleaved
+
+``--list-pages ROUNDS`` measures only the county page without (1) and with standing (1b),
+alternating them for ROUNDS rounds of ``--seconds`` each (which goes first alternates too),
+so that both see the same machine; it prints each one's median over all rounds, the
+server's CPU time per request (``utime + stime`` of ``/proc/<pid>/stat``) and the ratios.
 
 SQL statements are counted in this process, on an app of its own over the same database
 (one run of each request). Not part of the test suite; sends traffic to 127.0.0.1 only.
@@ -143,6 +149,45 @@ async def count_statements(url: str, requests: list[tuple[str, str, dict]]) -> d
     return counts
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's user and system CPU time so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def list_pages(seconds: float, concurrency: int, server_pid: int, port: int, rounds: int) -> None:
+    """The county page without and with standing, interleaved (``--list-pages``)."""
+    pages = {"1. county list page (50)": LIST_PAGE, "1b. the page with standing": LIST_PAGE_STANDING}
+    latencies: dict[str, list[float]] = {label: [] for label in pages}
+    cpu = dict.fromkeys(pages, 0.0)
+    done = dict.fromkeys(pages, 0)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=httpx.Limits(max_connections=concurrency * 2)) as http:
+        r = await http.post("/graphql", json={"query": 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', "variables": {"u": COUNTY, "p": PASSWORD}})
+        headers = {"Authorization": f"Bearer {r.json()['data']['login']['token']}"}
+        for n in range(rounds):
+            for label in (list(pages) if n % 2 == 0 else list(pages)[::-1]):
+                async def call(query=pages[label]) -> bool:
+                    response = await http.post("/graphql", json={"query": query}, headers=headers)
+                    return response.status_code == 200 and "errors" not in response.json()
+
+                await call()  # warm
+                before = cpu_seconds(server_pid)
+                values, errors, _ = await measure(call, seconds, concurrency)
+                cpu[label] += cpu_seconds(server_pid) - before
+                latencies[label] += values
+                done[label] += len(values)
+                if errors:
+                    raise SystemExit(f"{label}: {errors} errors")
+    print(f"\none worker, {concurrency} concurrent clients, {rounds} interleaved rounds of {seconds:.0f} s; load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"{'request':<28}{'median ms':>10}{'p99 ms':>9}{'requests':>10}{'server CPU ms/req':>19}")
+    medians, per_request = [], []
+    for label in pages:
+        medians.append(statistics.median(latencies[label]) * 1000)
+        per_request.append(cpu[label] / done[label] * 1000)
+        print(f"{label:<28}{medians[-1]:>10.1f}{percentile(latencies[label], 0.99) * 1000:>9.1f}{done[label]:>10}{per_request[-1]:>19.2f}")
+    print(f"\nwith standing / without: median {medians[1] / medians[0]:.2f}, server CPU per request {per_request[1] / per_request[0]:.2f}")
+
+
 async def run(url: str, seconds: float, concurrency: int, server_pid: int, port: int) -> None:
     from models.database import _connect
 
@@ -222,6 +267,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", help="the national dataset (default: xwpx_national on the embedded server in .data/pg)")
+    parser.add_argument("--list-pages", type=int, metavar="ROUNDS", help="only the county page without and with standing, interleaved")
     args = parser.parse_args()
     from models.database import server_url, start_embedded, with_database
 
@@ -243,7 +289,10 @@ def main() -> None:
                 time.sleep(0.5)
         else:
             raise SystemExit("the server did not start: run `python server.py serve` with the same DATABASE_URL to see why")
-        asyncio.run(run(url, args.seconds, args.concurrency, server.pid, port))
+        if args.list_pages:
+            asyncio.run(list_pages(args.seconds, args.concurrency, server.pid, port, args.list_pages))
+        else:
+            asyncio.run(run(url, args.seconds, args.concurrency, server.pid, port))
     finally:
         server.terminate()
         server.wait(timeout=60)

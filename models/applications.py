@@ -33,6 +33,8 @@ class Application(SQLModel, table=True):
     __tablename__ = "application"
     __table_args__ = (
         sa.Index("ix_application_authority", "authority_region_code", "authority_department", "status"),
+        # An institution's latest application of a type (the standing's compliance application).
+        sa.Index("ix_application_institution_type_seq", "institution_id", "type", "seq"),
         # At most one pending application of a type per institution (per class for filings).
         sa.Index(
             "uq_application_pending",

@@ -16,7 +16,7 @@ name and id. When nothing matches, the forgiving stage also looks, for a short q
 the query with one character wrong, missing or extra (a regular expression, ``one_slip_
 pattern``): a short Chinese name has so few trigrams that one slip changes most of them
 (育英陪训 shares none with 育英培训学校); the candidates come from an index of the names'
-character bigrams (migration 0015), since one slip leaves a name some of the query's
+character bigrams (migration 0016), since one slip leaves a name some of the query's
 adjacent pairs. Its matches rank first. In both stages, after the exact name and the names
 starting with the query, the names holding more of the query's bigrams, then of its
 characters, rank first (``closeness``), then trigram similarity. Pages of at most 20, at most 200 results deep (a lookup, not a way to copy the
@@ -36,6 +36,8 @@ standing today, and downloads a period as ``.xlsx``.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -49,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import BadUserInput
 from core.ids import parse_id
 from models import FilingStatus, Institution, Post, Region, Staff, StaffStatus, TrainingClass, in_force
-from resolvers import validation
+from resolvers import standing, validation
 from resolvers.pagination import Page
 from resolvers.regions import unknown_region_message
 
@@ -87,7 +89,7 @@ def one_slip_pattern(query: str) -> str:
 
 def bigrams(text: str) -> list[str]:
     """The adjacent character pairs of ``text``, lower-cased, each once: what the SQL
-    function ``name_bigrams`` (migration 0015) indexes of every name."""
+    function ``name_bigrams`` (migration 0016) indexes of every name."""
     text = text.lower()
     return list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
 
@@ -95,12 +97,24 @@ def bigrams(text: str) -> list[str]:
 def closeness(query: str, name: sa.ColumnElement) -> tuple[sa.ColumnElement, sa.ColumnElement]:
     """How close a name is to a short query, in the query's own characters: how many of
     its character bigrams the name holds, then how many of its characters. 天河育英: 天河区育英…
-    holds 天河 and 育英, 天河区明德… only 天河; 睿帆程: 睿帆编程 holds 睿, 帆 and 程, 睿帆教育 two."""
+    holds 天河 and 育英, 天河区明德… only 天河; 睿帆程: 睿帆编程 holds 睿, 帆 and 程, 睿帆教育 two.
+    The parts are bound parameters (``closeness_values``), so that the expression is the same
+    for every query with as many bigrams and characters."""
+    return _held(name, "pair", len(bigrams(query))), _held(name, "character", len(dict.fromkeys(query.lower())))
 
-    def held(parts) -> sa.ColumnElement:
-        return sum((sa.cast(sa.func.strpos(sa.func.lower(name), part) > 0, sa.Integer) for part in parts), sa.literal(0))
 
-    return held(bigrams(query)), held(dict.fromkeys(query.lower()))
+def _held(name: sa.ColumnElement, prefix: str, count: int) -> sa.ColumnElement:
+    lowered = sa.func.lower(name)
+    return sum(
+        (sa.cast(sa.func.strpos(lowered, sa.bindparam(f"{prefix}{i}", type_=sa.String)) > 0, sa.Integer) for i in range(count)), sa.literal(0)
+    )
+
+
+def closeness_values(query: str) -> dict[str, str]:
+    """The values of ``closeness``'s parameters for ``query``."""
+    values = {f"pair{i}": part for i, part in enumerate(bigrams(query))}
+    values.update({f"character{i}": part for i, part in enumerate(dict.fromkeys(query.lower()))})
+    return values
 
 
 def offset_cursor(offset: int) -> str:
@@ -168,37 +182,43 @@ async def _region_codes(db: AsyncSession, code: str | None, day: date) -> list[s
     return list(found.codes)
 
 
-async def search(sessionmaker, name: str, region_code: str, first: int | None, after: str | None, day: date) -> Page:
-    """Institutions of the region whose name matches ``name``, most relevant first: the page
-    and the total in one statement, and one more at the looser similarity when nothing
-    matched."""
-    query = validation.text(name) or ""
-    if not query:
-        raise BadUserInput("请输入机构名称 (name)", field="name")
-    if len(query) > MAX_QUERY_LENGTH:
-        raise BadUserInput(f"机构名称不能超过 {MAX_QUERY_LENGTH} 个字", field="name")
-    size = page_size(first)
-    offset = offset_of(after)
-    if offset + size > MAX_PUBLIC_DEPTH:
-        size = max(MAX_PUBLIC_DEPTH - offset, 0)
-    q = sa.literal(query, sa.String)
-    pattern = "%" + _escape_like(query) + "%"
+@dataclass(frozen=True)
+class _Shape:
+    """What a search statement's form depends on (every value is bound per request)."""
+
+    stage: str  # "first"; then "loose" (similarity 0.3) or "forgiving" (also one character off)
+    length: int  # the query's length, 3 standing for 3 or more
+    cased: bool
+    pairs: int
+    characters: int
+    day: date
+
+
+@dataclass(frozen=True)
+class _Statements:
+    page: sa.Select
+    count: sa.Select
+
+
+@functools.lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> _Statements:
+    """The page statement (its rows, their standing and the total) and the count statement of
+    a search of ``shape``, built once: building them took a few milliseconds a request."""
+    q = sa.bindparam("query", type_=sa.String)
+    pattern = sa.bindparam("pattern", type_=sa.String)
     # Without letters that have a case (Chinese names), LIKE finds the same names as ILIKE,
     # three times faster.
-    cased = query.lower() != query or query.upper() != query
-    contains = Institution.name.ilike(pattern, escape="\\") if cased else Institution.name.like(pattern, escape="\\")
+    contains = Institution.name.ilike(pattern, escape="\\") if shape.cased else Institution.name.like(pattern, escape="\\")
     name_pairs = sa.func.name_bigrams(Institution.name)
-    query_pairs = bigrams(query)
-    pairs = sa.literal(query_pairs, ARRAY(sa.Text))
-    if len(query) >= 3:
+    if shape.length >= 3:
         matches = sa.or_(contains, q.op("<%")(Institution.name))
-    elif len(query) == 2:
+    elif shape.length == 2:
         # Shorter than a trigram, a query has no word similarity with anything: substrings
-        # only, found through the names' bigrams (the index of migration 0015).
-        matches = sa.and_(name_pairs.op("@>")(pairs), contains)
+        # only, found through the names' bigrams (the index of migration 0016).
+        matches = sa.and_(name_pairs.op("@>")(sa.bindparam("pairs", type_=ARRAY(sa.Text))), contains)
     else:
         matches = contains
-    pairs_held, characters_held = closeness(query, Institution.name)
+    pairs_held, characters_held = _held(Institution.name, "pair", shape.pairs), _held(Institution.name, "character", shape.characters)
     similar = (
         pairs_held.desc(),
         characters_held.desc(),
@@ -209,62 +229,107 @@ async def search(sessionmaker, name: str, region_code: str, first: int | None, a
     )
     ranking = (
         (Institution.name == q).desc(),
-        Institution.name.startswith(query, autoescape=True).desc(),
+        Institution.name.like(sa.bindparam("prefix", type_=sa.String), escape="/").desc(),
         *similar,
     )
-    async with sessionmaker() as db:
-        codes = await _region_codes(db, region_code, day)
-        in_region = Institution.region_code == sa.any_(sa.bindparam("codes", codes, type_=ARRAY(sa.String)))
+    in_region = Institution.region_code == sa.any_(sa.bindparam("codes", type_=ARRAY(sa.String)))
+    if shape.stage == "first":
         where = sa.and_(in_region, matches)
+    elif shape.stage == "forgiving":
+        # One slip in four characters or more leaves a name the query's first or its last
+        # bigram (one character touches two adjacent pairs at most): the bigram index finds
+        # the candidates, the regular expression keeps those one slip away. (In three
+        # characters, a slip in the middle leaves no pair: not found.)
+        slipped = sa.and_(
+            name_pairs.op("&&")(sa.bindparam("ends", type_=ARRAY(sa.Text))),
+            Institution.name.op("~")(sa.bindparam("slip", type_=sa.String)),
+        )
+        where = sa.and_(in_region, sa.or_(slipped, q.op("<%")(Institution.name)))
+        ranking = (slipped.desc(), *similar)
+    else:
+        where = sa.and_(in_region, q.op("<%")(Institution.name))
+    # Ranked and counted on (region, name, id) alone, which the region index holds, so a
+    # scan of a region reads no table rows; only the page's rows are read in full, with what
+    # their standing is built from (``resolvers.standing.columns``).
+    page = (
+        sa.select(Institution.id, sa.func.count().over().label("total"))
+        .where(where)
+        .order_by(*ranking)
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery()
+    )
+    rows = (
+        sa.select(Institution, page.c.total, Institution.id.label("id"), Institution.name.label("name"), *standing.columns(shape.day))
+        .join(page, page.c.id == Institution.id)
+        .outerjoin(*standing.TALLY_JOIN)
+        .order_by(*ranking)
+    )
+    return _Statements(rows, sa.select(sa.func.count()).select_from(Institution).where(where))
 
-        async def matching() -> tuple[list, int]:
-            # Ranked and counted on (region, name, id) alone, which the region index holds, so
-            # a scan of a region reads no table rows; only the page's rows are read in full.
-            page = (
-                sa.select(Institution.id, sa.func.count().over().label("total"))
-                .where(where)
-                .order_by(*ranking)
-                .offset(offset)
-                .limit(size + 1)
-                .subquery()
-            )
-            found = (
-                await db.execute(sa.select(Institution, page.c.total).join(page, page.c.id == Institution.id).order_by(*ranking))
-            ).all()
+
+async def search(
+    sessionmaker, name: str, region_code: str, first: int | None, after: str | None, day: date
+) -> tuple[Page, dict[uuid.UUID, standing.Standing]]:
+    """Institutions of the region whose name matches ``name``, most relevant first, and the
+    standing of each (``resolvers.standing``, on ``day``): the page, its rows' standing and
+    the total in one statement, and one more at the looser similarity when nothing
+    matched."""
+    query = validation.text(name) or ""
+    if not query:
+        raise BadUserInput("请输入机构名称 (name)", field="name")
+    if len(query) > MAX_QUERY_LENGTH:
+        raise BadUserInput(f"机构名称不能超过 {MAX_QUERY_LENGTH} 个字", field="name")
+    size = page_size(first)
+    offset = offset_of(after)
+    if offset + size > MAX_PUBLIC_DEPTH:
+        size = max(MAX_PUBLIC_DEPTH - offset, 0)
+    query_pairs = bigrams(query)
+    shape = _Shape(
+        "first", min(len(query), 3), query.lower() != query or query.upper() != query, len(query_pairs), len(dict.fromkeys(query.lower())), day
+    )
+    values: dict[str, Any] = {
+        "query": query,
+        "pattern": "%" + _escape_like(query) + "%",
+        "prefix": query.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%",
+        "pairs": query_pairs,
+        "offset": offset,
+        "limit": size + 1,
+        **closeness_values(query),
+    }
+    async with sessionmaker() as db:
+        values["codes"] = await _region_codes(db, region_code, day)
+
+        async def matching(shape: _Shape) -> tuple[list, int]:
+            statements = _statements(shape)
+            found = (await db.execute(statements.page, values)).all()
             if found:
                 return found, found[0].total
             # Past the last match, the window had no row to count on.
-            total = (await db.execute(sa.select(sa.func.count()).select_from(Institution).where(where))).scalar_one() if offset else 0
-            return found, total
+            return found, (await db.execute(statements.count, values)).scalar_one() if offset else 0
 
-        found, total = await matching()
+        found, total = await matching(shape)
         if total == 0 and len(query) >= 3:
             # The forgiving stage: the looser similarity, and for a short query one character
             # wrong, missing or extra; the closest first — a one-slip match, then the most
             # bigrams shared, then trigram similarity.
             await db.execute(sa.select(sa.func.set_config("pg_trgm.word_similarity_threshold", str(LOOSE_WORD_SIMILARITY), True)))
-            loose = q.op("<%")(Institution.name)
             if len(query) in FORGIVING_LENGTHS:
-                # One slip in four characters or more leaves a name the query's first or its
-                # last bigram (one character touches two adjacent pairs at most): the bigram
-                # index finds the candidates, the regular expression keeps those one slip
-                # away. (In three characters, a slip in the middle leaves no pair: not found.)
-                ends = sa.literal(list(dict.fromkeys([query_pairs[0], query_pairs[-1]])), ARRAY(sa.Text))
-                slipped = sa.and_(name_pairs.op("&&")(ends), Institution.name.op("~")(sa.literal(one_slip_pattern(query), sa.String)))
-                where = sa.and_(in_region, sa.or_(slipped, loose))
-                ranking = (slipped.desc(), *similar)
+                values["ends"] = list(dict.fromkeys([query_pairs[0], query_pairs[-1]]))
+                values["slip"] = one_slip_pattern(query)
+                found, total = await matching(dataclasses.replace(shape, stage="forgiving"))
             else:
-                where = sa.and_(in_region, loose)
-            found, total = await matching()
+                found, total = await matching(dataclasses.replace(shape, stage="loose"))
     rows = [row.Institution for row in found]
     has_next = len(rows) > size and offset + size < MAX_PUBLIC_DEPTH
     rows = rows[:size]
-    return Page(
+    page = Page(
         rows=rows,
         cursors=[offset_cursor(offset + i + 1) for i in range(len(rows))],
         has_next_page=has_next,
         total_count=total,
     )
+    return page, {row.id: standing.standing_of(row, day) for row in found[:size]}
 
 
 async def get_public(sessionmaker, institution_id: Any) -> Institution | None:

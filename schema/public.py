@@ -124,7 +124,10 @@ class PublicQuery:
     async def public_institutions(
         self, info: Info, name: str, region_code: str, first: int | None = 10, after: str | None = None
     ) -> Connection[PublicInstitution]:
-        page = await public.search(info.context.read_sessionmaker, name, region_code, first, after, today(info.context.now))
+        page, standings = await public.search(info.context.read_sessionmaker, name, region_code, first, after, today(info.context.now))
+        loader = StandingLoader(info.context)
+        for institution_id, found in standings.items():
+            loader.prime(institution_id, found)  # read with the page's rows
         nodes = await _public(info, page.rows)
         by_id = {n.row_id: n for n in nodes}
         return Connection[PublicInstitution].from_page(page, lambda row: by_id[row.id], after=after)

@@ -24,6 +24,7 @@ from resolvers.materials import check_material
 from resolvers.records import Owner
 from resolvers.sites import check_class, check_course, check_site
 from resolvers.staff import check_staff
+from resolvers.standing import standings as read_standings
 
 SCALE = 0.002  # 1,000 institutions: one chunk, a few seconds
 SEED = 7
@@ -280,11 +281,14 @@ async def test_the_public_search_finds_generated_names(loaded, db):
     picked = (await session.execute(sa.select(Institution).order_by(Institution.credit_code).limit(5))).scalars().all()
     for inst in picked:
         province = inst.region_code[:2] + "0000"
-        page = await public.search(db.sessionmaker, inst.name, province, 10, None, date(2026, 11, 20))
+        page, standings = await public.search(db.sessionmaker, inst.name, province, 10, None, date(2026, 11, 20))
         assert page.rows[0].id == inst.id
+        # Each row's standing, read with the page, is the one the standing loader reads on its own.
+        assert list(standings) == [row.id for row in page.rows]
+        assert standings == await read_standings(session, list(standings), date(2026, 11, 20))
         region = (await session.execute(sa.text("SELECT name FROM region WHERE code = :c"), {"c": inst.region_code})).scalar_one()
         brand_and_type = inst.name.removeprefix(region).rstrip("0123456789")
-        page = await public.search(db.sessionmaker, brand_and_type, province, 20, None, date(2026, 11, 20))
+        page, _ = await public.search(db.sessionmaker, brand_and_type, province, 20, None, date(2026, 11, 20))
         assert page.total_count >= 1 and any(brand_and_type in row.name for row in page.rows)
 
 

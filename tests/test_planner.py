@@ -25,9 +25,10 @@ from prometheus_client import REGISTRY
 
 from auth.passwords import hash_password
 from demo.accounts import DEMO_PASSWORD, seed_accounts
-from models import Account, AccountKind, Institution, Site, Staff
+from models import Account, AccountKind, Application, Institution, ListEntry, ListPeriod, Site, Staff
 from models.database import create_engine, create_sessionmaker
-from tests.helpers import COMPLETE, VIEWERS, app_in_a_thread, insert_institutions
+from resolvers import findings
+from tests.helpers import COMPLETE, ELIGIBLE, VIEWERS, app_in_a_thread, insert_institutions
 
 NOW = datetime(2026, 11, 20, 2, tzinfo=UTC)
 EXAMPLES = 40
@@ -43,6 +44,10 @@ OBJECTS = {
     "registeringUnit": ["__typename", "id", "name", "level"],
     "legalRepresentative": ["__typename", "name", "idNumber", "phone"],
     "contactPerson": ["__typename", "name", "phone"],
+    "standing": [
+        "__typename", "licensed", "lawful", "compliant", "whiteListEligible", "blackListed", "deregistered", "licenceValidTo",
+        "reasons { code }", "reasons { __typename code effect message source recordType recordId recordName }", "r: reasons { recordId message }",
+    ],
 }
 #: Node fields the planner leaves to normal execution.
 UNCOVERED = ["qualifications { status }", "county { code name }", "inspections(first: 1) { id }", "sites { id }", "facilities { teachingArea }"]
@@ -168,7 +173,9 @@ def document(draw) -> tuple[str, dict, bool]:
 
 async def _prepare(url: str) -> None:
     """The scope matrix's institutions, with what the nodes show varied: overdue, complete,
-    self-registered, deregistered, with sites and staff, with the optional columns set."""
+    self-registered, deregistered, with sites and staff, with the optional columns set, and
+    every kind of standing (compliant, a licence expiring or expired, a compliance
+    application pending, black-listed, open violations found by the rules)."""
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     await seed_accounts(sessionmaker)
@@ -179,6 +186,11 @@ async def _prepare(url: str) -> None:
     await insert_institutions(sessionmaker, {"edu-440106": 1}, inspection_status="RECTIFYING", open_deadline=date(2026, 12, 1), review_status="APPROVED")
     await insert_institutions(sessionmaker, {"edu-440106": 1}, registering_unit_id=None, postal_code="510000", phone="020-12345678", email="a@example.cn")
     await insert_institutions(sessionmaker, {"edu-440104": 1}, deregistered_at=NOW - timedelta(days=3), **COMPLETE)
+    await insert_institutions(sessionmaker, {"edu-440106": 1}, **COMPLETE, **ELIGIBLE)
+    await insert_institutions(sessionmaker, {"edu-440304": 1}, **COMPLETE, **ELIGIBLE, nature="FOR_PROFIT")  # a violation (NON_PROFIT)
+    expiring = await insert_institutions(sessionmaker, {"edu-440106": 1}, **{**ELIGIBLE, "licence_valid_to": date(2026, 12, 31), "review_status": "PENDING"})
+    await insert_institutions(sessionmaker, {"edu-440104": 1, "edu-420102": 1}, **{**ELIGIBLE, "licence_valid_to": date(2026, 10, 1)})
+    listed = await insert_institutions(sessionmaker, {"edu-440106-01": 1, "edu-440304": 1}, **ELIGIBLE)
     async with sessionmaker() as db:
         rows = (await db.execute(sa.select(Institution).order_by(Institution.name))).scalars().all()
         target = next(row for row in rows if row.region_code == "440104")
@@ -188,7 +200,20 @@ async def _prepare(url: str) -> None:
             for n, status in enumerate(("ACTIVE", "ACTIVE", "DEPARTED")):
                 db.add(Staff(institution_id=row.id, name=f"员工{n}", gender="FEMALE", id_number=f"1101051949123100{n:02d}", phone="13700137000", post="TEACHING",
                              employment="FULL_TIME", status=status, joined_on=date(2025, 1, 1)))
+        by_name = {row.name: row for row in rows}
+        pending = by_name[expiring["edu-440106"][0]]
+        db.add(Application(
+            institution_id=pending.id, type="COMPLIANCE", status="PENDING", authority_region_code="440106", authority_department="EDUCATION",
+            authority_level="COUNTY", submitted_at=NOW - timedelta(days=2),
+        ))
+        period = ListPeriod(region_code="440000", kind="BLACK", number=1, title="广东省第1期黑名单", published_at=NOW - timedelta(days=10))
+        db.add(period)
+        await db.flush()
+        for name in (listed["edu-440106-01"][0], listed["edu-440304"][0]):
+            row = by_name[name]
+            db.add(ListEntry(period_id=period.id, institution_id=row.id, name=row.name, credit_code=row.credit_code, county_code=row.region_code, address="地址", reason="虚假宣传"))
         await db.commit()
+    await findings.refresh_all(sessionmaker)
     await engine.dispose()
 
 
@@ -272,6 +297,53 @@ def test_the_list_page_of_every_viewer_answers_the_same(client, tokens, username
     assert was_planned
 
 
+STANDING = "standing { licensed lawful compliant whiteListEligible blackListed deregistered licenceValidTo reasons { code effect message source recordType recordId recordName } }"
+STANDING_PAGE = FULL_PAGE.replace("contactPerson { name phone }", "contactPerson { name phone } " + STANDING)
+#: The reasons each viewer's page holds (the fixture's institutions in its scope).
+REASONS_SEEN = {
+    "edu-000000": {
+        "BLACK_LISTED", "COMPLIANCE_NOT_SUBMITTED", "COMPLIANCE_PENDING", "DEREGISTERED", "LICENCE_EXPIRED",
+        "LICENCE_EXPIRING", "QUALIFICATIONS_MISSING", "VIOLATIONS",
+    },
+    "edu-440304": {"BLACK_LISTED", "COMPLIANCE_NOT_SUBMITTED", "QUALIFICATIONS_MISSING", "VIOLATIONS"},
+}
+
+
+@pytest.mark.parametrize("username", VIEWERS)
+@pytest.mark.parametrize("f", [None, {"compliant": True}, {"lawful": False}, {"blackListed": True}, {"standingReason": "LICENCE_EXPIRED"}])
+def test_the_page_with_standing_of_every_viewer_answers_the_same(client, tokens, username, f):
+    """The standing's fields are planned (the page's own statement reads them, built by
+    ``resolvers.standing.standing_of`` as normal execution builds them) and answer the same,
+    byte for byte, for every viewer of the scope matrix and the standing's filters."""
+    normal, planned, was_planned = _both(client, {"query": STANDING_PAGE, "variables": {"f": f}}, tokens[username])
+    assert planned == normal
+    assert was_planned
+    edges = json.loads(planned)["data"]["institutions"]["edges"]
+    if f == {"blackListed": True}:
+        assert all(e["node"]["standing"]["blackListed"] and not e["node"]["standing"]["lawful"] for e in edges)
+    if f is None and username in REASONS_SEEN:
+        assert {r["code"] for e in edges for r in e["node"]["standing"]["reasons"]} == REASONS_SEEN[username]
+
+
+def test_the_standing_seen_by_a_county_is_exact(client, tokens):
+    """What edu-440106 sees of the standing, planned: its 11 institutions, the black-listed one
+    of its sub-unit, the compliant one, the expiring licence with its pending application."""
+    post, _ = client
+    query = "{ institutions(first: 50) { edges { node { name " + STANDING + " } } } }"
+    nodes = [e["node"] for e in post({"query": query}, tokens["edu-440106"]).json()["data"]["institutions"]["edges"]]
+    assert len(nodes) == 11
+    compliant = [n for n in nodes if n["standing"]["compliant"]]
+    assert [(n["standing"]["licenceValidTo"], n["standing"]["whiteListEligible"]) for n in compliant] == [("2027-12-31", True)]
+    black = [n for n in nodes if n["standing"]["blackListed"]]
+    assert [[(r["code"], r["recordType"], r["message"]) for r in n["standing"]["reasons"] if r["code"] == "BLACK_LISTED"] for n in black] == [
+        [("BLACK_LISTED", "ListPeriod", "列入广东省第1期黑名单：虚假宣传")]
+    ]
+    expiring = [n for n in nodes if any(r["code"] == "LICENCE_EXPIRING" for r in n["standing"]["reasons"])]
+    assert [[(r["code"], r["recordType"]) for r in n["standing"]["reasons"]] for n in expiring] == [
+        [("COMPLIANCE_PENDING", "Application"), ("LICENCE_EXPIRING", "Institution")]
+    ]
+
+
 #: (body, whether the plan answers it).
 ODD = [
     ({"query": FULL_PAGE, "variables": "x"}, False),
@@ -303,10 +375,9 @@ def test_odd_requests_answer_the_same_planned_or_not(client, tokens, body, cover
     assert was_planned == covered, normal[:300]
 
 
-def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
-    """The session's read, then the page with its total: two statements in all (the
-    session's idle time is not written again within the minute; nothing read unmasked is
-    written to the audit trail)."""
+def _counted(client, body: dict, headers: dict) -> tuple[dict, list[str], bool]:
+    """The answer of ``body`` asked a second time (the first plans and compiles it), the
+    statements it ran, and whether it was planned."""
     post, app = client
     statements: list[str] = []
 
@@ -314,18 +385,38 @@ def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
         statements.append(statement)
 
     engine = app.state.engine.sync_engine
-    body = {"query": FULL_PAGE.replace(" idNumber", ""), "variables": {"f": None}}  # no unmasked read to audit
-    post(body, tokens["edu-440106"])  # planned and compiled once
+    post(body, headers)
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
         before = _planned()
-        answer = post(body, tokens["edu-440106"]).json()
+        answer = post(body, headers).json()
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
-    assert _planned() == before + 1
-    assert answer["data"]["institutions"]["totalCount"] == 8
+    return answer, statements, _planned() == before + 1
+
+
+def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
+    """The session's read, then the page with its total: two statements in all (the
+    session's idle time is not written again within the minute; nothing read unmasked is
+    written to the audit trail)."""
+    body = {"query": FULL_PAGE.replace(" idNumber", ""), "variables": {"f": None}}  # no unmasked read to audit
+    answer, statements, planned = _counted(client, body, tokens["edu-440106"])
+    assert planned
+    assert answer["data"]["institutions"]["totalCount"] == 11
     assert len(statements) == 2, statements
     assert "session" in statements[0].lower() and statements[1].lstrip().upper().startswith("SELECT")
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_a_planned_page_with_standing_is_one_statement_after_the_session(client, tokens, size):
+    """The standing adds no statement to a planned page, whatever its size: the session's
+    read, then the page with its rows' standing and the total."""
+    body = {"query": STANDING_PAGE.replace(" idNumber", "").replace("first: 50", f"first: {size}"), "variables": {"f": None}}
+    answer, statements, planned = _counted(client, body, tokens["edu-440000"])
+    assert planned
+    assert len(answer["data"]["institutions"]["edges"]) == min(size, 17)
+    assert len(statements) == 2, statements
+    assert "session" in statements[0].lower() and "standing_codes" in statements[1]
 
 
 def test_personal_data_read_unmasked_is_audited_alike(client, tokens):

@@ -4,6 +4,11 @@ the connection and of its nodes reads from the page's one statement
 it is written, for the fields listed here; a node field not listed here (a nested list, the
 county, anything added later) leaves the document to normal execution.
 
+The standing (法律状态) is the resolver's too: the page's statement selects
+``resolvers.standing.columns`` with its rows and each node's standing is
+``resolvers.standing.standing_of`` of its row, the one derivation normal execution primes
+its loader with; the plan only writes it.
+
 Scope, masks and the audit of personal data are the resolver's: the statement's condition is
 ``auth.scope.scope`` of the viewer; ID numbers and phones are masked by ``core.masking`` for
 every viewer but the county desk (``auth.roles.sees_personal_data``: a plan serves regulators
@@ -29,6 +34,7 @@ from resolvers.filters import given
 from resolvers.institutions.listing import ORDER, is_overdue, list_statement
 from resolvers.pagination import page_of, page_size
 from resolvers.planner.statements import Statements, fetch
+from resolvers.standing import standing_of
 from schema.context import note_personal_read
 from schema.filters import to_filter
 from schema.institutions.types import LIST_FIELDS, RegistrationProgress
@@ -42,7 +48,7 @@ _COLUMNS = {
 }
 NODE_FIELDS = frozenset({
     "__typename", "id", *_COLUMNS, "overdue", "registrationProgress", "registeringUnit", "siteCount", "activeStaffCount",
-    "legalRepresentative", "contactPerson",
+    "legalRepresentative", "contactPerson", "standing",
 })
 CONNECTION_FIELDS = frozenset({"__typename", "totalCount", "edges", "pageInfo"})
 EDGE_FIELDS = frozenset({"__typename", "cursor", "node"})
@@ -51,6 +57,10 @@ PROGRESS_FIELDS = frozenset({"__typename", "savedParts", "missingParts", "comple
 UNIT_FIELDS = frozenset({"__typename", "id", "name", "level"})
 REPRESENTATIVE_FIELDS = frozenset({"__typename", "name", "idNumber", "phone"})
 CONTACT_FIELDS = frozenset({"__typename", "name", "phone"})
+STANDING_FIELDS = frozenset({
+    "__typename", "licensed", "lawful", "compliant", "whiteListEligible", "blackListed", "deregistered", "licenceValidTo", "reasons",
+})
+REASON_FIELDS = frozenset({"__typename", "code", "effect", "message", "source", "recordType", "recordId", "recordName"})
 
 #: What a node's value is made of: (row, the request's state) -> JSON value.
 Build = Callable[[Any, "_State"], Any]
@@ -97,7 +107,10 @@ def _node(schema: GraphQLSchema, selected: list[Selected]) -> Build:
     parts["overdue"] = lambda row, state: is_overdue(row.inspection_status, row.open_deadline, state.day)
     parts["siteCount"] = lambda row, state: row.site_count
     parts["activeStaffCount"] = lambda row, state: row.active_staff_count
-    objects = {"registrationProgress": _progress, "registeringUnit": _unit, "legalRepresentative": _representative, "contactPerson": _contact}
+    objects = {
+        "registrationProgress": _progress, "registeringUnit": _unit, "legalRepresentative": _representative, "contactPerson": _contact,
+        "standing": _standing,
+    }
     keyed = {entry.key: objects[entry.name](schema, entry.children) for entry in selected if entry.name in objects}
     return _object(schema, "Institution", selected, parts, keyed)
 
@@ -149,6 +162,38 @@ def _contact(schema: GraphQLSchema, selected: list[Selected]) -> Build:
     })
 
 
+def _standing(schema: GraphQLSchema, selected: list[Selected]) -> Build:
+    only(selected, STANDING_FIELDS)
+    valid_to = serializer(schema.type_map["Standing"], "licenceValidTo")
+    keyed = {entry.key: _reasons(schema, entry.children) for entry in selected if entry.name == "reasons"}
+    values = _object(schema, "Standing", selected, {
+        "licensed": lambda s, state: s.licensed,
+        "lawful": lambda s, state: s.lawful,
+        "compliant": lambda s, state: s.compliant,
+        "whiteListEligible": lambda s, state: s.white_list_eligible,
+        "blackListed": lambda s, state: s.black_listed,
+        "deregistered": lambda s, state: s.deregistered,
+        "licenceValidTo": lambda s, state: valid_to(s.licence_valid_to),
+    }, keyed)
+    return lambda row, state: values(standing_of(row, state.day), state)
+
+
+def _reasons(schema: GraphQLSchema, selected: list[Selected]) -> Callable[[Any, _State], list]:
+    only(selected, REASON_FIELDS)
+    reason = schema.type_map["StandingReason"]
+    code, effect = serializer(reason, "code"), serializer(reason, "effect")
+    value = _object(schema, "StandingReason", selected, {
+        "code": lambda r, state: code(r.code),
+        "effect": lambda r, state: effect(r.effect),
+        "message": lambda r, state: r.message,
+        "source": lambda r, state: r.source,
+        "recordType": lambda r, state: r.record_type,
+        "recordId": lambda r, state: str(r.record_id),
+        "recordName": lambda r, state: r.record_name,
+    })
+    return lambda standing, state: [value(r, state) for r in standing.reasons]
+
+
 class InstitutionList:
     """The plan of one ``institutions`` field of a document."""
 
@@ -177,7 +222,8 @@ class InstitutionList:
         self.counts = "siteCount" in node or "activeStaffCount" in node
         self.details = not node <= LIST_FIELDS
         self.total = "totalCount" in connection
-        self.shape = (self.unit, self.counts, self.details, self.total)
+        self.standing = "standing" in node
+        self.shape = (self.unit, self.counts, self.details, self.total, self.standing)
         self.build = self._connection(schema, root.children)
 
     def _connection(self, schema: GraphQLSchema, selected: list[Selected]) -> Callable:
@@ -217,7 +263,10 @@ class InstitutionList:
 
         def build(part: int):
             if not built:
-                built.extend(list_statement(viewer, f, size, after, state.day, unit=self.unit, counts=self.counts, total=self.total, details=self.details))
+                built.extend(list_statement(
+                    viewer, f, size, after, state.day,
+                    unit=self.unit, counts=self.counts, total=self.total, details=self.details, standing=self.standing,
+                ))
             return built[part]
 
         rows = list(await fetch(connection, self.statements.get((*key, "page"), lambda: build(0))))
