@@ -4,8 +4,8 @@ index step per institution. Through the institution index alone, PostgreSQL read
 application of the institution and sorted them, 0.2 ms per institution: on the national
 dataset, 2.3 of the 3.8 ms of a county list page with standing (docs/performance.md).
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -13,8 +13,8 @@ from typing import Sequence, Union
 from alembic import op
 
 
-revision: str = '0019'
-down_revision: Union[str, Sequence[str], None] = '0018'
+revision: str = '0022'
+down_revision: Union[str, Sequence[str], None] = '0021'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
