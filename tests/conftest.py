@@ -1,6 +1,7 @@
 """Fixtures: a real PostgreSQL (embedded, or ``TEST_DATABASE_URL``), a freshly migrated
 database per test (a copy of a migrated template), the app with a clock the tests control,
-and a GraphQL client.
+and a GraphQL client. Each pytest-xdist worker is a process with its own session fixtures:
+its own embedded server, or its own template and copies on ``TEST_DATABASE_URL``'s server.
 
 ``TEST_DATABASE_URL`` names a database on a server where the user may create databases;
 the suite creates and drops its own databases beside it.
@@ -31,6 +32,16 @@ from models import Account, AccountKind, Institution
 from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
 from server import create_app
 from tests.helpers import copy_database, drop_database, insert_institutions, private_directory
+
+#: Seconds a ``slow`` test may take (pyproject.toml's ``timeout`` holds the others): they
+#: start servers, Node.js and Chromium, the slowest in about a minute on a busy machine.
+SLOW_TIMEOUT = 600
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
 
 
 @pytest.fixture(scope="session")
