@@ -39,7 +39,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tqdm import tqdm
 
-from auth import ratelimit
+from auth import ratelimit, scope
 from auth.passwords import STRENGTH_RULE, password_problem
 from auth.ratelimit import RateLimiter
 from auth.sessions import viewer_of
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # The signed-in pool holds what a worker serves at once (a session lookup, then the
         # operation's statements): overflow connections are opened and closed per request.
+        scope.forget_subtrees()
         engine = create_engine(url, pool_size=settings.pool_size)
         # Public traffic (no session) gets its own small pool and a statement timeout: a
         # flood of lookups waits for, or is refused from, its own connections (SERVICE_BUSY)

@@ -88,6 +88,12 @@ def subtree_codes(region_path: str) -> sa.Select:
 _SUBTREES: TTLCache = TTLCache(maxsize=4096, ttl=60)
 
 
+def forget_subtrees() -> None:
+    """Forget the kept subtrees: an app started in a process that ran another before it
+    (the tests do) begins as a new worker does, whatever ran before it."""
+    _SUBTREES.clear()
+
+
 async def subtree_codes_of(db, region_path: str, version: object) -> tuple[str, ...]:
     """The codes of ``subtree_codes(region_path)`` while the regions are at ``version``,
     read once a minute per path."""

@@ -161,6 +161,15 @@ async def listening_connection(url: str) -> asyncpg.Connection:
     return await _connect(url)
 
 
+async def admin_value(url: str, query: str):
+    """The one value ``query`` answers on the server of ``url``, outside the pools."""
+    conn = await _connect(url)
+    try:
+        return await conn.fetchval(query)
+    finally:
+        await conn.close()
+
+
 async def execute_admin(url: str, *statements: str) -> None:
     """Run statements outside a transaction (CREATE/DROP DATABASE) on the server of ``url``."""
     conn = await _connect(url)

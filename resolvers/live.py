@@ -51,6 +51,15 @@ QUEUE_SIZE = 1000
 QUEUE_FULL = (4413, "未送达的事件过多，请以最后的游标重新订阅 (too many undelivered events: subscribe again with your last cursor)")
 
 
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until ``event`` is set or ``seconds`` have passed. Not ``asyncio.wait_for``: on
+    Python 3.11 it swallows a cancel that comes in the turn the event is set, so the hub's
+    loop went on and ``Hub.stop`` waited for ever."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 class Socket:
     """A subscriber's WebSocket, once its session is known: what the worker closes."""
 
@@ -192,8 +201,7 @@ class Hub:
                 self._check.set()
                 delay = 0.5
                 while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), 30)
+                    await _wait(lost, 30)
                     if not lost.is_set():
                         await connection.fetchval("SELECT 1")
             except asyncio.CancelledError:
@@ -232,8 +240,7 @@ class Hub:
     async def _check_sessions(self) -> None:
         """Close the sockets whose sessions no longer hold (``auth.sessions.ended_sessions``)."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._check.wait(), self.settings.subscription_check_seconds)
+            await _wait(self._check, self.settings.subscription_check_seconds)
             self._check.clear()
             await self.check_sessions()
 

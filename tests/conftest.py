@@ -1,6 +1,7 @@
 """Fixtures: a real PostgreSQL (embedded, or ``TEST_DATABASE_URL``), a freshly migrated
 database per test (a copy of a migrated template), the app with a clock the tests control,
-and a GraphQL client.
+and a GraphQL client. Each pytest-xdist worker is a process with its own session fixtures:
+its own embedded server, or its own template and copies on ``TEST_DATABASE_URL``'s server.
 
 ``TEST_DATABASE_URL`` names a database on a server where the user may create databases;
 the suite creates and drops its own databases beside it.
@@ -30,7 +31,17 @@ from demo.accounts import DEMO_PASSWORD, seed_accounts
 from models import Account, AccountKind, Institution
 from models.database import async_url, execute_admin, run_migrations, server_url, start_embedded, with_database
 from server import create_app
-from tests.helpers import insert_institutions, private_directory
+from tests.helpers import copy_database, drop_database, insert_institutions, private_directory
+
+#: Seconds a ``slow`` test may take (pyproject.toml's ``timeout`` holds the others): they
+#: start servers, Node.js and Chromium, the slowest in about a minute on a busy machine.
+SLOW_TIMEOUT = 600
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +52,11 @@ def pg_server_url():
         return
     data_dir = Path(tempfile.mkdtemp(prefix="xwpx-test-"))
     server = start_embedded(data_dir / "pg", cleanup_mode="delete")
-    yield server_url(server)
+    url = server_url(server)
+    # A server the suite throws away: it never outlives a crash of the machine, so it does
+    # not wait for the disk (a copy of the template costs a quarter of the time without).
+    asyncio.run(execute_admin(url, "ALTER SYSTEM SET fsync = off", "ALTER SYSTEM SET full_page_writes = off", "SELECT pg_reload_conf()"))
+    yield url
     server.cleanup()
 
 
@@ -64,10 +79,9 @@ def template_database(pg_server_url):
 
 
 async def _template_copy(pg_server_url: str, template_database: str):
-    name = f"xwpx_test_{uuid.uuid4().hex[:16]}"
-    await execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield with_database(pg_server_url, name)
-    await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = await copy_database(pg_server_url, template_database)
+    yield url
+    await drop_database(pg_server_url, url)
 
 
 @pytest.fixture

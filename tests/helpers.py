@@ -36,7 +36,7 @@ from auth.sessions import viewer_for_token
 from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD
 from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
-from models.database import execute_admin, with_database
+from models.database import admin_value, execute_admin, with_database
 from resolvers import findings
 from resolvers.live import Socket
 from resolvers.regions.applying import Operator, apply_change_set
@@ -47,15 +47,36 @@ from server import create_app
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: How each test server copies a template (``copy_database``), asked once per server.
+_COPY_STRATEGY: dict[str, str] = {}
+
+
+async def copy_database(server_url: str, template: str, prefix: str = "xwpx_test") -> str:
+    """A new database ``<prefix>_<random>``, a copy of ``template`` on the server of
+    ``server_url``; returns its URL (``drop_database`` drops it). On a server without fsync
+    (the suite's embedded one, tests/conftest.py) the files are copied as they are
+    (``STRATEGY FILE_COPY``, a tenth of the default's cost there); elsewhere as the server
+    copies by default (its checkpoints would cost more than they save)."""
+    if server_url not in _COPY_STRATEGY:
+        fast = await admin_value(server_url, "SELECT current_setting('fsync') = 'off' AND current_setting('server_version_num')::int >= 150000")
+        _COPY_STRATEGY[server_url] = " STRATEGY FILE_COPY" if fast else ""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    await execute_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"{_COPY_STRATEGY[server_url]}')
+    return with_database(server_url, name)
+
+
+async def drop_database(server_url: str, url: str) -> None:
+    """Drop the database of ``url`` from the server of ``server_url``, connections and all."""
+    await execute_admin(server_url, f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+
+
 @contextlib.contextmanager
 def app_in_a_thread(pg_server_url: str, template_database: str, prefix: str, prepare, **settings):
     """An app on a database of its own (a copy of the template, filled by ``prepare(url)``),
     running on an event loop in a thread of its own so that hypothesis can drive it from the
     test's: yields (``post(body, headers)`` -> the response, the app); the database is
     dropped after."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    asyncio.run(execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    url = with_database(pg_server_url, name)
+    url = asyncio.run(copy_database(pg_server_url, template_database, prefix))
     try:
         asyncio.run(prepare(url))
         app = create_app(Settings(database_url=url, **settings))
@@ -66,7 +87,7 @@ def app_in_a_thread(pg_server_url: str, template_database: str, prefix: str, pre
             finally:
                 portal.call(http.aclose)
     finally:
-        asyncio.run(execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(pg_server_url, url))
 
 
 async def _client(app) -> httpx.AsyncClient:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from bench import dataset
 from models import Account, ApplicationType, Course, Institution, Material, Site, Staff, TrainingClass
-from models.database import create_engine, create_sessionmaker, execute_admin, with_database
+from models.database import create_engine, create_sessionmaker
 from resolvers import public, validation
 from resolvers.applications import authority
 from resolvers.findings import findings_for
@@ -25,6 +25,7 @@ from resolvers.records import Owner
 from resolvers.sites import check_class, check_course, check_site
 from resolvers.staff import check_staff
 from resolvers.standing import standings as read_standings
+from tests.helpers import copy_database, drop_database
 
 SCALE = 0.002  # 1,000 institutions: one chunk, a few seconds
 SEED = 7
@@ -43,9 +44,7 @@ ORDER BY 1, 2, 3
 async def loaded(pg_server_url, template_database):
     """The dataset at ``SCALE`` in a copy of the migrated database (once for the module): the
     schema before and after, the rows per table, the progress lines."""
-    name = f"xwpx_dataset_{uuid.uuid4().hex[:12]}"
-    await execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    url = with_database(pg_server_url, name)
+    url = await copy_database(pg_server_url, template_database, "xwpx_dataset")
     conn = await dataset.connect(url)
     before = [tuple(r) for r in await conn.fetch(SCHEMA)]
     await conn.close()
@@ -55,7 +54,7 @@ async def loaded(pg_server_url, template_database):
     after = [tuple(r) for r in await conn.fetch(SCHEMA)]
     yield SimpleNamespace(url=url, conn=conn, before=before, after=after, counts=counts, lines=lines)
     await conn.close()
-    await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await drop_database(pg_server_url, url)
 
 
 @pytest.fixture

@@ -338,3 +338,22 @@ async def test_a_lost_database_does_not_stop_the_hub_and_it_listens_again(app, d
         assert await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'") == 1
     finally:
         await admin.close()
+
+
+async def test_the_hub_stops_when_a_check_falls_due_as_it_is_stopped(app):
+    # A wait for the next check that ends in the same turn of the loop as the hub's stop
+    # must not swallow the cancel (Python 3.11's asyncio.wait_for did: the check loop went
+    # on and stop() waited for ever). Each number of turns puts the stop at another step.
+    for turns in range(8):
+        hub = Hub(app.state.hub.url, app.state.sessionmaker, app.state.settings).start()
+        await asyncio.wait_for(hub.listening.wait(), 10)
+        await asyncio.sleep(0.05)  # the check due on listening is done
+        hub._check.set()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        stopping = asyncio.create_task(hub.stop())
+        _, pending = await asyncio.wait([stopping], timeout=5)  # waits without cancelling
+        for task in hub._tasks:
+            task.cancel()  # a second cancel ends what the first could not
+        await stopping
+        assert not pending, f"the hub did not stop when {turns} turns passed between the check and the stop"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from datetime import UTC, date, datetime
 
 import httpx
@@ -27,12 +26,12 @@ from graphql import OperationDefinitionNode, parse, print_ast
 from core.settings import Settings
 from demo import seed_demo
 from models import OutboxMessage
-from models.database import create_engine, create_sessionmaker, execute_admin, with_database
+from models.database import create_engine, create_sessionmaker
 from models.storage import LocalStorage
 from schema import limits
 from schema.root import public_schema, schema
 from server import create_app
-from tests.helpers import EXAMPLES, ROOT, kind_of, steps_of
+from tests.helpers import EXAMPLES, ROOT, copy_database, drop_database, kind_of, steps_of
 
 FILES = sorted(EXAMPLES.glob("*.graphql"))
 #: The demo's day (the files' dates are around it).
@@ -82,28 +81,25 @@ def test_every_operation_fits_its_callers_limits(path):
 @pytest.fixture(scope="module")
 def demo_template(pg_server_url, template_database, tmp_path_factory):
     """A database with the demo data as of ``DEMO_DAY``, copied for each file."""
-    name = f"xwpx_examples_{uuid.uuid4().hex[:12]}"
     files = tmp_path_factory.mktemp("files")
-    asyncio.run(execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    url = asyncio.run(copy_database(pg_server_url, template_database, "xwpx_examples"))
 
     async def seed():
-        engine = create_engine(with_database(pg_server_url, name))
+        engine = create_engine(url)
         try:
             await seed_demo(create_sessionmaker(engine), DEMO_DAY, storage=LocalStorage(files))
         finally:
             await engine.dispose()
 
     asyncio.run(seed())
-    yield name, files
-    asyncio.run(execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield sa.make_url(url).database, files
+    asyncio.run(drop_database(pg_server_url, url))
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 async def test_every_example_runs_as_written(path, demo_template, pg_server_url, tmp_path):
     template, files = demo_template
-    name = f"xwpx_example_{uuid.uuid4().hex[:12]}"
-    await execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = with_database(pg_server_url, name)
+    url = await copy_database(pg_server_url, template, "xwpx_example")
     clock = lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # noqa: E731 - the demo's morning
     settings = Settings(database_url=url, clock=clock, data_dir=tmp_path, public_rate=(10**6, 10**6), tally_compact_seconds=0)
     app = create_app(settings)
@@ -143,7 +139,7 @@ async def test_every_example_runs_as_written(path, demo_template, pg_server_url,
                 assert payload_errors(answer["data"]) == [], (where, answer)
                 answers.append(answer["data"])
     finally:
-        await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(pg_server_url, url)
 
 
 def test_the_files_hold_only_operations():
@@ -173,9 +169,8 @@ async def test_the_readmes_first_queries_run_as_written(demo_template, pg_server
     operations = [print_ast(d) for block in blocks for d in parse(block).definitions]
     assert len(operations) >= 3
     template, files = demo_template
-    name = f"xwpx_example_{uuid.uuid4().hex[:12]}"
-    await execute_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    app = create_app(Settings(database_url=with_database(pg_server_url, name), data_dir=tmp_path, public_rate=(10**6, 10**6), tally_compact_seconds=0))
+    url = await copy_database(pg_server_url, template, "xwpx_example")
+    app = create_app(Settings(database_url=url, data_dir=tmp_path, public_rate=(10**6, 10**6), tally_compact_seconds=0))
     try:
         async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             headers: dict = {}
@@ -185,4 +180,4 @@ async def test_the_readmes_first_queries_run_as_written(demo_template, pg_server
                 if "login" in answer["data"]:
                     headers = {"Authorization": f"Bearer {answer['data']['login']['token']}"}
     finally:
-        await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(pg_server_url, url)

@@ -464,6 +464,8 @@ async def test_statements_do_not_grow_with_the_rows(gql, demo, sessionmaker, sql
         assert "errors" not in result, result
         return sql.count
 
+    # (a session's first request reads its region's subtree, kept a minute per worker: auth.scope)
+    assert [await statements(STATISTICS, {}, t) for t in (token, county)] == [5, 5]
     counts = []
     for per_county in (2, 40):
         await insert_institutions(sessionmaker, {"edu-440106": per_county, "edu-440106-01": per_county, "edu-440304": per_county})

@@ -304,8 +304,9 @@ async def test_list_totals_from_the_county_tallies_equal_the_rows(gql, world, se
     # world's differences not folded yet
     sql.reset()
     national = await total(ministry)
-    # (the tallies answered: no statement counted institutions)
-    assert sql.count == 2 and not any("count(*)" in s for s in sql.statements) and "FROM county_tally" in sql.statements[-1]
+    # (the tallies answered: no statement counted institutions; the session, its subtree, read
+    # on its first request (auth.scope), and the tallies)
+    assert sql.count == 3 and not any("count(*)" in s for s in sql.statements) and "FROM county_tally" in sql.statements[-1]
     assert national == await rows() == 12
     assert await total(province) == await rows(in_guangdong) == 9
     assert await total(ministry, {"regionCode": "440100"}) == await rows(Institution.region_code.in_(["440106", "440104"])) == 8
