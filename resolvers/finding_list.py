@@ -32,7 +32,7 @@ from models.database import single_statements
 from resolvers import spreadsheets
 from resolvers.filters import RecordId, condition, criterion
 from resolvers.findings import LICENCE_RULES, RULES
-from resolvers.pagination import Page, page_of, page_size, page_statement
+from resolvers.pagination import Page, decode_cursor, page_of, page_size
 
 #: The rules whose findings are kept (every rule but the licence's), as a GraphQL enum's values.
 FindingRule = StrEnum("FindingRule", {rule: rule for rule in RULES if rule not in LICENCE_RULES})
@@ -82,11 +82,26 @@ ORDER = (InstitutionFinding.institution_id, InstitutionFinding.position)
 INSTITUTION_COLUMNS = (Institution.name.label("institution_name"), Institution.region_code.label("region_code"), Region.name.label("region_name"))
 
 
-def list_statement(viewer: Viewer | None, f: FindingFilter | None, size: int, after: str | None) -> tuple[sa.Select, sa.Select]:
-    return page_statement(
-        InstitutionFinding, listed(viewer, f), ORDER, size=size, after=after, columns=INSTITUTION_COLUMNS,
-        outer_joins=[(Institution, Institution.id == InstitutionFinding.institution_id), (Region, Region.code == Institution.region_code)],
+def _rows(viewer: Viewer | None, f: FindingFilter | None) -> sa.Select:
+    """The findings in scope and the filter with their institutions' names and regions, in the list's order."""
+    return (
+        sa.select(*InstitutionFinding.__table__.c, *INSTITUTION_COLUMNS)
+        .join(Institution, Institution.id == InstitutionFinding.institution_id)
+        .join(Region, Region.code == Institution.region_code)
+        .where(listed(viewer, f))
+        .order_by(*ORDER)
     )
+
+
+def list_statement(viewer: Viewer | None, f: FindingFilter | None, size: int, after: str | None) -> tuple[sa.Select, sa.Select]:
+    """The statement of a page of ``size`` (read one past it, with the total alongside), and
+    that of the total alone for a page that comes back empty. The keys are the primary key,
+    unique together (not the last alone, as ``pagination.page_statement`` needs)."""
+    counted = sa.select(sa.func.count()).select_from(InstitutionFinding).where(listed(viewer, f))
+    stmt = _rows(viewer, f).add_columns(counted.scalar_subquery().label("total_count")).limit(size + 1)
+    if after:
+        stmt = stmt.where(sa.tuple_(*ORDER) > sa.tuple_(*decode_cursor(after, ORDER)))
+    return stmt, counted
 
 
 async def list_findings(info, f: FindingFilter | None, first: int | None, after: str | None) -> Page:
@@ -121,13 +136,7 @@ async def export_workbook(sessionmaker, viewer: Viewer, f: FindingFilter | None)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("规则检查发现的问题")
     spreadsheets.append(sheet, list(HEADERS))
-    stmt = (
-        sa.select(*InstitutionFinding.__table__.c, *INSTITUTION_COLUMNS)
-        .join(Institution, Institution.id == InstitutionFinding.institution_id)
-        .join(Region, Region.code == Institution.region_code)
-        .where(listed(viewer, f))
-        .order_by(*ORDER)
-    )
+    stmt = _rows(viewer, f)
 
     def append(rows: list) -> None:
         for row in rows:
