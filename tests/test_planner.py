@@ -25,8 +25,9 @@ from prometheus_client import REGISTRY
 
 from auth.passwords import hash_password
 from demo.accounts import DEMO_PASSWORD, seed_accounts
-from models import Account, AccountKind, Institution, Site, Staff
+from models import Account, AccountKind, Institution, InstitutionFunds, Site, Staff
 from models.database import create_engine, create_sessionmaker
+from resolvers import findings
 from tests.helpers import COMPLETE, VIEWERS, app_in_a_thread, insert_institutions
 
 NOW = datetime(2026, 11, 20, 2, tzinfo=UTC)
@@ -188,6 +189,10 @@ async def _prepare(url: str) -> None:
             for n, status in enumerate(("ACTIVE", "ACTIVE", "DEPARTED")):
                 db.add(Staff(institution_id=row.id, name=f"员工{n}", gender="FEMALE", id_number=f"1101051949123100{n:02d}", phone="13700137000", post="TEACHING",
                              employment="FULL_TIME", status=status, joined_on=date(2025, 1, 1)))
+        # Findings on some (fees paid 6 months at a time: FEE_PERIOD), for the finding filters.
+        for row in rows[::3]:
+            db.add(InstitutionFunds(institution_id=row.id, max_months_per_payment=6))
+        await findings.refresh(db, [row.id for row in rows])
         await db.commit()
     await engine.dispose()
 
@@ -265,11 +270,18 @@ FULL_PAGE = """query($f: InstitutionFilter) { institutions(filter: $f, first: 50
 
 
 @pytest.mark.parametrize("username", VIEWERS)
-@pytest.mark.parametrize("f", [None, {"regionCode": "440106"}, {"overdue": True}, {"kind": "NON_SUBJECT", "complete": False}])
+@pytest.mark.parametrize("f", [
+    None, {"regionCode": "440106"}, {"overdue": True}, {"kind": "NON_SUBJECT", "complete": False},
+    {"hasFindings": True}, {"hasFindings": False}, {"findingRules": ["CLASS_END_TIME", "NON_PROFIT"], "findingSeverity": "VIOLATION"},
+    {"findingRules": []},
+])
 def test_the_list_page_of_every_viewer_answers_the_same(client, tokens, username, f):
     normal, planned, was_planned = _both(client, {"query": FULL_PAGE, "variables": {"f": f}}, tokens[username])
     assert planned == normal
     assert was_planned
+    if f == {"hasFindings": True} and username == "edu-000000":
+        # the filter selects some, not none nor all (12)
+        assert 4 <= json.loads(normal)["data"]["institutions"]["totalCount"] < 12
 
 
 #: (body, whether the plan answers it).
