@@ -203,8 +203,13 @@ async def findings_for(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
         await db.execute(sa.select(Material).where(Material.institution_id.in_(ids)).order_by(Material.name, Material.id))
     ).scalars().all()
 
+    # The grades of each institution's subject courses, gathered once (not per institution: a batch holds thousands).
+    subject_grades: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for c in courses.values():
+        if c.subject:
+            subject_grades[c.institution_id].update(c.grades)
     for institution in institutions.values():
-        grades = set(institution.grades) | {g for c in courses.values() if c.institution_id == institution.id and c.subject for g in c.grades}
+        grades = set(institution.grades) | subject_grades[institution.id]
         if institution.kind == Kind.SUBJECT and institution.nature == Nature.FOR_PROFIT and (grades & COMPULSORY_GRADES or not grades):
             found[institution.id].append(
                 finding("NON_PROFIT", "学科类机构仍为营利性，须完成“营转非”登记", "Institution", institution.id, institution.name)
