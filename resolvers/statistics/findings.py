@@ -28,6 +28,10 @@ class RuleCount:
     institutions: int
 
 
+#: The most (rule, severity) a row lists: every rule at either severity (a rule since retired,
+#: or whose severity changed, is counted while findings of it are kept).
+MAX_RULE_COUNTS = 2 * len(RULES)
+
 #: Keyed by (rule, severity): (findings, institutions).
 Counts = dict[tuple[str, str], tuple[int, int]]
 
@@ -92,4 +96,4 @@ def listed(counts: Counts) -> list[RuleCount]:
     (rule, severity) counted (a rule since retired)."""
     known = [(rule.id, rule.severity.value) for rule in RULES.values() if rule.id not in LICENCE_RULES]
     extra = sorted(set(counts) - set(known))
-    return [RuleCount(rule, severity, *counts.get((rule, severity), (0, 0))) for rule, severity in known + extra]
+    return [RuleCount(rule, severity, *counts.get((rule, severity), (0, 0))) for rule, severity in (known + extra)[:MAX_RULE_COUNTS]]
