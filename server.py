@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             Route("/graphiql/{name}", graphiql.asset),
             Route("/templates/institutions.xlsx", exports.institutions_template),
             Route("/exports/institutions.xlsx", exports.institutions_export),
+            Route("/exports/findings.xlsx", exports.findings_export),
             Route("/exports/materials.xlsx", exports.materials_export),
             Route("/exports/statistics.xlsx", exports.statistics_export),
             Route("/files/{document_id}", files.document_download),

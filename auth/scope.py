@@ -17,7 +17,8 @@ Rules (docs/DOMAIN.md §G1):
   institutions with a training category under it (sports: 体育类, culture and tourism:
   文化艺术类, science and technology: 科技类). An institution account sees its own.
 - Inspections (排查) and their ledgers, and what an institution keeps through the portal
-  (documents, funds): those of the institutions the viewer sees.
+  (documents, funds), and the findings of the rules on its records: those of the
+  institutions the viewer sees.
 - Urging notices (督办): education accounts from county level up, addressed to a county in
   their subtree (a county: its own).
 - Complaints (投诉): education accounts from county level up, filed with a county in their
@@ -60,6 +61,7 @@ from models import (
     Inspection,
     Institution,
     InstitutionClaim,
+    InstitutionFinding,
     InstitutionFunds,
     Kind,
     Level,
@@ -179,7 +181,7 @@ def sees_whole_subtree(viewer: Viewer | None) -> bool:
 #: Models owned by one institution (an ``institution_id`` column): the portal's data (staff,
 #: sites, courses, classes, materials, documents, applications, ...). A row is in scope when
 #: its institution is. List each such model here.
-INSTITUTION_OWNED: tuple[type, ...] = (Staff, Site, Course, TrainingClass, Material, Application, Document, InstitutionFunds)
+INSTITUTION_OWNED: tuple[type, ...] = (Staff, Site, Course, TrainingClass, Material, Application, Document, InstitutionFunds, InstitutionFinding)
 
 
 def scope(viewer: Viewer | None, model: type) -> ColumnElement[bool]:

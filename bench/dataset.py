@@ -35,8 +35,10 @@ review status follows the latest compliance application, a subject class's filin
 its latest filing application, a licence approval the qualifications; each application's
 authority is the one ``resolvers.applications.authority`` names, and its decision is that
 authority account's. Institutions with a pending or approved compliance application break no
-rule of ``resolvers.findings``; some of the others break one on purpose, so findings show.
-``tests/test_dataset.py`` checks all of this on a small scale.
+rule of ``resolvers.findings``; some of the others break one on purpose, so findings show,
+kept in ``institution_finding`` as the rules find them (``write_findings``: the rules' own
+check, a batch of institutions at a time, copied in). ``tests/test_dataset.py`` checks all of
+this on a small scale.
 
 Deterministic: the same ``--seed``, ``--scale`` and ``--today`` give the same rows, whatever
 ``--workers`` (the institutions are generated in fixed chunks of 1,000, each from its own
@@ -185,7 +187,10 @@ WAVES = (
 #: Tables filled by SQL after the load (small).
 DERIVED = ("urging_notice", "list_period", "list_entry")
 #: The tables whose triggers keep the statistics' tallies (migration 0013).
-TALLIED = ("institution", "inspection", "application", "training_class", "staff", "complaint", "list_entry", "list_period")
+TALLIED = ("institution", "inspection", "application", "training_class", "staff", "complaint", "list_entry", "list_period", "institution_finding")
+#: Institutions whose records the rules check at a time (``write_findings``).
+FINDINGS_BATCH = 5000
+FINDING_COLUMNS = ("institution_id", "position", "rule", "severity", "message", "source", "record_type", "record_id", "record_name")
 
 # --- vocabulary -------------------------------------------------------------------------
 
@@ -1486,6 +1491,9 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     await conn.execute(f"ANALYZE {', '.join(DERIVED)}")
     derived = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in DERIVED}
     report("derived: " + ", ".join(f"{t} {n:,}" for t, n in derived.items()) + f" ({time.perf_counter() - derived_started:.1f} s, analyzed)")
+    findings_started = time.perf_counter()
+    written = await write_findings(url, conn)
+    report(f"findings: {written:,} ({time.perf_counter() - findings_started:.1f} s)")
     tally_started = time.perf_counter()
     for table in TALLIED:
         await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
@@ -1496,6 +1504,38 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     await conn.close()
     report(f"done in {time.perf_counter() - started:.1f} s ({(time.perf_counter() - started) / 60:.1f} min), database {size}")
     return {**loader.rows, **derived}
+
+
+async def write_findings(url: str, conn) -> int:
+    """The findings of the rules on every institution's records, kept as ``resolvers.findings``
+    keeps them (its ``findings_for``: the one place the rules are, a fixed number of statements
+    per batch of institutions), copied in a batch at a time with ``COPY`` while the table's
+    triggers are off (``tally_rebuild()`` counts them at the end). Returns how many."""
+    from models.database import create_engine, create_sessionmaker
+    from resolvers.findings import findings_for
+
+    engine = create_engine(url)
+    sessionmaker = create_sessionmaker(engine)
+    written, after = 0, None
+    try:
+        while True:
+            async with sessionmaker() as db:
+                ids = [r["id"] for r in await conn.fetch(
+                    "SELECT id FROM institution WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2", after, FINDINGS_BATCH
+                )]
+                if not ids:
+                    return written
+                found = await findings_for(db, ids)
+            rows = [
+                (i, n, f.rule, f.severity, f.message, f.source, f.record_type, f.record_id, f.record_name)
+                for i in ids for n, f in enumerate(found[i])
+            ]
+            if rows:
+                await conn.copy_records_to_table("institution_finding", records=rows, columns=FINDING_COLUMNS)
+            written += len(rows)
+            after = ids[-1]
+    finally:
+        await engine.dispose()
 
 
 async def read_regions(url: str) -> tuple[dict[str, RegionInfo], list[str]]:

@@ -5,9 +5,12 @@ stated concurrency, SQL statements per request and the server's peak memory, for
 1. a county's institution list page (50 institutions with registration progress,
    registering unit, number of sites, number of active staff, latest inspection status);
    1b. the same page with each institution's standing and its reasons;
+   1c. the same page of the institutions with findings of the rules (``hasFindings: true``;
+   target: 25 ms median with one client);
 2. the same page by raw SQL with asyncpg in this process (the floor), and the ratio;
 3. province statistics by prefecture, and ministry statistics by province (the counters of
    the benchmark's page; and every counter, the complaints' median handling time included);
+   3d. the province's finding counts per rule by prefecture (target: 100 ms);
 4. one institution's full detail (sites → courses → classes → teachers);
 5. the public name search within a province.
 
@@ -50,6 +53,10 @@ LIST_PAGE = """{ institutions(first: 50) { totalCount edges { node {
 LIST_PAGE_STANDING = LIST_PAGE.replace(
     "inspectionStatus", "inspectionStatus standing { licensed lawful compliant whiteListEligible blackListed licenceValidTo reasons { code message recordName } }"
 )
+#: The same page of the institutions with findings of the rules (问题机构: hasFindings).
+LIST_PAGE_FINDINGS = LIST_PAGE.replace("institutions(first: 50)", "institutions(first: 50, filter: { hasFindings: true })")
+#: The findings per rule of each prefecture of a province, and the province's.
+FINDING_COUNTS = "{ statistics { rows { key findings { rule findings institutions } } total { findings { rule findings institutions } } } }"
 STATISTICS = "{ statistics { rows { region { name } institutions { registered complete compliant } inspections { rectifying overdue } applications { pending approved } classes { filed } staff { active } } total { institutions { registered } } } }"
 #: Every counter, the complaints' median handling time included (read from every handled
 #: complaint of the region, where the other counters are kept).
@@ -206,7 +213,9 @@ async def run(url: str, seconds: float, concurrency: int, server_pid: int, port:
     requests = [
         ("1. county list page (50)", COUNTY, {"query": LIST_PAGE}),
         ("1b. the page with standing", COUNTY, {"query": LIST_PAGE_STANDING}),
+        ("1c. the page filtered by hasFindings", COUNTY, {"query": LIST_PAGE_FINDINGS}),
         ("3a. province statistics", PROVINCE, {"query": STATISTICS}),
+        ("3d. province finding counts", PROVINCE, {"query": FINDING_COUNTS}),
         ("3b. ministry statistics", MINISTRY, {"query": STATISTICS}),
         ("3c. ministry, every counter", MINISTRY, {"query": STATISTICS_FULL}),
         ("4. institution detail", COUNTY, {"query": DETAIL, "variables": {"id": ids[0]}}),

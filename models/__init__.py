@@ -31,7 +31,15 @@ from models.persisted import PersistedQuery
 from models.regions import ROOT_CODE, Region, RegionChange, RegionChangeSet, RegionSuccessor, in_force, valid_on
 from models.sites import Course, FilingStatus, Site, SiteType, SystemType, TrainingClass
 from models.staff import Employment, Gender, Post, Staff, StaffStatus
-from models.statistics import county_day_delta, county_day_tally, county_tally, county_tally_delta, institution_tally
+from models.statistics import (
+    county_day_delta,
+    county_day_tally,
+    county_finding_delta,
+    county_finding_tally,
+    county_tally,
+    county_tally_delta,
+    institution_tally,
+)
 
 __all__ = [
     "ROOT_CODE",
@@ -104,6 +112,8 @@ __all__ = [
     "VerificationCode",
     "county_day_delta",
     "county_day_tally",
+    "county_finding_delta",
+    "county_finding_tally",
     "county_tally",
     "county_tally_delta",
     "in_force",

@@ -22,6 +22,8 @@ class Severity(StrEnum):
 
 class InstitutionFinding(SQLModel, table=True):
     __tablename__ = "institution_finding"
+    # The findings list's and the institution list's filters by rule and severity (migration 0020).
+    __table_args__ = (sa.Index("ix_institution_finding_rule", "rule", "severity", "institution_id"),)
 
     institution_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("institution.id", ondelete="CASCADE"), primary_key=True)

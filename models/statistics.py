@@ -133,11 +133,36 @@ county_tally_delta = sa.Table(
 )
 
 
+#: The findings (``institution_finding``) per lowest region, rule and severity: how many, and
+#: how many institutions have one (migration 0020: statement triggers over the changed rows).
+FINDING_TALLIES = ("findings", "institutions")
+
+
+county_finding_tally = sa.Table(
+    "county_finding_tally",
+    SQLModel.metadata,
+    sa.Column("region_code", sa.String(6), sa.ForeignKey("region.code"), primary_key=True),
+    sa.Column("rule", sa.String(40), primary_key=True),
+    sa.Column("severity", sa.String(16), primary_key=True),
+    *_counts(FINDING_TALLIES),
+)
+
+county_finding_delta = sa.Table(
+    "county_finding_delta",
+    SQLModel.metadata,
+    sa.Column("region_code", sa.String(6), nullable=False),
+    sa.Column("rule", sa.String(40), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    *_counts(FINDING_TALLIES),
+)
+
+
 def tally_rows(tally: sa.Table, *columns: str) -> sa.Subquery:
-    """The rows of a county tally (``county_tally`` or ``county_day_tally``) and its
-    differences not folded yet (``county_tally_delta``, ``county_day_delta``): summed, the
-    exact counts. All columns, or ``columns`` only."""
-    delta = {county_tally: county_tally_delta, county_day_tally: county_day_delta}[tally]
+    """The rows of a county tally (``county_tally``, ``county_day_tally`` or
+    ``county_finding_tally``) and its differences not folded yet (``county_tally_delta``,
+    ``county_day_delta``, ``county_finding_delta``): summed, the exact counts. All columns,
+    or ``columns`` only."""
+    delta = {county_tally: county_tally_delta, county_day_tally: county_day_delta, county_finding_tally: county_finding_delta}[tally]
 
     def rows(table: sa.Table) -> sa.Select:
         return sa.select(*(table.c[name] for name in columns)) if columns else sa.select(table)

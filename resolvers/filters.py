@@ -9,6 +9,9 @@ a text may be. From that one declaration come
 - the query string of an export (``from_query``), with the GraphQL names and the same
   checks, every problem reported at once.
 
+A criterion typed ``tuple[X, ...]`` takes several values, any of which may match (a list in
+GraphQL, values separated by commas in a query string); an empty list sets no criterion.
+
 So the list, the export and their documentation cannot drift apart: a new criterion is a new
 field, and tests/test_filters.py checks that the export honours every field of every filter.
 """
@@ -55,6 +58,17 @@ def _value_type(hint: Any) -> type:
     if isinstance(hint, UnionType) or typing.get_origin(hint) is typing.Union:
         return next(a for a in typing.get_args(hint) if a is not type(None))
     return hint
+
+
+def item_type(kind: Any) -> type | None:
+    """The type of each value of a criterion that takes several (``tuple[X, ...]``), else None."""
+    return typing.get_args(kind)[0] if typing.get_origin(kind) is tuple else None
+
+
+def several(values: Any) -> tuple | None:
+    """The values of a criterion that takes several, as the filter holds them: a tuple, or
+    None for none (an empty list sets no criterion)."""
+    return tuple(values) or None if values is not None else None
 
 
 def graphql_name(field: dataclasses.Field) -> str:
@@ -124,7 +138,11 @@ def from_query(cls: type, params: Mapping[str, str], **fixed: Any) -> Any:
         if len(raw) > field.metadata["max_length"]:
             problems.append(f"{name} 不能超过 {field.metadata['max_length']} 个字符 ({name} is too long)")
             continue
-        values[field.name] = _parse(raw, kind, name, problems)
+        item = item_type(kind)
+        if item is not None:
+            values[field.name] = several(_parse(part.strip(), item, name, problems) for part in raw.split(",") if part.strip())
+        else:
+            values[field.name] = _parse(raw, kind, name, problems)
     if problems:
         raise BadUserInput("；".join(problems), problems=problems)
     return cls(**values, **fixed)

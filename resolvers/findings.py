@@ -47,8 +47,13 @@ async def findings_for(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
         {s.id: s for s in (await db.execute(sa.select(Staff).where(Staff.id.in_(teacher_ids)))).scalars()} if teacher_ids else {}
     )
 
+    # The grades of each institution's subject courses, gathered once (not per institution: a batch holds thousands).
+    subject_grades: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for c in courses.values():
+        if c.subject:
+            subject_grades[c.institution_id].update(c.grades)
     for institution in institutions.values():
-        found[institution.id] += rules.check_registration(institution)
+        found[institution.id] += rules.check_registration(institution, subject_grades[institution.id])
     by_site: dict[uuid.UUID, list[TrainingClass]] = defaultdict(list)
     for c in classes:
         course = courses[c.course_id]

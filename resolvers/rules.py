@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
@@ -165,12 +166,14 @@ def _fee_too_long(months: int | None, hours: int | None) -> str | None:
 # --- the county's registration (parts 1–5, the institution's row) --------------------------
 
 
-def check_registration(i: Institution) -> list[Finding]:
-    """The rules on the five parts: part 1's nature with part 4's grades, part 4's class
-    times and fee terms, part 5's premises (with part 3's students and part 2's licence)."""
+def check_registration(i: Institution, course_grades: Collection[str] = ()) -> list[Finding]:
+    """The rules on the five parts: part 1's nature with part 4's grades and those of the
+    institution's subject courses (``course_grades``), part 4's class times and fee terms,
+    part 5's premises (with part 3's students and part 2's licence)."""
     found: list[Finding] = []
     on_part = lambda rule, message, part: found.append(finding(rule, message, "Institution", i.id, part))  # noqa: E731
-    if i.kind == Kind.SUBJECT and i.nature == Nature.FOR_PROFIT and (set(i.grades) & COMPULSORY_GRADES or not i.grades):
+    grades = set(i.grades) | set(course_grades)
+    if i.kind == Kind.SUBJECT and i.nature == Nature.FOR_PROFIT and (grades & COMPULSORY_GRADES or not grades):
         found.append(finding("NON_PROFIT", "学科类机构仍为营利性，须完成“营转非”登记", "Institution", i.id, i.name))
     if i.subject_training_saved and i.no_subject_training is False:
         if late := _late(i.class_sessions, i.mode):

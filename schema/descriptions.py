@@ -24,6 +24,7 @@ from graphql import (
 )
 
 from models import Grade, Kind, Mode, Nature, Premises, QualificationStatus, Subject, TrainingCategory
+from resolvers.findings import RULES
 from resolvers.institutions.registration import CHOICES
 from resolvers.standing import REASONS
 
@@ -173,6 +174,8 @@ TYPES = {
 ENUM_VALUES: dict[str, dict[str, str]] = {
     "StandingReasonCode": {code: rule.title for code, rule in REASONS.items()},
     "ReasonCode": {code: rule.title for code, rule in REASONS.items()},
+    "FindingRule": {code: rule.title for code, rule in RULES.items()},
+    "FindingSeverity": {"VIOLATION": "违规（未整改前不合规）", "WARNING": "提示"},
     "StandingEffect": {"NOT_LAWFUL": "不合法（因而也不合规）", "NOT_COMPLIANT": "合法但不合规", "WARNING": "提示（不改变法律状态）"},
     "EventType": {
         "COMPLAINT_RECEIVED": "收到投诉", "URGING_NOTICE_RECEIVED": "收到督办", "APPLICATION_SUBMITTED": "新的申请",

@@ -1,7 +1,7 @@
 """The GraphQL enums of the vocabulary several domains share (docs/DOMAIN.md §G3, §G6): an
 institution's kind, mode and nature, training categories, subjects, grades, premises,
 qualifications, registration parts, inspection and review statuses, regulator levels and
-departments."""
+departments, the findings' rules and severities."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from models import InspectionStatus as InspectionStatusEnum
 from models import Kind, Mode, Nature, Premises, QualificationStatus
 from models import Level as LevelEnum
 from models import ReviewStatus as ReviewStatusEnum
+from models import Severity as SeverityEnum
 from models import Subject as SubjectEnum
 from models import TrainingCategory as TrainingCategoryEnum
+from resolvers.finding_list import FindingRule as FindingRuleEnum
 from resolvers.institutions.registration import Part
 
 InstitutionKind = strawberry.enum(Kind, name="InstitutionKind", description="机构类型: 学科类 SUBJECT, 非学科类 NON_SUBJECT.")
@@ -56,4 +58,10 @@ Department = strawberry.enum(
     DepartmentEnum,
     name="Department",
     description="主管部门: 教育 EDUCATION, 体育 SPORTS, 文化旅游 CULTURE_TOURISM, 科技 SCIENCE_TECHNOLOGY.",
+)
+FindingSeverity = strawberry.enum(SeverityEnum, name="FindingSeverity", description="严重程度: 违规 VIOLATION (not compliant while open), 提示 WARNING.")
+FindingRule = strawberry.enum(
+    FindingRuleEnum,
+    name="FindingRule",
+    description="规则编号 of the rules whose findings are kept (docs/DOMAIN.md §G4; each rule's title: `Finding.title`).",
 )

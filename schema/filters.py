@@ -19,17 +19,27 @@ def graphql_input(cls: type, *, name: str, description: str) -> type:
     optional); ``to_filter`` turns a value of it into ``cls``."""
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__doc__": description}
+    lists = set()
     for field, kind in filters.criteria(cls):
-        if isinstance(kind, type) and issubclass(kind, Enum):
-            graphql_type = kind  # a model enum, registered in schema.enums
-        else:
-            graphql_type = _SCALARS[kind]
+        item = filters.item_type(kind)
+        graphql_type = _graphql_type(item if item is not None else kind)
+        if item is not None:
+            graphql_type = list[graphql_type]
+            lists.add(field.name)
         annotations[field.name] = graphql_type | None
         namespace[field.name] = strawberry.field(
             default=None, description=field.metadata["description"], name=field.metadata.get("graphql_name")
         )
-    namespace["to_filter"] = lambda self: cls(**{key: getattr(self, key) for key in annotations})
+    namespace["to_filter"] = lambda self: cls(
+        **{key: filters.several(getattr(self, key)) if key in lists else getattr(self, key) for key in annotations}
+    )
     return strawberry.input(type(name, (), namespace), name=name, description=description)
+
+
+def _graphql_type(kind: Any) -> Any:
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind  # a model enum, registered in schema.enums
+    return _SCALARS[kind]
 
 
 def to_filter(value: Any) -> Any:

@@ -43,6 +43,7 @@ from schema.descriptions import describe
 from schema.documents import DocumentMutation
 from schema.events import EventQuery, Subscription
 from schema.extensions import MaskUnexpectedErrors, RecordPersonalReads, RefuseNulCharacters, SubscriptionsOnSockets, log_errors
+from schema.findings import FindingQuery
 from schema.funds import FundsMutation
 from schema.inspections import InspectionMutation, InspectionQuery
 from schema.institutions.mutation import InstitutionMutation
@@ -67,7 +68,7 @@ PUBLIC_TAG = "public"
 @strawberry.type
 class Query(
     RegionQuery, PublicQuery, ListQuery, ComplaintQuery, AccountQuery, PortalAccountQuery, InstitutionQuery, InspectionQuery, AuditQuery,
-    ApplicationQuery, NodeQuery, StatisticsQuery, EventQuery,
+    ApplicationQuery, NodeQuery, StatisticsQuery, EventQuery, FindingQuery,
 ):
     pass
 

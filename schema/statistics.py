@@ -10,6 +10,7 @@ import strawberry
 
 from auth.permissions import Regulator, allow
 from models import ApplicationStatus
+from resolvers.findings import RULES
 from resolvers.statistics import counting, series, views
 from schema.context import Info
 from schema.filters import graphql_input, to_filter
@@ -105,6 +106,15 @@ class ListCounts:
     black: int = strawberry.field(description="在黑名单")
 
 
+@strawberry.type(description="规则检查发现的问题 of one rule and severity in the group: the findings and the institutions with one.")
+class FindingCount:
+    rule: str = strawberry.field(description="规则编号 (FindingRule's values)")
+    title: str = strawberry.field(description="规则")
+    severity: str = strawberry.field(description="严重程度: VIOLATION 违规 or WARNING 提示")
+    findings: int = strawberry.field(description="发现的问题数")
+    institutions: int = strawberry.field(description="有此问题的机构数 (an institution counts once, whatever its findings of the rule)")
+
+
 def _status_counts(counts: dict[str, Any], prefix: str) -> ApplicationStatusCounts:
     return ApplicationStatusCounts(**{s.value.lower(): counts[f"{prefix}_{s.value.lower()}"] for s in ApplicationStatus})
 
@@ -126,6 +136,13 @@ class StatisticsRow:
     classes: ClassCounts = strawberry.field(description="班级备案统计")
     staff: StaffCounts = strawberry.field(description="从业人员统计")
     lists: ListCounts = strawberry.field(description="黑白名单统计")
+    findings: list[FindingCount] = strawberry.field(
+        description=(
+            "规则检查发现的问题 per rule (every rule whose findings are kept, zeros included, in the rules' order), counted from "
+            "the findings kept on the records of the group's institutions (docs/DOMAIN.md §G4); the licence's rules are the "
+            "standing's (`institutions.compliant`)."
+        )
+    )
     complaints: ComplaintCounts | None = strawberry.field(
         description=(
             "举报情况; null where complaints are not counted: for viewers the scope rule gives no complaints (sub-units, "
@@ -155,6 +172,10 @@ class StatisticsRow:
             classes=ClassCounts(filed=c["classes_filed"], pending=c["classes_pending"], unfiled=c["classes_unfiled"]),
             staff=StaffCounts(active=c["staff_active"], teachers=c["teachers"], certified_teachers=c["certified_teachers"]),
             lists=ListCounts(white=c["white_listed"], black=c["black_listed"]),
+            findings=[
+                FindingCount(rule=r.rule, title=RULES[r.rule].title if r.rule in RULES else r.rule, severity=r.severity, findings=r.findings, institutions=r.institutions)
+                for r in row.findings or ()
+            ],
             complaints=None if c["complaints"] is None else ComplaintCounts(
                 total=c["complaints"], submitted=c["complaints_submitted"], accepted=c["complaints_accepted"],
                 replied=c["complaints_replied"], rejected=c["complaints_rejected"],
@@ -216,6 +237,7 @@ class StatisticsQuery:
             group_by or views.Grouping.REGION,
             to_filter(filter),
             median=asks_for(info.selected_fields, "medianHandlingHours"),
+            findings=asks_for(info.selected_fields, "findings"),
         )
         return Statistics(
             region=Region.from_row(result.region),

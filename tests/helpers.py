@@ -35,7 +35,21 @@ from auth.ratelimit import RateLimiter
 from auth.sessions import viewer_for_token
 from core.settings import Settings
 from demo.accounts import DEMO_PASSWORD
-from models import Account, Application, Complaint, Course, Inspection, Institution, ListEntry, ListPeriod, OutboxMessage, Site, Staff, TrainingClass
+from models import (
+    Account,
+    Application,
+    Complaint,
+    Course,
+    Inspection,
+    Institution,
+    InstitutionFunds,
+    ListEntry,
+    ListPeriod,
+    OutboxMessage,
+    Site,
+    Staff,
+    TrainingClass,
+)
 from models.database import admin_value, execute_admin, with_database
 from resolvers import findings
 from resolvers.live import Socket
@@ -992,3 +1006,18 @@ async def tally_differences(sessionmaker) -> list[tuple[str, str]]:
     """What ``tally_check()`` finds (nothing, when the tallies agree with a recount)."""
     async with sessionmaker() as db:
         return [tuple(r) for r in (await db.execute(sa.text("SELECT tally, key FROM tally_check() ORDER BY 1, 2"))).all()]
+
+
+async def with_findings(sessionmaker, ids: dict[str, str]) -> dict[str, set[str]]:
+    """Findings on the institutions ``ids`` (names -> ids, as ``scope_world`` gives them),
+    kept as every writer keeps them (``resolvers.findings.refresh``): each declares fees paid
+    6 months at a time (FEE_PERIOD, on its InstitutionFunds), and the subject ones are
+    for-profit (NON_PROFIT, on the institution). Returns the rules found, by institution name."""
+    async with sessionmaker() as db:
+        for institution_id in ids.values():
+            db.add(InstitutionFunds(institution_id=uuid.UUID(institution_id), max_months_per_payment=6))
+        subject = [uuid.UUID(i) for name, i in ids.items() if "-SUBJECT-" in name]
+        await db.execute(sa.update(Institution).where(Institution.id.in_(subject)).values(nature="FOR_PROFIT"))
+        await findings.refresh(db, [uuid.UUID(i) for i in ids.values()])
+        await db.commit()
+    return {name: {"FEE_PERIOD", *(["NON_PROFIT"] if "-SUBJECT-" in name else [])} for name in ids}

@@ -16,7 +16,7 @@ from models import Account, ApplicationType, Course, Institution, Material, Site
 from models.database import create_engine, create_sessionmaker
 from resolvers import public, validation
 from resolvers.applications import authority
-from resolvers.findings import findings_for
+from resolvers.findings import differing, findings_for
 from resolvers.forms import Form
 from resolvers.institutions.home import missing_items_of
 from resolvers.institutions.registration import FIELDS_BY_PART, SAVED_FLAG, Context, Part, validate_part
@@ -89,7 +89,7 @@ async def test_counts_scale_as_stated_and_the_schema_is_restored(loaded):
     assert await conn.fetch("SELECT * FROM tally_check()") == []
     triggers = await conn.fetch("SELECT tgrelid::regclass::text AS t, tgname, tgenabled::text FROM pg_trigger WHERE tgname LIKE 'tally%'")
     assert {r["t"] for r in triggers} == {*dataset.TALLIED, "institution_tally", "institution_finding"}
-    assert len(triggers) == 16 and {r["tgenabled"] for r in triggers} == {"O"}
+    assert len(triggers) == 21 and {r["tgenabled"] for r in triggers} == {"O"}
 
 
 async def test_regions_and_regulator_accounts_cover_the_country(loaded):
@@ -273,6 +273,9 @@ async def test_applications_go_to_their_authority_and_compliant_institutions_bre
     # Others break a rule now and then, so findings show.
     others = [i.id for i in institutions.values() if i.review_status == "NOT_SUBMITTED"]
     assert any((await findings_for(session, others)).values())
+    # What the rules find is kept, exactly as a check of the records now finds it.
+    assert await loaded.conn.fetchval("SELECT count(*) FROM institution_finding") > 0
+    assert await differing(db.sessionmaker) == []
 
 
 async def test_the_public_search_finds_generated_names(loaded, db):

@@ -152,6 +152,7 @@ async def test_every_route_answers_a_lost_database_with_a_code(own_server):
                 for path, headers in [
                     ("/files/00000000-0000-0000-0000-000000000001", signed_in),
                     ("/exports/institutions.xlsx", signed_in),
+                    ("/exports/findings.xlsx", signed_in),
                     ("/exports/materials.xlsx", signed_in),
                     ("/exports/statistics.xlsx", signed_in),
                     ("/templates/institutions.xlsx", signed_in),
@@ -174,7 +175,7 @@ async def test_every_route_answers_a_lost_database_with_a_code(own_server):
         # then: expected refusals are one WARNING line each, with the code, no traceback
         assert [(line["level"], line["code"]) for line in lines if line["request_id"] == "outage-1"] == [("WARNING", "DATABASE_UNAVAILABLE")]
         route_lines = [line for line in lines if line["request_id"] == "outage-route"]
-        assert [(line["level"], line["code"]) for line in route_lines] == [("WARNING", "DATABASE_UNAVAILABLE")] * 6
+        assert [(line["level"], line["code"]) for line in route_lines] == [("WARNING", "DATABASE_UNAVAILABLE")] * 7
         assert not [line for line in lines if "exc_info" in line or "Traceback" in line["message"]]
         assert {line["level"] for line in lines} <= {"INFO", "WARNING"}
         # and once it is back, the same app answers every route again

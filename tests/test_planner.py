@@ -25,7 +25,7 @@ from prometheus_client import REGISTRY
 
 from auth.passwords import hash_password
 from demo.accounts import DEMO_PASSWORD, seed_accounts
-from models import Account, AccountKind, Application, Institution, ListEntry, ListPeriod, Site, Staff
+from models import Account, AccountKind, Application, Institution, InstitutionFunds, ListEntry, ListPeriod, Site, Staff
 from models.database import create_engine, create_sessionmaker
 from resolvers import findings
 from tests.helpers import COMPLETE, ELIGIBLE, VIEWERS, app_in_a_thread, insert_institutions
@@ -212,6 +212,9 @@ async def _prepare(url: str) -> None:
         for name in (listed["edu-440106-01"][0], listed["edu-440304"][0]):
             row = by_name[name]
             db.add(ListEntry(period_id=period.id, institution_id=row.id, name=row.name, credit_code=row.credit_code, county_code=row.region_code, address="地址", reason="虚假宣传"))
+        # Findings on some (fees paid 6 months at a time: FEE_PERIOD), for the finding filters.
+        for row in rows[::3]:
+            db.add(InstitutionFunds(institution_id=row.id, max_months_per_payment=6))
         await db.commit()
     await findings.refresh_all(sessionmaker)
     await engine.dispose()
@@ -290,11 +293,18 @@ FULL_PAGE = """query($f: InstitutionFilter) { institutions(filter: $f, first: 50
 
 
 @pytest.mark.parametrize("username", VIEWERS)
-@pytest.mark.parametrize("f", [None, {"regionCode": "440106"}, {"overdue": True}, {"kind": "NON_SUBJECT", "complete": False}])
+@pytest.mark.parametrize("f", [
+    None, {"regionCode": "440106"}, {"overdue": True}, {"kind": "NON_SUBJECT", "complete": False},
+    {"hasFindings": True}, {"hasFindings": False}, {"findingRules": ["CLASS_END_TIME", "NON_PROFIT"], "findingSeverity": "VIOLATION"},
+    {"findingRules": []},
+])
 def test_the_list_page_of_every_viewer_answers_the_same(client, tokens, username, f):
     normal, planned, was_planned = _both(client, {"query": FULL_PAGE, "variables": {"f": f}}, tokens[username])
     assert planned == normal
     assert was_planned
+    if f == {"hasFindings": True} and username == "edu-000000":
+        # the filter selects some, not none nor all (12)
+        assert 4 <= json.loads(normal)["data"]["institutions"]["totalCount"] < 12
 
 
 STANDING = "standing { licensed lawful compliant whiteListEligible blackListed deregistered licenceValidTo reasons { code effect message source recordType recordId recordName } }"

@@ -13,11 +13,33 @@ import pytest
 import sqlalchemy as sa
 
 from core.settings import Settings
-from models import Account, Application, Complaint, Inspection, Institution, ListEntry, ListPeriod, Staff, TrainingClass
-from models.statistics import COUNTY_TALLIES, compact, county_tally, county_tally_delta, institution_tally
+from models import (
+    Account,
+    Application,
+    Complaint,
+    Inspection,
+    Institution,
+    InstitutionFinding,
+    InstitutionFunds,
+    ListEntry,
+    ListPeriod,
+    Staff,
+    TrainingClass,
+)
+from models.statistics import (
+    COUNTY_TALLIES,
+    compact,
+    county_finding_delta,
+    county_finding_tally,
+    county_tally,
+    county_tally_delta,
+    institution_tally,
+    tally_rows,
+)
+from resolvers import findings
 from resolvers.statistics import counting, series
 from server import create_app
-from tests.helpers import COMPLETE, ID_NUMBER, SERIES, STATISTICS, build_world
+from tests.helpers import COMPLETE, ID_NUMBER, SERIES, STATISTICS, build_world, with_findings
 
 #: What the tally keeps of A1's standing (migration 0018): compliant whatever the day, with its licence's dates.
 A1_STANDING = dict(standing_basis=True, licence_valid_from=date(2022, 1, 1), licence_valid_to=date(2027, 12, 31))
@@ -318,3 +340,69 @@ async def test_list_totals_from_the_county_tallies_equal_the_rows(gql, world, se
     # and lists with another filter, or of a department, are counted from the rows
     assert await total(ministry, {"kind": "NON_SUBJECT"}) == await rows(Institution.kind == "NON_SUBJECT") == 5
     assert await total(sports) == 1  # B1 (sports) in 天河; A2 is gone
+
+
+async def finding_counts(sessionmaker) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """Every (county, rule, severity) of ``county_finding_tally`` plus the differences not folded yet."""
+    kept = tally_rows(county_finding_tally)
+    async with sessionmaker() as db:
+        rows = await db.execute(
+            sa.select(kept.c.region_code, kept.c.rule, kept.c.severity, sa.func.sum(kept.c.findings), sa.func.sum(kept.c.institutions))
+            .group_by(kept.c.region_code, kept.c.rule, kept.c.severity)
+        )
+    return {(r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in rows if r[3] or r[4]}
+
+
+async def test_finding_tallies_follow_every_change_and_folding_keeps_them(scope_world, sessionmaker):
+    ids, _, _ = scope_world
+    # given: findings kept as every writer keeps them (two rules on the subject institutions, one on the others)
+    await with_findings(sessionmaker, ids)
+    assert await differences(sessionmaker) == []
+    tianhe = {("440106", "FEE_PERIOD", "VIOLATION"): (5, 5), ("440106", "NON_PROFIT", "VIOLATION"): (3, 3)}
+    assert {k: v for k, v in (await finding_counts(sessionmaker)).items() if k[0] == "440106"} == tianhe
+    subject = sorted(name for name in ids if name.startswith("440106-SUBJECT"))
+    first, second = (uuid.UUID(ids[n]) for n in subject[:2])
+    # when: a finding goes (its funds are fixed), then the institution's records are checked again
+    async with sessionmaker() as db:
+        await db.execute(sa.update(InstitutionFunds).where(InstitutionFunds.institution_id == first).values(max_months_per_payment=3))
+        await findings.refresh(db, [first])
+        await db.commit()
+    assert await differences(sessionmaker) == []
+    assert (await finding_counts(sessionmaker))[("440106", "FEE_PERIOD", "VIOLATION")] == (4, 4)
+    # when: an institution moves to another county, and another is deleted
+    await change(sessionmaker, sa.update(Institution).where(Institution.id == second).values(region_code="440104"))
+    assert await differences(sessionmaker) == []
+    assert (await finding_counts(sessionmaker))[("440104", "NON_PROFIT", "VIOLATION")] == (2, 2)
+    await change(sessionmaker, sa.delete(Institution).where(Institution.id == first))
+    assert await differences(sessionmaker) == []
+    # when: a finding row is changed in place, and an institution gets a second finding of a rule it has
+    await change(
+        sessionmaker,
+        sa.update(InstitutionFinding).where(InstitutionFinding.institution_id == second, InstitutionFinding.rule == "NON_PROFIT").values(severity="WARNING"),
+        InstitutionFinding(institution_id=second, position=9, rule="FEE_PERIOD", severity="VIOLATION", message="m", source="s",
+                           record_type="InstitutionFunds", record_id=second, record_name="收费信息"),
+    )
+    assert await differences(sessionmaker) == []
+    counts = await finding_counts(sessionmaker)
+    assert counts[("440104", "NON_PROFIT", "WARNING")] == (1, 1) and counts[("440104", "FEE_PERIOD", "VIOLATION")] == (3, 2)
+    # then: folding the differences keeps every count, and leaves none to fold
+    async with sessionmaker() as db:
+        await db.execute(sa.text("SELECT tally_compact()"))
+        await db.commit()
+        assert (await db.execute(sa.select(sa.func.count()).select_from(county_finding_delta))).scalar_one() == 0
+    assert await finding_counts(sessionmaker) == counts
+    assert await differences(sessionmaker) == []
+    # when: findings change behind the triggers' back, the check names the county; a rebuild recounts
+    async with sessionmaker() as db:
+        await db.execute(sa.text("ALTER TABLE institution_finding DISABLE TRIGGER USER"))
+        await db.execute(sa.delete(InstitutionFinding).where(InstitutionFinding.institution_id == second))
+        await db.execute(sa.text("ALTER TABLE institution_finding ENABLE TRIGGER USER"))
+        await db.commit()
+    assert [d for d in await differences(sessionmaker) if d[0] == "county_finding_tally"] == [
+        ("county_finding_tally", "440104 FEE_PERIOD VIOLATION"), ("county_finding_tally", "440104 NON_PROFIT WARNING"),
+    ]
+    async with sessionmaker() as db:
+        await db.execute(sa.text("SELECT tally_rebuild()"))
+        await db.commit()
+    assert await differences(sessionmaker) == []
+    assert ("440104", "NON_PROFIT", "WARNING") not in await finding_counts(sessionmaker)

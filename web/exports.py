@@ -1,7 +1,8 @@
-"""Downloads of workbooks (xlsx): the import template, the institution list, an institution's
-training materials and statistics, each in the caller's scope. The workbooks themselves are
-the domains' (``resolvers.institutions.template``/``exporting``, ``resolvers.materials``,
-``resolvers.statistics.exporting``); here are the routes, their query parameters and answers.
+"""Downloads of workbooks (xlsx): the import template, the institution list, the findings list,
+an institution's training materials and statistics, each in the caller's scope. The workbooks
+themselves are the domains' (``resolvers.institutions.template``/``exporting``,
+``resolvers.finding_list``, ``resolvers.materials``, ``resolvers.statistics.exporting``); here
+are the routes, their query parameters and answers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from auth.viewer import Viewer
 from core.clock import today
 from core.errors import ApiError
 from core.ids import parse_id
-from resolvers import filters, materials
+from resolvers import filters, finding_list, materials
 from resolvers.institutions.exporting import export_workbook, record_export
 from resolvers.institutions.listing import InstitutionFilter
 from resolvers.institutions.template import template_bytes
@@ -85,7 +86,10 @@ async def institutions_export(request: Request) -> Response:
     if sees_personal_data(viewer):
         client = request.client.host if request.client else None
         await record_export(state.sessionmaker, viewer, now, client, dict(request.query_params))
+    return StreamingResponse(_streamed(output), media_type=XLSX, headers=_attachment(f"institutions-{now:%Y%m%d-%H%M%S}.xlsx"))
 
+
+def _streamed(output) -> AsyncIterator[bytes]:
     async def chunks() -> AsyncIterator[bytes]:
         try:
             while chunk := output.read(64 * 1024):
@@ -93,7 +97,22 @@ async def institutions_export(request: Request) -> Response:
         finally:
             output.close()
 
-    return StreamingResponse(chunks(), media_type=XLSX, headers=_attachment(f"institutions-{now:%Y%m%d-%H%M%S}.xlsx"))
+    return chunks()
+
+
+async def findings_export(request: Request) -> Response:
+    """GET /exports/findings.xlsx?rules=…&severity=…: the findings list (问题清单) in the caller's scope."""
+    viewer = await _regulator(request)
+    if isinstance(viewer, Response):
+        return viewer
+    state = request.app.state
+    try:
+        f = filters.from_query(finding_list.FindingFilter, request.query_params)
+    except ApiError as e:
+        return json_error(400, "BAD_USER_INPUT", e.message)
+    output = await finding_list.export_workbook(state.sessionmaker, viewer, f)
+    now = state.settings.clock()
+    return StreamingResponse(_streamed(output), media_type=XLSX, headers=_attachment(f"findings-{now:%Y%m%d-%H%M%S}.xlsx"))
 
 
 async def materials_export(request: Request) -> Response:

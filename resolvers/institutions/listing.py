@@ -14,10 +14,11 @@ from auth.viewer import Viewer
 from core.clock import today
 from core.errors import BadUserInput
 from core.ids import parse_id
-from models import Account, InspectionStatus, Institution, Kind, Mode, Nature, Region, ReviewStatus, Site, Staff, valid_on
+from models import Account, InspectionStatus, Institution, InstitutionFinding, Kind, Mode, Nature, Region, ReviewStatus, Severity, Site, Staff, valid_on
 from models.database import single_statements
 from models.statistics import county_tally, tally_rows
 from resolvers.filters import RecordId, condition, criterion, given
+from resolvers.finding_list import FindingRule, has_finding, rule_in
 from resolvers.institutions.registration import SAVED_FLAG, Part
 from resolvers.pagination import Page, page_of, page_size, page_statement
 from resolvers.standing import TALLY_JOIN, ReasonCode, conditions, criterion_where, licence_expiring_within
@@ -103,6 +104,14 @@ class InstitutionFilter:
     region_retired: bool | None = criterion(
         "所在区划已撤销、待分配 (区划调整: institutions a split left on a retired county, for the supervisors above to assign; docs/regions.md)",
         lambda v, c: _yes_no(Institution.region_code.in_(sa.select(Region.code).where(~valid_on(c["today"]))), v),
+    )
+    # The findings of the rules kept on the institution's records (resolvers.finding_list).
+    has_findings: bool | None = criterion("有规则检查发现的问题 (true) 或没有 (false)", lambda v, c: _yes_no(has_finding(), v))
+    finding_rules: tuple[FindingRule, ...] | None = criterion(
+        "有这些规则之一的问题 (a finding of any of these rules; an empty list: no criterion)", lambda v, c: has_finding(rule_in(v)), max_length=1000
+    )
+    finding_severity: Severity | None = criterion(
+        "有此严重程度的问题 (VIOLATION 违规, WARNING 提示)", lambda v, c: has_finding(InstitutionFinding.severity == v.value)
     )
 
 

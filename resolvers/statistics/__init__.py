@@ -8,7 +8,8 @@ or by kind, mode, nature, training category or supervising department, with a to
 series counts registrations, inspections, complaints and approvals month by month.
 
 Everything is counted in SQL, in a fixed number of statements whatever the number of rows:
-the region (1), the groups of a region view (1), and the counts (1). The counts come mostly
+the region (1), the groups of a region view (1), and the counts (1); and, when a query asks
+for them, the findings per rule (1, ``resolvers.statistics.findings``), from the same sources. The counts come mostly
 from the maintained tallies (``models.statistics``: per institution, and per county), each
 source counted with ``FILTER`` clauses or sums under ``ROLLUP(group)``, which yields every
 group's row and the total in one pass, and a ``UNION ALL`` of the sources summed per group:

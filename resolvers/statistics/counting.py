@@ -44,6 +44,7 @@ from resolvers.filters import condition
 from resolvers.institutions.listing import InstitutionFilter, overdue_condition
 from resolvers.regions import unknown_region_message
 from resolvers.standing import compliant_by_region, facts
+from resolvers.statistics import findings as finding_counts
 from resolvers.statistics.groups import supervising_department, view_groups
 from resolvers.statistics.views import (
     COMPLAINT_COUNTERS,
@@ -296,6 +297,11 @@ def _county_statement(complaints: bool, median: bool) -> sa.Select:
     return _summed(names, parts)
 
 
+def counted_institutions(f: StatisticsFilter) -> ColumnElement[bool]:
+    """The institutions a view's filter selects."""
+    return condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
+
+
 def _counts_statement(
     viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter, today: date, complaints: bool, median: bool = True
 ) -> tuple[sa.Select, dict[str, Any]]:
@@ -310,7 +316,7 @@ def _counts_statement(
         counted = sa.func.count(column)
         return counted.filter(condition) if condition is not None else counted
 
-    institution_filter = condition(InstitutionFilter(kind=f.kind, mode=f.mode, nature=f.nature, complete=f.complete))
+    institution_filter = counted_institutions(f)
     standing = facts(today, institution_tally.c.black_listed, institution_tally.c.violations)
     inst = (
         sa.select(
@@ -400,6 +406,15 @@ def _counts_statement(
     return _summed(names, parts), {}
 
 
+def _findings_statement(viewer: Viewer, region: Region, leaf: bool, grouping: Grouping, f: StatisticsFilter) -> sa.Select:
+    """The findings of the view (``resolvers.statistics.findings``), from the same source as its counters."""
+    if by_county(viewer, leaf, grouping, f):
+        return finding_counts.county_statement(_below(region))
+    place = _placement(region, leaf, grouping)
+    where = sa.and_(place.where, scope(viewer, Institution), counted_institutions(f))
+    return finding_counts.rows_statement(place.key, place.source, where, total_in_key=place.total_in_key)
+
+
 def _sum(counts: list[dict[str, Any]]) -> dict[str, Any]:
     """Rows of counters added up (a registering unit's row has no complaints: they are the
     county bureau's, so no median is summed)."""
@@ -426,10 +441,11 @@ async def statistics(
     f: StatisticsFilter | None,
     *,
     median: bool = True,
+    findings: bool = False,
 ) -> Statistics:
     """The view; ``median=False`` leaves the complaints' median handling time out (null): it
     is the one counter read from every handled complaint of the region, so it is counted
-    only when asked for."""
+    only when asked for. ``findings`` counts each row's findings per rule (one more statement)."""
     f = f or StatisticsFilter()
     check_range(f.from_, f.to)
     complaints = counts_complaints(viewer, grouping, f)
@@ -438,6 +454,7 @@ async def statistics(
         groups = await view_groups(db, viewer, region, leaf, grouping, today(now))
         statement, parameters = _counts_statement(viewer, region, leaf, grouping, f, today(now), complaints, median)
         counted = (await db.execute(statement, parameters)).mappings().all()
+        found = finding_counts.by_group(await db.execute(_findings_statement(viewer, region, leaf, grouping, f))) if findings else None
     by_key: dict[Any, dict[str, Any]] = {}
     for row in counted:
         values = _zeros(complaints)
@@ -447,4 +464,7 @@ async def statistics(
         by_key[TOTAL_KEY if row["t"] else row["g"]] = values
     rows = [Row(g, _sum([by_key.get(k, _zeros(complaints)) for k in g.members]) if g.members else by_key.get(g.key, _zeros(complaints))) for g in groups]
     total = Row(Group(TOTAL_KEY, "合计", region), by_key.get(TOTAL_KEY, _zeros(complaints)))
+    if found is not None:
+        for row in [*rows, total]:
+            row.findings = finding_counts.listed(finding_counts.summed([found.get(k, {}) for k in (row.group.members or (row.group.key,))]))
     return Statistics(region, grouping, f, now, rows, total, complaints, by_unit=leaf and grouping is Grouping.REGION)

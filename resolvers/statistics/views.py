@@ -153,6 +153,8 @@ class Group:
 class Row:
     group: Group
     counts: dict[str, Any]
+    #: Its findings per rule (``resolvers.statistics.findings.RuleCount``), when counted.
+    findings: list[Any] | None = None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from resolvers.inspections import ledgers
 from resolvers.institutions import home
 from resolvers.pagination import MAX_PAGE_SIZE
 from resolvers.regions import changes
+from resolvers.statistics import findings as finding_counts
 from resolvers.statistics import views
 from schema.institutions.payloads import MAX_IMPORT_ERRORS
 from schema.node import MAX_NODES
@@ -114,6 +115,7 @@ BOUNDS: dict[str, Bound] = {
     "Query.listPeriods": Bound(public.MAX_PUBLIC_PAGE, argument="first"),
     "Statistics.rows": Bound(max(regions.MAX_CHILDREN, regulators.MAX_SUB_UNITS + 3, len(TrainingCategory) + 1)),
     "StatisticsSeries.months": Bound(views.MAX_MONTHS),
+    "StatisticsRow.findings": Bound(finding_counts.MAX_RULE_COUNTS),
     "Institution.sites": Bound(sites.MAX_SITES),
     "Site.courses": Bound(sites.MAX_COURSES, owner="Institution", total=sites.MAX_COURSES),
     "Course.classes": Bound(sites.MAX_CLASSES, owner="Institution", total=sites.MAX_CLASSES),
