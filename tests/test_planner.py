@@ -212,8 +212,11 @@ async def _prepare(url: str) -> None:
         for name in (listed["edu-440106-01"][0], listed["edu-440304"][0]):
             row = by_name[name]
             db.add(ListEntry(period_id=period.id, institution_id=row.id, name=row.name, credit_code=row.credit_code, county_code=row.region_code, address="地址", reason="虚假宣传"))
-        # Findings on some (fees paid 6 months at a time: FEE_PERIOD), for the finding filters.
+        # Findings on some (fees paid 6 months at a time: FEE_PERIOD), for the finding filters;
+        # not on the institution whose standing is only pending and expiring.
         for row in rows[::3]:
+            if row.id == pending.id:
+                continue
             db.add(InstitutionFunds(institution_id=row.id, max_months_per_payment=6))
         await db.commit()
     await findings.refresh_all(sessionmaker)
