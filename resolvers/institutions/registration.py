@@ -5,7 +5,10 @@ part carry exactly these keys (a test holds them together), the forms are valida
 ``validate_part``, and the Excel template, import and export take their columns, labels,
 required marks and drop-down lists from the same table. The import template's fields are
 therefore the new-registration form's fields, with the same required ones (docs/DOMAIN.md §R2.3:
-模板中的字段信息与新增登记功能中的字段一致，必填项也保持一致).
+模板中的字段信息与新增登记功能中的字段一致，必填项也保持一致). Which fields apply under which
+choice (``FieldSpec.when``) and what part 4 is for each kind (``NO_SUBJECT_TRAINING_OF_KIND``)
+are declared here too, and read by the forms, the import and the template's instructions.
+One idea — the registration's field rules — hence a little over 400 lines.
 """
 
 from __future__ import annotations
