@@ -749,8 +749,9 @@ class Chunk:
             ]
         else:
             values += ["{}", NULL, NULL, NULL, NULL]
-        # Part 4: K-12 subject training (中小学学科类培训情况)
-        if parts >= 3:
+        # Part 4: K-12 subject training (中小学学科类培训情况); a non-subject institution's is
+        # saved as none with part 1 (resolvers.institutions.registration.part_four_of_kind)
+        if parts >= 3 or inst.kind != "SUBJECT":
             if inst.kind == "SUBJECT":
                 # What the desk wrote, read as migration 0019 reads it; an institution that
                 # breaks no rule wrote times and terms the rules accept.
@@ -783,11 +784,11 @@ class Chunk:
             ]
         else:
             values += [NULL] * 5
-        saved = ["t" if parts >= n or (n == 1 and licence) else "f" for n in (1, 2, 3, 4)]
+        saved = ["t" if parts >= n or (n == 1 and licence) or (n == 3 and inst.kind != "SUBJECT") else "f" for n in (1, 2, 3, 4)]
         created = inst.created
         updated = min(self.today, created + self.randrange(0, 400))
         values += saved + [
-            str(1 + parts), stamp(created, 9 * 3600 + self.randrange(28800)), stamp(updated, 9 * 3600 + self.randrange(28800)),
+            str(1 + saved.count("t")), stamp(created, 9 * 3600 + self.randrange(28800)), stamp(updated, 9 * 3600 + self.randrange(28800)),
             status, day(deadline) if deadline is not None else NULL, compliance or "NOT_SUBMITTED",
             stamp(inst.deregistered, 15 * 3600) if inst.deregistered else NULL,
         ]

@@ -51,6 +51,8 @@ class ErrorCode(Enum):
 
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
+    #: A value that the choice of another field makes meaningless (a licence number under 无证无照).
+    NOT_APPLICABLE = "NOT_APPLICABLE"
     TOO_LONG = "TOO_LONG"
     DUPLICATE = "DUPLICATE"
     NOT_FOUND = "NOT_FOUND"

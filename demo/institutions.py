@@ -110,7 +110,9 @@ def demo_institution(rng: random.Random, county: str, county_name: str, n: int, 
         institution.staff_count = staff
         institution.teacher_count = rng.randrange(1, staff + 1)
         institution.operation_saved = True
-    if saved >= 3:
+    if saved >= 3 or not subject:
+        # A non-subject institution's part 4 is saved as none with part 1
+        # (resolvers.institutions.registration.part_four_of_kind).
         if subject:
             institution.no_subject_training = False
             institution.subjects = rng.sample(["CHINESE", "MATHEMATICS", "ENGLISH", "PHYSICS", "CHEMISTRY"], rng.randrange(1, 4))

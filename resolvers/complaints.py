@@ -217,16 +217,19 @@ async def handle(info, complaint_id: str, action: str, text: str | None) -> tupl
         ).scalar_one_or_none() if parsed else None
         if complaint is None or not handles_complaints_of(viewer, complaint.county_code):
             return None, [FieldError("id", ErrorCode.NOT_FOUND, "投诉不存在")]
+        errors = []
         allowed, message = _ALLOWED[action]
         if complaint.status not in allowed:
-            return None, [FieldError(None, ErrorCode.NOT_ALLOWED, message)]
+            errors.append(FieldError(None, ErrorCode.NOT_ALLOWED, message))
         text = validation.text(text)
         if action in ("reply", "reject"):
             key, label, limit = ("reply", "答复内容", 2000) if action == "reply" else ("reason", "驳回理由", 1000)
             if text is None:
-                return None, [FieldError(key, ErrorCode.REQUIRED, f"请填写{label}")]
-            if len(text) > limit:
-                return None, [FieldError(key, ErrorCode.TOO_LONG, f"{label}不能超过 {limit} 字")]
+                errors.append(FieldError(key, ErrorCode.REQUIRED, f"请填写{label}"))
+            elif problem := validation.text_problem(text, label, limit, lines=True):
+                errors.append(FieldError(key, *problem))
+        if errors:
+            return None, errors
         before = audit.values_of(complaint, ["status", "reply", "reject_reason"])
         if action == "accept":
             complaint.status, complaint.accepted_at, complaint.accepted_by = ComplaintStatus.ACCEPTED, ctx.now, viewer.account_id

@@ -161,9 +161,17 @@ COURSE = Record(
     Course, "培训课程", check_course, parent=Site, parent_key="site_id", children=((TrainingClass, "course_id", "班级"),),
     after_update=_refile_classes, most=MAX_COURSES,
 )
+async def _under_review(db: AsyncSession, row: TrainingClass) -> FieldError | None:
+    """A class whose filing (备案) is being reviewed keeps its application: not deleted until decided."""
+    if row.filing_status == FilingStatus.PENDING:
+        return FieldError("id", ErrorCode.HAS_DEPENDENTS, "该班级有待审核的备案申请，审核结束前不能删除")
+    return None
+
+
 CLASS = Record(
     TrainingClass, "班级", check_class, parent=Course, parent_key="course_id",
-    check_more=_check_teachers, defaults=_filing_of_new_class, after_update=_refile_changed_class, most=MAX_CLASSES,
+    check_more=_check_teachers, defaults=_filing_of_new_class, after_update=_refile_changed_class, in_use=_under_review,
+    most=MAX_CLASSES,
 )
 
 

@@ -235,7 +235,7 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "TRAINING_CATEGORY": "按培训类别", "DEPARTMENT": "按主管部门",
     },
     "ErrorCode": {
-        "REQUIRED": "必填项未填写", "INVALID": "格式或取值不正确", "TOO_LONG": "超过长度限制", "DUPLICATE": "重复",
+        "REQUIRED": "必填项未填写", "INVALID": "格式或取值不正确", "NOT_APPLICABLE": "所选情况下不应填写此项", "TOO_LONG": "超过长度限制", "DUPLICATE": "重复",
         "NOT_FOUND": "不存在或不在权限范围内", "OUT_OF_SCOPE": "超出管辖范围", "NOT_ALLOWED": "当前不允许此操作",
         "HAS_DEPENDENTS": "还有下属记录，不能删除", "CONFLICT": "已被他人修改（版本号过旧）", "WRONG_PASSWORD": "密码错误",
         "SAME_AS_CURRENT": "与当前密码相同", "WEAK_PASSWORD": "密码强度不足", "TOO_LARGE": "文件过大",

@@ -156,6 +156,9 @@ async def test_change_password_checks_current_difference_and_strength(gql, demo)
             assert result["errors"] == expected
         else:
             assert [(e["field"], e["code"]) for e in result["errors"]] == [("newPassword", "WEAK_PASSWORD")]
+    # both fields wrong at once: both said
+    both = (await gql(CHANGE, {"c": "not-it", "n": "short1A"}, token=token))["data"]["changePassword"]
+    assert [(e["field"], e["code"]) for e in both["errors"]] == [("currentPassword", "WRONG_PASSWORD"), ("newPassword", "WEAK_PASSWORD")]
     ok = await gql(CHANGE, {"c": "Demo#2026", "n": "N3w#Password"}, token=token)
     assert ok == {"data": {"changePassword": {"account": {"mustChangePassword": False}, "errors": []}}}
     assert error_codes(await gql(LOGIN, {"u": "edu-440106", "p": "Demo#2026"})) == ["INVALID_CREDENTIALS"]

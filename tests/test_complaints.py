@@ -93,6 +93,11 @@ async def test_handling_steps_are_legal_transitions_for_the_handling_county_only
     first, second = [e["node"]["id"] for e in (await gql(INBOX, token=county))["data"]["complaints"]["edges"]]
     assert payload(await gql(HANDLE["reply"], {"id": first, "t": "x"}, token=county))["errors"] == [{"field": None, "code": "NOT_ALLOWED", "message": "请先受理，再答复"}]
     assert payload(await gql(HANDLE["reject"], {"id": first, "t": " "}, token=county))["errors"][0]["code"] == "REQUIRED"
+    # a step out of turn with a bad text: both problems at once
+    assert payload(await gql(HANDLE["reply"], {"id": first, "t": "答\x07复"}, token=county))["errors"] == [
+        {"field": None, "code": "NOT_ALLOWED", "message": "请先受理，再答复"},
+        {"field": "reply", "code": "INVALID", "message": "答复内容不能包含控制字符"},
+    ]
     assert payload(await gql(HANDLE["reject"], {"id": first, "t": "不属于校外培训监管范围"}, token=county))["complaint"] == {"status": "REJECTED"}
     assert payload(await gql(HANDLE["accept"], {"id": first}, token=county))["errors"][0]["message"] == "只能受理待受理的投诉"
     await gql(HANDLE["accept"], {"id": second}, token=county)

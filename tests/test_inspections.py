@@ -201,6 +201,9 @@ async def test_urging_notices_go_down_and_are_handled_once(gql, demo, sessionmak
     handled = payload(await gql(HANDLE, {"id": notice_id}, token=county))
     assert handled["errors"] == [] and handled["notice"]["handlingNote"] == "已约谈机构负责人，限期整改"
     assert payload(await gql(HANDLE, {"id": notice_id}, token=county))["errors"] == [{"code": "NOT_ALLOWED", "message": "该督办已办理"}]
+    # handled again without a note: both problems at once
+    again = "mutation($id: ID!) { markUrgingNoticeHandled(id: $id, note: \" \") { errors { field code } } }"
+    assert payload(await gql(again, {"id": notice_id}, token=county))["errors"] == [{"field": None, "code": "NOT_ALLOWED"}, {"field": "note", "code": "REQUIRED"}]
     assert (await gql(NOTICES, {"h": True}, token=prefecture))["data"]["urgingNotices"]["totalCount"] == 1
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
+from datetime import date
 
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from models import Institution
+from models import Institution, Kind
 from resolvers.institutions.importing import MAX_UPLOAD_BYTES
-from resolvers.institutions.template import DATA_SHEET, GUIDE_SHEET, HEADERS, TEMPLATE_MARK
-from tests.helpers import ID_NUMBER, credit_code, insert_institutions, register
+from resolvers.institutions.registration import CHOICES, FIELDS, KIND_DECIDES, NO_SUBJECT_TRAINING_OF_KIND, SPECS, YES_NO, Part
+from resolvers.institutions.template import DATA_SHEET, GUIDE_SHEET, HEADER_OF, HEADERS, TEMPLATE_MARK, to_cell
+from tests.helpers import ID_NUMBER, PARTS, credit_code, insert_institutions, part_mutation, register, save
 from tests.helpers import import_institutions as upload
 
 
@@ -312,3 +314,85 @@ async def test_a_damaged_xlsx_is_not_xlsx(http, gql, demo):
                 target.writestr(item, data[: len(data) // 2] if item.filename == damaged_part else data)
         result = await upload(http, county, out.getvalue())
         assert [e["code"] for e in result["data"]["importInstitutions"]["errors"]] == ["NOT_XLSX"], damaged_part
+
+
+async def test_a_row_reports_all_its_problems_at_once(http, gql, demo):
+    # given: a row with a missing name, a bad credit code, a kind that cannot be read and a
+    # licence number under 无证无照
+    county = await gql.login("edu-440106")
+    bad = row(1, **{"机构名称 *": None, "统一社会信用代码 *": "91440106MA5C000019", "机构类型 *": "学前类", "办学资质情况": "无证无照", "办学许可证编号": "教民1号"})
+    # when
+    result = await upload(http, county, fill(await template(http, county), [bad]))
+    # then: every one of them
+    assert [(e["row"], e["column"], e["code"]) for e in result["data"]["importInstitutions"]["errors"]] == [
+        (2, "机构类型 *", "INVALID"),
+        (2, "机构名称 *", "REQUIRED"),
+        (2, "统一社会信用代码 *", "INVALID"),
+        (2, "办学许可证编号", "NOT_APPLICABLE"),
+    ]
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+def _cell(spec, value):
+    """A GraphQL input value as the template's cell holds it."""
+    if value is None or value == []:
+        return None
+    if spec.type == "date":
+        value = date.fromisoformat(value)
+    elif spec.type == "decimal":
+        return float(value)
+    return to_cell(spec, value)
+
+
+def _cases():
+    """For each field that another decides (``FieldSpec.when``): the part with the field left
+    empty where it applies, and filled in where it does not; with the kind the part needs."""
+    for spec in FIELDS:
+        if spec.when is None:
+            continue
+        part = "".join(w.title() for w in spec.part.value.split("_"))  # SUBJECT_TRAINING: SubjectTraining
+        base = {_snake(k): v for k, v in PARTS[part].items()}
+        decider = SPECS[spec.when.key]
+        options = list(YES_NO) if decider.type == "bool" else list(CHOICES[decider.choices])
+        inside = sorted(spec.when.values, key=options.index)[0]
+        outside = next(o for o in options if o not in spec.when.values)
+        if decider.type == "multi":
+            applies, not_applies = sorted({*base[decider.key], inside}, key=options.index), [v for v in base[decider.key] if v not in spec.when.values]
+        else:
+            applies, not_applies = inside, outside
+        # the helpers' parts leave 其他培训类别 and one of part 4's fee terms out
+        filled_in = base[spec.key] if base.get(spec.key) not in (None, []) else {"int": 10}.get(spec.type, "研学实践")
+        # a field that applies without being required (one of two fee terms) has no error when left empty
+        for decided, value in ((applies, None), (not_applies, filled_in))[0 if spec.when.required else 1:]:
+            given = {**base, decider.key: decided, spec.key: value}
+            kind = {v: k for k, v in NO_SUBJECT_TRAINING_OF_KIND.items()}[given[KIND_DECIDES]] if spec.part is Part.SUBJECT_TRAINING else "SUBJECT"
+            yield spec, part, kind, given
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+async def test_the_template_the_import_and_the_forms_agree_on_every_conditional_field(http, gql, demo):
+    county = await gql.login("edu-440106")
+    guide = {r[0]: r for r in load_workbook(io.BytesIO(await template(http, county)))[GUIDE_SHEET].iter_rows(values_only=True) if r and r[0]}
+    cases = list(_cases())
+    assert {spec.key for spec, *_ in cases} == {s.key for s in FIELDS if s.when}
+    for n, (spec, part, kind, given) in enumerate(cases, start=1):
+        # the template says the field's rule in the words of its declaration
+        assert spec.condition in guide[HEADER_OF[spec.key]][2], spec.key
+        # the form
+        institution_id = await register(gql, county, n, parts=(), kind=kind)
+        form = await save(gql, part_mutation(part), {"id": institution_id, "input": {_camel(k): v for k, v in given.items()}}, token=county)
+        by_form = [(HEADER_OF[_snake(e["field"])], e["code"]) for e in form["data"][f"saveInstitution{part}"]["errors"]]
+        # the import: the same part on a row of its own
+        cells = {HEADER_OF[key]: _cell(SPECS[key], value) for key, value in given.items()}
+        kind_header = HEADER_OF["kind"]
+        filled = row(100 + n, **{kind_header: CHOICES[Kind][kind], **cells})
+        by_import = [(e["column"], e["code"]) for e in (await upload(http, county, fill(await template(http, county), [filled])))["data"]["importInstitutions"]["errors"]]
+        assert by_form == by_import and by_form, (spec.key, given, by_form, by_import)
+        assert {code for _, code in by_form} <= {"REQUIRED", "NOT_APPLICABLE"}, (spec.key, by_form)

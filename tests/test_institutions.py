@@ -73,18 +73,20 @@ async def test_basics_are_validated_field_by_field(gql, demo):
         name="",
         kind=None,
     )
+    # when: a save with a missing name and kind and five bad values
     result = await gql(BASICS, {"input": bad}, token=county)
-    assert errors_of(result) == [("name", "REQUIRED"), ("kind", "REQUIRED")]
-    result = await gql(BASICS, {"input": {**bad, "name": "某校", "kind": "SUBJECT"}}, token=county)
+    # then: every problem at once, in the form's order
     assert errors_of(result) == [
+        ("name", "REQUIRED"),
         ("creditCode", "INVALID"),
-        ("legalRepIdNumber", "INVALID"),
-        ("legalRepPhone", "INVALID"),
         ("postalCode", "INVALID"),
         ("email", "INVALID"),
+        ("kind", "REQUIRED"),
+        ("legalRepIdNumber", "INVALID"),
+        ("legalRepPhone", "INVALID"),
     ]
     messages = [e["message"] for e in result["data"]["saveInstitutionBasics"]["errors"]]
-    assert messages[:3] == ["统一社会信用代码校验位不正确", "公民身份号码校验码不正确", "手机号码格式不正确"]
+    assert [messages[1], *messages[5:]] == ["统一社会信用代码校验位不正确", "公民身份号码校验码不正确", "手机号码格式不正确"]
 
 
 async def test_the_credit_code_must_be_from_the_institutions_province(gql, demo):
@@ -100,6 +102,9 @@ async def test_the_credit_code_must_be_from_the_institutions_province(gql, demo)
         ("BUSINESS_LICENCE_ONLY", {}, [("businessLicenceNumber", "REQUIRED"), ("businessLicenceIssuer", "REQUIRED")]),
         ("FULL", {**PARTS["Qualifications"], "licenceValidTo": "2021-12-31"}, [("licenceValidTo", "INVALID")]),
         ("NONE", {}, []),
+        # a value the status makes meaningless is an error, not dropped
+        ("NONE", {"licenceNumber": "教民144010670000001号"}, [("licenceNumber", "NOT_APPLICABLE")]),
+        ("LICENCE_ONLY", {**PARTS["Qualifications"]}, [("businessLicenceNumber", "NOT_APPLICABLE"), ("businessLicenceIssuer", "NOT_APPLICABLE")]),
     ],
 )
 async def test_qualification_status_decides_the_required_fields(gql, demo, status, given, expected):
@@ -109,10 +114,27 @@ async def test_qualification_status_decides_the_required_fields(gql, demo, statu
     assert errors_of(result) == expected
 
 
-async def test_no_licence_status_clears_licence_fields(gql, demo, sessionmaker):
+async def test_a_licence_number_under_no_licence_is_a_coded_error_naming_the_field(gql, demo, sessionmaker):
+    # given
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    # when: 无证无照 with a licence number
+    result = await save(gql, part_mutation("Qualifications"), {"id": institution_id, "input": {"qualificationStatus": "NONE", "licenceNumber": "教民144010670000001号"}}, token=county)
+    # then: refused, in Chinese, and nothing saved
+    assert result["data"]["saveInstitutionQualifications"]["errors"] == [
+        {"field": "licenceNumber", "code": "NOT_APPLICABLE", "message": "办学资质情况为“无证无照”，不应填写办学许可证编号"}
+    ]
+    async with sessionmaker() as db:
+        row = (await db.execute(sa.select(Institution))).scalar_one()
+    assert (row.qualifications_saved, row.licence_number) == (False, None)
+
+
+async def test_a_new_status_clears_the_saved_fields_it_makes_meaningless(gql, demo, sessionmaker):
     county = await gql.login("edu-440106")
     institution_id = await register(gql, county)
-    await save(gql, part_mutation("Qualifications"), {"id": institution_id, "input": {**PARTS["Qualifications"], "qualificationStatus": "BUSINESS_LICENCE_ONLY"}}, token=county)
+    # an edit that sends the status alone: the licence's saved fields go with the old status
+    result = await save(gql, part_mutation("Qualifications"), {"id": institution_id, "input": {"qualificationStatus": "BUSINESS_LICENCE_ONLY"}}, token=county)
+    assert errors_of(result) == []
     async with sessionmaker() as db:
         row = (await db.execute(sa.select(Institution))).scalar_one()
     assert (row.licence_number, row.licence_valid_from, row.business_licence_number) == (None, None, "52440106MJL000001X")
@@ -132,17 +154,43 @@ async def test_operation_rules(gql, demo):
         assert errors_of(await save(gql, part_mutation("Operation"), {"id": institution_id, "input": given}, token=county)) == expected, given
 
 
-async def test_no_subject_training_completes_part_four_without_content(gql, demo):
+async def test_part_four_is_filled_in_by_subject_institutions_and_never_skipped(gql, demo):
     county = await gql.login("edu-440106")
-    institution_id = await register(gql, county, parts=())
+    institution_id = await register(gql, county, parts=())  # 学科类
     missing = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": False}}, token=county)
     assert errors_of(missing) == [
-        ("subjects", "REQUIRED"), ("grades", "REQUIRED"), ("classSessions", "REQUIRED"), ("feePerHour", "REQUIRED"), ("feeMonths", "REQUIRED"),
+        ("subjects", "REQUIRED"), ("grades", "REQUIRED"), ("classSessions", "REQUIRED"), ("feeMonths", "REQUIRED"), ("feePerHour", "REQUIRED"),
     ]
-    skipped = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True, "subjects": ["CHINESE"]}}, token=county)
-    assert skipped["data"]["saveInstitutionSubjectTraining"]["progress"]["savedParts"] == ["BASICS", "SUBJECT_TRAINING"]
+    skipped = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True}}, token=county)
+    assert skipped["data"]["saveInstitutionSubjectTraining"]["errors"] == [
+        {"field": "noSubjectTraining", "code": "INVALID", "message": "学科类机构须填写中小学学科类培训情况，不能选择“无中小学学科类培训”"}
+    ]
+    read = await gql(ONE, {"id": institution_id}, token=county)
+    assert read["data"]["institution"]["registrationProgress"]["missingParts"] == ["QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"]
+
+
+async def test_a_non_subject_institution_that_skips_part_four_is_complete(gql, demo):
+    # given: a non-subject institution registered with parts 1, 2, 3 and 5, part 4 skipped
+    county = await gql.login("edu-440106")
+    created = (await gql(BASICS, {"input": basics(kind="NON_SUBJECT")}, token=county))["data"]["saveInstitutionBasics"]
+    # then: part 4 is saved as 无中小学学科类培训 with part 1
+    assert created["progress"] == {"savedParts": ["BASICS", "SUBJECT_TRAINING"], "missingParts": ["QUALIFICATIONS", "OPERATION", "FACILITIES"], "complete": False}
+    institution_id = created["institution"]["id"]
+    for part in ("Qualifications", "Facilities"):
+        assert errors_of(await save(gql, part_mutation(part), {"id": institution_id, "input": PARTS[part]}, token=county)) == []
+    last = await save(gql, part_mutation("Operation"), {"id": institution_id, "input": {**PARTS["Operation"], "trainingCategories": ["ARTS"]}}, token=county)
+    assert last["data"]["saveInstitutionOperation"]["progress"] == {
+        "savedParts": ["BASICS", "QUALIFICATIONS", "OPERATION", "SUBJECT_TRAINING", "FACILITIES"], "missingParts": [], "complete": True,
+    }
     read = await gql("query($id: ID!) { institution(id: $id) { subjectTraining { noSubjectTraining subjects } } }", {"id": institution_id}, token=county)
     assert read["data"]["institution"]["subjectTraining"] == {"noSubjectTraining": True, "subjects": []}
+    # and it declares no subject training: subject content is an error, not dropped
+    content = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True, "subjects": ["CHINESE"]}}, token=county)
+    assert content["data"]["saveInstitutionSubjectTraining"]["errors"] == [
+        {"field": "subjects", "code": "NOT_APPLICABLE", "message": "无中小学学科类培训为“是”，不应填写培训学科"}
+    ]
+    training = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": PARTS["SubjectTraining"]}, token=county)
+    assert errors_of(training) == [("noSubjectTraining", "INVALID")]
 
 
 async def test_facilities_rules(gql, demo):
@@ -338,16 +386,47 @@ async def test_hostile_and_out_of_range_values_are_refused_as_data(gql, demo):
     assert stored["data"]["saveInstitutionBasics"]["institution"]["name"] == "=HYPERLINK(\"x\")<b>'; DROP TABLE x;--"
 
 
-async def test_a_change_of_kind_reopens_part_three_when_its_categories_no_longer_fit(gql, demo):
+async def test_a_change_of_kind_reopens_parts_three_and_four_when_they_no_longer_fit(gql, demo):
     county = await gql.login("edu-440106")
-    institution_id = await register(gql, county)  # SUBJECT, categories SUBJECT and ARTS
+    institution_id = await register(gql, county)  # SUBJECT, categories SUBJECT and ARTS, subject training
     changed = (await save(gql, BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT")}, token=county))["data"]["saveInstitutionBasics"]
-    assert changed["errors"] == [] and changed["progress"]["missingParts"] == ["OPERATION"]
+    assert changed["errors"] == [] and changed["progress"]["missingParts"] == ["OPERATION", "SUBJECT_TRAINING"]
     fixed = await save(gql, part_mutation("Operation"), {"id": institution_id, "input": {**PARTS["Operation"], "trainingCategories": ["ARTS"]}}, token=county)
-    assert fixed["data"]["saveInstitutionOperation"]["progress"]["complete"] is True
-    # a change that the categories still fit keeps part 3
+    assert fixed["data"]["saveInstitutionOperation"]["progress"]["missingParts"] == ["SUBJECT_TRAINING"]
+    # part 4 saved again as no subject training: its saved content goes with it
+    none = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {"noSubjectTraining": True}}, token=county)
+    assert none["data"]["saveInstitutionSubjectTraining"]["progress"]["complete"] is True
+    # a change that the parts still fit keeps them
     kept = (await save(gql, BASICS, {"id": institution_id, "input": basics(kind="NON_SUBJECT", mode="ONLINE")}, token=county))["data"]["saveInstitutionBasics"]
     assert kept["progress"]["complete"] is True
+    # and back to 学科类: both reopen
+    back = (await save(gql, BASICS, {"id": institution_id, "input": basics()}, token=county))["data"]["saveInstitutionBasics"]
+    assert back["progress"]["missingParts"] == ["OPERATION", "SUBJECT_TRAINING"]
+
+
+async def test_every_part_reports_all_its_problems_at_once(gql, demo):
+    county = await gql.login("edu-440106")
+    institution_id = await register(gql, county, parts=())
+    cases = {
+        "Qualifications": (
+            {**PARTS["Qualifications"], "licenceNumber": "号" * 51, "licenceIssuer": None, "licenceValidTo": "2021-12-31", "businessLicenceIssuer": "\x07"},
+            [("licenceNumber", "TOO_LONG"), ("licenceIssuer", "REQUIRED"), ("licenceValidTo", "INVALID"), ("businessLicenceIssuer", "INVALID")],
+        ),
+        "Operation": (
+            {"trainingCategories": ["SPORTS"], "studentCount": -1, "staffCount": 1, "teacherCount": 2, "otherCategory": "研学"},
+            [("trainingCategories", "INVALID"), ("otherCategory", "NOT_APPLICABLE"), ("studentCount", "INVALID"), ("teacherCount", "INVALID")],
+        ),
+        "SubjectTraining": (
+            {"noSubjectTraining": False, "subjects": ["MATHEMATICS"], "classSessions": [{"weekday": 9, "start": "19:00", "end": "20:00"}], "feeMonths": 3, "feePerHour": "-1"},
+            [("grades", "REQUIRED"), ("classSessions.0.weekday", "INVALID"), ("feePerHour", "INVALID")],
+        ),
+        "Facilities": (
+            {"floorArea": "100", "teachingArea": "200", "premises": "OWNED", "leaseEnd": "2028-06-30"},
+            [("teachingArea", "INVALID"), ("leaseEnd", "NOT_APPLICABLE"), ("fireSafetyApproved", "REQUIRED")],
+        ),
+    }
+    for part, (given, expected) in cases.items():
+        assert errors_of(await save(gql, part_mutation(part), {"id": institution_id, "input": given}, token=county)) == expected, part
 
 
 async def test_a_save_based_on_an_old_version_is_refused(gql, demo):

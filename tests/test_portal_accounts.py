@@ -249,6 +249,7 @@ async def test_registration_is_validated_as_data_before_the_code_is_spent(gql, d
         {"field": "email", "code": "INVALID"},
         {"field": "countyCode", "code": "INVALID"},
         {"field": "institution.name", "code": "REQUIRED"},
+        {"field": "institution.legalRepIdNumber", "code": "INVALID"},
     ]
     # the county's rules: the credit code of another province is refused
     other_province = registration(code, institution=basics(903, "420102"))

@@ -125,9 +125,9 @@ async def test_rules_of_each_part_fire_only_where_they_apply(gql, demo, sessionm
     assert summary((await read(gql, offline, county))["findings"]) == [
         ("FEE_PERIOD", "VIOLATION", "4 中小学学科类培训情况", "中小学学科类培训一次收费覆盖 61 课时，超过 3 个月或 60 课时"),
     ]
-    # no subject training: part 4 has nothing to check
-    await save(gql, part_mutation("SubjectTraining"), {"id": offline, "input": {"noSubjectTraining": True}}, token=county)
-    assert (await read(gql, offline, county))["findings"] == []
+    # no subject training (a non-subject institution, its part 4 saved so with part 1): part 4 has nothing to check
+    other = await register(gql, county, 3, parts=(), kind="NON_SUBJECT")
+    assert (await read(gql, other, county))["findings"] == []
 
 
 async def test_part_4_takes_structured_class_times_and_fee_terms(gql, demo):
@@ -138,7 +138,7 @@ async def test_part_4_takes_structured_class_times_and_fee_terms(gql, demo):
         "feeMonths": None,
     }}, token=county)
     assert [(e["field"], e["code"]) for e in saved["data"]["saveInstitutionSubjectTraining"]["errors"]] == [
-        ("classSessions.0.weekday", "INVALID"), ("classSessions.1.end", "INVALID"),
+        ("classSessions.0.weekday", "INVALID"), ("classSessions.1.end", "INVALID"), ("feeMonths", "REQUIRED"),
     ]
     saved = await save(gql, part_mutation("SubjectTraining"), {"id": institution_id, "input": {**PARTS["SubjectTraining"], "feeMonths": None}}, token=county)
     assert [(e["field"], e["code"]) for e in saved["data"]["saveInstitutionSubjectTraining"]["errors"]] == [("feeMonths", "REQUIRED")]

@@ -32,7 +32,7 @@ def test_every_element_of_the_schema_is_described_in_chinese():
     assert [complaint[f].description.split(" ")[0] for f in ("complainantName", "complainantMobile", "targetType", "complaintType", "targetName", "content")] == [
         "联系人", "联系方式", "投诉对象", "投诉类型", "投诉对象名称", "投诉内容",
     ]
-    assert schema._schema.type_map["InstitutionQualificationsInput"].fields["licenceNumber"].description == "办学许可证编号（证照齐全、有证无照时必填）"
+    assert schema._schema.type_map["InstitutionQualificationsInput"].fields["licenceNumber"].description == "办学许可证编号（办学资质情况为“证照齐全”或“有证无照”时必填，否则须留空）"
     assert schema._schema.type_map["Gender"].values["FEMALE"].description == "女"
     assert '"""女"""\n  FEMALE' in sdl()
 

@@ -46,7 +46,8 @@ def qualifications(valid_to: date | None) -> dict:
     """A licence and a business registration (证照齐全) ending on ``valid_to``; None: the business
     registration only (有照无证)."""
     if valid_to is None:
-        return {**PARTS["Qualifications"], "qualificationStatus": "BUSINESS_LICENCE_ONLY"}
+        business = {k: v for k, v in PARTS["Qualifications"].items() if not k.startswith("licence")}
+        return {**business, "qualificationStatus": "BUSINESS_LICENCE_ONLY"}
     start = valid_to - timedelta(days=5 * 365)
     return {**PARTS["Qualifications"], "licenceValidFrom": start.isoformat(), "licenceValidTo": valid_to.isoformat()}
 

@@ -31,7 +31,7 @@ from models import Account, AccountKind, Channel, ClaimStatus, CodePurpose, Inst
 from resolvers import audit, findings, validation
 from resolvers.accounts.codes import account_by, checked_email, checked_mobile, use_code
 from resolvers.accounts.login import MAX_PASSWORD_LENGTH, throttle_key
-from resolvers.institutions.registration import Context, Part, validate_part
+from resolvers.institutions.registration import Context, Part, follow_kind, validate_part
 from resolvers.institutions.saving import province_of
 from resolvers.regions import find_region, unknown_region_message
 
@@ -109,6 +109,7 @@ def _bind(db: AsyncSession, ctx, account: Account, county: Region, values: dict[
     claim = None
     if institution is None:
         institution = Institution(**values, region_code=county.code, registering_unit_id=None, created_at=ctx.now, updated_at=ctx.now)
+        follow_kind(institution)
         db.add(institution)
         account.institution_id = institution.id
         audit.record(db, ctx, "registerInstitution", "Institution", institution.id, institution.region_code,

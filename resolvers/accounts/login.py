@@ -166,12 +166,15 @@ async def change_password(info, current: str, new: str) -> tuple[Account | None,
     viewer = ctx.viewer
     async with ctx.sessionmaker() as db:
         account = await db.get(Account, viewer.account_id)
+        errors = []
         if not await verify_password_async(account.password_hash, current[:MAX_PASSWORD_LENGTH]):
-            return None, [FieldError("currentPassword", ErrorCode.WRONG_PASSWORD, "当前密码不正确")]
+            errors.append(FieldError("currentPassword", ErrorCode.WRONG_PASSWORD, "当前密码不正确"))
         if new == current:
-            return None, [FieldError("newPassword", ErrorCode.SAME_AS_CURRENT, "新密码不能与当前密码相同")]
-        if problem := password_problem(new, username=account.username):
-            return None, [FieldError("newPassword", ErrorCode.WEAK_PASSWORD, problem)]
+            errors.append(FieldError("newPassword", ErrorCode.SAME_AS_CURRENT, "新密码不能与当前密码相同"))
+        elif problem := password_problem(new, username=account.username):
+            errors.append(FieldError("newPassword", ErrorCode.WEAK_PASSWORD, problem))
+        if errors:
+            return None, errors
         account.password_hash = await hash_password_async(new)
         account.must_change_password = False
         account.updated_at = ctx.now

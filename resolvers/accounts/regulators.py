@@ -22,7 +22,7 @@ from auth.sessions import end_sessions
 from core.clock import today
 from core.errors import ErrorCode, FieldError
 from core.ids import parse_id
-from models import ROOT_CODE, Account, AccountKind, Department, Level, Region
+from models import ROOT_CODE, Account, AccountKind, Department, Inspection, Institution, Level, Region, UrgingNotice
 from resolvers import audit, validation
 from resolvers.accounts.login import login_mobile
 from resolvers.filters import RecordId, condition, criterion
@@ -316,19 +316,43 @@ async def reset_password(info, account_id: str) -> tuple[Account | None, list[Fi
     return account, []
 
 
+#: What keeps an account from being deleted: the rows that name it and may not lose it (the
+#: foreign keys to ``account.id`` ON DELETE RESTRICT; a test holds this to the tables), each
+#: with how the refusal counts it. Nothing is moved to another account: who registered an
+#: institution (登记单位, counted by it in the statistics and its scope) or recorded an
+#: inspection stays a fact; an account no longer used is disabled instead.
+DEPENDENTS: tuple[tuple[sa.Column, str], ...] = (
+    (Account.__table__.c.parent_id, "个下属单位账号"),
+    (Institution.__table__.c.registering_unit_id, "家登记的培训机构"),
+    (Inspection.__table__.c.recorded_by, "次记录的排查"),
+    (Inspection.__table__.c.accepted_by, "次整改验收"),
+    (UrgingNotice.__table__.c.sender_id, "份发出的督办通知"),
+    (UrgingNotice.__table__.c.handled_by, "份办理的督办通知"),
+)
+
+
+async def dependents_of(db: AsyncSession, account_id: uuid.UUID) -> list[tuple[int, str]]:
+    """How many rows of each kind in ``DEPENDENTS`` name the account (those it has), in one statement."""
+    counts = sa.select(
+        *(sa.select(sa.func.count()).select_from(column.table).where(column == account_id).scalar_subquery() for column, _ in DEPENDENTS)
+    )
+    row = (await db.execute(counts)).one()
+    return [(n, label) for n, (_, label) in zip(row, DEPENDENTS, strict=True) if n]
+
+
 async def delete_account(info, account_id: str) -> tuple[uuid.UUID | None, list[FieldError]]:
-    """Delete an account below the caller. A county account with sub-units is refused
-    until they are deleted (or moved)."""
+    """Delete an account below the caller. An account that records name (its sub-units, the
+    institutions it registered, the inspections it recorded or accepted, the urging notices
+    it sent or handled) is refused with HAS_DEPENDENTS and how many of each; it can be
+    disabled instead."""
     ctx = info.context
     async with ctx.sessionmaker() as db:
         account = await _managed(db, ctx.viewer, account_id)
         if account is None:
             return None, _not_found()
-        has_sub_units = (
-            await db.execute(sa.select(sa.exists().where(Account.parent_id == account.id)))
-        ).scalar()
-        if has_sub_units:
-            return None, [FieldError("id", ErrorCode.HAS_DEPENDENTS, "请先删除该账号的下属单位账号")]
+        if found := await dependents_of(db, account.id):
+            named = "、".join(f"{n} {label}" for n, label in found)
+            return None, [FieldError("id", ErrorCode.HAS_DEPENDENTS, f"该账号还有 {named}，不能删除；不再使用的账号可以停用")]
         audit.record(db, ctx, "deleteRegulatorAccount", "Account", account.id, account.region_code, snapshot=audit.values_of(account))
         await db.delete(account)
         await db.commit()

@@ -310,11 +310,12 @@ async def update_progress(info, item_id: str, progress: str, note: str | None) -
         if row is None:
             return None, not_found_errors()
         item, inspection, institution = row
-        if inspection.accepted_on is not None:
-            return None, not_allowed_errors("台账已销号，整改进度只读")
+        errors = not_allowed_errors("台账已销号，整改进度只读") if inspection.accepted_on is not None else []
         note = validation.text(note)
-        if note and len(note) > 1000:
-            return None, [FieldError("progressNote", ErrorCode.TOO_LONG, "进度说明不能超过 1000 个字")]
+        if note and (problem := validation.text_problem(note, "进度说明", 1000, lines=True)):
+            errors.append(FieldError("progressNote", *problem))
+        if errors:
+            return None, errors
         before = audit.values_of(item, ["progress", "progress_note"])
         item.progress = getattr(progress, "value", progress)
         item.progress_note = note

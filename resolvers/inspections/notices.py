@@ -89,13 +89,14 @@ async def mark_handled(info, notice_id: str, note: str | None) -> tuple[UrgingNo
         ).scalar_one_or_none() if parsed else None
         if notice is None:
             return None, not_found_errors()
-        if notice.handled_at is not None:
-            return None, not_allowed_errors("该督办已办理")
+        errors = not_allowed_errors("该督办已办理") if notice.handled_at is not None else []
         note = validation.text(note)
         if note is None:
-            return None, [FieldError("note", ErrorCode.REQUIRED, "请填写办理情况")]
-        if len(note) > 1000:
-            return None, [FieldError("note", ErrorCode.TOO_LONG, "办理情况不能超过 1000 个字")]
+            errors.append(FieldError("note", ErrorCode.REQUIRED, "请填写办理情况"))
+        elif problem := validation.text_problem(note, "办理情况", 1000, lines=True):
+            errors.append(FieldError("note", *problem))
+        if errors:
+            return None, errors
         notice.handled_at, notice.handled_by, notice.handling_note = ctx.now, viewer.account_id, note
         audit.record(db, ctx, "markUrgingNoticeHandled", "UrgingNotice", notice.id, notice.county_code,
                      changed=audit.changes(None, audit.values_of(notice, ["handled_at", "handling_note"])))

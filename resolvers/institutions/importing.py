@@ -23,7 +23,16 @@ from auth.viewer import Viewer
 from core.clock import today
 from models import Institution, Region
 from resolvers import audit, findings
-from resolvers.institutions.registration import FIELDS, FIELDS_BY_PART, SAVED_FLAG, Context, Part, kind_conflict, validate_part
+from resolvers.institutions.registration import (
+    FIELDS,
+    FIELDS_BY_PART,
+    SAVED_FLAG,
+    Context,
+    Part,
+    kind_conflict,
+    part_four_of_kind,
+    validate_part,
+)
 from resolvers.institutions.saving import check_writer, duplicate_credit_code, province_of
 from resolvers.institutions.template import DATA_SHEET, HEADER_OF, HEADERS, MAX_ROWS, REGION_HEADER, cell_text, from_cell, header
 
@@ -167,30 +176,42 @@ class _Row:
 
 
 def _parse(number: int, cells: tuple, viewer: Viewer, province: str, today: date, errors: list[RowError]) -> _Row | None:
+    """A row by the forms' rules, every problem of it at once: a cell that cannot be read is
+    its error, and the rest of the row is checked all the same."""
     before = len(errors)
     region_code = cell_text(cells[0]) if cells[0] is not None else ""
     if region_code != viewer.region_code:
         errors.append(RowError(number, REGION_HEADER, "OUT_OF_SCOPE", f"所在区县代码应为本账号所在区县 {viewer.region_code}"))
     raw: dict[str, Any] = {}
+    unreadable: set[str] = set()
     for spec, cell in zip(FIELDS, cells[1:], strict=True):
         try:
             raw[spec.key] = from_cell(spec, cell)
         except ValueError as e:
             errors.append(RowError(number, header(spec), "INVALID", str(e)))
-    if len(errors) > before:
-        return None
+            raw[spec.key] = None
+            unreadable.add(spec.key)
     values: dict[str, Any] = {}
     parts = set()
     for part in Part:
         specs = FIELDS_BY_PART[part]
-        if part is not Part.BASICS and all(raw[s.key] in (None, []) for s in specs):
+        if part is not Part.BASICS and all(raw[s.key] in (None, []) and s.key not in unreadable for s in specs):
             continue  # the part is left for later
         checked = validate_part(part, raw, Context(today=today, province_code=province, kind=values.get("kind")))
         for e in checked.errors:
-            errors.append(RowError(number, HEADER_OF.get(e.key), e.code.value, e.message))
+            if e.key not in unreadable:  # that cell's error is said already
+                errors.append(RowError(number, HEADER_OF.get(e.key), e.code.value, e.message))
         values.update(checked.values)
         parts.add(part)
     return None if len(errors) > before else _Row(number, region_code, values, parts)
+
+
+def _follow_kind(row: _Row, saved: bool, no_subject_training: bool | None) -> None:
+    """Part 4 as the row's kind makes it (``part_four_of_kind``) when the row leaves part 4
+    out (a row that fills it in was checked against the kind): ``saved`` and
+    ``no_subject_training`` are the institution's as registered (a new one: False, None)."""
+    if Part.SUBJECT_TRAINING not in row.parts:
+        row.values.update(part_four_of_kind(row.values["kind"], saved, no_subject_training))
 
 
 def check_rows(rows: Iterable[tuple[int, tuple]], viewer: Viewer, province: str, today: date) -> tuple[list[_Row], list[RowError], int]:
@@ -248,10 +269,12 @@ async def import_rows(
                     Institution.id,
                     Institution.operation_saved,
                     Institution.training_categories,
+                    Institution.subject_training_saved,
+                    Institution.no_subject_training,
                     scope(viewer, Institution).label("mine"),
                 ).where(Institution.credit_code.in_(codes[chunk : chunk + 5000]))
             )
-            for code, institution_id, operation_saved, categories, mine in found:
+            for code, institution_id, operation_saved, categories, part_four_saved, no_subject_training, mine in found:
                 row = by_code[code]
                 if not mine:
                     problem = await duplicate_credit_code(db, viewer, code)
@@ -261,12 +284,15 @@ async def import_rows(
                 if operation_saved and Part.OPERATION not in row.parts and kind_conflict(row.values["kind"], categories):
                     # As in the form: a new kind the saved categories do not fit reopens part 3.
                     row.values["operation_saved"] = False
+                _follow_kind(row, part_four_saved, no_subject_training)
         if result.errors:
             result.errors.sort(key=lambda e: e.row)
             return result
         inserts: dict[frozenset, list[dict]] = {}
         updates: dict[frozenset, list[dict]] = {}
         for row in parsed:
+            if row.values["credit_code"] not in existing:
+                _follow_kind(row, False, None)
             values = dict(row.values)
             values.update({SAVED_FLAG[p]: True for p in row.parts if p in SAVED_FLAG})
             values["updated_at"] = now

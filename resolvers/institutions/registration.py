@@ -5,12 +5,16 @@ part carry exactly these keys (a test holds them together), the forms are valida
 ``validate_part``, and the Excel template, import and export take their columns, labels,
 required marks and drop-down lists from the same table. The import template's fields are
 therefore the new-registration form's fields, with the same required ones (docs/DOMAIN.md §R2.3:
-模板中的字段信息与新增登记功能中的字段一致，必填项也保持一致).
+模板中的字段信息与新增登记功能中的字段一致，必填项也保持一致). Which fields apply under which
+choice (``FieldSpec.when``) and what part 4 is for each kind (``NO_SUBJECT_TRAINING_OF_KIND``)
+are declared here too, and read by the forms, the import and the template's instructions.
+One idea — the registration's field rules — hence a little over 400 lines.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -80,6 +84,26 @@ CHOICES: dict[type[Enum], dict[str, str]] = {
 }
 
 
+#: How the template and the rules' messages write a yes/no field.
+YES_NO = {True: "是", False: "否"}
+
+
+@dataclass(frozen=True)
+class When:
+    """A field that only some values of another field of its part give a meaning (the
+    licence's fields under 证照齐全 or 有证无照): required then (unless ``required`` is
+    False), and otherwise an error when it is filled in (``NOT_APPLICABLE``), never dropped."""
+
+    key: str  # the deciding field, of the same part
+    values: frozenset  # the deciding values (for a multi-select: any of them chosen)
+    required: bool = True
+
+    def holds(self, decided: Any) -> bool:
+        if isinstance(decided, list):
+            return bool(self.values.intersection(decided))
+        return decided in self.values
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     part: Part
@@ -89,12 +113,45 @@ class FieldSpec:
     required: bool = False  # always required when the part is saved
     choices: type[Enum] | None = None
     max_length: int | None = None
-    #: When the field is required only in some cases, the rule in words (for the template).
-    condition: str = ""
+    #: When another field of the part decides whether this one applies.
+    when: When | None = None
+    #: A further rule in words, for the template and the schema (what ``when`` does not say).
+    note: str = ""
+
+    @property
+    def condition(self) -> str:
+        """When the field is required or to be left empty, in words (the template's
+        instructions, the schema's descriptions), from ``when``."""
+        words = [f"{applies_words(self.when)}{'必填' if self.when.required else '填写'}，否则须留空"] if self.when else []
+        if self.key == KIND_DECIDES:
+            words.append(kind_words())
+        return "；".join([*words, *([self.note] if self.note else [])])
 
 
-_WITH_SUBJECTS = "有学科类培训时必填"
-_FEE_TERMS = "有学科类培训时与另一项至少填一项"
+def _value_label(spec: "FieldSpec", value: Any) -> str:
+    return YES_NO[value] if spec.type == "bool" else CHOICES[spec.choices][value]
+
+
+def applies_words(when: When) -> str:
+    """``办学资质情况为“证照齐全”或“有证无照”时``: when a field applies, in words."""
+    decider = SPECS[when.key]
+    values = "或".join(f"“{_value_label(decider, v)}”" for v in sorted(when.values, key=_order(decider)))
+    return f"{decider.label}{'含' if decider.type == 'multi' else '为'}{values}时"
+
+
+def _order(spec: "FieldSpec"):
+    known = list(YES_NO) if spec.type == "bool" else list(CHOICES[spec.choices])
+    return known.index
+
+
+_LICENCE = When("qualification_status", frozenset({"FULL", "LICENCE_ONLY"}))
+_BUSINESS = When("qualification_status", frozenset({"FULL", "BUSINESS_LICENCE_ONLY"}))
+#: Part 4's content: only with subject training (无中小学学科类培训 = 否).
+WITH_SUBJECT_TRAINING = When("no_subject_training", frozenset({False}))
+
+#: Part 4's fee terms and note: only with subject training, the two terms at least one of them.
+_FEE_TERMS = When("no_subject_training", frozenset({False}), required=False)
+_FEE_TERMS_NOTE = "与另一项至少填一项"
 
 FIELDS: tuple[FieldSpec, ...] = (
     # 1 基本情况
@@ -114,37 +171,75 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(Part.BASICS, "contact_phone", "联系人手机号", "text", True, max_length=20),
     # 2 办学资质
     FieldSpec(Part.QUALIFICATIONS, "qualification_status", "办学资质情况", "choice", True, QualificationStatus),
-    FieldSpec(Part.QUALIFICATIONS, "licence_number", "办学许可证编号", "text", max_length=50, condition="证照齐全、有证无照时必填"),
-    FieldSpec(Part.QUALIFICATIONS, "licence_issuer", "办学许可证发证机关", "text", max_length=100, condition="证照齐全、有证无照时必填"),
-    FieldSpec(Part.QUALIFICATIONS, "licence_valid_from", "办学许可证有效期起", "date", condition="证照齐全、有证无照时必填"),
-    FieldSpec(Part.QUALIFICATIONS, "licence_valid_to", "办学许可证有效期止", "date", condition="证照齐全、有证无照时必填，晚于起始日期"),
-    FieldSpec(Part.QUALIFICATIONS, "business_licence_number", "营业执照/民办非企业单位登记证书编号", "text", max_length=50, condition="证照齐全、有照无证时必填"),
-    FieldSpec(Part.QUALIFICATIONS, "business_licence_issuer", "营业执照/登记证书登记机关", "text", max_length=100, condition="证照齐全、有照无证时必填"),
+    FieldSpec(Part.QUALIFICATIONS, "licence_number", "办学许可证编号", "text", max_length=50, when=_LICENCE),
+    FieldSpec(Part.QUALIFICATIONS, "licence_issuer", "办学许可证发证机关", "text", max_length=100, when=_LICENCE),
+    FieldSpec(Part.QUALIFICATIONS, "licence_valid_from", "办学许可证有效期起", "date", when=_LICENCE),
+    FieldSpec(Part.QUALIFICATIONS, "licence_valid_to", "办学许可证有效期止", "date", when=_LICENCE, note="晚于起始日期"),
+    FieldSpec(Part.QUALIFICATIONS, "business_licence_number", "营业执照/民办非企业单位登记证书编号", "text", max_length=50, when=_BUSINESS),
+    FieldSpec(Part.QUALIFICATIONS, "business_licence_issuer", "营业执照/登记证书登记机关", "text", max_length=100, when=_BUSINESS),
     # 3 办学情况
     FieldSpec(Part.OPERATION, "training_categories", "培训类别", "multi", True, TrainingCategory),
-    FieldSpec(Part.OPERATION, "other_category", "其他培训类别", "text", max_length=100, condition="培训类别含“其他类”时必填"),
+    FieldSpec(Part.OPERATION, "other_category", "其他培训类别", "text", max_length=100, when=When("training_categories", frozenset({"OTHER"}))),
     FieldSpec(Part.OPERATION, "student_count", "在读学生数", "int", True),
     FieldSpec(Part.OPERATION, "staff_count", "从业人员数", "int", True),
     FieldSpec(Part.OPERATION, "teacher_count", "专职教师数", "int", True),
     # 4 中小学学科类培训情况
     FieldSpec(Part.SUBJECT_TRAINING, "no_subject_training", "无中小学学科类培训", "bool", True),
-    FieldSpec(Part.SUBJECT_TRAINING, "subjects", "培训学科", "multi", choices=Subject, condition="有学科类培训时必填"),
-    FieldSpec(Part.SUBJECT_TRAINING, "grades", "培训学段", "multi", choices=Grade, condition="有学科类培训时必填"),
-    FieldSpec(Part.SUBJECT_TRAINING, "class_sessions", "上课时间", "sessions", condition=_WITH_SUBJECTS),
-    FieldSpec(Part.SUBJECT_TRAINING, "fee_months", "一次收费最长覆盖月数", "int", condition=_FEE_TERMS),
-    FieldSpec(Part.SUBJECT_TRAINING, "fee_class_hours", "一次收费最长覆盖课时", "int", condition=_FEE_TERMS),
-    FieldSpec(Part.SUBJECT_TRAINING, "fee_per_hour", "收费标准（元/课时）", "decimal", condition=_WITH_SUBJECTS),
-    FieldSpec(Part.SUBJECT_TRAINING, "class_times_note", "上课时间说明", "text", max_length=200),
+    FieldSpec(Part.SUBJECT_TRAINING, "subjects", "培训学科", "multi", choices=Subject, when=WITH_SUBJECT_TRAINING),
+    FieldSpec(Part.SUBJECT_TRAINING, "grades", "培训学段", "multi", choices=Grade, when=WITH_SUBJECT_TRAINING),
+    FieldSpec(Part.SUBJECT_TRAINING, "class_sessions", "上课时间", "sessions", when=WITH_SUBJECT_TRAINING),
+    FieldSpec(Part.SUBJECT_TRAINING, "fee_months", "一次收费最长覆盖月数", "int", when=_FEE_TERMS, note=_FEE_TERMS_NOTE),
+    FieldSpec(Part.SUBJECT_TRAINING, "fee_class_hours", "一次收费最长覆盖课时", "int", when=_FEE_TERMS, note=_FEE_TERMS_NOTE),
+    FieldSpec(Part.SUBJECT_TRAINING, "fee_per_hour", "收费标准（元/课时）", "decimal", when=WITH_SUBJECT_TRAINING),
+    FieldSpec(Part.SUBJECT_TRAINING, "class_times_note", "上课时间说明", "text", max_length=200, when=_FEE_TERMS),
     # 5 办学条件
     FieldSpec(Part.FACILITIES, "floor_area", "建筑面积（平方米）", "decimal", True),
     FieldSpec(Part.FACILITIES, "teaching_area", "教学面积（平方米）", "decimal", True),
     FieldSpec(Part.FACILITIES, "premises", "场地性质", "choice", True, Premises),
-    FieldSpec(Part.FACILITIES, "lease_end", "租赁到期日", "date", condition="场地租赁时必填"),
+    FieldSpec(Part.FACILITIES, "lease_end", "租赁到期日", "date", when=When("premises", frozenset({"LEASED"}))),
     FieldSpec(Part.FACILITIES, "fire_safety_approved", "通过消防验收", "bool", True),
 )
 FIELDS_BY_PART: dict[Part, tuple[FieldSpec, ...]] = {
     part: tuple(f for f in FIELDS if f.part is part) for part in Part
 }
+SPECS: dict[str, FieldSpec] = {spec.key: spec for spec in FIELDS}
+
+
+#: Part 4 by the institution's kind (docs/DOMAIN.md §R2.2: 没有学科类培训的机构可以直接跳过该页面):
+#: what 无中小学学科类培训 must be. A subject institution (学科类) fills the part in and may not
+#: declare no subject training; a non-subject one has none: its part 4 is saved as such with
+#: part 1 (``part_four_of_kind``), so skipping it leaves nothing missing.
+NO_SUBJECT_TRAINING_OF_KIND = {"SUBJECT": False, "NON_SUBJECT": True}
+
+
+#: The field of part 4 that the kind decides.
+KIND_DECIDES = "no_subject_training"
+
+
+def kind_words() -> str:
+    """Part 4's rule by kind, in words (the template's instructions, the schema)."""
+    return "；".join(
+        f"{CHOICES[Kind][kind]}机构填“{YES_NO[value]}”" + (f"，也可整部分不填（视为“{YES_NO[value]}”）" if value else "")
+        for kind, value in NO_SUBJECT_TRAINING_OF_KIND.items()
+    )
+
+
+def part_four_of_kind(kind: str | None, saved: bool, no_subject_training: bool | None) -> dict[str, Any]:
+    """What part 1's kind makes of part 4 (columns to set): a non-subject institution's part 4,
+    never filled in, is saved as 无中小学学科类培训; a saved part 4 that the kind no longer fits
+    is reopened, to be saved again (like part 3 for its categories)."""
+    wanted = NO_SUBJECT_TRAINING_OF_KIND.get(kind)
+    if saved and no_subject_training is not None and no_subject_training != wanted:
+        return {"subject_training_saved": False}
+    if not saved and wanted is True and no_subject_training is None:
+        return {"no_subject_training": True, "subject_training_saved": True}
+    return {}
+
+
+def follow_kind(row: Any) -> None:
+    """An institution row (new or edited in part 1) with part 4 as its kind makes it."""
+    for key, value in part_four_of_kind(row.kind, row.subject_training_saved, row.no_subject_training).items():
+        setattr(row, key, value)
 
 
 @dataclass
@@ -158,6 +253,13 @@ class Checked:
     def problem(self, key: str, problem: validation.Problem) -> None:
         if problem:
             self.fail(key, *problem)
+
+    def failed(self, key: str) -> bool:
+        return any(e.key == key or e.key.startswith(f"{key}.") for e in self.errors)
+
+    def given(self, key: str) -> bool:
+        """The field holds a value that passed the generic checks (rules build on it)."""
+        return self.values.get(key) not in (None, []) and not self.failed(key)
 
 
 def _plain(value: Any) -> Any:
@@ -211,6 +313,26 @@ def _generic(spec: FieldSpec, value: Any, checked: Checked) -> Any:
     return value
 
 
+def _applicable(spec: FieldSpec, v: dict, c: Checked, sent: Collection[str] | None) -> None:
+    """``spec.when``: required where it applies; elsewhere a value sent is NOT_APPLICABLE, and
+    one kept from the saved record (the deciding field changed) is cleared with it."""
+    when = spec.when
+    if v[when.key] in (None, []):
+        return  # the deciding field is missing: that is its own error
+    if when.holds(v[when.key]):
+        if when.required and v[spec.key] in (None, []) and not c.failed(spec.key):
+            c.fail(spec.key, ErrorCode.REQUIRED, f"{applies_words(when)}请填写{spec.label}")
+        return
+    if v[spec.key] in (None, []):
+        return
+    if sent is None or spec.key in sent:
+        decider = SPECS[when.key]
+        chosen = v[when.key]
+        shown = "、".join(_value_label(decider, x) for x in chosen) if isinstance(chosen, list) else _value_label(decider, chosen)
+        c.fail(spec.key, ErrorCode.NOT_APPLICABLE, f"{decider.label}为“{shown}”，不应填写{spec.label}")
+    v[spec.key] = [] if spec.type in ("multi", "sessions") else None
+
+
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -220,48 +342,32 @@ class Context:
 
     today: date
     province_code: str
-    kind: str | None = None  # the institution's kind (part 1), for part 3
+    kind: str | None = None  # the institution's kind (part 1), for parts 3 and 4
 
 
 def _basics(v: dict, c: Checked, ctx: Context) -> None:
-    if v["credit_code"]:
+    if c.given("credit_code"):
         v["credit_code"] = v["credit_code"].upper()
         c.problem("credit_code", validation.credit_code(v["credit_code"], province_code=ctx.province_code))
-    if v["legal_rep_id_number"]:
+    if c.given("legal_rep_id_number"):
         v["legal_rep_id_number"] = v["legal_rep_id_number"].upper()
         c.problem("legal_rep_id_number", validation.resident_id(v["legal_rep_id_number"], today=ctx.today))
     for key in ("legal_rep_phone", "contact_phone"):
-        if v[key]:
+        if c.given(key):
             if problem := validation.mobile(v[key]):
                 c.problem(key, problem)
             else:
                 v[key] = validation.normalized_mobile(v[key])
-    if v["postal_code"]:
+    if c.given("postal_code"):
         c.problem("postal_code", validation.postal_code(v["postal_code"]))
-    if v["phone"]:
+    if c.given("phone"):
         c.problem("phone", validation.phone(v["phone"]))
-    if v["email"] and not _EMAIL.fullmatch(v["email"]):
+    if c.given("email") and not _EMAIL.fullmatch(v["email"]):
         c.fail("email", ErrorCode.INVALID, "电子邮箱格式不正确")
 
 
-_LICENCE = ("licence_number", "licence_issuer", "licence_valid_from", "licence_valid_to")
-_BUSINESS = ("business_licence_number", "business_licence_issuer")
-
-
 def _qualifications(v: dict, c: Checked, ctx: Context) -> None:
-    status = v["qualification_status"]
-    if status is None:
-        return
-    has_licence = status in ("FULL", "LICENCE_ONLY")
-    has_business = status in ("FULL", "BUSINESS_LICENCE_ONLY")
-    for keys, needed in ((_LICENCE, has_licence), (_BUSINESS, has_business)):
-        for key in keys:
-            if not needed:
-                v[key] = None  # the status says there is no such document
-            elif v[key] is None:
-                label = next(f.label for f in FIELDS if f.key == key)
-                c.fail(key, ErrorCode.REQUIRED, f"办学资质为“{CHOICES[QualificationStatus][status]}”时请填写{label}")
-    if has_licence and v["licence_valid_from"] and v["licence_valid_to"] and v["licence_valid_to"] <= v["licence_valid_from"]:
+    if c.given("licence_valid_from") and c.given("licence_valid_to") and v["licence_valid_to"] <= v["licence_valid_from"]:
         c.fail("licence_valid_to", ErrorCode.INVALID, "办学许可证有效期止应晚于有效期起")
 
 
@@ -275,39 +381,27 @@ def kind_conflict(kind: str | None, categories: list[str]) -> str | None:
 
 
 def _operation(v: dict, c: Checked, ctx: Context) -> None:
-    categories = v["training_categories"]
-    if "OTHER" in categories:
-        if not v["other_category"]:
-            c.fail("other_category", ErrorCode.REQUIRED, "勾选“其他类”时请填写具体培训类别")
-    else:
-        v["other_category"] = None
-    if conflict := kind_conflict(ctx.kind, categories):
+    if c.given("training_categories") and (conflict := kind_conflict(ctx.kind, v["training_categories"])):
         c.fail("training_categories", ErrorCode.INVALID, conflict)
-    if v["teacher_count"] is not None and v["staff_count"] is not None and v["teacher_count"] > v["staff_count"]:
+    if c.given("teacher_count") and c.given("staff_count") and v["teacher_count"] > v["staff_count"]:
         c.fail("teacher_count", ErrorCode.INVALID, "专职教师数不能大于从业人员数")
 
 
 def _subject_training(v: dict, c: Checked, ctx: Context) -> None:
-    if v["no_subject_training"] is not False:
-        if v["no_subject_training"]:
-            # 无中小学学科类培训: the part is complete without content.
-            v.update({spec.key: [] if spec.type in ("multi", "sessions") else None for spec in FIELDS_BY_PART[Part.SUBJECT_TRAINING][1:]})
-        return
-    for spec in FIELDS_BY_PART[Part.SUBJECT_TRAINING]:
-        if spec.condition == _WITH_SUBJECTS and v[spec.key] in (None, []):
-            c.fail(spec.key, ErrorCode.REQUIRED, f"有学科类培训时请填写{spec.label}")
-    if v["fee_months"] is None and v["fee_class_hours"] is None:
+    wanted = NO_SUBJECT_TRAINING_OF_KIND.get(ctx.kind)
+    if wanted is not None and v[KIND_DECIDES] is not None and v[KIND_DECIDES] != wanted:
+        c.fail(
+            KIND_DECIDES, ErrorCode.INVALID,
+            "学科类机构须填写中小学学科类培训情况，不能选择“无中小学学科类培训”" if ctx.kind == "SUBJECT"
+            else "非学科类机构没有中小学学科类培训，“无中小学学科类培训”应为“是”",
+        )
+    if v[KIND_DECIDES] is False and v["fee_months"] is None and v["fee_class_hours"] is None and not c.failed("fee_months"):
         c.fail("fee_months", ErrorCode.REQUIRED, "有学科类培训时请填写一次收费最长覆盖的月数或课时")
 
 
 def _facilities(v: dict, c: Checked, ctx: Context) -> None:
-    if v["floor_area"] is not None and v["teaching_area"] is not None and v["teaching_area"] > v["floor_area"]:
+    if c.given("floor_area") and c.given("teaching_area") and v["teaching_area"] > v["floor_area"]:
         c.fail("teaching_area", ErrorCode.INVALID, "教学面积不能大于建筑面积")
-    if v["premises"] == "LEASED":
-        if v["lease_end"] is None:
-            c.fail("lease_end", ErrorCode.REQUIRED, "场地租赁时请填写租赁到期日")
-    else:
-        v["lease_end"] = None
 
 
 _RULES = {
@@ -319,12 +413,21 @@ _RULES = {
 }
 
 
-def validate_part(part: Part, data: dict[str, Any], ctx: Context) -> Checked:
-    """The cleaned values of one part and its problems. ``data`` holds Python values
-    (str, enum values, lists, date, int, Decimal, bool) keyed by ``FieldSpec.key``."""
+def validate_part(part: Part, data: dict[str, Any], ctx: Context, *, sent: Collection[str] | None = None) -> Checked:
+    """The cleaned values of one part and every problem of it at once. ``data`` holds Python
+    values (str, enum values, lists, date, int, Decimal, bool) keyed by ``FieldSpec.key``;
+    ``sent`` names the fields the caller gave when the others come from the saved record
+    (None: all of them were given)."""
     checked = Checked()
     for spec in FIELDS_BY_PART[part]:
         checked.values[spec.key] = _generic(spec, _plain(data.get(spec.key)), checked)
-    if not checked.errors:
-        _RULES[part](checked.values, checked, ctx)
+    unreadable = {e.key for e in checked.errors}
+    _RULES[part](checked.values, checked, ctx)
+    for spec in FIELDS_BY_PART[part]:
+        # Not where the deciding field is unreadable, or is what the kind forbids (part 4).
+        if spec.when is not None and spec.when.key not in unreadable and not (spec.when.key == KIND_DECIDES and checked.failed(KIND_DECIDES)):
+            _applicable(spec, checked.values, checked, sent)
+    order = [spec.key for spec in FIELDS_BY_PART[part]]
+    field_of = lambda key: key.split(".", 1)[0]  # noqa: E731 - classSessions.0.weekday is of classSessions
+    checked.errors.sort(key=lambda e: order.index(field_of(e.key)) if field_of(e.key) in order else len(order))  # in the form's order
     return checked

@@ -21,7 +21,7 @@ from core.ids import parse_id
 from models import Document, Institution, Region
 from models.storage import discard
 from resolvers import audit, findings
-from resolvers.institutions.registration import SAVED_FLAG, Context, Part, kind_conflict, validate_part
+from resolvers.institutions.registration import SAVED_FLAG, Context, Part, follow_kind, kind_conflict, validate_part
 from resolvers.records import merged
 
 
@@ -110,8 +110,8 @@ async def save_part(
             province_code=province_of(await region_path(db, region_code)),
             kind=institution.kind if institution else None,
         )
-        checked = validate_part(part, merged(institution, data) if institution else data, rules)
-        if part is Part.BASICS and not checked.errors:
+        checked = validate_part(part, merged(institution, data) if institution else data, rules, sent=data if institution else None)
+        if part is Part.BASICS and not checked.failed("credit_code") and checked.values["credit_code"]:
             if duplicate := await duplicate_credit_code(
                 db, viewer, checked.values["credit_code"], exclude=institution.id if institution else None
             ):
@@ -128,6 +128,7 @@ async def save_part(
                 created_at=ctx.now,
                 updated_at=ctx.now,
             )
+            follow_kind(institution)
             db.add(institution)
         else:
             for key, value in values.items():
@@ -137,6 +138,7 @@ async def save_part(
             if institution.operation_saved and kind_conflict(institution.kind, institution.training_categories):
                 # A new kind that the saved categories do not fit: part 3 is to be saved again.
                 institution.operation_saved = False
+            follow_kind(institution)
             institution.version += 1
             institution.updated_at = ctx.now
         audit.record(

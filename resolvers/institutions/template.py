@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from resolvers import class_times
-from resolvers.institutions.registration import CHOICES, FIELDS, PART_LABELS, FieldSpec, Part
+from resolvers.institutions.registration import CHOICES, FIELDS, PART_LABELS, YES_NO, FieldSpec, Part
 
 DATA_SHEET = "机构信息"
 GUIDE_SHEET = "填写说明"
@@ -32,7 +32,7 @@ REGION_HEADER = "所在区县代码 *"
 MULTI_SEPARATOR = "、"
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy-mm-dd"
-BOOL_LABELS = {True: "是", False: "否"}
+BOOL_LABELS = YES_NO
 SESSIONS_EXAMPLE = "周一至周五 19:00-20:30；周六、周日 09:00-12:00"
 _DIGITS = re.compile(r"[0-9]{1,12}")
 
@@ -71,7 +71,7 @@ def _guide_rows() -> Iterator[list[str]]:
         yield [header(spec), part_name(spec.part), need, rule]
     yield []
     yield ["说明：带 * 的列每行必填（所在区县代码和第 1 部分“基本情况”的必填项）；第 2–5 部分整部分留空表示尚未登记该部分，"
-           "填写任一列即按该部分的规则校验，其“填写本部分时必填”的列随之必填。"]
+           "填写任一列即按该部分的规则校验，其“填写本部分时必填”的列随之必填；按所选情况“须留空”的列填写了即为错误。"]
     yield ["下载的模板原样导入时没有数据行，不会导入任何机构，也不算错误。"]
     yield ["统一社会信用代码相同的行会更新已登记的机构，不会重复登记；任一行有错误时整个文件都不会导入。"]
 
