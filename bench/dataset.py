@@ -190,7 +190,7 @@ DERIVED = ("urging_notice", "list_period", "list_entry")
 TALLIED = ("institution", "inspection", "application", "training_class", "staff", "complaint", "list_entry", "list_period", "institution_finding")
 #: Institutions whose records the rules check at a time (``write_findings``).
 FINDINGS_BATCH = 5000
-FINDING_COLUMNS = ("institution_id", "position", "rule", "severity", "message", "source", "record_type", "record_id", "record_name")
+FINDING_COLUMNS = ("institution_id", "position", "rule", "severity", "message", "source", "record_type", "record_id", "record_name", "related_ids")
 
 # --- vocabulary -------------------------------------------------------------------------
 
@@ -1493,7 +1493,7 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     derived = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in DERIVED}
     report("derived: " + ", ".join(f"{t} {n:,}" for t, n in derived.items()) + f" ({time.perf_counter() - derived_started:.1f} s, analyzed)")
     findings_started = time.perf_counter()
-    written = await write_findings(url, conn)
+    written = await write_findings(url, conn, report=report)
     report(f"findings: {written:,} ({time.perf_counter() - findings_started:.1f} s)")
     tally_started = time.perf_counter()
     for table in TALLIED:
@@ -1507,17 +1507,20 @@ async def load(plan: Plan, url: str, *, workers: int, keep_indexes: bool, report
     return {**loader.rows, **derived}
 
 
-async def write_findings(url: str, conn) -> int:
+async def write_findings(url: str, conn, report=say) -> int:
     """The findings of the rules on every institution's records, kept as ``resolvers.findings``
     keeps them (its ``findings_for``: the one place the rules are, a fixed number of statements
     per batch of institutions), copied in a batch at a time with ``COPY`` while the table's
-    triggers are off (``tally_rebuild()`` counts them at the end). Returns how many."""
+    triggers are off (``tally_rebuild()`` counts them at the end). Reports progress every 15
+    seconds (about 10 minutes for the national dataset). Returns how many."""
     from models.database import create_engine, create_sessionmaker
     from resolvers.findings import findings_for
 
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
-    written, after = 0, None
+    written, after, checked = 0, None, 0
+    total = await conn.fetchval("SELECT count(*) FROM institution")
+    started = last_report = time.perf_counter()
     try:
         while True:
             async with sessionmaker() as db:
@@ -1528,13 +1531,15 @@ async def write_findings(url: str, conn) -> int:
                     return written
                 found = await findings_for(db, ids)
             rows = [
-                (i, n, f.rule, f.severity, f.message, f.source, f.record_type, f.record_id, f.record_name)
+                (i, n, f.rule, f.severity, f.message, f.source, f.record_type, f.record_id, f.record_name, list(f.related))
                 for i in ids for n, f in enumerate(found[i])
             ]
             if rows:
                 await conn.copy_records_to_table("institution_finding", records=rows, columns=FINDING_COLUMNS)
-            written += len(rows)
-            after = ids[-1]
+            written, checked, after = written + len(rows), checked + len(ids), ids[-1]
+            if (now := time.perf_counter()) - last_report > 15:
+                last_report = now
+                report(f"  findings: {checked:>9,} / {total:,} institutions checked, {written:,} findings, {now - started:6.0f} s")
     finally:
         await engine.dispose()
 
