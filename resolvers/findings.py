@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -132,14 +132,17 @@ async def _batches(sessionmaker, batch: int) -> AsyncIterator[tuple[AsyncSession
         after = ids[-1]
 
 
-async def refresh_all(sessionmaker, batch: int = 2000) -> int:
-    """``refresh`` every institution, a batch per transaction (the demo, the national
-    dataset, ``python server.py tallies --rebuild``); returns how many were checked."""
+async def refresh_all(sessionmaker, batch: int = 2000, on_batch: Callable[[int], object] | None = None) -> int:
+    """``refresh`` every institution, a batch per transaction (the demo, ``python server.py
+    tallies --rebuild`` after a migration that changes the rules' data); ``on_batch`` is told
+    each batch's size (a progress bar). Returns how many were checked."""
     checked = 0
     async for db, ids in _batches(sessionmaker, batch):
         await refresh(db, ids)
         await db.commit()
         checked += len(ids)
+        if on_batch is not None:
+            on_batch(len(ids))
     return checked
 
 

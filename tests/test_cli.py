@@ -109,7 +109,19 @@ async def test_tallies_are_checked_and_rebuilt_from_the_command_line(database_ur
     named = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("institution_tally ")}
     assert named == {str(i) for i in gone}
     assert "--rebuild" in result.stderr
-    # and a rebuild recounts them
+    # and a finding kept that the records no longer give (as after a change of the rules)
+    async with sessionmaker() as db:
+        await db.execute(sa.text(
+            "INSERT INTO institution_finding (institution_id, position, rule, severity, message, source, record_type, record_id, record_name)"
+            " SELECT id, 0, 'FIRE_SAFETY', 'VIOLATION', '旧的检查结果', '来源', 'Institution', id, '5 办学条件' FROM institution WHERE id = :id"
+        ), {"id": gone[0]})
+        await db.commit()
+    # when: a rebuild
     result = await asyncio.to_thread(tallies, "--rebuild")
+    # then: it checks the records again and recounts the tallies
     assert result.returncode == 0, result.stderr
     assert "agree" in result.stdout
+    assert "规则检查" in result.stderr
+    async with sessionmaker() as db:
+        kept = (await db.execute(sa.text("SELECT count(*) FROM institution_finding WHERE institution_id = :id"), {"id": gone[0]})).scalar_one()
+    assert kept == 0
