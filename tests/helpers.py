@@ -28,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 import websockets
 from anyio.from_thread import start_blocking_portal
+from sqlalchemy.ext.asyncio import create_async_engine
 from stdnum.cn import uscc
 
 from auth.passwords import hash_password
@@ -50,7 +51,7 @@ from models import (
     Staff,
     TrainingClass,
 )
-from models.database import admin_value, execute_admin, with_database
+from models.database import admin_value, execute_admin, run_migrations, with_database
 from resolvers import findings
 from resolvers.live import Socket
 from resolvers.regions.applying import Operator, apply_change_set
@@ -82,6 +83,22 @@ async def copy_database(server_url: str, template: str, prefix: str = "xwpx_test
 async def drop_database(server_url: str, url: str) -> None:
     """Drop the database of ``url`` from the server of ``server_url``, connections and all."""
     await execute_admin(server_url, f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+
+
+@contextlib.asynccontextmanager
+async def database_at(server_url: str, revision: str, prefix: str = "xwpx_test"):
+    """A new database migrated only to ``revision`` (to load data as an earlier migration left
+    it and test a later one on it): yields its URL and an engine on it; dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    await execute_admin(server_url, f'CREATE DATABASE "{name}"')
+    url = with_database(server_url, name)
+    engine = create_async_engine(url)
+    try:
+        await asyncio.to_thread(run_migrations, url, revision)
+        yield url, engine
+    finally:
+        await engine.dispose()
+        await drop_database(server_url, url)
 
 
 @contextlib.contextmanager

@@ -17,10 +17,9 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from models import Account, Application, AuditRecord, AuthSession, Complaint, Institution, Region, RegionChangeSet, UrgingNotice
-from models.database import execute_admin, run_migrations, with_database
+from models.database import run_migrations
 from resolvers.regions.applying import Operator, apply_file
 from resolvers.regions.changes import ChangeSetError
 from tests.helpers import (
@@ -31,6 +30,7 @@ from tests.helpers import (
     at,
     build_world,
     change_set,
+    database_at,
     error_codes,
     institution_account,
     tally_differences,
@@ -420,12 +420,7 @@ async def test_the_command_line_applies_with_a_progress_bar_and_refuses_a_second
 async def test_the_migration_brings_a_table_that_had_the_change_in_it_to_the_same_end(pg_server_url):
     # given: a database at migration 0014 whose table was loaded with the 重庆 change already in
     # it (the earlier data/regions.csv: 500157 present, 500105 and 500112 absent)
-    name = f"xwpx_old_table_{uuid.uuid4().hex[:12]}"
-    await execute_admin(pg_server_url, f'CREATE DATABASE "{name}"')
-    url = with_database(pg_server_url, name)
-    engine = create_async_engine(url)
-    try:
-        await asyncio.to_thread(run_migrations, url, "0014")
+    async with database_at(pg_server_url, "0014", prefix="xwpx_old_table") as (url, engine):
         async with engine.begin() as conn:
             await conn.execute(sa.text("DELETE FROM region WHERE code IN ('500105', '500112')"))
             await conn.execute(sa.text("INSERT INTO region (code, name, level, parent_code, path) VALUES ('500157', '两江新区', 3, '500000', '000000/500000/500157/')"))
@@ -438,9 +433,6 @@ async def test_the_migration_brings_a_table_that_had_the_change_in_it_to_the_sam
             ))).all()
             successors = (await conn.execute(sa.text("SELECT code, successor_code FROM region_successor ORDER BY 1, 2"))).all()
             applied = (await conn.execute(sa.text("SELECT name, applied_by FROM region_change_set"))).all()
-    finally:
-        await engine.dispose()
-        await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert regions == [
         ("500105", "江北区", None, date(2026, 1, 25), "000000/500000/500157/500105/"),
         ("500112", "渝北区", None, date(2026, 1, 25), "000000/500000/500112/"),

@@ -14,10 +14,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from models import Institution, InstitutionFinding
-from models.database import create_sessionmaker, execute_admin, run_migrations, with_database
+from models.database import create_sessionmaker, run_migrations
 from resolvers import findings
 from resolvers.class_times import format_sessions, parse
 from resolvers.institutions.template import DATA_SHEET, HEADERS, template_bytes
@@ -37,6 +36,7 @@ from tests.helpers import (
     basics,
     credit_code,
     data,
+    database_at,
     import_institutions,
     klass,
     ok,
@@ -281,12 +281,7 @@ def test_text_read_only_in_part_is_not_read_at_all(text):
 
 async def test_migration_0019_reads_the_old_texts_and_asks_to_review_the_rest(pg_server_url):
     # given: a database at 0018 with part 4 saved as text
-    name = f"xwpx_test_{uuid.uuid4().hex[:16]}"
-    await execute_admin(pg_server_url, f'CREATE DATABASE "{name}"')
-    url = with_database(pg_server_url, name)
-    engine = create_async_engine(url)
-    try:
-        await asyncio.to_thread(run_migrations, url, "0018")
+    async with database_at(pg_server_url, "0018") as (url, engine):
         columns = (
             "id, name, credit_code, region_code, address, kind, mode, nature, legal_rep_name, legal_rep_id_number, legal_rep_phone, "
             "contact_name, contact_phone, no_subject_training, class_times, subject_training_saved, inspection_status, "
@@ -323,6 +318,3 @@ async def test_migration_0019_reads_the_old_texts_and_asks_to_review_the_rest(pg
             (ids["寒暑假"], "SUBJECT_TRAINING_REVIEW", "WARNING"),
         ])
         assert tally == {ids["周一至周五 19:00-22:00，一次收费一年"]: 2, ids["寒暑假"]: 0, ids["周六、周日 9:00-17:00，按季度收费"]: 0}
-    finally:
-        await engine.dispose()
-        await execute_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
