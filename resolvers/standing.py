@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -274,8 +274,9 @@ def compliant_by_region(day: sa.ColumnElement[Any]) -> sa.Select:
 # --- the verdict --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
+    """One reason of a standing (a tuple: a list page builds a few hundred of them)."""
+
     code: str
     effect: Effect
     message: str
@@ -285,7 +286,7 @@ class Reason:
     record_name: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Standing:
     institution_id: uuid.UUID
     licensed: bool
@@ -356,28 +357,43 @@ def _source(code: str, row: Any) -> str:
 _LICENCE_FINDINGS = {"LICENCE_MISSING": "LICENCE_REQUIRED", "LICENCE_EXPIRED": "LICENCE_EXPIRED", "LICENCE_EXPIRING": "LICENCE_EXPIRING"}
 
 
+#: The reasons whose message is their title, whose source is their rule's and whose record is
+#: the institution itself (``_message``, ``_source``, ``_record`` give nothing else for them:
+#: a compliance application not submitted has no application selected), built without them.
+_PLAIN = frozenset({"DEREGISTERED", "QUALIFICATIONS_MISSING", "BUSINESS_LICENCE_MISSING", "COMPLIANCE_NOT_SUBMITTED"})
+
+
+def _reason(code: str, row: Any, day: date) -> Reason:
+    rule = REASONS[code]
+    if code in _PLAIN:
+        return Reason(code, rule.effect, rule.title, rule.source, "Institution", row.id, row.name)
+    record_type, record_id, record_name = _record(code, row)
+    return Reason(code, rule.effect, _message(code, row, day), _source(code, row), record_type, record_id, record_name)
+
+
 def standing_of(row: Any, day: date) -> Standing:
     """The standing of a row selected with ``columns(day)`` (and the institution's id and name)."""
-    codes = list(row.standing_codes)
-    reasons = []
-    for code in codes:
-        record_type, record_id, record_name = _record(code, row)
-        reasons.append(Reason(code, REASONS[code].effect, _message(code, row, day), _source(code, row), record_type, record_id, record_name))
-    findings = [
-        finding(_LICENCE_FINDINGS[r.code], r.message, "Institution", row.id, row.name) for r in reasons if r.code in _LICENCE_FINDINGS
-    ]
+    codes = row.standing_codes
+    licensed = bool(row.standing_licensed)
+    valid_to = row.standing_licence_to if licensed else None
+    if not codes:
+        return Standing(row.id, licensed, True, True, False, False, valid_to)
+    reasons = [_reason(code, row, day) for code in codes]
     effects = {r.effect for r in reasons}
+    black_listed = "BLACK_LISTED" in codes
     return Standing(
         institution_id=row.id,
-        licensed=bool(row.standing_licensed),
+        licensed=licensed,
         lawful=Effect.NOT_LAWFUL not in effects,
-        compliant=not effects & {Effect.NOT_LAWFUL, Effect.NOT_COMPLIANT},
-        black_listed="BLACK_LISTED" in codes,
+        compliant=Effect.NOT_LAWFUL not in effects and Effect.NOT_COMPLIANT not in effects,
+        black_listed=black_listed,
         deregistered="DEREGISTERED" in codes,
-        licence_valid_to=row.standing_licence_to if row.standing_licensed else None,
-        black_list_reason=row.standing_black[2] if "BLACK_LISTED" in codes else None,
+        licence_valid_to=valid_to,
+        black_list_reason=row.standing_black[2] if black_listed else None,
         reasons=reasons,
-        licence_findings=findings,
+        licence_findings=[
+            finding(_LICENCE_FINDINGS[r.code], r.message, "Institution", row.id, row.name) for r in reasons if r.code in _LICENCE_FINDINGS
+        ],
     )
 
 

@@ -53,7 +53,8 @@ OBJECTS = {
 UNCOVERED = ["qualifications { status }", "county { code name }", "inspections(first: 1) { id }", "sites { id }", "facilities { teachingArea }"]
 PAGE_INFO = ["__typename", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"]
 FILTERS = {
-    "name": st.sampled_from(["4401", "SUBJECT", "  440106 ", "%", "_", "无此名"]),
+    # Quotes, a comment, a placeholder and a backslash (which keeps the statement's parameters).
+    "name": st.sampled_from(["4401", "SUBJECT", "  440106 ", "%", "_", "无此名", "it's", "a'' OR ''1", "--", "$1", "a\\b"]),
     "regionCode": st.sampled_from(["440106", "440100", "44", "420000", "999999", "4401061"]),
     "kind": st.sampled_from(["SUBJECT", "NON_SUBJECT"]),
     "mode": st.sampled_from(["ONLINE", "OFFLINE"]),
@@ -388,14 +389,16 @@ def test_odd_requests_answer_the_same_planned_or_not(client, tokens, body, cover
     assert was_planned == covered, normal[:300]
 
 
-def _counted(client, body: dict, headers: dict) -> tuple[dict, list[str], bool]:
+def _counted(client, body: dict, headers: dict, parameters: list | None = None) -> tuple[dict, list[str], bool]:
     """The answer of ``body`` asked a second time (the first plans and compiles it), the
-    statements it ran, and whether it was planned."""
+    statements it ran (their parameters into ``parameters``), and whether it was planned."""
     post, app = client
     statements: list[str] = []
 
-    def count(conn, cursor, statement, *_):
+    def count(conn, cursor, statement, sent, *_):
         statements.append(statement)
+        if parameters is not None:
+            parameters.append(sent)
 
     engine = app.state.engine.sync_engine
     post(body, headers)
@@ -455,3 +458,35 @@ def test_personal_data_read_unmasked_is_audited_alike(client, tokens):
         assert (middle - start, records() - middle) == (recorded, recorded), username
         shown = {e["node"]["legalRepresentative"]["idNumber"] for e in planned["data"]["institutions"]["edges"]}
         assert shown == ({"11010519491231002X"} if recorded else {"110***********002X"}), shown
+
+
+@pytest.mark.parametrize(("name", "inlined"), [(None, True), ("it's -- $1 \"x\"", True), ("a\\b", False)])
+def test_a_planned_page_is_sent_with_its_values_in_its_text(client, tokens, name, inlined):
+    """The page's statement is sent without parameters (planned once per connection,
+    ``resolvers.planner.statements.inline``), quotes, comments and placeholders in a filter
+    included, and answers as normal execution does; a backslash keeps the parameters."""
+    body = {"query": STANDING_PAGE.replace(" idNumber", ""), "variables": {"f": None if name is None else {"name": name}}}
+    sent: list = []
+    answer, statements, planned = _counted(client, body, tokens["edu-440000"], sent)
+    # The page, and for a page that comes back empty the total, each sent as said.
+    edges = answer["data"]["institutions"]["edges"]
+    assert planned and len(statements) == (2 if edges else 3)
+    assert [not s for s in sent[1:]] == [inlined] * (len(sent) - 1), sent[1:]
+    normal, again, _ = _both(client, body, tokens["edu-440000"])
+    assert again == normal
+    assert json.loads(normal)["data"] == answer["data"]
+    assert answer["data"]["institutions"]["totalCount"] == (17 if name is None else 0)
+
+
+def test_values_are_written_as_literals_of_the_same_meaning():
+    from resolvers.planner.statements import NotInlined, inline
+
+    sql = "SELECT $1::VARCHAR, '$2 ''$3''', \"$4\", $2, a - $3, $4::DATE, $5, $6::VARCHAR[], $7, $8::BOOLEAN, $9, $10"
+    values = ["it's", 5, -3, date(2026, 1, 2), timedelta(days=90, seconds=1), ["a", "b'c"], datetime(2026, 1, 1, tzinfo=UTC), True, None, Decimal("-1.5")]
+    assert inline(sql, values) == (
+        "SELECT 'it''s'::VARCHAR, '$2 ''$3''', \"$4\", 5, a - (-3), '2026-01-02'::DATE, '90 days 1 seconds 0 microseconds'::interval, "
+        "ARRAY['a', 'b''c']::VARCHAR[], '2026-01-01T00:00:00+00:00'::timestamptz, true::BOOLEAN, NULL, (-1.5)"
+    )
+    for value, sql in [("a\\b", "$1"), ("a\x00b", "$1"), ([], "$1::VARCHAR[]"), (["a"], "$1"), (float("nan"), "$1"), (b"x", "$1"), ({"a": 1}, "$1")]:
+        with pytest.raises(NotInlined):
+            inline(sql, [value])

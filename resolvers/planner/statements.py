@@ -7,12 +7,27 @@ arguments, the day), so a hit is the same statement with the same values: nothin
 again. The compiled text goes to the driver through SQLAlchemy's ``exec_driver_sql`` on a
 pooled connection: the engine's events (statement counts, ``handle_error`` discarding a
 broken connection) see it like any other, and asyncpg prepares it once per connection.
+
+**Planned once.** A statement's values are written into its text (``inline``: quoted
+literals, with the casts SQLAlchemy already renders), so that it has no parameters: PostgreSQL
+plans a prepared statement without parameters once, with its values known, and runs that
+plan every time it is sent again on the connection. With parameters it would plan it again
+on every execution (a custom plan: for the list page with standing, 1–2 ms of the request)
+or, after five, might keep one generic plan for every region, which can walk the whole
+``(name, id)`` index for a county. A value that ``inline`` does not write with certainty (a
+string with a backslash or a NUL, an empty or untyped list, a type it does not know) leaves
+the whole statement with its parameters, as before.
 """
 
 from __future__ import annotations
 
+import math
+import re
+import uuid
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +56,77 @@ def compile_statement(stmt: sa.Executable) -> Compiled:
     return Compiled(str(compiled), args)
 
 
+class NotInlined(Exception):
+    """A value ``inline`` does not write into a statement's text."""
+
+
+#: A quoted string or identifier (skipped), or a placeholder ``$n`` (group 1), and what follows
+#: it: a cast (group 2) when one does.
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$(\d+)(::)?")
+
+
+#: The type each kind of value is written with where its placeholder has no cast of its own.
+_TYPES = ((datetime, None), (date, "date"), (time, "time"), (timedelta, "interval"), (uuid.UUID, "uuid"))
+
+
+def _literal(value: Any, cast: bool) -> str:
+    """``value`` as a PostgreSQL literal of the same meaning where its placeholder stood
+    (``cast``: the placeholder is followed by a cast, which types the literal)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        if not math.isfinite(value):
+            raise NotInlined("number")
+        text = repr(value) if isinstance(value, float) else str(value)
+        # In parentheses when negative: ``a - $1`` must not become the comment ``a --1``.
+        return f"({text})" if value < 0 else text
+    if isinstance(value, str):
+        # Doubling the quotes is the whole of quoting in a standard string; a backslash
+        # would depend on standard_conforming_strings, and PostgreSQL's text holds no NUL.
+        if "\\" in value or "\x00" in value:
+            raise NotInlined("string")
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple):
+        if not value or not cast:
+            raise NotInlined("list")  # ARRAY[] has no type without the placeholder's cast
+        return "ARRAY[" + ", ".join(_literal(item, False) for item in value) + "]"
+    for kind, name in _TYPES:
+        if isinstance(value, kind):
+            if isinstance(value, timedelta):
+                text = f"'{value.days} days {value.seconds} seconds {value.microseconds} microseconds'"
+            else:
+                text = f"'{value}'" if isinstance(value, uuid.UUID) else f"'{value.isoformat()}'"
+            if cast:
+                return text
+            name = name or ("timestamptz" if value.tzinfo else "timestamp")
+            return f"{text}::{name}"
+    raise NotInlined(type(value).__name__)
+
+
+def inline(sql: str, args: Sequence[Any]) -> str:
+    """``sql`` with each placeholder ``$n`` replaced by ``args[n - 1]`` written as a literal
+    (``NotInlined`` when a value cannot be); quoted text is left as it is."""
+
+    def replace(match: re.Match) -> str:
+        if match.group(1) is None:
+            return match.group(0)
+        return _literal(args[int(match.group(1)) - 1], match.group(2) is not None) + (match.group(2) or "")
+
+    return _TOKENS.sub(replace, sql)
+
+
+def planned_once(compiled: Compiled) -> Compiled:
+    """``compiled`` without parameters (``inline``), or as it is when a value cannot be written."""
+    if not compiled.args:
+        return compiled
+    try:
+        return Compiled(inline(compiled.sql, compiled.args), ())
+    except NotInlined:
+        return compiled
+
+
 class Statements:
     """Compiled statements by key, the most recently used ``size`` kept."""
 
@@ -50,7 +136,7 @@ class Statements:
     def get(self, key: Hashable, build: Callable[[], sa.Executable]) -> Compiled:
         compiled = self._kept.get(key)
         if compiled is None:
-            compiled = self._kept[key] = compile_statement(build())
+            compiled = self._kept[key] = planned_once(compile_statement(build()))
         return compiled
 
 
