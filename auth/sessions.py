@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.scope import subtree_codes_of
 from auth.viewer import Viewer
 from core.clock import today
 from models import Account, AccountKind, AuthSession, Region, RegionChangeSet, valid_on
-from models.database import single_statements
+from models.database import single_statement_engine
 from models.events import SESSIONS_CHANNEL
 
 COOKIE_NAME = "xwpx_session"
@@ -120,7 +120,7 @@ _LOOKUP = _lookup()
 
 
 async def viewer_for_token(
-    db: AsyncSession, token: str, now: datetime, idle_timeout: timedelta
+    db: AsyncSession | AsyncConnection, token: str, now: datetime, idle_timeout: timedelta
 ) -> Viewer | None:
     """The viewer behind ``token``, or None when it is unknown, idle too long or its
     account is disabled. Touches the session (sliding expiry, at most once a
@@ -186,8 +186,9 @@ async def request_viewer(request, now: datetime) -> tuple[Viewer | None, str | N
     if from_cookie and request.method == "POST" and CSRF_HEADER not in request.headers:
         return None, CSRF
     state = request.app.state
-    async with state.sessionmaker() as db:
-        await single_statements(db)
+    # One statement (two, once a minute per region, for the subtree's codes) on a Core
+    # connection without a transaction: no session's bookkeeping on every request.
+    async with single_statement_engine(state.sessionmaker.kw["bind"]).connect() as db:
         viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
     return viewer, EXPIRED if viewer is None else None
 
@@ -236,7 +237,7 @@ _WHY = {IDLE_PREFIX: SESSION_IDLE, DISABLED_PREFIX: ACCOUNT_DISABLED}
 _NOTIFY_WHY = sa.text("SELECT pg_notify(:channel, :prefix || id::text) FROM unnest(:ids) AS id").bindparams(sa.bindparam("ids", type_=ARRAY(sa.Uuid)))
 
 
-async def _tell_why(db: AsyncSession, prefix: str, session_ids: list[uuid.UUID]) -> None:
+async def _tell_why(db: AsyncSession | AsyncConnection, prefix: str, session_ids: list[uuid.UUID]) -> None:
     if session_ids:
         await db.execute(_NOTIFY_WHY, {"channel": SESSIONS_CHANNEL, "prefix": prefix, "ids": session_ids})
 
@@ -251,7 +252,7 @@ def closing(payload: str) -> tuple[uuid.UUID, tuple[int, str]] | None:
         return None
 
 
-async def end_idle_sessions(db: AsyncSession, session_ids: list[uuid.UUID]) -> None:
+async def end_idle_sessions(db: AsyncSession | AsyncConnection, session_ids: list[uuid.UUID]) -> None:
     """End these sessions as idle (committed); every worker hears why before it hears of
     the deletion."""
     await _tell_why(db, IDLE_PREFIX, session_ids)

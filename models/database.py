@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 from pathlib import Path
 
 import asyncpg
@@ -246,6 +247,19 @@ def _check_open(dbapi_connection, connection_record, connection_proxy) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+_SINGLE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def single_statement_engine(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` (the same pool) running each statement in a transaction of its own, without
+    BEGIN and COMMIT: for work of one statement done on a Core connection, without a
+    session's bookkeeping (the planned reads, the request's session lookup)."""
+    single = _SINGLE.get(engine)
+    if single is None:
+        single = _SINGLE[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return single
 
 
 async def single_statements(db: AsyncSession) -> None:

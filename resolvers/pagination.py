@@ -99,12 +99,13 @@ async def paginate(
     return page_of(rows, order_by, size, total)
 
 
-def page_of(rows: list, order_by: Sequence[sa.ColumnElement[Any]], size: int, total: int) -> Page:
-    """The page of ``rows`` (read one past ``size``, to tell whether a next page exists)."""
+def page_of(rows: list, order_by: Sequence[sa.ColumnElement[Any]], size: int, total: int, *, cursors: bool = True) -> Page:
+    """The page of ``rows`` (read one past ``size``, to tell whether a next page exists);
+    without ``cursors`` (a planned page that shows none) each row's cursor is None."""
     keys = [col.key for col in order_by]
     return Page(
         rows=rows[:size],
-        cursors=[encode_cursor([getattr(r, k) for k in keys]) for r in rows[:size]],
+        cursors=[encode_cursor([getattr(r, k) for k in keys]) for r in rows[:size]] if cursors else [None] * len(rows[:size]),
         has_next_page=len(rows) > size,
         total_count=total,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from decimal import Decimal
 
 import strawberry
@@ -107,11 +108,8 @@ class RegistrationProgress:
 
     @classmethod
     def from_row(cls, row: InstitutionRow) -> RegistrationProgress:
-        saved: list[Part] = []
-        missing: list[Part] = []
-        for part, flag in _PART_FLAGS:
-            (saved if flag is None or getattr(row, flag) else missing).append(part)
-        return cls(saved_parts=saved, missing_parts=missing, complete=not missing)
+        saved, missing = parts_of(tuple(flag is None or bool(getattr(row, flag)) for _, flag in _PART_FLAGS))
+        return cls(saved_parts=list(saved), missing_parts=list(missing), complete=not missing)
 
     @classmethod
     def nothing_saved(cls) -> RegistrationProgress:
@@ -122,6 +120,16 @@ class RegistrationProgress:
 #: The parts in the form's order, with the flag that records each one's save (none for
 #: the basic situation, saved with the row).
 _PART_FLAGS = tuple((part, SAVED_FLAG.get(part)) for part in Part)
+
+
+@functools.cache
+def parts_of(saved_flags: tuple[bool, ...]) -> tuple[tuple[Part, ...], tuple[Part, ...]]:
+    """The parts saved and those missing, for the saves of ``_PART_FLAGS`` in their order (a
+    few dozen combinations: each worked out once)."""
+    return (
+        tuple(part for (part, _), saved in zip(_PART_FLAGS, saved_flags, strict=True) if saved),
+        tuple(part for (part, _), saved in zip(_PART_FLAGS, saved_flags, strict=True) if not saved),
+    )
 
 
 @strawberry.type(description="2 办学资质")

@@ -17,7 +17,6 @@ pooled connection and its answer is built. Unmasked personal data read is record
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -32,6 +31,7 @@ from strawberry.types.arguments import convert_arguments
 
 from auth.viewer import Viewer
 from core import faults
+from models.database import single_statement_engine
 from resolvers.planner.statements import Statements
 from schema.extensions import holds_nul, record_personal_reads
 from schema.limits import BUDGETS, caller, check
@@ -76,8 +76,6 @@ class Planner:
         self.schema = strawberry_schema._schema
         self.statements = Statements()
         self._plans: LRUCache = LRUCache(maxsize=size)
-        #: Each engine's view without transactions (the same pool).
-        self._reading: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         query_type = strawberry_schema.schema_converter.type_map[self.schema.query_type.name].definition
         names = strawberry_schema.config.name_converter
         self._fields = {names.get_graphql_name(f): f for f in query_type.fields}
@@ -174,13 +172,9 @@ class Planner:
         return ExecutionResult(data=data, errors=None)
 
     async def _run(self, plan: Plan, arguments: list, context: Any) -> dict:
-        engine = context.sessionmaker.kw["bind"]
-        reading = self._reading.get(engine)
-        if reading is None:
-            # Reads without a transaction: no BEGIN and COMMIT around the page's statement.
-            reading = self._reading[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Reads without a transaction: no BEGIN and COMMIT around the page's statement.
         data: dict[str, Any] = {}
-        async with reading.connect() as connection:
+        async with single_statement_engine(context.sessionmaker.kw["bind"]).connect() as connection:
             for root, args in zip(plan.roots, arguments, strict=True):
                 data[root.selected.key] = self.schema.query_type.name if root.plan is None else await root.plan.run(context, args, connection)
         return data

@@ -217,6 +217,10 @@ class InstitutionList:
             elif entry.name == "pageInfo":
                 only(entry.children, PAGE_INFO_FIELDS)
                 page_info.append(entry)
+        # Cursors are encoded only when the document shows one.
+        self.cursors = any(e.name == "cursor" for entry in edges for e in entry.children) or any(
+            e.name in ("startCursor", "endCursor") for entry in page_info for e in entry.children
+        )
         # What the resolver reads for the same selection (schema.institutions.query).
         self.unit = "registeringUnit" in node
         self.counts = "siteCount" in node or "activeStaffCount" in node
@@ -273,7 +277,7 @@ class InstitutionList:
         total = 0
         if self.total:
             total = rows[0].total_count if rows else (await fetch(connection, self.statements.get((*key, "total"), lambda: build(1))))[0][0]
-        return self.build(page_of(rows, ORDER, size, total), state)
+        return self.build(page_of(rows, ORDER, size, total, cursors=self.cursors), state)
 
 
 def plan_institutions(schema: GraphQLSchema, root: Selected, statements: Statements) -> InstitutionList:
