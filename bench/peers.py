@@ -99,13 +99,32 @@ SUBTREE = (
     " AND r.path ~<~ (current_setting('jwt.claims.region_path') || ':')"
 )
 
+def public_status_sql() -> str:
+    """The public status of the institution ``i`` in SQL, made of the standing's own facts
+    (``resolvers.standing.facts``) as the server's ``PublicInstitution.status`` is, so that
+    the two cannot drift apart."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    from models import Institution
+    from resolvers.standing import facts
+
+    day = sa.cast(sa.func.timezone("Asia/Shanghai", sa.func.now()), sa.Date)
+    f = facts(day)
+    status = sa.case(
+        (f.deregistered, "DEREGISTERED"), (f.black_listed, "BLACKLISTED"), (f.compliant, "COMPLIANT"), else_="REGISTERED"
+    )
+    stmt = sa.select(status).select_from(Institution).where(Institution.id == sa.literal_column("i.id"))
+    return str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
 #: What PostGraphile needs in the benchmark's database (schema xwpx_peers, a role, a policy).
 SETUP = f"""
 DO $$ BEGIN CREATE ROLE {VIEWER_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 CREATE SCHEMA IF NOT EXISTS xwpx_peers;
 GRANT USAGE ON SCHEMA public, xwpx_peers TO {VIEWER_ROLE};
 GRANT SELECT ON public.institution, public.account, public.site, public.staff, public.course,
-  public.training_class, public.region, public.list_entry, public.list_period TO {VIEWER_ROLE};
+  public.training_class, public.region, public.list_entry, public.list_period, public.institution_tally TO {VIEWER_ROLE};
 
 CREATE OR REPLACE FUNCTION xwpx_peers.institution_site_count(i public.institution) RETURNS bigint
 LANGUAGE sql STABLE AS $f$ SELECT count(*) FROM public.site s WHERE s.institution_id = i.id $f$;
@@ -118,21 +137,10 @@ LANGUAGE sql STABLE AS $f$
   SELECT s.* FROM unnest(c.teacher_ids) WITH ORDINALITY AS t(id, n) JOIN public.staff s ON s.id = t.id ORDER BY t.n
 $f$;
 
--- resolvers/public.py's PublicInstitution.status: deregistered, on the current black list
--- of its region, compliant (compliance approved) or registered.
+-- schema/public.py's PublicInstitution.status: deregistered, black-listed, compliant or
+-- registered, from the one standing (resolvers.standing.facts, as of today in Beijing).
 CREATE OR REPLACE FUNCTION xwpx_peers.institution_public_status(i public.institution) RETURNS text
-LANGUAGE sql STABLE AS $f$
-  SELECT CASE
-    WHEN i.deregistered_at IS NOT NULL THEN 'DEREGISTERED'
-    WHEN EXISTS (
-      SELECT 1 FROM public.list_entry e JOIN public.list_period p ON p.id = e.period_id
-      WHERE e.institution_id = i.id AND p.kind = 'BLACK'
-        AND p.number = (SELECT max(q.number) FROM public.list_period q WHERE q.region_code = p.region_code AND q.kind = 'BLACK')
-    ) THEN 'BLACKLISTED'
-    WHEN i.review_status = 'APPROVED' THEN 'COMPLIANT'
-    ELSE 'REGISTERED'
-  END
-$f$;
+LANGUAGE sql STABLE AS $f$ {public_status_sql()} $f$;
 
 -- resolvers/public.py's search: the region's codes as a list, substring or word similarity
 -- (0.5, or 0.3 when nothing is that close), ranked the same way; every match (PostGraphile

@@ -298,8 +298,15 @@ class Standing:
     #: The reason the current black list gives (None when not black-listed).
     black_list_reason: str | None = None
     reasons: list[Reason] = field(default_factory=list)
-    #: The rules of the licence that hold (findings derived from the standing).
-    licence_findings: list[Finding] = field(default_factory=list)
+    institution_name: str = ""
+
+    @property
+    def licence_findings(self) -> list[Finding]:
+        """The rules of the licence that hold (findings derived from the standing's reasons)."""
+        return [
+            finding(_LICENCE_FINDINGS[r.code], r.message, "Institution", self.institution_id, self.institution_name)
+            for r in self.reasons if r.code in _LICENCE_FINDINGS
+        ]
 
     @property
     def white_list_eligible(self) -> bool:
@@ -391,9 +398,7 @@ def standing_of(row: Any, day: date) -> Standing:
         licence_valid_to=valid_to,
         black_list_reason=row.standing_black[2] if black_listed else None,
         reasons=reasons,
-        licence_findings=[
-            finding(_LICENCE_FINDINGS[r.code], r.message, "Institution", row.id, row.name) for r in reasons if r.code in _LICENCE_FINDINGS
-        ],
+        institution_name=row.name,
     )
 
 
