@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     planned_reads: bool = Field(
         True, description="Answer the list pages the planner covers from their plans (docs/read-path.md); `0`: every operation by normal execution (so does `XWPX_OTEL=1`)."
     )
+    planned_literals: bool = Field(
+        False,
+        description=(
+            "Send a planned page's statement with its values written in, so PostgreSQL plans it once per connection "
+            "(1–2 ms less a page) at the price of a kept plan per distinct page (up to about 0.9 MB each, 100 per connection); docs/read-path.md."
+        ),
+    )
     event_retention_days: int = Field(
         90, ge=1, description="Days the event feed keeps its events (`events(after: ...)`, and resuming a subscription); older ones are purged."
     )

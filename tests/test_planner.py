@@ -271,6 +271,9 @@ def _both(client, body: dict, headers: dict) -> tuple[bytes, bytes, bool]:
 def test_generated_documents_answer_the_same_planned_or_not(client, tokens, username):
     headers = tokens[username]
     seen = {"planned": 0, "normal": 0}
+    # Every other viewer's plans are sent with their values written in (XWPX_PLANNED_LITERALS).
+    _, app = client
+    app.state.settings.planned_literals = CALLERS.index(username) % 2 == 0
 
     # A seed of each viewer's own: other documents for each, the same on every run.
     @seed(zlib.crc32(username.encode()))
@@ -284,7 +287,10 @@ def test_generated_documents_answer_the_same_planned_or_not(client, tokens, user
         assert was_planned == (covered and username != "org-1" and "errors" not in answer), (query, variables, answer)
         seen["planned" if was_planned else "normal"] += 1
 
-    run()
+    try:
+        run()
+    finally:
+        app.state.settings.planned_literals = False
     # The generator reaches both paths for every regulator (the institution account: normal only).
     assert seen["planned"] > 0 if username != "org-1" else seen["planned"] == 0, seen
     assert seen["normal"] > 0, seen
@@ -460,19 +466,27 @@ def test_personal_data_read_unmasked_is_audited_alike(client, tokens):
         assert shown == ({"11010519491231002X"} if recorded else {"110***********002X"}), shown
 
 
+@pytest.mark.parametrize("literals", [True, False])
 @pytest.mark.parametrize(("name", "inlined"), [(None, True), ("it's -- $1 \"x\"", True), ("a\\b", False)])
-def test_a_planned_page_is_sent_with_its_values_in_its_text(client, tokens, name, inlined):
-    """The page's statement is sent without parameters (planned once per connection,
-    ``resolvers.planner.statements.inline``), quotes, comments and placeholders in a filter
-    included, and answers as normal execution does; a backslash keeps the parameters."""
+def test_a_planned_page_is_sent_with_its_values_in_its_text(client, tokens, name, inlined, literals):
+    """With ``XWPX_PLANNED_LITERALS`` the page's statement is sent without parameters
+    (planned once per connection, ``resolvers.planner.statements.inline``), quotes, comments
+    and placeholders in a filter included, and answers as normal execution does; a backslash
+    keeps the parameters, and so does the default."""
+    _, app = client
+    inlined = inlined and literals
     body = {"query": STANDING_PAGE.replace(" idNumber", ""), "variables": {"f": None if name is None else {"name": name}}}
     sent: list = []
-    answer, statements, planned = _counted(client, body, tokens["edu-440000"], sent)
+    app.state.settings.planned_literals = literals
+    try:
+        answer, statements, planned = _counted(client, body, tokens["edu-440000"], sent)
+        normal, again, _ = _both(client, body, tokens["edu-440000"])
+    finally:
+        app.state.settings.planned_literals = False
     # The page, and for a page that comes back empty the total, each sent as said.
     edges = answer["data"]["institutions"]["edges"]
     assert planned and len(statements) == (2 if edges else 3)
     assert [not s for s in sent[1:]] == [inlined] * (len(sent) - 1), sent[1:]
-    normal, again, _ = _both(client, body, tokens["edu-440000"])
     assert again == normal
     assert json.loads(normal)["data"] == answer["data"]
     assert answer["data"]["institutions"]["totalCount"] == (17 if name is None else 0)

@@ -8,15 +8,20 @@ again. The compiled text goes to the driver through SQLAlchemy's ``exec_driver_s
 pooled connection: the engine's events (statement counts, ``handle_error`` discarding a
 broken connection) see it like any other, and asyncpg prepares it once per connection.
 
-**Planned once.** A statement's values are written into its text (``inline``: quoted
-literals, with the casts SQLAlchemy already renders), so that it has no parameters: PostgreSQL
-plans a prepared statement without parameters once, with its values known, and runs that
-plan every time it is sent again on the connection. With parameters it would plan it again
-on every execution (a custom plan: for the list page with standing, 1–2 ms of the request)
-or, after five, might keep one generic plan for every region, which can walk the whole
-``(name, id)`` index for a county. A value that ``inline`` does not write with certainty (a
-string with a backslash or a NUL, an empty or untyped list, a type it does not know) leaves
-the whole statement with its parameters, as before.
+**Planned once** (``XWPX_PLANNED_LITERALS=1``, off by default). A statement's values are
+written into its text (``inline``: quoted literals, with the casts SQLAlchemy already
+renders), so that it has no parameters: PostgreSQL plans a prepared statement without
+parameters once, with its values known, and runs that plan every time it is sent again on
+the connection. With parameters it plans it again on every execution (a custom plan: for
+the list page with standing, 1–2 ms of the request) or, after five, might keep one generic
+plan for every region, which can walk the whole ``(name, id)`` index for a county. The
+price is memory: each distinct text (a viewer's region, filter, page and day) is a plan kept
+by the connection while asyncpg keeps the statement (the latest 100 per connection), about
+0.17 MB for the plain page and 0.9 MB for the page with standing (``pg_backend_memory_contexts``
+on the national dataset), against one kept text for every region with parameters — so it is
+off unless a deployment has few regions per worker or the memory to spare. A value that
+``inline`` does not write with certainty (a string with a backslash or a NUL, an empty or
+untyped list, a type it does not know) leaves the whole statement with its parameters.
 """
 
 from __future__ import annotations
@@ -133,10 +138,13 @@ class Statements:
     def __init__(self, size: int = 1024) -> None:
         self._kept: LRUCache = LRUCache(maxsize=size)
 
-    def get(self, key: Hashable, build: Callable[[], sa.Executable]) -> Compiled:
+    def get(self, key: Hashable, build: Callable[[], sa.Executable], *, literals: bool = False) -> Compiled:
+        """The statement of ``key``; with ``literals`` its values written in (``planned_once``)."""
+        key = (key, literals)
         compiled = self._kept.get(key)
         if compiled is None:
-            compiled = self._kept[key] = planned_once(compile_statement(build()))
+            compiled = compile_statement(build())
+            compiled = self._kept[key] = planned_once(compiled) if literals else compiled
         return compiled
 
 

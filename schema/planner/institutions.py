@@ -273,10 +273,11 @@ class InstitutionList:
                 ))
             return built[part]
 
-        rows = list(await fetch(connection, self.statements.get((*key, "page"), lambda: build(0))))
+        literals = context.settings.planned_literals
+        rows = list(await fetch(connection, self.statements.get((*key, "page"), lambda: build(0), literals=literals)))
         total = 0
         if self.total:
-            total = rows[0].total_count if rows else (await fetch(connection, self.statements.get((*key, "total"), lambda: build(1))))[0][0]
+            total = rows[0].total_count if rows else (await fetch(connection, self.statements.get((*key, "total"), lambda: build(1), literals=literals)))[0][0]
         return self.build(page_of(rows, ORDER, size, total, cursors=self.cursors), state)
 
 
