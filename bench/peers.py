@@ -99,6 +99,7 @@ SUBTREE = (
     " AND r.path ~<~ (current_setting('jwt.claims.region_path') || ':')"
 )
 
+
 def public_status_sql() -> str:
     """The public status of the institution ``i`` in SQL, made of the standing's own facts
     (``resolvers.standing.facts``) as the server's ``PublicInstitution.status`` is, so that
