@@ -103,9 +103,10 @@ def page_of(rows: list, order_by: Sequence[sa.ColumnElement[Any]], size: int, to
     """The page of ``rows`` (read one past ``size``, to tell whether a next page exists);
     without ``cursors`` (a planned page that shows none) each row's cursor is None."""
     keys = [col.key for col in order_by]
+    shown = rows[:size]
     return Page(
-        rows=rows[:size],
-        cursors=[encode_cursor([getattr(r, k) for k in keys]) for r in rows[:size]] if cursors else [None] * len(rows[:size]),
+        rows=shown,
+        cursors=[encode_cursor([getattr(r, k) for k in keys]) for r in shown] if cursors else [None] * len(shown),
         has_next_page=len(rows) > size,
         total_count=total,
     )

@@ -70,10 +70,6 @@ class NotInlined(Exception):
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$(\d+)(::)?")
 
 
-#: The type each kind of value is written with where its placeholder has no cast of its own.
-_TYPES = ((datetime, None), (date, "date"), (time, "time"), (timedelta, "interval"), (uuid.UUID, "uuid"))
-
-
 def _literal(value: Any, cast: bool) -> str:
     """``value`` as a PostgreSQL literal of the same meaning where its placeholder stood
     (``cast``: the placeholder is followed by a cast, which types the literal)."""
@@ -97,17 +93,18 @@ def _literal(value: Any, cast: bool) -> str:
         if not value or not cast:
             raise NotInlined("list")  # ARRAY[] has no type without the placeholder's cast
         return "ARRAY[" + ", ".join(_literal(item, False) for item in value) + "]"
-    for kind, name in _TYPES:
-        if isinstance(value, kind):
-            if isinstance(value, timedelta):
-                text = f"'{value.days} days {value.seconds} seconds {value.microseconds} microseconds'"
-            else:
-                text = f"'{value}'" if isinstance(value, uuid.UUID) else f"'{value.isoformat()}'"
-            if cast:
-                return text
-            name = name or ("timestamptz" if value.tzinfo else "timestamp")
-            return f"{text}::{name}"
-    raise NotInlined(type(value).__name__)
+    # The rest are quoted, and typed where the placeholder has no cast of its own.
+    if isinstance(value, timedelta):
+        text, name = f"'{value.days} days {value.seconds} seconds {value.microseconds} microseconds'", "interval"
+    elif isinstance(value, datetime):
+        text, name = f"'{value.isoformat()}'", "timestamptz" if value.tzinfo else "timestamp"
+    elif isinstance(value, date | time):
+        text, name = f"'{value.isoformat()}'", "date" if isinstance(value, date) else "time"
+    elif isinstance(value, uuid.UUID):
+        text, name = f"'{value}'", "uuid"
+    else:
+        raise NotInlined(type(value).__name__)
+    return text if cast else f"{text}::{name}"
 
 
 def inline(sql: str, args: Sequence[Any]) -> str:
