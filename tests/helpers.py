@@ -1038,3 +1038,14 @@ async def with_findings(sessionmaker, ids: dict[str, str]) -> dict[str, set[str]
         await findings.refresh(db, [uuid.UUID(i) for i in ids.values()])
         await db.commit()
     return {name: {"FEE_PERIOD", *(["NON_PROFIT"] if "-SUBJECT-" in name else [])} for name in ids}
+
+
+def signed_in(post, usernames: list[str], passwords: dict[str, str] | None = None) -> dict[str, dict]:
+    """The Authorization header of each username, signed in through ``post`` (the demo
+    password unless ``passwords`` names another)."""
+    headers = {}
+    for username in usernames:
+        password = (passwords or {}).get(username, DEMO_PASSWORD)
+        login = post({"query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", "variables": {"u": username, "p": password}}, {})
+        headers[username] = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
+    return headers

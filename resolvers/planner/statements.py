@@ -51,14 +51,47 @@ class Compiled:
     args: tuple[Any, ...]
 
 
-def compile_statement(stmt: sa.Executable) -> Compiled:
-    """``stmt`` as the asyncpg dialect sends it: its text, and its bound values processed as
-    SQLAlchemy processes them (enums, arrays) in the placeholders' order."""
+def _compile(stmt: sa.Executable) -> tuple[str, tuple[Any, ...], tuple[str, ...]]:
+    """``stmt``'s text as the asyncpg dialect sends it, its bound values processed as
+    SQLAlchemy processes them (enums, arrays), and their names, in the placeholders' order."""
     compiled = stmt.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     processors = compiled._bind_processors
-    args = tuple(processors[name](params[name]) if name in processors else params[name] for name in compiled.positiontup or ())
-    return Compiled(str(compiled), args)
+    order = tuple(compiled.positiontup or ())
+    return str(compiled), tuple(processors[name](params[name]) if name in processors else params[name] for name in order), order
+
+
+def compile_statement(stmt: sa.Executable) -> Compiled:
+    """``stmt`` as the asyncpg dialect sends it: its text, and its bound values."""
+    sql, args, _ = _compile(stmt)
+    return Compiled(sql, args)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A statement compiled once with some of its values bound per execution: its text, its
+    other values, and where each named value goes among the placeholders."""
+
+    sql: str
+    args: tuple[Any, ...]
+    slots: tuple[tuple[str, int], ...]
+
+    def bind(self, **values: Any) -> Compiled:
+        """The statement with ``values`` (by bound parameter name) in their places."""
+        args = list(self.args)
+        for name, position in self.slots:
+            args[position] = values[name]
+        return Compiled(self.sql, tuple(args))
+
+
+def compile_template(stmt: sa.Executable, names: tuple[str, ...]) -> Template:
+    """``stmt`` compiled once, the bound parameters ``names`` left to ``Template.bind``
+    (sent as the driver takes them: they get no SQLAlchemy processing)."""
+    sql, args, order = _compile(stmt)
+    missing = [name for name in names if name not in order]
+    if missing:
+        raise ValueError(f"the statement binds no {missing}")
+    return Template(sql, args, tuple((name, i) for i, name in enumerate(order) if name in names))
 
 
 class NotInlined(Exception):
@@ -134,6 +167,15 @@ class Statements:
 
     def __init__(self, size: int = 1024) -> None:
         self._kept: LRUCache = LRUCache(maxsize=size)
+
+    def template(self, key: Hashable, build: Callable[[], sa.Executable], names: tuple[str, ...]) -> Template:
+        """The template of ``key`` (``compile_template``; never with its values written in:
+        the values bound per execution would make every text a new one)."""
+        key = (key, "template")
+        made = self._kept.get(key)
+        if made is None:
+            made = self._kept[key] = compile_template(build(), names)
+        return made
 
     def get(self, key: Hashable, build: Callable[[], sa.Executable], *, literals: bool = False) -> Compiled:
         """The statement of ``key``; with ``literals`` its values written in (``planned_once``)."""

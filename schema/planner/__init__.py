@@ -6,7 +6,8 @@ planner covers.
 
 A plan is made once per (schema, document, operation, kind of viewer): the document parsed
 within the caller's token budget, validated against the schema, free of directives; every
-root field planned (``institutions``: ``schema.planner.institutions``) and allowed to this
+root field planned (``institutions``: ``schema.planner.institutions``; ``institution``:
+``schema.planner.detail``) and allowed to this
 kind of viewer by the field's own permission classes. Per request: the variables coerced
 by graphql-core, the query limits (``schema.limits.check``) and the NUL rule checked, the
 arguments converted as Strawberry converts them, then the plan's statements run on one
@@ -35,13 +36,14 @@ from models.database import single_statement_engine
 from resolvers.planner.statements import Statements
 from schema.extensions import holds_nul, record_personal_reads
 from schema.limits import BUDGETS, caller, check
+from schema.planner.detail import plan_institution
 from schema.planner.document import NotCovered, Selected, collect, fragments_of, has_directives
 from schema.planner.institutions import plan_institutions
 
 log = logging.getLogger("xwpx")
 
 #: The root fields the planner plans, by name.
-ROOTS: dict[str, Callable] = {"institutions": plan_institutions}
+ROOTS: dict[str, Callable] = {"institutions": plan_institutions, "institution": plan_institution}
 
 
 def viewer_kind(viewer: Viewer | None) -> Hashable:
@@ -118,7 +120,7 @@ class Planner:
             strawberry_field = self._fields[selected.name]
             if not self._allowed(strawberry_field, viewer):
                 raise NotCovered("permission")
-            roots.append(_Root(selected, self.schema.query_type.fields[selected.name], strawberry_field, make(self.schema, selected, self.statements)))
+            roots.append(_Root(selected, self.schema.query_type.fields[selected.name], strawberry_field, make(self.schema, selected, self.statements, viewer)))
         return Plan(document, operation, roots)
 
     @staticmethod

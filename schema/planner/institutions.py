@@ -50,6 +50,8 @@ NODE_FIELDS = frozenset({
     "__typename", "id", *_COLUMNS, "overdue", "registrationProgress", "registeringUnit", "siteCount", "activeStaffCount",
     "legalRepresentative", "contactPerson", "standing",
 })
+#: The node fields that read only the institution's own row (an institution's detail plans these).
+DETAIL_NODE_FIELDS = frozenset({"__typename", "id", *_COLUMNS, "overdue", "registrationProgress", "legalRepresentative", "contactPerson"})
 CONNECTION_FIELDS = frozenset({"__typename", "totalCount", "edges", "pageInfo"})
 EDGE_FIELDS = frozenset({"__typename", "cursor", "node"})
 PAGE_INFO_FIELDS = frozenset({"__typename", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
@@ -98,7 +100,8 @@ def _object(
     return build
 
 
-def _node(schema: GraphQLSchema, selected: list[Selected]) -> Build:
+def _node(schema: GraphQLSchema, selected: list[Selected], lists: dict[str, Build] | None = None) -> Build:
+    """An institution from its row; ``lists``: the values of fields planned elsewhere, by response key."""
     institution = schema.type_map["Institution"]
     parts: dict[str, Build] = {"id": lambda row, state: str(row.id)}
     for field, column in _COLUMNS.items():
@@ -112,7 +115,7 @@ def _node(schema: GraphQLSchema, selected: list[Selected]) -> Build:
         "standing": _standing,
     }
     keyed = {entry.key: objects[entry.name](schema, entry.children) for entry in selected if entry.name in objects}
-    return _object(schema, "Institution", selected, parts, keyed)
+    return _object(schema, "Institution", selected, parts, {**keyed, **(lists or {})})
 
 
 def _progress(schema: GraphQLSchema, selected: list[Selected]) -> Build:
@@ -281,7 +284,7 @@ class InstitutionList:
         return self.build(page_of(rows, ORDER, size, total, cursors=self.cursors), state)
 
 
-def plan_institutions(schema: GraphQLSchema, root: Selected, statements: Statements) -> InstitutionList:
+def plan_institutions(schema: GraphQLSchema, root: Selected, statements: Statements, viewer: Viewer | None) -> InstitutionList:
     if not root.children:
         raise NotCovered(root.name)
     return InstitutionList(schema, root, statements)
