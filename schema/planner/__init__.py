@@ -167,7 +167,7 @@ class Planner:
             data = await self._run(plan, arguments, context)
         except Exception as error:  # noqa: BLE001 - normal execution answers it, and reports it
             if faults.fault_of(error) is None:
-                log.debug("planned answer failed (%s); normal execution answers", type(error).__name__)
+                log.debug("planned answer failed (%s); normal execution answers", type(error).__name__, exc_info=True)
             context.personal_reads.clear()
             return None
         await record_personal_reads(context)
