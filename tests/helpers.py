@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +29,10 @@ import pytest
 import sqlalchemy as sa
 import websockets
 from anyio.from_thread import start_blocking_portal
+from hypothesis import HealthCheck, given, seed
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import create_async_engine
 from stdnum.cn import uscc
 
@@ -1049,3 +1054,70 @@ def signed_in(post, usernames: list[str], passwords: dict[str, str] | None = Non
         login = post({"query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", "variables": {"u": username, "p": password}}, {})
         headers[username] = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
     return headers
+
+
+# --- the planned read path against normal execution (tests/test_planner*.py) ---
+
+
+def planned_count() -> float:
+    return REGISTRY.get_sample_value("xwpx_graphql_planned_total", {"path": "planned"}) or 0.0
+
+
+def both_paths(client, body: dict, headers: dict) -> tuple[bytes, bytes, bool]:
+    """The answer with planned reads off and on, and whether the second was planned."""
+    post, app = client
+    app.state.settings.planned_reads = False
+    try:
+        normal = post(body, headers)
+    finally:
+        app.state.settings.planned_reads = True
+    before = planned_count()
+    planned = post(body, headers)
+    assert (normal.status_code, normal.headers.get("content-type")) == (planned.status_code, planned.headers.get("content-type")), (normal.text, planned.text)
+    return normal.content, planned.content, planned_count() == before + 1
+
+
+def check_generated(client, headers: dict, username: str, documents: st.SearchStrategy, examples: int) -> None:
+    """Documents drawn from ``documents`` ((query, variables, covered)) asked by ``username``
+    with planned reads off and on: the same bytes; planned exactly when covered, asked by a
+    regulator and answered without errors; both paths reached (the institution account's
+    only by normal execution)."""
+    seen = {"planned": 0, "normal": 0}
+
+    # A seed of each viewer's own: other documents for each, the same on every run.
+    @seed(zlib.crc32(username.encode()))
+    @hypothesis_settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(documents)
+    def run(case: tuple[str, dict, bool]) -> None:
+        query, variables, covered = case
+        normal, planned, was_planned = both_paths(client, {"query": query, "variables": variables}, headers)
+        assert planned == normal, (query, variables)
+        answer = json.loads(normal)
+        assert was_planned == (covered and username != "org-1" and "errors" not in answer), (query, variables, answer)
+        seen["planned" if was_planned else "normal"] += 1
+
+    run()
+    assert seen["planned"] > 0 if username != "org-1" else seen["planned"] == 0, seen
+    assert seen["normal"] > 0, seen
+
+
+def counted(client, body: dict, headers: dict, parameters: list | None = None) -> tuple[dict, list[str], bool]:
+    """The answer of ``body`` asked a second time (the first plans and compiles it), the
+    statements it ran (their parameters into ``parameters``), and whether it was planned."""
+    post, app = client
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, sent, *_):
+        statements.append(statement)
+        if parameters is not None:
+            parameters.append(sent)
+
+    engine = app.state.engine.sync_engine
+    post(body, headers)
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        before = planned_count()
+        answer = post(body, headers).json()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return answer, statements, planned_count() == before + 1

@@ -13,22 +13,19 @@ without errors, must have been answered from its plan, and any other by normal e
 from __future__ import annotations
 
 import json
-import zlib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from prometheus_client import REGISTRY
 
 from auth.passwords import hash_password
 from demo.accounts import seed_accounts
 from models import Account, AccountKind, Application, Institution, InstitutionFunds, ListEntry, ListPeriod, Site, Staff
 from models.database import create_engine, create_sessionmaker
 from resolvers import findings
-from tests.helpers import COMPLETE, ELIGIBLE, VIEWERS, app_in_a_thread, insert_institutions, signed_in
+from tests.helpers import COMPLETE, ELIGIBLE, VIEWERS, app_in_a_thread, both_paths, check_generated, counted, insert_institutions, signed_in
 
 NOW = datetime(2026, 11, 20, 2, tzinfo=UTC)
 EXAMPLES = 40
@@ -245,48 +242,6 @@ def tokens(client) -> dict[str, dict]:
     return headers
 
 
-def _planned() -> float:
-    return REGISTRY.get_sample_value("xwpx_graphql_planned_total", {"path": "planned"}) or 0.0
-
-
-def _both(client, body: dict, headers: dict) -> tuple[bytes, bytes, bool]:
-    """The answer with planned reads off and on, and whether the second was planned."""
-    post, app = client
-    app.state.settings.planned_reads = False
-    try:
-        normal = post(body, headers)
-    finally:
-        app.state.settings.planned_reads = True
-    before = _planned()
-    planned = post(body, headers)
-    assert (normal.status_code, normal.headers.get("content-type")) == (planned.status_code, planned.headers.get("content-type")), (normal.text, planned.text)
-    return normal.content, planned.content, _planned() == before + 1
-
-
-def check_generated(client, headers: dict, username: str, documents: st.SearchStrategy, examples: int) -> None:
-    """Documents drawn from ``documents`` ((query, variables, covered)) asked by ``username``
-    with planned reads off and on: the same bytes; planned exactly when covered, asked by a
-    regulator and answered without errors; both paths reached (the institution account's
-    only by normal execution)."""
-    seen = {"planned": 0, "normal": 0}
-
-    # A seed of each viewer's own: other documents for each, the same on every run.
-    @seed(zlib.crc32(username.encode()))
-    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(documents)
-    def run(case: tuple[str, dict, bool]) -> None:
-        query, variables, covered = case
-        normal, planned, was_planned = _both(client, {"query": query, "variables": variables}, headers)
-        assert planned == normal, (query, variables)
-        answer = json.loads(normal)
-        assert was_planned == (covered and username != "org-1" and "errors" not in answer), (query, variables, answer)
-        seen["planned" if was_planned else "normal"] += 1
-
-    run()
-    assert seen["planned"] > 0 if username != "org-1" else seen["planned"] == 0, seen
-    assert seen["normal"] > 0, seen
-
-
 @pytest.mark.parametrize("username", CALLERS)
 def test_generated_documents_answer_the_same_planned_or_not(client, tokens, username):
     # Every other viewer's plans are sent with their values written in (XWPX_PLANNED_LITERALS).
@@ -311,7 +266,7 @@ FULL_PAGE = """query($f: InstitutionFilter) { institutions(filter: $f, first: 50
     {"findingRules": []},
 ])
 def test_the_list_page_of_every_viewer_answers_the_same(client, tokens, username, f):
-    normal, planned, was_planned = _both(client, {"query": FULL_PAGE, "variables": {"f": f}}, tokens[username])
+    normal, planned, was_planned = both_paths(client, {"query": FULL_PAGE, "variables": {"f": f}}, tokens[username])
     assert planned == normal
     assert was_planned
     if f == {"hasFindings": True} and username == "edu-000000":
@@ -337,7 +292,7 @@ def test_the_page_with_standing_of_every_viewer_answers_the_same(client, tokens,
     """The standing's fields are planned (the page's own statement reads them, built by
     ``resolvers.standing.standing_of`` as normal execution builds them) and answer the same,
     byte for byte, for every viewer of the scope matrix and the standing's filters."""
-    normal, planned, was_planned = _both(client, {"query": STANDING_PAGE, "variables": {"f": f}}, tokens[username])
+    normal, planned, was_planned = both_paths(client, {"query": STANDING_PAGE, "variables": {"f": f}}, tokens[username])
     assert planned == normal
     assert was_planned
     edges = json.loads(planned)["data"]["institutions"]["edges"]
@@ -392,31 +347,9 @@ def test_odd_requests_answer_the_same_planned_or_not(client, tokens, body, cover
     """Bodies that normal execution refuses, answers with errors, or answers with what the
     planner does not cover (a directive), are answered exactly as it answers them (the
     status, the content type, the bytes); the plan answers only the ones it covers."""
-    normal, planned, was_planned = _both(client, body, tokens["edu-440106"])
+    normal, planned, was_planned = both_paths(client, body, tokens["edu-440106"])
     assert planned == normal
     assert was_planned == covered, normal[:300]
-
-
-def _counted(client, body: dict, headers: dict, parameters: list | None = None) -> tuple[dict, list[str], bool]:
-    """The answer of ``body`` asked a second time (the first plans and compiles it), the
-    statements it ran (their parameters into ``parameters``), and whether it was planned."""
-    post, app = client
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, sent, *_):
-        statements.append(statement)
-        if parameters is not None:
-            parameters.append(sent)
-
-    engine = app.state.engine.sync_engine
-    post(body, headers)
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        before = _planned()
-        answer = post(body, headers).json()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-    return answer, statements, _planned() == before + 1
 
 
 def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
@@ -424,7 +357,7 @@ def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
     session's idle time is not written again within the minute; nothing read unmasked is
     written to the audit trail)."""
     body = {"query": FULL_PAGE.replace(" idNumber", ""), "variables": {"f": None}}  # no unmasked read to audit
-    answer, statements, planned = _counted(client, body, tokens["edu-440106"])
+    answer, statements, planned = counted(client, body, tokens["edu-440106"])
     assert planned
     assert answer["data"]["institutions"]["totalCount"] == 11
     assert len(statements) == 2, statements
@@ -436,7 +369,7 @@ def test_a_planned_page_with_standing_is_one_statement_after_the_session(client,
     """The standing adds no statement to a planned page, whatever its size: the session's
     read, then the page with its rows' standing and the total."""
     body = {"query": STANDING_PAGE.replace(" idNumber", "").replace("first: 50", f"first: {size}"), "variables": {"f": None}}
-    answer, statements, planned = _counted(client, body, tokens["edu-440000"])
+    answer, statements, planned = counted(client, body, tokens["edu-440000"])
     assert planned
     assert len(answer["data"]["institutions"]["edges"]) == min(size, 17)
     assert len(statements) == 2, statements
@@ -481,8 +414,8 @@ def test_a_planned_page_is_sent_with_its_values_in_its_text(client, tokens, name
     sent: list = []
     app.state.settings.planned_literals = literals
     try:
-        answer, statements, planned = _counted(client, body, tokens["edu-440000"], sent)
-        normal, again, _ = _both(client, body, tokens["edu-440000"])
+        answer, statements, planned = counted(client, body, tokens["edu-440000"], sent)
+        normal, again, _ = both_paths(client, body, tokens["edu-440000"])
     finally:
         app.state.settings.planned_literals = False
     # The page, and for a page that comes back empty the total, each sent as said.

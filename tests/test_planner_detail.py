@@ -25,8 +25,7 @@ from auth.passwords import hash_password
 from demo.accounts import seed_accounts
 from models import Account, AccountKind, Course, Institution, Site, Staff, TrainingClass
 from models.database import create_engine, create_sessionmaker
-from tests.helpers import VIEWERS, app_in_a_thread, insert_institutions, signed_in
-from tests.test_planner import _both, _counted, check_generated
+from tests.helpers import VIEWERS, app_in_a_thread, both_paths, check_generated, counted, insert_institutions, signed_in
 
 NOW = datetime(2026, 11, 20, 2, tzinfo=UTC)
 EXAMPLES = 30
@@ -191,7 +190,7 @@ def test_the_detail_of_every_institution_answers_the_same(client, tokens, userna
     bytes as normal execution; null out of scope."""
     for county, ids in sorted(IDS.items()):
         for institution in ids:
-            normal, planned, was_planned = _both(client, {"query": DETAIL, "variables": {"id": institution}}, tokens[username])
+            normal, planned, was_planned = both_paths(client, {"query": DETAIL, "variables": {"id": institution}}, tokens[username])
             assert planned == normal
             assert was_planned
 
@@ -202,7 +201,7 @@ def test_the_detail_is_one_statement_per_level(client, tokens):
     teachers in each class's order, those gone or out of scope left out."""
     # The fourth of 440106 by name: three sites, its classes' other teacher one of 440104.
     institution = IDS["440106"][3]
-    answer, statements, planned = _counted(client, {"query": DETAIL, "variables": {"id": institution}}, tokens["edu-440106"])
+    answer, statements, planned = counted(client, {"query": DETAIL, "variables": {"id": institution}}, tokens["edu-440106"])
     assert planned
     assert len(statements) == 6, statements
     assert "auth_session" in statements[0]
@@ -218,7 +217,7 @@ def test_the_detail_is_one_statement_per_level(client, tokens):
     ]
     # Out of the county's scope, or no institution at all: null, after the one statement.
     for other in (IDS["420102"][0], str(uuid.UUID(int=1))):
-        answer, statements, planned = _counted(client, {"query": DETAIL, "variables": {"id": other}}, tokens["edu-440106"])
+        answer, statements, planned = counted(client, {"query": DETAIL, "variables": {"id": other}}, tokens["edu-440106"])
         assert planned and answer == {"data": {"institution": None}}
         assert len(statements) == 2, statements
 
