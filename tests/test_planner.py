@@ -439,3 +439,19 @@ def test_values_are_written_as_literals_of_the_same_meaning():
     for value, sql in [("a\\b", "$1"), ("a\x00b", "$1"), ([], "$1::VARCHAR[]"), (["a"], "$1"), (float("nan"), "$1"), (b"x", "$1"), ({"a": 1}, "$1")]:
         with pytest.raises(NotInlined):
             inline(sql, [value])
+
+
+def test_an_object_is_written_by_one_compiled_function():
+    """``_object`` writes the document's keys in its order: ``__typename`` a constant, a
+    column in place (as it is, or through its writer), any other part called with the row
+    and the state; a column that is not a Python name is refused."""
+    from types import SimpleNamespace
+
+    from schema.planner.document import Selected
+    from schema.planner.institutions import Column, _object
+
+    selected = [Selected(key, name, []) for key, name in (("b", "name"), ("__typename", "__typename"), ("a", "name"), ("n", "count"), ("x", "other"))]
+    build = _object(None, "Thing", selected, {"name": Column("name"), "count": Column("count", str), "other": lambda row, state: (row.count, state)})
+    assert list(build(SimpleNamespace(name="名", count=3), "s").items()) == [("b", "名"), ("__typename", "Thing"), ("a", "名"), ("n", "3"), ("x", (3, "s"))]
+    with pytest.raises(ValueError):
+        Column("name) or (1")

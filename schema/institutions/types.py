@@ -120,6 +120,8 @@ class RegistrationProgress:
 #: The parts in the form's order, with the flag that records each one's save (none for
 #: the basic situation, saved with the row).
 _PART_FLAGS = tuple((part, SAVED_FLAG.get(part)) for part in Part)
+#: The columns a row's registration progress depends on, all of it (``RegistrationProgress.from_row``).
+SAVED_FLAG_COLUMNS = tuple(flag for _, flag in _PART_FLAGS if flag is not None)
 
 
 @functools.cache

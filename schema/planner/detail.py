@@ -32,7 +32,7 @@ from core.ids import parse_id
 from models import Course, Institution, Site, Staff, TrainingClass
 from resolvers.planner.statements import Statements, fetch
 from schema.planner.document import NotCovered, Selected, only, serializer
-from schema.planner.institutions import DETAIL_NODE_FIELDS, Build, _node, _object, _State
+from schema.planner.institutions import DETAIL_NODE_FIELDS, Build, Column, _node, _object, _State
 
 #: The bound parameter of a level's statement: the keys of its parents' rows.
 KEYS = "keys"
@@ -93,10 +93,9 @@ class _Level:
         self.kind = kind
         graphql_type = schema.type_map[kind.type_name]
         only(selected, {"__typename", "id", *kind.columns, *kind.lists, *(("schedule",) if kind is CLASS else ())})
-        parts: dict[str, Build] = {"id": lambda row, state: str(row.id)}
+        parts: dict[str, Build | Column] = {"id": Column("id", str)}
         for field in kind.columns:
-            write, column = serializer(graphql_type, field), _snake(field)
-            parts[field] = lambda row, state, column=column, write=write: write(getattr(row, column))
+            parts[field] = Column(_snake(field), serializer(graphql_type, field))
         keyed: dict[str, Build] = {}
         self.children: list[_Level] = []
         for entry in selected:

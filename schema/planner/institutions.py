@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from graphql import GraphQLSchema
 
@@ -37,7 +38,7 @@ from resolvers.planner.statements import Statements, fetch
 from resolvers.standing import standing_of
 from schema.context import note_personal_read
 from schema.filters import to_filter
-from schema.institutions.types import LIST_FIELDS, RegistrationProgress
+from schema.institutions.types import LIST_FIELDS, SAVED_FLAG_COLUMNS, RegistrationProgress
 from schema.planner.document import NotCovered, Selected, only, serializer
 
 #: Node fields read from the row's own columns (``LIST_COLUMNS``, or every column).
@@ -80,36 +81,62 @@ class _State:
         self.after = after
 
 
+class Column:
+    """A part read from one column of the row (a Python name) and written by ``write`` (None:
+    as it is): the object's function reads it in place, without a call of its own."""
+
+    __slots__ = ("column", "write")
+
+    def __init__(self, column: str, write: Callable[[Any], Any] | None = None) -> None:
+        if not column.isidentifier():
+            raise ValueError(f"not a column name: {column!r}")
+        self.column = column
+        self.write = write
+
+
 def _object(
-    schema: GraphQLSchema, type_name: str, selected: list[Selected], parts: dict[str, Build], keyed: dict[str, Build] | None = None
+    schema: GraphQLSchema, type_name: str, selected: list[Selected], parts: dict[str, Build | Column], keyed: dict[str, Build] | None = None
 ) -> Callable[[Any, _State], dict]:
     """An object of ``type_name`` from ``keyed`` (by response key: the fields with a
-    selection of their own) and ``parts`` (by field name), in the document's order."""
+    selection of their own) and ``parts`` (by field name), in the document's order.
+
+    Compiled once per plan: a function whose body is the object's dict display, one entry
+    per response key in the document's order — ``__typename`` a constant, a ``Column`` its
+    writer applied to the row's attribute, any other part called with the row and the
+    request's state — so that writing a row is one call, not one per field through a loop.
+    Response keys are GraphQL names (letters, digits, underscores: validated with the
+    document) and columns Python names, so the source holds nothing else."""
     keyed = keyed or {}
-
-    def part(s: Selected) -> Build:
+    namespace: dict[str, Any] = {}
+    entries = []
+    for n, s in enumerate(selected):
+        if not s.key.isidentifier():
+            raise NotCovered(s.key)
         if s.name == "__typename":
-            return lambda row, state: type_name
-        return keyed[s.key] if s.key in keyed else parts[s.name]
-
-    built = [(s.key, part(s)) for s in selected]
-
-    def build(row: Any, state: _State) -> dict:
-        return {key: part(row, state) for key, part in built}
-
-    return build
+            entries.append(f"{s.key!r}: {type_name!r}")
+            continue
+        part = keyed[s.key] if s.key in keyed else parts[s.name]
+        if isinstance(part, Column) and part.write is None:
+            entries.append(f"{s.key!r}: row.{part.column}")
+        elif isinstance(part, Column):
+            namespace[f"w{n}"] = part.write
+            entries.append(f"{s.key!r}: w{n}(row.{part.column})")
+        else:
+            namespace[f"p{n}"] = part
+            entries.append(f"{s.key!r}: p{n}(row, state)")
+    exec(f"def build(row, state):\n    return {{{', '.join(entries)}}}\n", namespace)  # noqa: S102 - the source is made of names only (above)
+    return namespace["build"]
 
 
 def _node(schema: GraphQLSchema, selected: list[Selected], lists: dict[str, Build] | None = None) -> Build:
     """An institution from its row; ``lists``: the values of fields planned elsewhere, by response key."""
     institution = schema.type_map["Institution"]
-    parts: dict[str, Build] = {"id": lambda row, state: str(row.id)}
+    parts: dict[str, Build | Column] = {"id": Column("id", str)}
     for field, column in _COLUMNS.items():
-        write = serializer(institution, field)
-        parts[field] = lambda row, state, column=column, write=write: write(getattr(row, column))
+        parts[field] = Column(column, serializer(institution, field))
     parts["overdue"] = lambda row, state: is_overdue(row.inspection_status, row.open_deadline, state.day)
-    parts["siteCount"] = lambda row, state: row.site_count
-    parts["activeStaffCount"] = lambda row, state: row.active_staff_count
+    parts["siteCount"] = Column("site_count")
+    parts["activeStaffCount"] = Column("active_staff_count")
     objects = {
         "registrationProgress": _progress, "registeringUnit": _unit, "legalRepresentative": _representative, "contactPerson": _contact,
         "standing": _standing,
@@ -123,19 +150,36 @@ def _progress(schema: GraphQLSchema, selected: list[Selected]) -> Build:
     progress = schema.type_map["RegistrationProgress"]
     saved, missing = serializer(progress, "savedParts"), serializer(progress, "missingParts")
     values = _object(schema, "RegistrationProgress", selected, {
-        "savedParts": lambda p, state: saved(p.saved_parts),
-        "missingParts": lambda p, state: missing(p.missing_parts),
-        "complete": lambda p, state: p.complete,
+        "savedParts": Column("saved_parts"), "missingParts": Column("missing_parts"), "complete": Column("complete"),
     })
-    return lambda row, state: values(RegistrationProgress.from_row(row), state)
+    # Written once per combination of saved parts (at most 16), as tuples: JSON arrays that
+    # no later step can change in an answer that shares them.
+    written: dict[tuple, _Progress] = {}
+    saved_flags = attrgetter(*SAVED_FLAG_COLUMNS)
+
+    def build(row: Any, state: _State) -> dict:
+        flags = saved_flags(row)
+        found = written.get(flags)
+        if found is None:
+            progress = RegistrationProgress.from_row(row)
+            found = written[flags] = _Progress(tuple(saved(progress.saved_parts)), tuple(missing(progress.missing_parts)), progress.complete)
+        return values(found, state)
+
+    return build
+
+
+class _Progress(NamedTuple):
+    saved_parts: tuple
+    missing_parts: tuple
+    complete: bool
 
 
 def _unit(schema: GraphQLSchema, selected: list[Selected]) -> Build:
     only(selected, UNIT_FIELDS)
     level = serializer(schema.type_map["RegisteringUnit"], "level")
     values = _object(schema, "RegisteringUnit", selected, {
-        "id": lambda row, state: str(row.registering_unit_id),
-        "name": lambda row, state: row.unit_name,
+        "id": Column("registering_unit_id", str),
+        "name": Column("unit_name"),
         "level": lambda row, state: level(Level(row.unit_level)),
     })
     return lambda row, state: None if row.registering_unit_id is None else values(row, state)
@@ -151,7 +195,7 @@ def _representative(schema: GraphQLSchema, selected: list[Selected]) -> Build:
         return row.legal_rep_id_number
 
     return _object(schema, "LegalRepresentative", selected, {
-        "name": lambda row, state: row.legal_rep_name,
+        "name": Column("legal_rep_name"),
         "idNumber": id_number,
         "phone": lambda row, state: row.legal_rep_phone if state.personal else mask_phone(row.legal_rep_phone),
     })
@@ -160,7 +204,7 @@ def _representative(schema: GraphQLSchema, selected: list[Selected]) -> Build:
 def _contact(schema: GraphQLSchema, selected: list[Selected]) -> Build:
     only(selected, CONTACT_FIELDS)
     return _object(schema, "ContactPerson", selected, {
-        "name": lambda row, state: row.contact_name,
+        "name": Column("contact_name"),
         "phone": lambda row, state: row.contact_phone if state.personal else mask_phone(row.contact_phone),
     })
 
@@ -170,13 +214,13 @@ def _standing(schema: GraphQLSchema, selected: list[Selected]) -> Build:
     valid_to = serializer(schema.type_map["Standing"], "licenceValidTo")
     keyed = {entry.key: _reasons(schema, entry.children) for entry in selected if entry.name == "reasons"}
     values = _object(schema, "Standing", selected, {
-        "licensed": lambda s, state: s.licensed,
-        "lawful": lambda s, state: s.lawful,
-        "compliant": lambda s, state: s.compliant,
-        "whiteListEligible": lambda s, state: s.white_list_eligible,
-        "blackListed": lambda s, state: s.black_listed,
-        "deregistered": lambda s, state: s.deregistered,
-        "licenceValidTo": lambda s, state: valid_to(s.licence_valid_to),
+        "licensed": Column("licensed"),
+        "lawful": Column("lawful"),
+        "compliant": Column("compliant"),
+        "whiteListEligible": Column("white_list_eligible"),
+        "blackListed": Column("black_listed"),
+        "deregistered": Column("deregistered"),
+        "licenceValidTo": Column("licence_valid_to", valid_to),
     }, keyed)
     return lambda row, state: values(standing_of(row, state.day), state)
 
@@ -186,13 +230,13 @@ def _reasons(schema: GraphQLSchema, selected: list[Selected]) -> Callable[[Any, 
     reason = schema.type_map["StandingReason"]
     code, effect = serializer(reason, "code"), serializer(reason, "effect")
     value = _object(schema, "StandingReason", selected, {
-        "code": lambda r, state: code(r.code),
-        "effect": lambda r, state: effect(r.effect),
-        "message": lambda r, state: r.message,
-        "source": lambda r, state: r.source,
-        "recordType": lambda r, state: r.record_type,
-        "recordId": lambda r, state: str(r.record_id),
-        "recordName": lambda r, state: r.record_name,
+        "code": Column("code", code),
+        "effect": Column("effect", effect),
+        "message": Column("message"),
+        "source": Column("source"),
+        "recordType": Column("record_type"),
+        "recordId": Column("record_id", str),
+        "recordName": Column("record_name"),
     })
     return lambda standing, state: [value(r, state) for r in standing.reasons]
 
