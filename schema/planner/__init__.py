@@ -7,8 +7,8 @@ planner covers.
 A plan is made once per (schema, document, operation, kind of viewer): the document parsed
 within the caller's token budget, validated against the schema, free of directives; every
 root field planned (``institutions``: ``schema.planner.institutions``; ``institution``:
-``schema.planner.detail``) and allowed to this
-kind of viewer by the field's own permission classes. Per request: the variables coerced
+``schema.planner.detail``) and allowed to this kind of viewer by the field's own permission
+classes. Per request: the variables coerced
 by graphql-core, the query limits (``schema.limits.check``) and the NUL rule checked, the
 arguments converted as Strawberry converts them, then the plan's statements run on one
 pooled connection and its answer is built. Unmasked personal data read is recorded as
