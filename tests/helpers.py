@@ -1051,7 +1051,7 @@ def signed_in(post, usernames: list[str], passwords: dict[str, str] | None = Non
     headers = {}
     for username in usernames:
         password = (passwords or {}).get(username, DEMO_PASSWORD)
-        login = post({"query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", "variables": {"u": username, "p": password}}, {})
+        login = post({"query": LOGIN, "variables": {"u": username, "p": password}}, {})
         headers[username] = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
     return headers
 

@@ -16,7 +16,6 @@ detail by normal execution (what it may see of its own staff is another rule).
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from graphql import GraphQLSchema
 from sqlalchemy.dialects.postgresql import ARRAY
+from strawberry.utils.str_converters import to_snake_case
 
 from auth.roles import sees_personal_data
 from auth.scope import scope
@@ -36,10 +36,6 @@ from schema.planner.institutions import DETAIL_NODE_FIELDS, Build, Column, _node
 
 #: The bound parameter of a level's statement: the keys of its parents' rows.
 KEYS = "keys"
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 @dataclass(frozen=True)
@@ -78,12 +74,13 @@ LISTS: dict[tuple[str, str], _Kind] = {
 SESSION_FIELDS = frozenset({"__typename", "weekday", "start", "end"})
 
 
-def _statement(kind: _Kind, viewer: Viewer) -> sa.Select:
-    """The level's statement, as the loader of the same rows builds it, for the keys bound per request."""
-    model = kind.model
+def _statement(viewer: Viewer, model: type, match: str, order: tuple[str, ...] = ()) -> sa.Select:
+    """``model``'s rows in the viewer's scope whose ``match`` is one of the keys bound per
+    request, in ``order``: the statement of the request's loader of the same rows
+    (``InstitutionByIdLoader``, ``SitesByInstitutionLoader``, …)."""
     keys = sa.bindparam(KEYS, value=(), type_=ARRAY(sa.Uuid), required=False)
-    stmt = sa.select(model).where(getattr(model, kind.match) == sa.any_(keys), scope(viewer, model))
-    return stmt.order_by(*(getattr(model, name) for name in kind.order))
+    stmt = sa.select(model).where(getattr(model, match) == sa.any_(keys), scope(viewer, model))
+    return stmt.order_by(*(getattr(model, name) for name in order))
 
 
 class _Level:
@@ -95,7 +92,7 @@ class _Level:
         only(selected, {"__typename", "id", *kind.columns, *kind.lists, *(("schedule",) if kind is CLASS else ())})
         parts: dict[str, Build | Column] = {"id": Column("id", str)}
         for field in kind.columns:
-            parts[field] = Column(_snake(field), serializer(graphql_type, field))
+            parts[field] = Column(to_snake_case(field), serializer(graphql_type, field))
         keyed: dict[str, Build] = {}
         self.children: list[_Level] = []
         for entry in selected:
@@ -118,8 +115,8 @@ class _Level:
         keys = self.keys_of(parents)
         rows: list = []
         if keys:
-            template = statements.template(("detail", self.kind.type_name, viewer), lambda: _statement(self.kind, viewer), (KEYS,))
-            rows = list(await fetch(connection, template.bind(**{KEYS: keys})))
+            template = statements.template(("detail", self.kind.type_name, viewer), lambda: _statement(viewer, self.kind.model, self.kind.match, self.kind.order), (KEYS,))
+            rows = await fetch(connection, template.bind(**{KEYS: keys}))
         grouped: dict[Any, list] = defaultdict(list)
         for row in rows:
             grouped[getattr(row, self.kind.match)].append(row)
@@ -162,30 +159,23 @@ class InstitutionDetail:
     def __init__(self, schema: GraphQLSchema, root: Selected, statements: Statements) -> None:
         only(root.children, DETAIL_NODE_FIELDS | {"sites"})
         self.statements = statements
-        self.levels = [_Level(schema, SITE, entry.children) for entry in root.children if entry.name == "sites"]
-        sites = iter(self.levels)
-        keyed = {entry.key: next(sites).values_of for entry in root.children if entry.name == "sites"}
-        self.build = _node(schema, root.children, keyed)
+        sites = {entry.key: _Level(schema, SITE, entry.children) for entry in root.children if entry.name == "sites"}
+        self.levels = list(sites.values())
+        self.build = _node(schema, root.children, {key: level.values_of for key, level in sites.items()})
 
     async def run(self, context: Any, arguments: dict[str, Any], connection: Any) -> dict | None:
         viewer: Viewer = context.viewer
         institution_id = parse_id(arguments["id"])
         if institution_id is None:
             return None  # a malformed id reads as an unknown one, without a statement
-        template = self.statements.template(("detail", "Institution", viewer), lambda: _by_id(viewer), (KEYS,))
-        rows = list(await fetch(connection, template.bind(**{KEYS: [institution_id]})))
+        template = self.statements.template(("detail", "Institution", viewer), lambda: _statement(viewer, Institution, "id"), (KEYS,))
+        rows = await fetch(connection, template.bind(**{KEYS: [institution_id]}))
         if not rows:
             return None
         state = _Detail(context, sees_personal_data(viewer))
         for level in self.levels:
             await level.load(connection, self.statements, viewer, rows, state.loaded)
         return self.build(rows[0], state)
-
-
-def _by_id(viewer: Viewer) -> sa.Select:
-    """``InstitutionByIdLoader``'s statement for the id bound per request."""
-    keys = sa.bindparam(KEYS, value=(), type_=ARRAY(sa.Uuid), required=False)
-    return sa.select(Institution).where(Institution.id == sa.any_(keys), scope(viewer, Institution))
 
 
 def plan_institution(schema: GraphQLSchema, root: Selected, statements: Statements, viewer: Viewer | None) -> InstitutionDetail:

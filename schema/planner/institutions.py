@@ -321,7 +321,7 @@ class InstitutionList:
             return built[part]
 
         literals = context.settings.planned_literals
-        rows = list(await fetch(connection, self.statements.get((*key, "page"), lambda: build(0), literals=literals)))
+        rows = await fetch(connection, self.statements.get((*key, "page"), lambda: build(0), literals=literals))
         total = 0
         if self.total:
             total = rows[0].total_count if rows else (await fetch(connection, self.statements.get((*key, "total"), lambda: build(1), literals=literals)))[0][0]
