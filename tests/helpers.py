@@ -1059,8 +1059,8 @@ def signed_in(post, usernames: list[str], passwords: dict[str, str] | None = Non
 # --- the planned read path against normal execution (tests/test_planner*.py) ---
 
 
-def planned_count() -> float:
-    return REGISTRY.get_sample_value("xwpx_graphql_planned_total", {"path": "planned"}) or 0.0
+def planned_count(path: str = "planned") -> float:
+    return REGISTRY.get_sample_value("xwpx_graphql_planned_total", {"path": path}) or 0.0
 
 
 def both_paths(client, body: dict, headers: dict) -> tuple[bytes, bytes, bool]:

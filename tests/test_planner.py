@@ -25,7 +25,8 @@ from demo.accounts import seed_accounts
 from models import Account, AccountKind, Application, Institution, InstitutionFunds, ListEntry, ListPeriod, Site, Staff
 from models.database import create_engine, create_sessionmaker
 from resolvers import findings
-from tests.helpers import COMPLETE, ELIGIBLE, VIEWERS, app_in_a_thread, both_paths, check_generated, counted, insert_institutions, signed_in
+from schema.planner.institutions import InstitutionList
+from tests.helpers import COMPLETE, ELIGIBLE, VIEWERS, app_in_a_thread, both_paths, check_generated, counted, insert_institutions, planned_count, signed_in
 
 NOW = datetime(2026, 11, 20, 2, tzinfo=UTC)
 EXAMPLES = 40
@@ -374,6 +375,25 @@ def test_a_planned_page_with_standing_is_one_statement_after_the_session(client,
     assert len(answer["data"]["institutions"]["edges"]) == min(size, 17)
     assert len(statements) == 2, statements
     assert "session" in statements[0].lower() and "standing_codes" in statements[1]
+
+
+def test_a_plan_that_fails_is_answered_by_normal_execution_and_counted(client, tokens, monkeypatch):
+    """A plan that raises while it runs (a bug: here its run made to fail) leaves the
+    request to normal execution, which answers it exactly, and is counted as ``failed`` on
+    ``/metrics``, not as planned."""
+    body = {"query": FULL_PAGE.replace(" idNumber", ""), "variables": {"f": None}}
+    normal, _, was_planned = both_paths(client, body, tokens["edu-440106"])
+    assert was_planned
+
+    async def broken(self, context, arguments, connection):
+        raise RuntimeError("a bug of the plan")
+
+    monkeypatch.setattr(InstitutionList, "run", broken)
+    post, _ = client
+    failed, planned = planned_count("failed"), planned_count()
+    answer = post(body, tokens["edu-440106"])
+    assert answer.content == normal
+    assert (planned_count("failed"), planned_count()) == (failed + 1, planned)
 
 
 def test_personal_data_read_unmasked_is_audited_alike(client, tokens):

@@ -232,8 +232,8 @@ class GraphQLApp(GraphQL):
         async def execute() -> ExecutionResult:
             if chosen is self.schema and OperationType.QUERY in allowed and state.settings.planned_reads and not state.settings.otel:
                 # A document the planner covers is answered from its plan (schema.planner).
-                planned = await planner.answer(request_data.query, request_data.operation_name, request_data.variables, context)
-                metrics.PLANNED_READS.labels("normal" if planned is None else "planned").inc()
+                how, planned = await planner.answer(request_data.query, request_data.operation_name, request_data.variables, context)
+                metrics.PLANNED_READS.labels(how).inc()
                 if planned is not None:
                     return planned
             try:

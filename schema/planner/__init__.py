@@ -42,6 +42,9 @@ from schema.planner.institutions import plan_institutions
 
 log = logging.getLogger("xwpx")
 
+#: How a request was answered (``Planner.answer``; the label of ``xwpx_graphql_planned_total``).
+PLANNED, NORMAL, FAILED = "planned", "normal", "failed"
+
 #: The root fields the planner plans, by name.
 ROOTS: dict[str, Callable] = {"institutions": plan_institutions, "institution": plan_institution}
 
@@ -138,21 +141,26 @@ class Planner:
                         return False
         return True
 
-    async def answer(self, query: Any, operation_name: str | None, variables: dict | None, context: Any) -> ExecutionResult | None:
-        """The planned answer of the request, or None for normal execution to answer it."""
+    async def answer(self, query: Any, operation_name: str | None, variables: dict | None, context: Any) -> tuple[str, ExecutionResult | None]:
+        """How the request is answered (``PLANNED``, ``NORMAL``, or ``FAILED``: its plan
+        failed while it ran, a bug that normal execution covers) and the planned answer, or
+        None for normal execution to answer it."""
         if not isinstance(query, str):
-            return None
+            return NORMAL, None
         plan = self.plan(query, operation_name, context.viewer)
         if plan is None:
-            return None
+            return NORMAL, None
+        return await self._answer(plan, operation_name, variables, context)
+
+    async def _answer(self, plan: Plan, operation_name: str | None, variables: dict | None, context: Any) -> tuple[str, ExecutionResult | None]:
         variables = variables or {}
         # Without variables the limits were checked with the plan (the same document, budget
         # and inputs); with them, they are checked again.
         if variables and (holds_nul(variables) or check(self.schema, plan.document, operation_name, variables, BUDGETS[caller(context.viewer)]) is not None):
-            return None
+            return NORMAL, None
         coerced = get_variable_values(self.schema, plan.operation.variable_definitions or (), variables)
         if isinstance(coerced, list):
-            return None
+            return NORMAL, None
         try:
             arguments = [
                 None if root.plan is None else convert_arguments(
@@ -162,16 +170,17 @@ class Planner:
                 for root in plan.roots
             ]
         except Exception:  # noqa: BLE001 - arguments normal execution refuses
-            return None
+            return NORMAL, None
         try:
             data = await self._run(plan, arguments, context)
         except Exception as error:  # noqa: BLE001 - normal execution answers it, and reports it
-            if faults.fault_of(error) is None:
-                log.debug("planned answer failed (%s); normal execution answers", type(error).__name__, exc_info=True)
             context.personal_reads.clear()
-            return None
+            if faults.fault_of(error) is not None:
+                return NORMAL, None  # the database's fault: normal execution meets it too
+            log.warning("planned answer failed (%s); normal execution answers", type(error).__name__, exc_info=True)
+            return FAILED, None
         await record_personal_reads(context)
-        return ExecutionResult(data=data, errors=None)
+        return PLANNED, ExecutionResult(data=data, errors=None)
 
     async def _run(self, plan: Plan, arguments: list, context: Any) -> dict:
         # Reads without a transaction: no BEGIN and COMMIT around the page's statement.
