@@ -63,7 +63,7 @@ from schema.root import schema
 from web import exports, files, graphiql, health, metrics
 from web.faults import AnswerFaults
 from web.graphql import GraphQLApp
-from web.middleware import RequestContext, SecurityHeaders
+from web.middleware import RequestContext
 from web.public_cache import PublicAnswers
 
 log = logging.getLogger("xwpx")
@@ -164,7 +164,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         max_subscriptions_per_connection=settings.subscriptions_per_session,
         connection_init_wait_timeout=timedelta(seconds=10),
     )
-    middleware = [Middleware(RequestContext, served_by=settings.served_by_header), Middleware(SecurityHeaders, hsts=settings.secure_cookies)]
+    middleware = [Middleware(RequestContext, hsts=settings.secure_cookies, served_by=settings.served_by_header)]
     if settings.cors_origins:
         # Closed unless configured: only the listed front-end origins, with credentials.
         middleware.append(
