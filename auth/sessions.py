@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -177,19 +178,24 @@ def request_token(request) -> tuple[str | None, bool]:
     return cookie, cookie is not None
 
 
-async def request_viewer(request, now: datetime) -> tuple[Viewer | None, str | None]:
+async def request_viewer(request, now: datetime, connect: Callable[[], Awaitable[AsyncConnection]] | None = None) -> tuple[Viewer | None, str | None]:
     """The viewer of an HTTP request, or None with the reason a token was not honoured
-    (``EXPIRED`` or ``CSRF``; None when no token came)."""
+    (``EXPIRED`` or ``CSRF``; None when no token came). One statement (two, once a minute
+    per region, for the subtree's codes) on a Core connection without a transaction: no
+    session's bookkeeping on every request. ``connect``: the request's own connection of
+    the main pool (``single_statement_engine``), which the caller keeps for the request's
+    next statements and closes; without it, one is checked out for the read alone."""
     token, from_cookie = request_token(request)
     if not token:
         return None, None
     if from_cookie and request.method == "POST" and CSRF_HEADER not in request.headers:
         return None, CSRF
     state = request.app.state
-    # One statement (two, once a minute per region, for the subtree's codes) on a Core
-    # connection without a transaction: no session's bookkeeping on every request.
-    async with single_statement_engine(state.sessionmaker.kw["bind"]).connect() as db:
-        viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
+    if connect is not None:
+        viewer = await viewer_for_token(await connect(), token, now, state.settings.session_idle_timeout)
+    else:
+        async with single_statement_engine(state.sessionmaker.kw["bind"]).connect() as db:
+            viewer = await viewer_for_token(db, token, now, state.settings.session_idle_timeout)
     return viewer, EXPIRED if viewer is None else None
 
 

@@ -22,7 +22,7 @@ import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core import faults
 from core.settings import ROOT
@@ -260,6 +260,28 @@ def single_statement_engine(engine: AsyncEngine) -> AsyncEngine:
     if single is None:
         single = _SINGLE[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return single
+
+
+class RequestConnection:
+    """One pooled connection of ``engine`` (``single_statement_engine``) for a request's
+    statements on a Core connection — the session's read, then a planned answer — checked
+    out when first asked for and given back by ``release``: one checkout per request, not
+    one per statement."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = single_statement_engine(engine)
+        self._connection: AsyncConnection | None = None
+
+    async def get(self) -> AsyncConnection:
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        return self._connection
+
+    async def release(self) -> None:
+        """Give the connection back to the pool (again: nothing)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
 
 
 async def single_statements(db: AsyncSession) -> None:

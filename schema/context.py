@@ -12,6 +12,7 @@ from strawberry.types import Info as _Info
 
 from auth.viewer import Viewer
 from core.settings import Settings
+from models.database import RequestConnection
 from models.storage import Storage
 from resolvers.live import Socket
 
@@ -43,6 +44,10 @@ class Context:
     personal_reads: dict = field(default_factory=dict)
     #: A subscriber's socket, once ``connection_init`` named its session (``web.subscriptions``).
     socket: Socket | None = None
+    #: The request's connection of the main pool for its Core reads: the session's read
+    #: checks it out, a planned answer reads on it, and it is given back before normal
+    #: execution (which reads through sessions) and when the request ends (``web.graphql``).
+    reads: RequestConnection | None = None
 
 
 def note_personal_read(info, key: tuple | None, field_name: str) -> None:

@@ -1101,9 +1101,10 @@ def check_generated(client, headers: dict, username: str, documents: st.SearchSt
     assert seen["normal"] > 0, seen
 
 
-def counted(client, body: dict, headers: dict, parameters: list | None = None) -> tuple[dict, list[str], bool]:
+def counted(client, body: dict, headers: dict, parameters: list | None = None, checkouts: list | None = None) -> tuple[dict, list[str], bool]:
     """The answer of ``body`` asked a second time (the first plans and compiles it), the
-    statements it ran (their parameters into ``parameters``), and whether it was planned."""
+    statements it ran (their parameters into ``parameters``; the main pool's checkouts into
+    ``checkouts``), and whether it was planned."""
     post, app = client
     statements: list[str] = []
 
@@ -1112,12 +1113,18 @@ def counted(client, body: dict, headers: dict, parameters: list | None = None) -
         if parameters is not None:
             parameters.append(sent)
 
+    def checkout(dbapi_connection, *_):
+        if checkouts is not None:
+            checkouts.append(dbapi_connection)
+
     engine = app.state.engine.sync_engine
     post(body, headers)
     sa.event.listen(engine, "before_cursor_execute", count)
+    sa.event.listen(engine.pool, "checkout", checkout)
     try:
         before = planned_count()
         answer = post(body, headers).json()
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
+        sa.event.remove(engine.pool, "checkout", checkout)
     return answer, statements, planned_count() == before + 1

@@ -354,14 +354,16 @@ def test_odd_requests_answer_the_same_planned_or_not(client, tokens, body, cover
 
 
 def test_a_planned_page_is_one_statement_after_the_session(client, tokens):
-    """The session's read, then the page with its total: two statements in all (the
-    session's idle time is not written again within the minute; nothing read unmasked is
-    written to the audit trail)."""
+    """The session's read, then the page with its total: two statements in all, on one
+    connection checked out once (the session's idle time is not written again within the
+    minute; nothing read unmasked is written to the audit trail)."""
     body = {"query": FULL_PAGE.replace(" idNumber", ""), "variables": {"f": None}}  # no unmasked read to audit
-    answer, statements, planned = counted(client, body, tokens["edu-440106"])
+    checkouts: list = []
+    answer, statements, planned = counted(client, body, tokens["edu-440106"], checkouts=checkouts)
     assert planned
     assert answer["data"]["institutions"]["totalCount"] == 11
     assert len(statements) == 2, statements
+    assert len(checkouts) == 1
     assert "session" in statements[0].lower() and statements[1].lstrip().upper().startswith("SELECT")
 
 

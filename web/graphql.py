@@ -26,6 +26,7 @@ from auth.sessions import request_viewer
 from core import faults
 from core.errors import ApiError
 from core.settings import Settings
+from models.database import RequestConnection
 from resolvers import persisted
 from schema.context import Context
 from schema.errors import graphql_error
@@ -164,6 +165,8 @@ class GraphQLApp(GraphQL):
                 # Uploaded files spool to temporary files; close them whether or not a
                 # resolver read them (a refused upload never reaches one).
                 await request.close()
+                if (reads := getattr(request.state, "reads", None)) is not None:
+                    await reads.release()
         # create_response answers application/json; the caller may prefer the newer type.
         if getattr(response, "media_type", None) == "application/json" and self._media_type(request) == GRAPHQL_RESPONSE_JSON:
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
@@ -236,6 +239,9 @@ class GraphQLApp(GraphQL):
                 metrics.PLANNED_READS.labels(how).inc()
                 if planned is not None:
                     return planned
+            if context.reads is not None:
+                # Normal execution reads through sessions of its own.
+                await context.reads.release()
             try:
                 return await chosen.execute(
                     request_data.query,
@@ -263,7 +269,10 @@ class GraphQLApp(GraphQL):
             result = await state.public_answers.answer(key, execute)
         elif not anonymous and state.signed_in_slots is not None:
             # Signed-in operations take turns (XWPX_SIGNED_IN_CONCURRENCY), so that public
-            # lookups never wait behind all of them on the worker's one event loop.
+            # lookups never wait behind all of them on the worker's one event loop; one that
+            # waits holds no connection meanwhile.
+            if state.signed_in_slots.locked():
+                await context.reads.release()
             async with state.signed_in_slots:
                 result = await execute()
         else:
@@ -303,7 +312,9 @@ class GraphQLApp(GraphQL):
         state = request.app.state
         settings: Settings = state.settings
         now = settings.clock()
-        viewer, anonymous_reason = await request_viewer(request, now)
+        # The session is read on the request's connection, which a planned answer reads on next.
+        reads = request.state.reads = RequestConnection(state.sessionmaker.kw["bind"])
+        viewer, anonymous_reason = await request_viewer(request, now, reads.get)
         # Every request without a valid session counts against its address, before its
         # body is read; over the rate it is answered RATE_LIMITED (execute_single).
         _refusal.set(await _rate_refusal(request) if viewer is None else None)
@@ -320,4 +331,5 @@ class GraphQLApp(GraphQL):
             read_sessionmaker=state.read_sessionmaker if viewer is not None else state.public_read_sessionmaker,
             client_address=request.client.host if request.client else None,
             now=now,
+            reads=reads,
         )

@@ -10,8 +10,8 @@ root field planned (``institutions``: ``schema.planner.institutions``; ``institu
 ``schema.planner.detail``) and allowed to this kind of viewer by the field's own permission
 classes. Per request: the variables coerced
 by graphql-core, the query limits (``schema.limits.check``) and the NUL rule checked, the
-arguments converted as Strawberry converts them, then the plan's statements run on one
-pooled connection and its answer is built. Unmasked personal data read is recorded as
+arguments converted as Strawberry converts them, then the plan's statements run on the
+request's pooled connection (the one its session was read on) and its answer is built. Unmasked personal data read is recorded as
 ``schema.extensions.RecordPersonalReads`` records it.
 """
 
@@ -183,9 +183,15 @@ class Planner:
         return PLANNED, ExecutionResult(data=data, errors=None)
 
     async def _run(self, plan: Plan, arguments: list, context: Any) -> dict:
-        # Reads without a transaction: no BEGIN and COMMIT around the page's statement.
-        data: dict[str, Any] = {}
+        # Reads without a transaction (no BEGIN and COMMIT around the page's statement), on
+        # the connection the session was read on when the request has one.
+        if context.reads is not None:
+            return await self._run_on(plan, arguments, context, await context.reads.get())
         async with single_statement_engine(context.sessionmaker.kw["bind"]).connect() as connection:
-            for root, args in zip(plan.roots, arguments, strict=True):
-                data[root.selected.key] = self.schema.query_type.name if root.plan is None else await root.plan.run(context, args, connection)
+            return await self._run_on(plan, arguments, context, connection)
+
+    async def _run_on(self, plan: Plan, arguments: list, context: Any, connection: Any) -> dict:
+        data: dict[str, Any] = {}
+        for root, args in zip(plan.roots, arguments, strict=True):
+            data[root.selected.key] = self.schema.query_type.name if root.plan is None else await root.plan.run(context, args, connection)
         return data
