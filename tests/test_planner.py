@@ -25,7 +25,8 @@ from demo.accounts import seed_accounts
 from models import Account, AccountKind, Application, Institution, InstitutionFunds, ListEntry, ListPeriod, Site, Staff
 from models.database import create_engine, create_sessionmaker
 from resolvers import findings
-from schema.planner.institutions import InstitutionList
+from schema.institutions.types import LIST_FIELDS
+from schema.planner.institutions import NODE_FIELDS, InstitutionList
 from tests.helpers import COMPLETE, ELIGIBLE, VIEWERS, app_in_a_thread, both_paths, check_generated, counted, insert_institutions, planned_count, signed_in
 
 NOW = datetime(2026, 11, 20, 2, tzinfo=UTC)
@@ -377,6 +378,25 @@ def test_a_planned_page_with_standing_is_one_statement_after_the_session(client,
     assert len(answer["data"]["institutions"]["edges"]) == min(size, 17)
     assert len(statements) == 2, statements
     assert "session" in statements[0].lower() and "standing_codes" in statements[1]
+
+
+#: A selection of each node field a page without the form's details plans.
+LIST_NODE_SELECTIONS = {
+    "registrationProgress": "registrationProgress { savedParts missingParts complete }",
+    "registeringUnit": "registeringUnit { id name level }",
+    "standing": STANDING,
+}
+
+
+@pytest.mark.parametrize("field", sorted(LIST_FIELDS & NODE_FIELDS))
+def test_each_field_of_a_page_without_details_is_planned_alike(client, tokens, field):
+    """A page whose node asks for one field (and its cursor) reads the institution's columns
+    that field reads and no more (``_READS``): planned, and the same bytes as normal execution."""
+    selection = LIST_NODE_SELECTIONS.get(field, field)
+    body = {"query": f"{{ institutions(first: 50) {{ edges {{ cursor node {{ {selection} }} }} }} }}"}
+    normal, planned, was_planned = both_paths(client, body, tokens["edu-000000"])
+    assert planned == normal
+    assert was_planned, normal[:300]
 
 
 def test_a_plan_that_fails_is_answered_by_normal_execution_and_counted(client, tokens, monkeypatch):

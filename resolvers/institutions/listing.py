@@ -151,9 +151,13 @@ ORDER = (Institution.name, Institution.id)
 def list_statement(
     viewer: Viewer | None, f: InstitutionFilter | None, size: int, after: str | None, day: date, *,
     unit: bool = False, counts: bool = False, total: bool = True, details: bool = True, standing: bool = False,
+    own: tuple[str, ...] | None = None,
 ) -> tuple[sa.Select, sa.Select]:
     """The statement of a page of ``size`` of the list (``list_institutions``), and that of
-    its total for a page that comes back empty."""
+    its total for a page that comes back empty. ``own``: the institution's columns to read
+    (among ``LIST_COLUMNS``; ``id`` and ``name`` always), when a caller knows what it reads of
+    a row (``schema.planner.institutions``); otherwise every column, or ``LIST_COLUMNS``
+    without ``details``."""
     columns: list[sa.ColumnElement[Any]] = []
     joins: list[tuple[Any, sa.ColumnElement[bool]]] = []
     if unit:
@@ -172,8 +176,18 @@ def list_statement(
         joins.append(TALLY_JOIN)
     return page_statement(
         Institution, listed(viewer, f, day), ORDER, size=size, after=after, columns=columns, outer_joins=joins, count=total,
-        counted=tallied_total(viewer, f), entity_columns=None if details else [Institution.__table__.c[name] for name in LIST_COLUMNS],
+        counted=tallied_total(viewer, f), entity_columns=None if details and own is None else [Institution.__table__.c[name] for name in _own_columns(own)],
     )
+
+
+def _own_columns(own: tuple[str, ...] | None) -> tuple[str, ...]:
+    """``own`` with the order's columns, in ``LIST_COLUMNS``' order (``LIST_COLUMNS`` when None)."""
+    if own is None:
+        return LIST_COLUMNS
+    unknown = set(own) - set(LIST_COLUMNS)
+    if unknown:
+        raise ValueError(f"not columns of a list page: {sorted(unknown)}")
+    return tuple(name for name in LIST_COLUMNS if name in {"id", "name", *own})
 
 
 async def list_institutions(

@@ -47,6 +47,16 @@ _COLUMNS = {
     "kind": "kind", "mode": "mode", "nature": "nature", "version": "version", "createdAt": "created_at", "updatedAt": "updated_at",
     "inspectionStatus": "inspection_status", "reviewStatus": "review_status", "deregisteredAt": "deregistered_at",
 }
+#: The institution's own columns each node field reads besides ``id`` and ``name`` (the
+#: order's, always read), when the page reads ``LIST_COLUMNS`` alone: the page's statement
+#: selects these and no other (``list_statement``'s ``own``). A field not named here reads no
+#: other column of the institution's (its counts, unit, standing are columns of their own).
+_READS: dict[str, tuple[str, ...]] = {
+    **{field: (column,) for field, column in _COLUMNS.items()},
+    "overdue": ("inspection_status", "open_deadline"),
+    "registrationProgress": SAVED_FLAG_COLUMNS,
+    "registeringUnit": ("registering_unit_id",),
+}
 NODE_FIELDS = frozenset({
     "__typename", "id", *_COLUMNS, "overdue", "registrationProgress", "registeringUnit", "siteCount", "activeStaffCount",
     "legalRepresentative", "contactPerson", "standing",
@@ -274,7 +284,9 @@ class InstitutionList:
         self.details = not node <= LIST_FIELDS
         self.total = "totalCount" in connection
         self.standing = "standing" in node
-        self.shape = (self.unit, self.counts, self.details, self.total, self.standing)
+        # Without the form's details, the columns the node's fields read (_READS) and no more.
+        self.own = None if self.details else tuple(sorted({column for name in node for column in _READS.get(name, ())}))
+        self.shape = (self.unit, self.counts, self.details, self.total, self.standing, self.own)
         self.build = self._connection(schema, root.children)
 
     def _connection(self, schema: GraphQLSchema, selected: list[Selected]) -> Callable:
@@ -316,7 +328,7 @@ class InstitutionList:
             if not built:
                 built.extend(list_statement(
                     viewer, f, size, after, state.day,
-                    unit=self.unit, counts=self.counts, total=self.total, details=self.details, standing=self.standing,
+                    unit=self.unit, counts=self.counts, total=self.total, details=self.details, standing=self.standing, own=self.own,
                 ))
             return built[part]
 
