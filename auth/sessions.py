@@ -9,6 +9,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
@@ -17,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from auth.scope import subtree_codes_of
 from auth.viewer import Viewer
 from core.clock import today
-from models import Account, AccountKind, AuthSession, Region, RegionChangeSet, valid_on
+from models import Account, AccountKind, AuthSession, Department, Level, Region, RegionChangeSet, valid_on
 from models.database import single_statement_engine
 from models.events import SESSIONS_CHANNEL
+from models.statements import compile_template
 
 COOKIE_NAME = "xwpx_session"
 
@@ -118,6 +120,18 @@ def _lookup() -> sa.Select:
 
 #: Built once: every authenticated request runs it.
 _LOOKUP = _lookup()
+#: ... and compiled once, sent as it is with the request's values (``models.statements``).
+_LOOKUP_SENT = compile_template(_LOOKUP, ("digest", "moment", "stale", "cutoff", "today"))
+
+
+def _found(row: sa.Row) -> SimpleNamespace:
+    """The looked-up session's columns, with the account's enums as the ORM reads them
+    (the text sent by ``exec_driver_sql`` gets no result processing)."""
+    found = SimpleNamespace(**row._mapping)
+    found.kind = AccountKind(found.kind)
+    found.level = None if found.level is None else Level(found.level)
+    found.department = None if found.department is None else Department(found.department)
+    return found
 
 
 async def viewer_for_token(
@@ -127,13 +141,12 @@ async def viewer_for_token(
     account is disabled. Touches the session (sliding expiry, at most once a
     ``TOUCH_EVERY``) in the statement that reads it: one statement per authenticated
     request (and one a minute per region for the subtree's codes)."""
-    found = await db.execute(
-        _LOOKUP,
-        {"digest": token_hash(token), "moment": now, "stale": now - TOUCH_EVERY, "cutoff": now - idle_timeout - TOUCH_EVERY, "today": today(now)},
-    )
-    row = found.first()
-    if row is None:
+    sent = _LOOKUP_SENT.bind(digest=token_hash(token), moment=now, stale=now - TOUCH_EVERY, cutoff=now - idle_timeout - TOUCH_EVERY, today=today(now))
+    connection = db if isinstance(db, AsyncConnection) else await db.connection()
+    found = (await connection.exec_driver_sql(sent.sql, sent.args)).first()
+    if found is None:
         return None
+    row = _found(found)
     if is_idle(row.last_seen_at, now, idle_timeout):
         await end_idle_sessions(db, [row.session_id])
         return None
